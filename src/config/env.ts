@@ -1,0 +1,204 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
+import { loadOrCreateDevSecret } from './secret-key.js';
+
+/** The only module that reads the environment. Everything else receives a Config. */
+export type Environment = 'production' | 'development' | 'test';
+
+export interface Config {
+  environment: Environment;
+  secretKey: string;
+  /** Where the secret came from; logged at startup (never the key itself). */
+  secretSource: 'env' | 'file';
+  database: DatabaseTarget;
+  databaseUrl: string;
+  apiHost: string;
+  apiPort: number;
+  corsOrigins: string[];
+  authEnabled: boolean;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  dbEchoSql: boolean;
+  redisUrl: string | undefined;
+  chromaUrl: string | undefined;
+  chromaPath: string;
+  trustedProxies: string[];
+  mcpAllowedHosts: string[];
+  tokenTtl: string;
+  rateLimitScale: number;
+  embeddingProvider: string;
+  /** Executions older than this many seconds are purged; 0 keeps them forever. */
+  executionRetentionSeconds: number;
+  dataDir: string;
+  /** Non-fatal notes to log once the logger exists (e.g. ignored settings). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const boolish = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
+
+/** Parses `90`, `90s`, `15m`, `24h`, `30d` into seconds. */
+export function parseDurationSeconds(value: string): number | undefined {
+  const match = durationPattern.exec(value.trim());
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const factor = { s: 1, m: 60, h: 3600, d: 86_400 }[unit] ?? 1;
+  return amount * factor;
+}
+
+const schema = z.object({
+  TMWS_ENVIRONMENT: z.enum(['production', 'development', 'test']).default('development'),
+  TMWS_SECRET_KEY: z.string().optional(),
+  TMWS_DATABASE_URL: z.string().default('sqlite:///./data/tmws.db'),
+  TMWS_API_HOST: z.string().min(1).default('127.0.0.1'),
+  TMWS_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
+  TMWS_CORS_ORIGINS: z.string().default('[]'),
+  TMWS_AUTH_ENABLED: boolish.default(true),
+  TMWS_LOG_LEVEL: z
+    .string()
+    .default('INFO')
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'fatal', 'silent'])),
+  TMWS_DB_ECHO_SQL: boolish.default(false),
+  TMWS_REDIS_URL: z.string().url().optional(),
+  REDIS_HOST: z.string().optional(),
+  REDIS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  TMWS_CHROMA_URL: z.string().url().optional(),
+  TMWS_CHROMA_PATH: z.string().default('./data/chroma'),
+  TMWS_TRUSTED_PROXIES: csv.default([]),
+  TMWS_MCP_ALLOWED_HOSTS: csv.default([]),
+  TMWS_TOKEN_TTL: z
+    .string()
+    .default('24h')
+    .refine((v) => parseDurationSeconds(v) !== undefined, 'must look like 3600, 90s, 15m, 24h or 7d'),
+  TMWS_RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
+  TMWS_EMBEDDING_PROVIDER: z.string().default('use-lite'),
+  TMWS_EXECUTION_RETENTION: z
+    .string()
+    .default('30d')
+    .refine((v) => parseDurationSeconds(v) !== undefined, 'must look like 0, 3600, 15m, 24h or 30d'),
+  TMWS_DATA_DIR: z.string().default('./data'),
+});
+
+function parseCorsOrigins(raw: string, problems: string[]): string[] {
+  const trimmed = raw.trim();
+  if (trimmed === '') return [];
+  try {
+    const parsed: unknown = JSON.parse(trimmed);
+    if (Array.isArray(parsed) && parsed.every((o) => typeof o === 'string')) return parsed;
+  } catch {
+    // fall through: a comma list is accepted too, for operators who skip the JSON
+  }
+  if (!trimmed.startsWith('[')) return trimmed.split(',').map((s) => s.trim()).filter(Boolean);
+  problems.push('TMWS_CORS_ORIGINS: must be a JSON array of origins, e.g. ["https://dash.example.com"]');
+  return [];
+}
+
+/** Reads `.env` from the working directory; real environment variables win. */
+export function readEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
+  const dotenvPath = resolve(cwd, '.env');
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/**
+ * Validates every TMWS_* variable at once and reports all problems together,
+ * so an operator fixes a bad deployment in one round trip.
+ */
+export function loadConfig(env: Record<string, string | undefined> = readEnvironment(), cwd = process.cwd()): Config {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(clean);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const production = e.TMWS_ENVIRONMENT === 'production';
+  const dataDir = resolve(cwd, e.TMWS_DATA_DIR);
+
+  let secretKey = e.TMWS_SECRET_KEY ?? '';
+  let secretSource: Config['secretSource'] = 'env';
+  if (!secretKey && e.TMWS_ENVIRONMENT === 'development') {
+    secretKey = loadOrCreateDevSecret(resolve(dataDir, 'secret.key'));
+    secretSource = 'file';
+  } else if (!secretKey) {
+    problems.push(`TMWS_SECRET_KEY: required in ${e.TMWS_ENVIRONMENT} (at least 32 characters)`);
+  } else if (secretKey.length < 32) {
+    problems.push(`TMWS_SECRET_KEY: must be at least 32 characters (got ${secretKey.length})`);
+  }
+
+  let database: DatabaseTarget = { driver: 'sqlite', path: ':memory:' };
+  try {
+    database = parseDatabaseUrl(e.TMWS_DATABASE_URL, cwd);
+  } catch (error) {
+    problems.push(`TMWS_DATABASE_URL: ${(error as Error).message}`);
+  }
+
+  const corsOrigins = parseCorsOrigins(e.TMWS_CORS_ORIGINS, problems);
+  if (production && corsOrigins.includes('*')) {
+    problems.push('TMWS_CORS_ORIGINS: "*" is not allowed in production; list the dashboard origins');
+  }
+  if (!e.TMWS_AUTH_ENABLED && production) {
+    problems.push('TMWS_AUTH_ENABLED: authentication cannot be disabled in production');
+  }
+
+  let rateLimitScale = e.TMWS_RATE_LIMIT_SCALE;
+  if (production && rateLimitScale !== 1) {
+    warnings.push('TMWS_RATE_LIMIT_SCALE is ignored in production');
+    rateLimitScale = 1;
+  }
+
+  const redisUrl =
+    e.TMWS_REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : undefined);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const level = e.TMWS_LOG_LEVEL;
+  const logLevel: Config['logLevel'] = level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : level;
+
+  return {
+    environment: e.TMWS_ENVIRONMENT,
+    secretKey,
+    secretSource,
+    database,
+    databaseUrl: e.TMWS_DATABASE_URL,
+    apiHost: e.TMWS_API_HOST,
+    apiPort: e.TMWS_API_PORT,
+    corsOrigins,
+    authEnabled: e.TMWS_AUTH_ENABLED,
+    logLevel,
+    dbEchoSql: e.TMWS_DB_ECHO_SQL,
+    redisUrl,
+    chromaUrl: e.TMWS_CHROMA_URL,
+    chromaPath: resolve(cwd, e.TMWS_CHROMA_PATH),
+    trustedProxies: e.TMWS_TRUSTED_PROXIES,
+    mcpAllowedHosts: e.TMWS_MCP_ALLOWED_HOSTS,
+    tokenTtl: e.TMWS_TOKEN_TTL,
+    rateLimitScale,
+    embeddingProvider: e.TMWS_EMBEDDING_PROVIDER,
+    executionRetentionSeconds: parseDurationSeconds(e.TMWS_EXECUTION_RETENTION) ?? 0,
+    dataDir,
+    warnings,
+  };
+}
