@@ -1,0 +1,66 @@
+import { AuthenticationError } from '../errors/index.js';
+import type { AgentRepository } from '../db/repositories/agent.repository.js';
+import { extractBearerToken, secretKeyBytes, verifyAgentToken } from './jwt.js';
+import type { Principal } from './principal.js';
+
+/**
+ * How long a verified agent record may be reused. Short enough that a
+ * deactivated agent is refused within a second, long enough to take the
+ * database off the hot path of busy agents.
+ */
+export const AGENT_CACHE_TTL_MS = 1_000;
+
+/** Used when TMWS_AUTH_ENABLED=false (development and test only). */
+export const ANONYMOUS_PRINCIPAL: Principal = { agentId: 'dev-agent', namespace: 'default', role: 'admin' };
+
+interface CachedAgent {
+  principal: Principal | null;
+  expiresAt: number;
+}
+
+export interface AuthenticatorOptions {
+  secretKey: string;
+  authEnabled: boolean;
+}
+
+/** Token → Principal: verifies the JWT, then reads namespace and role from the database. */
+export class Authenticator {
+  private readonly secret: Uint8Array;
+  private readonly cache = new Map<string, CachedAgent>();
+
+  constructor(
+    private readonly agents: AgentRepository,
+    private readonly options: AuthenticatorOptions,
+  ) {
+    this.secret = secretKeyBytes(options.secretKey);
+  }
+
+  /** `authorization` is a header value; `allowBareToken` for WebSocket connectionParams. */
+  async authenticate(authorization: string | undefined | null, allowBareToken = false): Promise<Principal> {
+    if (!this.options.authEnabled) return ANONYMOUS_PRINCIPAL;
+    const token = extractBearerToken(authorization, allowBareToken);
+    if (!token) throw new AuthenticationError('Missing bearer token');
+    const agentId = await verifyAgentToken(token, this.secret);
+    const principal = await this.loadActiveAgent(agentId);
+    if (!principal) throw new AuthenticationError('Agent is unknown or inactive');
+    return principal;
+  }
+
+  private async loadActiveAgent(agentId: string): Promise<Principal | null> {
+    const now = Date.now();
+    const cached = this.cache.get(agentId);
+    if (cached && cached.expiresAt > now) return cached.principal;
+    const agent = await this.agents.findById(agentId);
+    const principal: Principal | null =
+      agent && agent.status === 'active' ? { agentId: agent.id, namespace: agent.namespace, role: agent.role } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(agentId, { principal, expiresAt: now + AGENT_CACHE_TTL_MS });
+    return principal;
+  }
+
+  /** Drops cached agents, e.g. after the CLI changed one in the same process. */
+  forget(agentId?: string): void {
+    if (agentId) this.cache.delete(agentId);
+    else this.cache.clear();
+  }
+}

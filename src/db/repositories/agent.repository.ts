@@ -1,0 +1,36 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { AgentSchema, type Agent } from '../entities/index.js';
+
+export interface AgentInput {
+  id: string;
+  namespace: string;
+  name: string;
+  role: Agent['role'];
+  status: Agent['status'];
+}
+
+/**
+ * Agents are the one table read without a principal: this is where the
+ * principal comes from (authentication) and where operators create them (CLI).
+ */
+export class AgentRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  async findById(id: string): Promise<Agent | null> {
+    return this.em.fork().findOne(AgentSchema, { id });
+  }
+
+  /** Creates the agent or updates it in place (the CLI is idempotent). */
+  async upsert(input: AgentInput): Promise<Agent> {
+    const em = this.em.fork();
+    const existing = await em.findOne(AgentSchema, { id: input.id });
+    if (existing) {
+      em.assign(existing, { namespace: input.namespace, name: input.name, role: input.role, status: input.status });
+      await em.flush();
+      return existing;
+    }
+    const agent = em.create(AgentSchema, input);
+    await em.flush();
+    return agent;
+  }
+}

@@ -1,0 +1,193 @@
+import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import type { Principal } from '../../auth/principal.js';
+import { canManage } from '../../auth/principal.js';
+import {
+  AuthorizationError,
+  ConnectionNotFoundError,
+  DuplicateConnectionError,
+} from '../../errors/index.js';
+import { McpConnectionSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface NewConnection {
+  serverName: string;
+  url: string;
+  timeoutSeconds: number;
+  headersSealed: string | null;
+}
+
+export interface ConnectionListQuery {
+  /** `undefined` lists live connections (everything but `disconnected`). */
+  status?: ConnectionStatus;
+  limit: number;
+  offset: number;
+}
+
+export interface CatalogueTool {
+  name: string;
+  title?: string | null;
+  description: string | null;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown> | null;
+  annotations?: Record<string, unknown> | null;
+}
+
+/**
+ * Connections and their tool catalogues. Every method takes the verified
+ * principal; the filters on namespace (and owner, for non-admins) are applied
+ * here, so no caller can forget them.
+ */
+export class ConnectionRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The principal's visible scope: its namespace, and only its own rows unless admin. */
+  private scope(principal: Principal): { namespace: string; agentId?: string } {
+    return principal.role === 'admin'
+      ? { namespace: principal.namespace }
+      : { namespace: principal.namespace, agentId: principal.agentId };
+  }
+
+  /**
+   * Loads a connection the principal may read. An id that exists elsewhere is
+   * a 403 (the spec distinguishes it), an id that exists nowhere a 404; the
+   * foreign row itself never leaves this method.
+   */
+  async findReadable(principal: Principal, id: string): Promise<McpConnection> {
+    if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
+    const row = await this.em.fork().findOne(McpConnectionSchema, { id });
+    if (!row) throw new ConnectionNotFoundError(id);
+    if (!canManage(principal, row)) throw new AuthorizationError('Connection belongs to another agent or namespace');
+    return row;
+  }
+
+  async list(principal: Principal, query: ConnectionListQuery): Promise<{ rows: McpConnection[]; total: number }> {
+    const where: FilterQuery<McpConnection> = {
+      ...this.scope(principal),
+      status: query.status ?? { $ne: 'disconnected' },
+    };
+    const [rows, total] = await this.em.fork().findAndCount(McpConnectionSchema, where, {
+      orderBy: { createdAt: 'desc', id: 'asc' },
+      limit: query.limit,
+      offset: query.offset,
+    });
+    return { rows, total };
+  }
+
+  /** Rows by id within scope, for batched lookups (GraphQL DataLoader). Unreadable ids are simply absent. */
+  async findManyReadable(principal: Principal, ids: readonly string[]): Promise<McpConnection[]> {
+    const valid = ids.filter((id) => UUID_PATTERN.test(id));
+    if (valid.length === 0) return [];
+    return this.em.fork().find(McpConnectionSchema, { ...this.scope(principal), id: { $in: valid } });
+  }
+
+  /** Inserts a `connecting` row owned by the principal; the live-name index makes duplicates a 409. */
+  async insert(principal: Principal, input: NewConnection): Promise<McpConnection> {
+    const em = this.em.fork();
+    const row = em.create(McpConnectionSchema, {
+      namespace: principal.namespace,
+      agentId: principal.agentId,
+      serverName: input.serverName,
+      liveName: input.serverName,
+      url: input.url,
+      timeoutSeconds: input.timeoutSeconds,
+      headersSealed: input.headersSealed,
+      status: 'connecting',
+    });
+    try {
+      await em.flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw new DuplicateConnectionError(input.serverName);
+      throw error;
+    }
+    return row;
+  }
+
+  async update(
+    principal: Principal,
+    id: string,
+    changes: Partial<Pick<McpConnection, 'status' | 'errorMessage' | 'connectedAt' | 'disconnectedAt' | 'liveName'>>,
+  ): Promise<McpConnection> {
+    const em = this.em.fork();
+    const row = await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id });
+    em.assign(row, changes);
+    await em.flush();
+    return row;
+  }
+
+  /** Removes a connection that never became live (failed create), with its catalogue. */
+  async deleteFailed(principal: Principal, id: string): Promise<void> {
+    const em = this.em.fork();
+    await em.nativeDelete(ToolSchema, { connectionId: id, namespace: principal.namespace });
+    await em.nativeDelete(McpConnectionSchema, { ...this.scope(principal), id });
+  }
+
+  async tools(principal: Principal, connectionId: string): Promise<Tool[]> {
+    return this.toolsOf(principal, [connectionId]);
+  }
+
+  /** Catalogues of several connections in one query (no N+1). */
+  async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
+    if (connectionIds.length === 0) return [];
+    const em = this.em.fork();
+    const readable = await em.find(
+      McpConnectionSchema,
+      { ...this.scope(principal), id: { $in: [...connectionIds] } },
+      { fields: ['id'] },
+    );
+    if (readable.length === 0) return [];
+    return em.find(
+      ToolSchema,
+      { namespace: principal.namespace, connectionId: { $in: readable.map((c) => c.id) } },
+      { orderBy: { connectionId: 'asc', position: 'asc' } },
+    );
+  }
+
+  /** Replaces the stored catalogue of a connection with the upstream's current list, in one transaction. */
+  async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[]): Promise<Tool[]> {
+    return this.em.fork().transactional(async (em) => {
+      await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId });
+      await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace });
+      const rows = tools.map((tool, position) =>
+        em.create(ToolSchema, {
+          connectionId,
+          namespace: principal.namespace,
+          name: tool.name,
+          title: tool.title ?? null,
+          description: tool.description,
+          inputSchema: tool.inputSchema,
+          outputSchema: tool.outputSchema ?? null,
+          annotations: tool.annotations ?? null,
+          position,
+        }),
+      );
+      await em.flush();
+      return rows;
+    });
+  }
+}
+
+/**
+ * The gateway's own background work (upstream notifications, re-indexing)
+ * has no caller; it acts as the connection's owner. Kept apart from the
+ * request-facing repository so that no route can reach it by accident.
+ */
+export class ConnectionOwnerLookup {
+  constructor(private readonly em: EntityManager) {}
+
+  async ownerOf(connectionId: string): Promise<Principal | null> {
+    if (!UUID_PATTERN.test(connectionId)) return null;
+    const row = await this.em.fork().findOne(McpConnectionSchema, { id: connectionId }, { fields: ['agentId', 'namespace'] });
+    return row ? { agentId: row.agentId, namespace: row.namespace, role: 'agent' } : null;
+  }
+
+  /** Every live connection with its catalogue, for `tools:reindex`. */
+  async *liveCatalogues(): AsyncGenerator<{ connection: McpConnection; tools: Tool[] }> {
+    const em = this.em.fork();
+    const connections = await em.find(McpConnectionSchema, { status: { $in: ['active', 'error'] } });
+    for (const connection of connections) {
+      const tools = await em.find(ToolSchema, { connectionId: connection.id }, { orderBy: { position: 'asc' } });
+      yield { connection, tools };
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import type { Principal } from '../auth/principal.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
+import type { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
+import { ConnectionNotActiveError, isAppError } from '../errors/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { EventBus } from './event-bus.js';
+import type { ToolCatalogue } from './tool-catalogue.js';
+import type { ToolSearchIndex, UpstreamClient, UpstreamTarget, UpstreamTool } from './ports.js';
+import {
+  assertClaimsMatch,
+  createConnectionInput,
+  parseOrThrow,
+  type CreateConnectionInput,
+} from './validation.js';
+
+export interface ConnectionWithTools {
+  connection: McpConnection;
+  tools: Tool[];
+}
+
+export interface ConnectionListOptions {
+  status?: ConnectionStatus;
+  limit: number;
+  offset: number;
+}
+
+export interface ConnectionServiceDeps {
+  connections: ConnectionRepository;
+  owners: ConnectionOwnerLookup;
+  upstream: UpstreamClient;
+  index: ToolSearchIndex;
+  events: EventBus;
+  secrets: SecretBox;
+  catalogue: ToolCatalogue;
+  logger: Logger;
+}
+
+/** Statuses on which discover and execute may be attempted. `error` is retried: the upstream may be back. */
+const USABLE: ReadonlySet<ConnectionStatus> = new Set(['active', 'error']);
+
+/**
+ * The lifecycle of upstream connections: create (connect + catalogue),
+ * discover, disconnect, and keeping the stored catalogue, the search index
+ * and `status` in step with what the upstream reports.
+ */
+export class ConnectionService {
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly deps: ConnectionServiceDeps) {
+    this.unsubscribe.push(
+      deps.upstream.onToolsChanged((id, tools) => void this.onUpstreamToolsChanged(id, tools)),
+      deps.upstream.onStatusChanged((id, status, message) => void this.onUpstreamStatus(id, status, message)),
+    );
+  }
+
+  async create(principal: Principal, body: CreateConnectionInput | unknown): Promise<ConnectionWithTools> {
+    const input = parseOrThrow(createConnectionInput, body);
+    assertClaimsMatch(principal, input);
+    const { connections } = this.deps;
+    const headers = input.headers && Object.keys(input.headers).length > 0 ? input.headers : undefined;
+    const row = await connections.insert(principal, {
+      serverName: input.server_name,
+      url: input.url,
+      timeoutSeconds: input.timeout,
+      headersSealed: headers ? this.deps.secrets.seal(JSON.stringify(headers)) : null,
+    });
+    let upstreamTools: UpstreamTool[];
+    try {
+      upstreamTools = await this.deps.upstream.connect(this.targetOf(row));
+    } catch (error) {
+      // A failed create leaves nothing live behind: the name is free again at once.
+      await connections.deleteFailed(principal, row.id);
+      await this.deps.upstream.disconnect(row.id).catch(() => {});
+      throw error;
+    }
+    const tools = await this.storeTools(principal, row.id, upstreamTools);
+    const live = await connections.update(principal, row.id, { status: 'active', connectedAt: new Date(), errorMessage: null });
+    await this.deps.index.replaceConnectionTools(this.indexed(live), upstreamTools);
+    this.publishStatus(live);
+    return { connection: live, tools };
+  }
+
+  async list(principal: Principal, options: ConnectionListOptions): Promise<{ rows: McpConnection[]; total: number }> {
+    return this.deps.connections.list(principal, options);
+  }
+
+  async get(principal: Principal, id: string): Promise<ConnectionWithTools> {
+    const connection = await this.deps.connections.findReadable(principal, id);
+    const tools = await this.deps.connections.tools(principal, id);
+    return { connection, tools };
+  }
+
+  /** Re-lists tools from the upstream (GET …/tools); 502 when it cannot be reached. */
+  async discover(principal: Principal, id: string): Promise<ConnectionWithTools> {
+    const connection = await this.deps.connections.findReadable(principal, id);
+    if (!USABLE.has(connection.status)) throw new ConnectionNotActiveError(id, connection.status);
+    const owner = ownerPrincipal(connection);
+    let upstreamTools: UpstreamTool[];
+    try {
+      upstreamTools = await this.deps.upstream.listTools(this.targetOf(connection));
+    } catch (error) {
+      if (isAppError(error) && error.httpStatus === 502) {
+        await this.setStatus(owner, connection, 'error', error.message);
+      }
+      throw error;
+    }
+    const tools = await this.storeTools(owner, id, upstreamTools);
+    const refreshed =
+      connection.status === 'active' ? connection : await this.setStatus(owner, connection, 'active', null);
+    await this.deps.index.replaceConnectionTools(this.indexed(refreshed), upstreamTools);
+    return { connection: refreshed, tools };
+  }
+
+  /** Idempotent: disconnecting a disconnected connection is a no-op. */
+  async disconnect(principal: Principal, id: string): Promise<McpConnection> {
+    const connection = await this.deps.connections.findReadable(principal, id);
+    if (connection.status === 'disconnected') return connection;
+    await this.deps.upstream.disconnect(id).catch((error: unknown) => {
+      this.deps.logger.warn({ connectionId: id, err: error }, 'upstream session did not close cleanly');
+    });
+    const owner = ownerPrincipal(connection);
+    const closed = await this.deps.connections.update(owner, id, {
+      status: 'disconnected',
+      liveName: null,
+      disconnectedAt: new Date(),
+    });
+    await this.deps.index.removeConnection({ id, namespace: connection.namespace });
+    this.publishStatus(closed);
+    return closed;
+  }
+
+  /** The upstream address and credentials of a connection, for the client pool. */
+  targetOf(connection: McpConnection): UpstreamTarget {
+    const target: UpstreamTarget = {
+      connectionId: connection.id,
+      url: connection.url,
+      timeoutMs: connection.timeoutSeconds * 1000,
+    };
+    if (connection.headersSealed) {
+      target.headers = JSON.parse(this.deps.secrets.open(connection.headersSealed)) as Record<string, string>;
+    }
+    return target;
+  }
+
+  close(): void {
+    for (const stop of this.unsubscribe.splice(0)) stop();
+  }
+
+  private async storeTools(owner: Principal, connectionId: string, tools: UpstreamTool[]): Promise<Tool[]> {
+    const rows = await this.deps.connections.replaceTools(owner, connectionId, tools);
+    this.deps.catalogue.invalidate(connectionId);
+    return rows;
+  }
+
+  private indexed(connection: McpConnection) {
+    return {
+      id: connection.id,
+      serverName: connection.serverName,
+      namespace: connection.namespace,
+      agentId: connection.agentId,
+    };
+  }
+
+  private async setStatus(
+    owner: Principal,
+    connection: McpConnection,
+    status: ConnectionStatus,
+    errorMessage: string | null,
+  ): Promise<McpConnection> {
+    const changes = status === 'active' ? { status, errorMessage, connectedAt: new Date() } : { status, errorMessage };
+    const updated = await this.deps.connections.update(owner, connection.id, changes);
+    this.publishStatus(updated);
+    return updated;
+  }
+
+  private publishStatus(connection: McpConnection): void {
+    this.deps.events.pubsub.publish('namespace-connections', connection.namespace, {
+      connectionId: connection.id,
+      namespace: connection.namespace,
+      agentId: connection.agentId,
+      serverName: connection.serverName,
+      status: connection.status,
+      errorMessage: connection.errorMessage ?? null,
+      at: new Date().toISOString(),
+    });
+  }
+
+  private async onUpstreamToolsChanged(connectionId: string, tools: UpstreamTool[]): Promise<void> {
+    try {
+      const owner = await this.deps.owners.ownerOf(connectionId);
+      if (!owner) return;
+      const connection = await this.deps.connections.findReadable(owner, connectionId);
+      if (!USABLE.has(connection.status)) return;
+      await this.storeTools(owner, connectionId, tools);
+      await this.deps.index.replaceConnectionTools(this.indexed(connection), tools);
+    } catch (error) {
+      this.deps.logger.error({ connectionId, err: error }, 'failed to store a changed tool list');
+    }
+  }
+
+  private async onUpstreamStatus(connectionId: string, status: 'active' | 'error', message?: string): Promise<void> {
+    try {
+      const owner = await this.deps.owners.ownerOf(connectionId);
+      if (!owner) return;
+      const connection = await this.deps.connections.findReadable(owner, connectionId);
+      if (!USABLE.has(connection.status) || connection.status === status) return;
+      await this.setStatus(owner, connection, status, status === 'error' ? (message ?? 'upstream unavailable') : null);
+    } catch (error) {
+      this.deps.logger.error({ connectionId, err: error }, 'failed to record an upstream status change');
+    }
+  }
+}
+
+/** Background work on a connection acts as its owner. */
+export function ownerPrincipal(connection: McpConnection): Principal {
+  return { agentId: connection.agentId, namespace: connection.namespace, role: 'agent' };
+}

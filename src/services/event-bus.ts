@@ -1,0 +1,71 @@
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { Redis } from 'ioredis';
+import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
+
+export type ExecutionEventType = 'STATE' | 'PROGRESS' | 'LOG' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+/** Everything a subscriber needs to render one step of an execution, without a database read. */
+export interface ExecutionEventPayload {
+  type: ExecutionEventType;
+  executionId: string;
+  namespace: string;
+  agentId: string;
+  connectionId: string;
+  toolName: string;
+  status: ExecutionStatus;
+  progress: number | null;
+  total: number | null;
+  message: string | null;
+  at: string;
+}
+
+export interface ConnectionStatusPayload {
+  connectionId: string;
+  namespace: string;
+  agentId: string;
+  serverName: string;
+  status: ConnectionStatus;
+  errorMessage: string | null;
+  at: string;
+}
+
+/** A request to abort an execution, possibly running on another instance. */
+export interface CancelRequestPayload {
+  executionId: string;
+  reason: string;
+}
+
+type Channels = {
+  'execution': [executionId: string, payload: ExecutionEventPayload];
+  'namespace-executions': [namespace: string, payload: ExecutionEventPayload];
+  'namespace-connections': [namespace: string, payload: ConnectionStatusPayload];
+  'execution-cancel': [payload: CancelRequestPayload];
+};
+
+/**
+ * Typed publish/subscribe shared by the services and every front door.
+ * In-process by default; with Redis, an event published on one instance
+ * reaches subscribers on all instances (SPEC §10).
+ */
+export interface EventBus {
+  readonly pubsub: PubSub<Channels>;
+  close(): Promise<void>;
+}
+
+export function createEventBus(redisUrl?: string): EventBus {
+  if (!redisUrl) return { pubsub: createPubSub<Channels>(), close: async () => {} };
+  // Subscriptions must survive Redis hiccups: default (queuing, retrying) clients, unlike the limiter's.
+  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
+  publishClient.on('error', () => {});
+  subscribeClient.on('error', () => {});
+  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  return {
+    pubsub: createPubSub<Channels>({ eventTarget }),
+    close: async () => {
+      publishClient.disconnect();
+      subscribeClient.disconnect();
+    },
+  };
+}

@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import { canExecute, type Principal } from '../auth/principal.js';
+import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
+import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
+import type { ExecutionListQuery, ExecutionOutcome, ExecutionRepository } from '../db/repositories/execution.repository.js';
+import {
+  AppError,
+  AuthorizationError,
+  ConnectionNotActiveError,
+  ValidationError,
+  isAppError,
+} from '../errors/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { ConnectionService } from './connections.js';
+import type { EventBus, ExecutionEventPayload, ExecutionEventType } from './event-bus.js';
+import type { ProgressUpdate, UpstreamCallResult, UpstreamClient } from './ports.js';
+import type { ToolCatalogue } from './tool-catalogue.js';
+import { storableResult } from './tool-result.js';
+
+export interface ExecuteToolRequest {
+  connectionId: string;
+  toolName: string;
+  arguments: Record<string, unknown>;
+  source: ExecutionSource;
+  requestId: string | null;
+}
+
+/** A finished call: the stored record plus the upstream result exactly as relayed. */
+export interface CompletedExecution {
+  execution: Execution;
+  result: UpstreamCallResult | null;
+}
+
+export interface ExecutionMetricsSink {
+  executionFinished(status: ExecutionStatus, seconds: number): void;
+}
+
+export interface ExecutionServiceDeps {
+  connections: ConnectionRepository;
+  connectionService: ConnectionService;
+  executions: ExecutionRepository;
+  catalogue: ToolCatalogue;
+  upstream: UpstreamClient;
+  events: EventBus;
+  metrics: ExecutionMetricsSink;
+  logger: Logger;
+}
+
+interface RunningExecution {
+  controller: AbortController;
+  owner: Principal;
+  done: Promise<CompletedExecution>;
+}
+
+const TERMINAL_EVENT: Record<Exclude<ExecutionStatus, 'RUNNING'>, ExecutionEventType> = {
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELLED',
+  TIMED_OUT: 'FAILED',
+};
+
+/**
+ * Runs tool calls through the shared upstream sessions and records each one:
+ * RUNNING on start, progress as it arrives, then exactly one terminal state.
+ */
+export class ExecutionService {
+  private readonly running = new Map<string, RunningExecution>();
+  private readonly stopCancelListener: () => void;
+
+  constructor(private readonly deps: ExecutionServiceDeps) {
+    this.stopCancelListener = this.listenForRemoteCancellations();
+  }
+
+  /** Executes and waits for the outcome (REST execute, GraphQL executeTool). */
+  async execute(principal: Principal, request: ExecuteToolRequest): Promise<CompletedExecution> {
+    const started = await this.start(principal, request);
+    return started.done;
+  }
+
+  /** Records the execution and returns at once; the call continues in the background. */
+  async start(principal: Principal, request: ExecuteToolRequest): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
+    if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
+      throw ValidationError.field('arguments', 'arguments must be a JSON object');
+    }
+    const connection = await this.deps.connections.findReadable(principal, request.connectionId);
+    if (!canExecute(principal, connection)) {
+      throw new AuthorizationError('Only the agent that owns a connection may execute its tools');
+    }
+    if (connection.status !== 'active' && connection.status !== 'error') {
+      throw new ConnectionNotActiveError(connection.id, connection.status);
+    }
+    await this.deps.catalogue.resolve(principal, connection.id, request.toolName, request.arguments);
+    const execution = await this.deps.executions.insert(principal, {
+      id: randomUUID(),
+      connectionId: connection.id,
+      toolName: request.toolName,
+      arguments: request.arguments,
+      source: request.source,
+      requestId: request.requestId,
+      startedAt: new Date(),
+    });
+    const controller = new AbortController();
+    const done = this.run(principal, connection, execution, controller.signal);
+    this.running.set(execution.id, { controller, owner: principal, done });
+    void done.finally(() => this.running.delete(execution.id));
+    this.publish(execution, 'STATE', {});
+    return { execution, done };
+  }
+
+  async get(principal: Principal, id: string): Promise<Execution> {
+    return this.deps.executions.findReadable(principal, id);
+  }
+
+  async list(principal: Principal, query: ExecutionListQuery): Promise<{ rows: Execution[]; total: number }> {
+    return this.deps.executions.list(principal, query);
+  }
+
+  /**
+   * Cancels a running execution (owner, or an admin of its namespace). The
+   * upstream receives notifications/cancelled; the execution ends CANCELLED.
+   * Cancelling a finished execution returns it unchanged.
+   */
+  async cancel(principal: Principal, id: string, reason = 'cancelled by client'): Promise<Execution> {
+    const execution = await this.deps.executions.findReadable(principal, id);
+    if (execution.status !== 'RUNNING') return execution;
+    const owner: Principal = { agentId: execution.agentId, namespace: execution.namespace, role: 'agent' };
+    const startedAt = execution.startedAt.getTime();
+    const finished = await this.finish(owner, execution, {
+      status: 'CANCELLED',
+      isError: false,
+      result: null,
+      errorCode: 'CANCELLED',
+      errorMessage: reason,
+      finishedAt: new Date(),
+      durationMs: Date.now() - startedAt,
+    });
+    const local = this.running.get(id);
+    if (local) local.controller.abort(reason);
+    else this.deps.events.pubsub.publish('execution-cancel', { executionId: id, reason });
+    return finished ?? (await this.deps.executions.findReadable(principal, id));
+  }
+
+  /** Executions in flight on this instance (for graceful shutdown and crash recovery). */
+  runningIds(): ReadonlySet<string> {
+    return new Set(this.running.keys());
+  }
+
+  /** Waits up to `timeoutMs` for running executions, then cancels what is left. */
+  async drain(timeoutMs: number): Promise<void> {
+    const pending = [...this.running.values()].map((r) => r.done.catch(() => undefined));
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([Promise.all(pending), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      await Promise.all(
+        [...this.running.entries()].map(([id, r]) => this.cancel(r.owner, id, 'gateway shutting down').catch(() => undefined)),
+      );
+    }
+  }
+
+  close(): void {
+    this.stopCancelListener();
+  }
+
+  private async run(
+    principal: Principal,
+    connection: McpConnection,
+    execution: Execution,
+    signal: AbortSignal,
+  ): Promise<CompletedExecution> {
+    const startedAt = execution.startedAt.getTime();
+    try {
+      const result = await this.deps.upstream.callTool(
+        this.deps.connectionService.targetOf(connection),
+        execution.toolName,
+        execution.arguments,
+        { signal, onProgress: (update) => void this.onProgress(principal, execution, update) },
+      );
+      const finished = await this.finish(principal, execution, {
+        status: 'COMPLETED',
+        isError: result.isError === true,
+        result: storableResult(result),
+        errorCode: null,
+        errorMessage: null,
+        finishedAt: new Date(),
+        durationMs: Date.now() - startedAt,
+      });
+      return { execution: finished ?? (await this.reload(principal, execution.id)), result };
+    } catch (error) {
+      const outcome = failureOutcome(error, signal, startedAt);
+      const finished = await this.finish(principal, execution, outcome);
+      if (signal.aborted || !finished) {
+        // Cancelled (here or elsewhere): the caller gets the recorded execution, not an error.
+        return { execution: finished ?? (await this.reload(principal, execution.id)), result: null };
+      }
+      throw error;
+    }
+  }
+
+  private async reload(principal: Principal, id: string): Promise<Execution> {
+    return this.deps.executions.findReadable(principal, id);
+  }
+
+  /** Writes the terminal state once; returns null when another outcome won the race. */
+  private async finish(principal: Principal, execution: Execution, outcome: ExecutionOutcome): Promise<Execution | null> {
+    const changed = await this.deps.executions.finish(principal, execution.id, outcome);
+    if (!changed) return null;
+    const finished = Object.assign(execution, outcome);
+    this.deps.metrics.executionFinished(outcome.status, (outcome.durationMs ?? 0) / 1000);
+    const type = TERMINAL_EVENT[outcome.status as Exclude<ExecutionStatus, 'RUNNING'>] ?? 'FAILED';
+    this.publish(finished, type, { message: outcome.errorMessage ?? null });
+    return finished;
+  }
+
+  private async onProgress(principal: Principal, execution: Execution, update: ProgressUpdate): Promise<void> {
+    const change = {
+      progress: update.progress,
+      progressTotal: update.total ?? null,
+      progressMessage: update.message ?? null,
+    };
+    Object.assign(execution, change);
+    this.publish(execution, 'PROGRESS', { progress: update.progress, total: update.total ?? null, message: update.message ?? null });
+    try {
+      await this.deps.executions.recordProgress(principal, execution.id, change);
+    } catch (error) {
+      this.deps.logger.warn({ executionId: execution.id, err: error }, 'could not record progress');
+    }
+  }
+
+  private publish(
+    execution: Execution,
+    type: ExecutionEventType,
+    extra: { progress?: number | null; total?: number | null; message?: string | null },
+  ): void {
+    const payload: ExecutionEventPayload = {
+      type,
+      executionId: execution.id,
+      namespace: execution.namespace,
+      agentId: execution.agentId,
+      connectionId: execution.connectionId,
+      toolName: execution.toolName,
+      status: execution.status,
+      progress: extra.progress ?? execution.progress ?? null,
+      total: extra.total ?? execution.progressTotal ?? null,
+      message: extra.message ?? execution.progressMessage ?? null,
+      at: new Date().toISOString(),
+    };
+    this.deps.events.pubsub.publish('execution', execution.id, payload);
+    this.deps.events.pubsub.publish('namespace-executions', execution.namespace, payload);
+  }
+
+  /** Another instance recorded a cancellation of an execution that runs here: abort it upstream. */
+  private listenForRemoteCancellations(): () => void {
+    const iterator = this.deps.events.pubsub.subscribe('execution-cancel')[Symbol.asyncIterator]();
+    let stopped = false;
+    void (async () => {
+      while (!stopped) {
+        const next = await iterator.next();
+        if (next.done) return;
+        this.running.get(next.value.executionId)?.controller.abort(next.value.reason);
+      }
+    })();
+    return () => {
+      stopped = true;
+      void iterator.return?.();
+    };
+  }
+}
+
+function failureOutcome(error: unknown, signal: AbortSignal, startedAt: number): ExecutionOutcome {
+  const base = { isError: false, result: null, finishedAt: new Date(), durationMs: Date.now() - startedAt };
+  if (signal.aborted) {
+    return { ...base, status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: String(signal.reason ?? 'cancelled') };
+  }
+  const reason = isAppError(error) ? error.details.reason : undefined;
+  if (reason === 'timeout') {
+    return { ...base, status: 'TIMED_OUT', errorCode: 'TIMEOUT', errorMessage: (error as AppError).message };
+  }
+  const code = isAppError(error) ? error.code : 'INTERNAL_ERROR';
+  const message = isAppError(error) ? error.message : 'Internal error while executing the tool';
+  return { ...base, status: 'FAILED', errorCode: code, errorMessage: message };
+}

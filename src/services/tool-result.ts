@@ -1,0 +1,40 @@
+import type { UpstreamCallResult } from './ports.js';
+
+/**
+ * The v2.3 `result.result` field: structuredContent when present, else the
+ * parsed JSON of a single text block, else that text, else the content array.
+ * Clients of v2.3 read `.result.result.<field>`.
+ */
+export function primaryResultValue(result: UpstreamCallResult): unknown {
+  if (result.structuredContent !== undefined) return result.structuredContent;
+  const content = result.content;
+  if (content.length === 1) {
+    const block = content[0] as { type?: unknown; text?: unknown };
+    if (block?.type === 'text' && typeof block.text === 'string') {
+      try {
+        return JSON.parse(block.text);
+      } catch {
+        return block.text;
+      }
+    }
+  }
+  return content;
+}
+
+/** Upper bound of the result copy kept in the audit trail; the caller always gets the whole result. */
+export const STORED_RESULT_MAX_BYTES = 256 * 1024;
+
+/** The upstream result as stored on the execution: faithful when small, a marked summary when large. */
+export function storableResult(result: UpstreamCallResult): Record<string, unknown> {
+  const full: Record<string, unknown> = { content: result.content, isError: result.isError };
+  if (result.structuredContent !== undefined) full.structuredContent = result.structuredContent;
+  if (result._meta !== undefined) full._meta = result._meta;
+  const size = Buffer.byteLength(JSON.stringify(full));
+  if (size <= STORED_RESULT_MAX_BYTES) return full;
+  return {
+    truncated: true,
+    bytes: size,
+    isError: result.isError,
+    contentTypes: result.content.map((block) => (block as { type?: unknown }).type ?? 'unknown'),
+  };
+}
