@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/env.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { registerConnectionRoutes } from './rest/connections.routes.js';
+import { createHttpServer } from './rest/http-server.js';
+import { registerOperationsRoutes } from './rest/operations.routes.js';
+import { mountGraphQL } from './graphql/mount.js';
+import { createServices, type ServiceOverrides, type Services } from './services/container.js';
+
+export interface Gateway {
+  http: FastifyInstance;
+  services: Services;
+  /** Starts listening; resolves to the base URL (useful with port 0 in tests). */
+  listen(): Promise<string>;
+  /** Graceful stop: no new requests, running executions drained (bounded), sessions closed. */
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions extends ServiceOverrides {
+  logger?: Logger;
+}
+
+/** Builds the whole gateway for a config. Never listens by itself (see main.ts). */
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
+  const services = await createServices(config, logger, options);
+  const http = await createHttpServer(services);
+  registerOperationsRoutes(http, services);
+  registerConnectionRoutes(http, services);
+  const graphql = await mountGraphQL(http, services);
+
+  let closed = false;
+  return {
+    http,
+    services,
+    async listen() {
+      await http.listen({ host: config.apiHost, port: config.apiPort });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.apiPort;
+      const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
+      return `http://${host}:${port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await graphql.close();
+      await http.close();
+      await services.close();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/** `npm run backup -- --out FILE`: a consistent online copy of the SQLite database (VACUUM INTO). */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openOrm } from '../db/orm.js';
+import { cliConfig, fail, runCli } from './shared.js';
+
+runCli(async () => {
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  if (!values.out) fail('--out FILE is required');
+  const out = resolve(values.out);
+  if (existsSync(out)) fail(`${out} already exists; choose a new file`);
+  const config = cliConfig();
+  if (config.database.driver !== 'sqlite') fail('backup copies SQLite databases; use pg_dump for PostgreSQL');
+  const orm = await openOrm(config.database);
+  try {
+    // VACUUM INTO reads one consistent snapshot while the gateway keeps writing (WAL).
+    await orm.em.getConnection().execute('VACUUM INTO ?', [out]);
+  } finally {
+    await orm.close(true);
+  }
+  console.log(JSON.stringify({ backup: out, bytes: statSync(out).size }));
+});

@@ -1,0 +1,25 @@
+import { ConfigError, loadConfig, type Config } from '../config/env.js';
+
+/** Loads the configuration for a CLI command, or exits with the problems on one line. */
+export function cliConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
+  }
+}
+
+/** Prints `message` to stderr and exits non-zero. */
+export function fail(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+/** Runs a CLI entry point: one clean line on failure, no stack trace. */
+export function runCli(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => fail(`error: ${error instanceof Error ? error.message : String(error)}`),
+  );
+}

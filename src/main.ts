@@ -1,0 +1,48 @@
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config/env.js';
+import { createLogger } from './observability/logger.js';
+
+/** Bound on graceful shutdown before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 20_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tmws-gateway: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const gateway = await createApp(config, { logger });
+  const url = await gateway.listen();
+  logger.info(
+    { url, environment: config.environment, database: config.database.driver, secret: config.secretSource },
+    'TMWS Gateway listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    await gateway.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tmws-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

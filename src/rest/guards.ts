@@ -1,0 +1,51 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { BucketName } from '../ratelimit/buckets.js';
+import type { RateLimitOutcome } from '../ratelimit/limiter.js';
+import { clientIp } from '../ratelimit/client-ip.js';
+import { RateLimitExceededError } from '../errors/index.js';
+import type { Services } from '../services/container.js';
+import { requirePrincipal } from './request-context.js';
+
+/** Verifies the bearer token and attaches the principal (401 otherwise). */
+export function authenticate(services: Services): preHandlerAsyncHookHandler {
+  return async (request) => {
+    request.principal = await services.authenticator.authenticate(request.headers.authorization);
+  };
+}
+
+function setRateLimitHeaders(reply: FastifyReply, outcome: { limit: number; remaining: number; resetSeconds: number }): void {
+  if (!Number.isFinite(outcome.limit)) return;
+  reply.header('X-RateLimit-Limit', String(outcome.limit));
+  reply.header('X-RateLimit-Remaining', String(Math.max(0, outcome.remaining)));
+  reply.header('X-RateLimit-Reset', String(Math.max(0, Math.ceil(outcome.resetSeconds))));
+}
+
+/**
+ * Draws from a rate-limit bucket after authentication and before any
+ * validation, so every authenticated request to a limited route counts
+ * (SPEC §4 order of checks). Limited → 429; limiter failure → 503.
+ */
+export function rateLimit(services: Services, bucket: BucketName): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const principal = requirePrincipal(request.principal);
+    const ip = clientIp(request.socket.remoteAddress ?? '', forwardedFor(request), services.config.trustedProxies);
+    try {
+      const outcome: RateLimitOutcome = await services.limiter.consume(bucket, {
+        agentId: principal.agentId,
+        namespace: principal.namespace,
+        ip,
+      });
+      setRateLimitHeaders(reply, outcome);
+    } catch (error) {
+      if (error instanceof RateLimitExceededError) {
+        setRateLimitHeaders(reply, { limit: error.limit, remaining: 0, resetSeconds: error.retryAfterSeconds });
+      }
+      throw error;
+    }
+  };
+}
+
+function forwardedFor(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-forwarded-for'];
+  return Array.isArray(header) ? header[0] : header;
+}

@@ -1,0 +1,80 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AppError, RouteNotFoundError, isAppError } from '../errors/index.js';
+import type { Services } from '../services/container.js';
+import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
+import { requestIdFrom } from './request-context.js';
+
+/** SPEC §4: request bodies above 1 MiB are refused with 413. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Routes whose latency histogram should not be split by raw URL (unmatched paths collapse into one label). */
+const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * The HTTP host shared by REST, GraphQL, health and metrics: request ids,
+ * security headers, CORS, body limits, error rendering and HTTP metrics.
+ */
+export async function createHttpServer(services: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    disableRequestLogging: true,
+    // Request ids come from X-Request-ID (validated) or are minted; see the onRequest hook.
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('requestId', '');
+
+  await app.register(cors, {
+    origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins,
+    credentials: !services.config.corsOrigins.includes('*'),
+    exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept'],
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.requestId = request.id;
+    reply.header('X-Request-ID', request.id);
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('X-Frame-Options', 'DENY');
+    reply.header('Referrer-Policy', 'no-referrer');
+    if (request.url.startsWith('/api/') || request.url.startsWith('/graphql')) {
+      reply.header('Cache-Control', 'no-store');
+    }
+  });
+
+  const { metrics, logger } = services;
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    return sendError(reply, request, new RouteNotFoundError(request.method, path));
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
+    if (known) return sendError(reply, request, known);
+    logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
+    return sendError(reply, request, new AppError('INTERNAL_ERROR', 500, 'Internal server error'));
+  });
+
+  return app;
+}
+
+/** Renders an AppError as the v2.3.0 body with its status and headers. */
+export function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+  if (error.httpStatus === 401) reply.header('WWW-Authenticate', 'Bearer realm="tmws-gateway"');
+  return reply.code(error.httpStatus).type('application/json; charset=utf-8').send(renderErrorBody(error, request.id));
+}
