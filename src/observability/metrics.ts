@@ -1,0 +1,98 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface MetricsOptions {
+  /**
+   * Also export Node process metrics (CPU, memory, event-loop lag, GC).
+   * @default true
+   */
+  processMetrics?: boolean;
+}
+
+/** Latency buckets for gateway HTTP handling, which is mostly sub-10 ms. */
+const HTTP_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Tool calls span milliseconds to the 300 s maximum connection timeout. */
+const TOOL_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Every Prometheus series the gateway exports (SPEC §8), on a registry of its
+ * own rather than prom-client's global one, so that several apps can live in
+ * one test process without "metric already registered" clashes.
+ */
+export class Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly toolExecutions: Counter<'status'>;
+  readonly toolExecutionDuration: Histogram;
+  /** `status` is `allowed`, `limited` or `error` (denied because the limiter failed). */
+  readonly rateLimitRequests: Counter<'endpoint' | 'status'>;
+  readonly degradedMode: Gauge;
+  readonly redisFailures: Counter;
+  readonly connectionsActive: Gauge;
+
+  constructor(options: MetricsOptions = {}) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    this.httpRequests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests handled, by method, route template and status code',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request handling time in seconds, by method, route template and status code',
+      labelNames: ['method', 'route', 'status'],
+      buckets: HTTP_SECONDS_BUCKETS,
+      registers,
+    });
+    this.toolExecutions = new Counter({
+      name: 'mcp_tool_executions_total',
+      help: 'Tool executions finished, by final status',
+      labelNames: ['status'],
+      registers,
+    });
+    this.toolExecutionDuration = new Histogram({
+      name: 'mcp_tool_execution_duration_seconds',
+      help: 'Wall time of tool executions in seconds',
+      buckets: TOOL_SECONDS_BUCKETS,
+      registers,
+    });
+    this.rateLimitRequests = new Counter({
+      name: 'rate_limit_requests_total',
+      help: 'Rate limiter decisions, by bucket (endpoint) and outcome (allowed, limited, error)',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    });
+    this.degradedMode = new Gauge({
+      name: 'rate_limiter_degraded_mode',
+      help: '1 while the rate limiter runs on its in-memory fallback at half limits because Redis keeps failing',
+      registers,
+    });
+    this.redisFailures = new Counter({
+      name: 'rate_limiter_redis_failures_total',
+      help: 'Failed or timed-out Redis calls made by the rate limiter (including recovery probes)',
+      registers,
+    });
+    this.connectionsActive = new Gauge({
+      name: 'mcp_connections_active',
+      help: 'Upstream MCP connections currently in the active state',
+      registers,
+    });
+    // Present from the first scrape, so dashboards and alerts see 0 rather than "no data".
+    this.degradedMode.set(0);
+    this.connectionsActive.set(0);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Content-Type of `render()` output (Prometheus text exposition format). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every series. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
