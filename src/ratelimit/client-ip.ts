@@ -1,0 +1,79 @@
+import ipaddr from 'ipaddr.js';
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Matcher = (address: Address) => boolean;
+
+/** Parsed TMWS_TRUSTED_PROXIES lists, keyed by the config's array so each list is parsed once. */
+const compiled = new WeakMap<readonly string[], Matcher[]>();
+
+/**
+ * Parses a textual address strictly (four-part IPv4 or IPv6) and unwraps
+ * IPv4-mapped IPv6 (`::ffff:10.0.0.1` → `10.0.0.1`), so one client never
+ * counts under two spellings. Loose IPv4 forms such as `127.1` are refused.
+ */
+function parseAddress(text: string): Address | undefined {
+  const value = text.trim();
+  if (ipaddr.IPv4.isValidFourPartDecimal(value)) return ipaddr.IPv4.parse(value);
+  if (!ipaddr.IPv6.isValid(value)) return undefined;
+  const v6 = ipaddr.IPv6.parse(value);
+  return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+}
+
+/** `1.2.3.4:5678` and `[2001:db8::1]:443` (how some proxies write hops) → the bare address. */
+function stripPort(hop: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hop);
+  if (bracketed?.[1]) return bracketed[1];
+  const v4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(hop);
+  return v4WithPort?.[1] ?? hop;
+}
+
+function compileEntry(entry: string): Matcher | undefined {
+  const value = entry.trim();
+  if (value.includes('/')) {
+    if (!ipaddr.isValidCIDR(value)) return undefined;
+    const range = ipaddr.parseCIDR(value);
+    return (address) => address.kind() === range[0].kind() && address.match(range);
+  }
+  const exact = parseAddress(value);
+  if (!exact) return undefined;
+  const normalized = exact.toNormalizedString();
+  return (address) => address.kind() === exact.kind() && address.toNormalizedString() === normalized;
+}
+
+function matchersFor(trustedProxies: readonly string[]): Matcher[] {
+  let matchers = compiled.get(trustedProxies);
+  if (!matchers) {
+    // Entries that are neither an address nor a CIDR trust nothing (config validation reports them).
+    matchers = trustedProxies.map(compileEntry).filter((m): m is Matcher => m !== undefined);
+    compiled.set(trustedProxies, matchers);
+  }
+  return matchers;
+}
+
+/**
+ * The address a request is counted under. The first `X-Forwarded-For` hop is
+ * believed only when the TCP peer is one of `trustedProxies` (addresses or
+ * CIDRs); anyone else could write that header. A hop that is not an IP
+ * address is ignored in favour of the peer.
+ */
+export function clientIp(peerAddress: string, forwardedFor: string | undefined, trustedProxies: string[]): string {
+  const peer = parseAddress(peerAddress);
+  const peerText = peer ? peer.toString() : peerAddress.trim() || 'unknown';
+  if (!peer || !forwardedFor || trustedProxies.length === 0) return peerText;
+  if (!matchersFor(trustedProxies).some((matches) => matches(peer))) return peerText;
+  const firstHop = forwardedFor.split(',')[0]?.trim() ?? '';
+  const client = parseAddress(stripPort(firstHop));
+  return client ? client.toString() : peerText;
+}
+
+/**
+ * The limiter key for a client address. IPv6 clients are counted per /64,
+ * the smallest block a single subscriber usually holds; counting per address
+ * would let one host rotate through 2^64 fresh budgets.
+ */
+export function ipRateLimitKey(ip: string): string {
+  const address = parseAddress(ip);
+  if (!address || address.kind() === 'ipv4') return address ? address.toString() : ip;
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
+  return `${parts.join(':')}::/64`;
+}

@@ -1,0 +1,169 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+
+/**
+ * Per-command timeout. A hung Redis (SIGSTOP, network black hole) keeps the
+ * socket open, so only this bounds how long a request waits for the limiter.
+ * @default 300 ms
+ */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 300;
+
+/** @default 1000 ms */
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 1_000;
+
+/** Consecutive failed Redis calls that switch the limiter into degraded mode. @default 3 */
+export const DEFAULT_DEGRADED_THRESHOLD = 3;
+
+/** How often a degraded limiter PINGs Redis to find out whether it is back. @default 1000 ms */
+export const DEFAULT_PROBE_INTERVAL_MS = 1_000;
+
+/**
+ * An ioredis client that fails fast instead of queueing: without these
+ * options commands issued while Redis is down wait in the offline queue and
+ * every request hangs with them. Call `connect()` before use.
+ */
+export function createRedisClient(url: string, logger: Logger, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+    // Keep reconnecting forever, at most every 2 s: the limiter recovers by itself.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  let announcedDown = false;
+  redis.on('error', (error: Error) => {
+    // ioredis emits one error per reconnect attempt; say it once per outage.
+    if (!announcedDown) logger.warn({ err: error }, 'rate limiter redis connection error');
+    announcedDown = true;
+  });
+  redis.on('ready', () => {
+    if (announcedDown) logger.info('rate limiter redis connection ready');
+    announcedDown = false;
+  });
+  return redis;
+}
+
+/** Rejects when `promise` has not settled within `ms` — a guard on top of ioredis' own timeout. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+export interface RedisHealthOptions {
+  logger: Logger;
+  metrics: Metrics;
+  /** @default DEFAULT_DEGRADED_THRESHOLD */
+  degradedThreshold?: number;
+  /** @default DEFAULT_PROBE_INTERVAL_MS */
+  probeIntervalMs?: number;
+  /** Deadline of one probe. @default 2 × DEFAULT_REDIS_COMMAND_TIMEOUT_MS */
+  probeTimeoutMs?: number;
+}
+
+/**
+ * Tracks whether the rate limiter may trust Redis. Consecutive failures beyond
+ * the threshold switch on degraded mode (the limiter then stops calling Redis
+ * and runs on its halved in-memory buckets); a PING loop switches it off again
+ * as soon as Redis answers.
+ */
+export class RedisHealth {
+  private consecutive = 0;
+  private degradedNow = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private closed = false;
+  private readonly threshold: number;
+  private readonly probeIntervalMs: number;
+  private readonly probeTimeoutMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisHealthOptions,
+  ) {
+    this.threshold = options.degradedThreshold ?? DEFAULT_DEGRADED_THRESHOLD;
+    this.probeIntervalMs = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 2 * DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  }
+
+  get degraded(): boolean {
+    return this.degradedNow;
+  }
+
+  get consecutiveFailures(): number {
+    return this.consecutive;
+  }
+
+  /** `down` while degraded, after a failed call, or while the client is not connected. */
+  get status(): 'ok' | 'down' {
+    return this.degradedNow || this.consecutive > 0 || this.redis.status !== 'ready' ? 'down' : 'ok';
+  }
+
+  recordSuccess(): void {
+    // Only the probe ends degraded mode: a late answer to a call started before it proves little.
+    if (!this.degradedNow) this.consecutive = 0;
+  }
+
+  recordFailure(error: unknown): void {
+    this.options.metrics.redisFailures.inc();
+    this.consecutive += 1;
+    if (this.degradedNow) return;
+    this.options.logger.warn(
+      { err: error, consecutiveFailures: this.consecutive },
+      'rate limiter redis call failed; using in-memory buckets at half limits',
+    );
+    if (this.consecutive >= this.threshold) this.enterDegraded(error);
+  }
+
+  /** Switches degraded mode on (also used when Redis is unreachable at startup). */
+  enterDegraded(cause: unknown): void {
+    if (this.degradedNow || this.closed) return;
+    this.degradedNow = true;
+    this.options.metrics.degradedMode.set(1);
+    this.options.logger.error(
+      { err: cause, consecutiveFailures: this.consecutive },
+      'rate limiter degraded: redis unavailable, enforcing half limits from memory until it answers again',
+    );
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  /** One recovery attempt; public so tests and readiness checks can trigger it. */
+  async probe(): Promise<boolean> {
+    if (!this.degradedNow || this.probing) return !this.degradedNow;
+    this.probing = true;
+    try {
+      await withDeadline(this.redis.ping(), this.probeTimeoutMs, 'redis PING');
+      if (!this.closed) this.leaveDegraded();
+      return true;
+    } catch {
+      this.options.metrics.redisFailures.inc();
+      return false;
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopProbing();
+  }
+
+  private stopProbing(): void {
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  private leaveDegraded(): void {
+    this.stopProbing();
+    this.degradedNow = false;
+    this.consecutive = 0;
+    this.options.metrics.degradedMode.set(0);
+    this.options.logger.info('rate limiter recovered: redis answers again, normal limits restored');
+  }
+}
