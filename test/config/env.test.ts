@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDurationSeconds } from '../../src/config/env.js';
+import { parseDatabaseUrl } from '../../src/config/database-url.js';
+
+const KEY = 'k'.repeat(40);
+const tmp = () => mkdtempSync(join(tmpdir(), 'tmws-config-'));
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, tmp());
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('uses the documented defaults', () => {
+    const config = loadConfig({ TMWS_SECRET_KEY: KEY }, tmp());
+    expect(config.environment).toBe('development');
+    expect(config.apiHost).toBe('127.0.0.1');
+    expect(config.apiPort).toBe(8000);
+    expect(config.database.driver).toBe('sqlite');
+    expect(config.database).toMatchObject({ path: expect.stringMatching(/data\/tmws\.db$/) });
+    expect(config.authEnabled).toBe(true);
+    expect(config.corsOrigins).toEqual([]);
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.tokenTtl).toBe('24h');
+  });
+
+  it('refuses production without a secret key, or with a short one', () => {
+    expect(problemsOf({ TMWS_ENVIRONMENT: 'production' }).join()).toMatch(/TMWS_SECRET_KEY: required/);
+    expect(problemsOf({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: 'short' }).join()).toMatch(/at least 32/);
+    expect(problemsOf({ TMWS_ENVIRONMENT: 'test' }).join()).toMatch(/TMWS_SECRET_KEY: required/);
+  });
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf({
+      TMWS_ENVIRONMENT: 'production',
+      TMWS_SECRET_KEY: 'short',
+      TMWS_CORS_ORIGINS: '["*"]',
+      TMWS_AUTH_ENABLED: 'false',
+    });
+    expect(problems).toHaveLength(3);
+  });
+
+  it('rejects bad values with the variable name', () => {
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_ENVIRONMENT: 'staging' }).join()).toMatch(/TMWS_ENVIRONMENT/);
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_API_PORT: 'eighty' }).join()).toMatch(/TMWS_API_PORT/);
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_DATABASE_URL: 'mysql://x' }).join()).toMatch(/TMWS_DATABASE_URL/);
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_CORS_ORIGINS: '[1,2' }).join()).toMatch(/TMWS_CORS_ORIGINS/);
+  });
+
+  it('ignores the rate-limit scale in production, with a warning', () => {
+    const config = loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY, TMWS_RATE_LIMIT_SCALE: '100' }, tmp());
+    expect(config.rateLimitScale).toBe(1);
+    expect(config.warnings.join()).toMatch(/TMWS_RATE_LIMIT_SCALE/);
+  });
+
+  it('builds the Redis URL from REDIS_HOST and REDIS_PORT', () => {
+    const config = loadConfig({ TMWS_SECRET_KEY: KEY, REDIS_HOST: '127.0.0.1', REDIS_PORT: '6390' }, tmp());
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6390');
+  });
+
+  it('creates a 0600 development key once and reuses it', () => {
+    const dir = tmp();
+    const first = loadConfig({}, dir);
+    const path = join(dir, 'data', 'secret.key');
+    expect(first.secretKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.secretSource).toBe('file');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, 'utf8').trim()).toBe(first.secretKey);
+    expect(loadConfig({}, dir).secretKey).toBe(first.secretKey);
+  });
+
+  it('parses the v2.3 database URL forms', () => {
+    expect(parseDatabaseUrl('sqlite:///./data/x.db', '/srv')).toEqual({ driver: 'sqlite', path: '/srv/data/x.db' });
+    expect(parseDatabaseUrl('sqlite+aiosqlite:///./x.db', '/srv')).toEqual({ driver: 'sqlite', path: '/srv/x.db' });
+    expect(parseDatabaseUrl('sqlite:////var/lib/tmws.db')).toEqual({ driver: 'sqlite', path: '/var/lib/tmws.db' });
+    expect(parseDatabaseUrl('postgresql+asyncpg://u:p@h:5432/db')).toEqual({ driver: 'postgresql', url: 'postgresql://u:p@h:5432/db' });
+  });
+
+  it('parses durations', () => {
+    expect(parseDurationSeconds('90')).toBe(90);
+    expect(parseDurationSeconds('15m')).toBe(900);
+    expect(parseDurationSeconds('24h')).toBe(86_400);
+    expect(parseDurationSeconds('soon')).toBeUndefined();
+  });
+
+  it('stops the process before listening when production has no key', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, TMWS_ENVIRONMENT: 'production', TMWS_API_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/TMWS_SECRET_KEY: required in production/);
+    expect(result.stdout).not.toMatch(/listening/);
+  });
+});

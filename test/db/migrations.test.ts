@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { AgentSchema, McpConnectionSchema } from '../../src/db/entities/index.js';
+import { migrateUp, openOrm } from '../../src/db/orm.js';
+import { ConnectionRepository } from '../../src/db/repositories/connection.repository.js';
+import { DuplicateConnectionError } from '../../src/errors/index.js';
+
+const POSTGRES_ADMIN_URL = process.env.TMWS_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const principal = { agentId: 'migrator', namespace: 'mig', role: 'agent' as const };
+
+/** Applies migrations, checks idempotence and that the schema enforces live-name uniqueness. */
+async function exercise(target: DatabaseTarget) {
+  const orm = await openOrm(target);
+  try {
+    const applied = await migrateUp(orm);
+    expect(applied.length).toBeGreaterThan(0);
+    expect(await migrateUp(orm)).toEqual([]);
+    // MikroORM's SQLite comparator always reports enum CHECK constraints as changed, so the
+    // "nothing left to generate" check is only meaningful on PostgreSQL.
+    if (target.driver === 'postgresql') expect(await orm.getMigrator().checkMigrationNeeded()).toBe(false);
+
+    const em = orm.em.fork();
+    em.create(AgentSchema, { id: 'migrator', namespace: 'mig', name: 'm', role: 'agent', status: 'active' });
+    await em.flush();
+    const repo = new ConnectionRepository(orm.em);
+    const first = await repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null });
+    await expect(repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null })).rejects.toBeInstanceOf(
+      DuplicateConnectionError,
+    );
+    await repo.update(principal, first.id, { status: 'disconnected', liveName: null });
+    await repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null });
+    expect(await orm.em.fork().count(McpConnectionSchema, { serverName: 'dup' })).toBe(2);
+    await repo.replaceTools(principal, first.id, [{ name: 't', description: null, inputSchema: { type: 'object' } }]);
+    expect((await repo.tools(principal, first.id))[0]?.inputSchema).toEqual({ type: 'object' });
+  } finally {
+    await orm.close(true);
+  }
+}
+
+describe('migrations', () => {
+  it('apply on a fresh SQLite file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmws-mig-'));
+    await exercise({ driver: 'sqlite', path: join(dir, 'fresh.db') });
+  });
+
+  describe('on PostgreSQL', () => {
+    const database = `tmws_test_${randomBytes(4).toString('hex')}`;
+    let admin: Awaited<ReturnType<typeof openOrm>> | undefined;
+
+    afterAll(async () => {
+      await admin?.em.getConnection().execute(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
+      await admin?.close(true);
+    });
+
+    it('apply on a fresh database', async () => {
+      admin = await openOrm({ driver: 'postgresql', url: POSTGRES_ADMIN_URL });
+      await admin.em.getConnection().execute(`CREATE DATABASE ${database}`);
+      const url = new URL(POSTGRES_ADMIN_URL);
+      url.pathname = `/${database}`;
+      await exercise({ driver: 'postgresql', url: url.toString() });
+    });
+  });
+});
