@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { secretKeyBytes } from '../../src/auth/jwt.js';
+
+const root = process.cwd();
+/** tsx's loader by absolute URL, since the commands run from a scratch working directory. */
+const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+const dir = mkdtempSync(join(tmpdir(), 'tmws-cli-'));
+const SECRET = 'cli-secret-key-with-enough-characters-0123';
+const env = {
+  PATH: process.env.PATH ?? '',
+  TMWS_ENVIRONMENT: 'test',
+  TMWS_SECRET_KEY: SECRET,
+  TMWS_DATABASE_URL: `sqlite:///${join(dir, 'cli.db')}`,
+};
+
+/** Runs a CLI entry point the way `npm run <script>` does. */
+function cli(script: string, args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', tsxLoader, join(root, 'src/cli', script), ...args], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+describe('command line', () => {
+  it('migrate applies, then reports up to date and lists status', () => {
+    expect(cli('migrate.ts', []).stdout).toMatch(/applied\s+Migration/);
+    expect(cli('migrate.ts', []).stdout).toBe('database is up to date');
+    const status = cli('migrate.ts', ['--status']);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/^applied\s+Migration\d+/);
+    expect(status.stdout).not.toMatch(/pending/);
+  });
+
+  it('agent:create creates and updates an agent, printing it as JSON', () => {
+    const created = cli('agent-create.ts', ['--agent-id', 'admin-agent-uuid', '--namespace', 'admin', '--name', 'Admin', '--role', 'admin']);
+    expect(created.status).toBe(0);
+    expect(JSON.parse(created.stdout)).toEqual({ agent_id: 'admin-agent-uuid', namespace: 'admin', name: 'Admin', role: 'admin', status: 'active' });
+    const updated = cli('agent-create.ts', ['--agent-id', 'admin-agent-uuid', '--namespace', 'admin', '--name', 'Admin', '--status', 'inactive']);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ role: 'agent', status: 'inactive' });
+  });
+
+  it('agent:create refuses bad input with one line', () => {
+    const result = cli('agent-create.ts', ['--agent-id', 'bad id', '--namespace', 'x']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr.split('\n')).toHaveLength(1);
+    expect(cli('agent-create.ts', ['--agent-id', 'ok', '--namespace', 'x', '--role', 'root']).stderr).toMatch(/--role/);
+  });
+
+  it('token prints an HS256 JWT for the agent with the requested lifetime', async () => {
+    const result = cli('token.ts', ['--agent-id', 'admin-agent-uuid', '--ttl', '2h']);
+    expect(result.status).toBe(0);
+    const { payload, protectedHeader } = await jwtVerify(result.stdout, secretKeyBytes(SECRET));
+    expect(protectedHeader.alg).toBe('HS256');
+    expect(payload.sub).toBe('admin-agent-uuid');
+    expect(payload.exp! - payload.iat!).toBe(7200);
+  });
+
+  it('backup writes a consistent copy and refuses to overwrite', () => {
+    const out = join(dir, 'backup.db');
+    const result = cli('backup.ts', ['--out', out]);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ backup: out, bytes: expect.any(Number) });
+    expect(existsSync(out)).toBe(true);
+    expect(cli('backup.ts', ['--out', out]).stderr).toMatch(/already exists/);
+  });
+});
