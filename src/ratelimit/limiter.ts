@@ -81,6 +81,9 @@ export const UNLIMITED_OUTCOME: Readonly<RateLimitOutcome> = Object.freeze({
 /** Guard over one Redis count, above ioredis' own command timeout. */
 const REDIS_DEADLINE_MS = 2 * DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
 
+/** How long startup waits for Redis before running degraded. @default 2000 ms */
+const STARTUP_CONNECT_DEADLINE_MS = 2_000;
+
 const PERIOD_SECONDS = 60;
 
 /** Seconds, rounded up, never 0 for a denial: `Retry-After: 0` would invite an immediate retry. */
@@ -308,7 +311,8 @@ export async function createRateLimiter(
   };
   if (client.status === 'wait') {
     try {
-      await client.connect();
+      // Bounded: a hung Redis must not hold up the gateway's startup either.
+      await withDeadline(client.connect(), STARTUP_CONNECT_DEADLINE_MS, 'redis connect');
     } catch (error) {
       health.enterDegraded(error);
     }

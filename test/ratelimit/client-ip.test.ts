@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { clientIp, ipRateLimitKey } from '../../src/ratelimit/client-ip.js';
+
+describe('clientIp', () => {
+  it('uses the peer address and ignores X-Forwarded-For when no proxy is trusted', () => {
+    expect(clientIp('203.0.113.9', '1.2.3.4', [])).toBe('203.0.113.9');
+    expect(clientIp('203.0.113.9', undefined, [])).toBe('203.0.113.9');
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', () => {
+    expect(clientIp('203.0.113.9', '1.2.3.4', ['10.0.0.1', '192.168.0.0/16'])).toBe('203.0.113.9');
+  });
+
+  it('believes the first hop when the peer is a trusted proxy address', () => {
+    expect(clientIp('10.0.0.1', '198.51.100.7, 10.0.0.2', ['10.0.0.1'])).toBe('198.51.100.7');
+  });
+
+  it('believes the first hop when the peer is inside a trusted CIDR', () => {
+    expect(clientIp('192.168.4.20', '198.51.100.7', ['10.0.0.1', '192.168.0.0/16'])).toBe('198.51.100.7');
+    expect(clientIp('2001:db8::5', '2001:db8:ffff::1', ['2001:db8::/64'])).toBe('2001:db8:ffff::1');
+  });
+
+  it('matches a trusted IPv4 proxy that connects over an IPv4-mapped IPv6 socket', () => {
+    expect(clientIp('::ffff:10.0.0.1', '198.51.100.7', ['10.0.0.0/8'])).toBe('198.51.100.7');
+    expect(clientIp('::ffff:203.0.113.9', undefined, [])).toBe('203.0.113.9');
+  });
+
+  it('accepts hops written with ports or brackets', () => {
+    expect(clientIp('10.0.0.1', '198.51.100.7:5123', ['10.0.0.1'])).toBe('198.51.100.7');
+    expect(clientIp('10.0.0.1', '[2001:db8::7]:443', ['10.0.0.1'])).toBe('2001:db8::7');
+  });
+
+  it('falls back to the peer when the forwarded hop is not an address', () => {
+    expect(clientIp('10.0.0.1', 'unknown, 198.51.100.7', ['10.0.0.1'])).toBe('10.0.0.1');
+    expect(clientIp('10.0.0.1', '', ['10.0.0.1'])).toBe('10.0.0.1');
+    expect(clientIp('10.0.0.1', '127.1', ['10.0.0.1'])).toBe('10.0.0.1');
+  });
+
+  it('trusts nothing for malformed proxy entries', () => {
+    expect(clientIp('10.0.0.1', '198.51.100.7', ['not-an-ip', '10.0.0.0/99'])).toBe('10.0.0.1');
+  });
+
+  it('normalizes IPv6 spellings', () => {
+    expect(clientIp('2001:0db8:0000:0000:0000:0000:0000:0001', undefined, [])).toBe('2001:db8::1');
+  });
+});
+
+describe('ipRateLimitKey', () => {
+  it('keys IPv4 per address and IPv6 per /64', () => {
+    expect(ipRateLimitKey('198.51.100.7')).toBe('198.51.100.7');
+    expect(ipRateLimitKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(ipRateLimitKey('2001:db8:1:2:bbbb::9')).toBe('2001:db8:1:2::/64');
+    expect(ipRateLimitKey('unknown')).toBe('unknown');
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/observability/metrics.js';
+
+describe('Metrics', () => {
+  it('exports every SPEC §8 series from its own registry', async () => {
+    const metrics = new Metrics();
+    metrics.httpRequests.inc({ method: 'GET', route: '/health', status: '200' });
+    metrics.httpDuration.observe({ method: 'GET', route: '/health', status: '200' }, 0.002);
+    metrics.toolExecutions.inc({ status: 'completed' });
+    metrics.toolExecutionDuration.observe(0.4);
+    metrics.rateLimitRequests.inc({ endpoint: 'mcp_execute_tool', status: 'allowed' });
+    metrics.connectionsActive.inc();
+    const text = await metrics.render();
+    expect(text).toContain('http_requests_total{method="GET",route="/health",status="200"} 1');
+    expect(text).toContain('http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 1');
+    expect(text).toContain('mcp_tool_executions_total{status="completed"} 1');
+    expect(text).toContain('mcp_tool_execution_duration_seconds_count 1');
+    expect(text).toContain('rate_limit_requests_total{endpoint="mcp_execute_tool",status="allowed"} 1');
+    expect(text).toContain('rate_limiter_degraded_mode 0');
+    expect(text).toContain('rate_limiter_redis_failures_total 0');
+    expect(text).toContain('mcp_connections_active 1');
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(metrics.contentType).toMatch(/^text\/plain/);
+  });
+
+  it('lets several apps keep separate metrics in one process', async () => {
+    const a = new Metrics({ processMetrics: false });
+    const b = new Metrics({ processMetrics: false });
+    a.degradedMode.set(1);
+    expect(await a.render()).toContain('rate_limiter_degraded_mode 1');
+    expect(await b.render()).toContain('rate_limiter_degraded_mode 0');
+    expect(await b.render()).not.toContain('process_cpu_user_seconds_total');
+  });
+});
