@@ -1,0 +1,208 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { AppError, ExternalServiceError, type ErrorDetails } from '../errors/index.js';
+
+/**
+ * Errors of the upstream layer and the one place that reads SDK/undici
+ * failures. Everything thrown out of `src/mcp` is an AppError; details carry
+ * a `reason` the service layer can branch on:
+ *
+ * | reason            | meaning                                                             |
+ * |-------------------|---------------------------------------------------------------------|
+ * | `unreachable`     | DNS/TCP failure, nothing was delivered                              |
+ * | `timeout`         | no answer (or progress) within the timeout — UpstreamTimeoutError   |
+ * | `cancelled`       | the caller aborted — UpstreamCancelledError                         |
+ * | `connection_lost` | the connection broke while a call was in flight (not retried)       |
+ * | `session_expired` | upstream forgot the session and recovery failed                     |
+ * | `handshake_failed`| the server does not speak MCP (Streamable HTTP nor legacy SSE)      |
+ * | `unauthorized`    | upstream answered 401/403 (check the connection's headers)          |
+ * | `redirect_refused`| upstream answered with a redirect (never followed)                  |
+ * | `upstream_error`  | upstream answered a request with a JSON-RPC error or an HTTP error   |
+ * | `protocol_error`  | upstream answered something that is not a valid MCP message         |
+ * | `disconnected`    | the session was closed by the gateway while the call was running   |
+ *
+ * Upstream response bodies are never copied into messages: for a gateway
+ * that must not become an SSRF read primitive, the status code is enough.
+ */
+
+export class UpstreamTimeoutError extends ExternalServiceError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { ...details, reason: 'timeout' });
+  }
+}
+
+/** The caller's AbortSignal fired; `notifications/cancelled` was sent upstream. */
+export class UpstreamCancelledError extends ExternalServiceError {
+  constructor(message = 'Upstream call cancelled', details: ErrorDetails = {}) {
+    super(message, { ...details, reason: 'cancelled' });
+  }
+}
+
+export type FailureKind =
+  /** The request never reached the server (connection refused, DNS, connect timeout, not connected). */
+  | 'not_delivered'
+  /** The server explicitly rejected our session id (restart, expiry): it did not process the request. */
+  | 'session_expired'
+  /** The transport broke after the request may have been delivered. */
+  | 'connection_lost'
+  | 'timeout'
+  /** The SDK reported the connection closed (our own close, or a death we detected). */
+  | 'closed'
+  | 'unauthorized'
+  | 'http_status'
+  | 'rpc_error'
+  | 'protocol_error'
+  /** Already an AppError (SSRF refusal, redirect refusal, …): rethrow as is. */
+  | 'app_error'
+  | 'unknown';
+
+export interface Failure {
+  kind: FailureKind;
+  status?: number;
+  rpcCode?: number;
+  error: unknown;
+}
+
+const NOT_DELIVERED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+
+/** Collects `code`s along the cause chain (undici wraps socket errors in `TypeError: fetch failed`). */
+function errorCodes(error: unknown, depth = 0): string[] {
+  if (depth > 5 || typeof error !== 'object' || error === null) return [];
+  const codes: string[] = [];
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') codes.push(code);
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) codes.push(...errorCodes(inner, depth + 1));
+  }
+  codes.push(...errorCodes((error as { cause?: unknown }).cause, depth + 1));
+  return codes;
+}
+
+function classifyNetwork(error: unknown): FailureKind | undefined {
+  const codes = errorCodes(error);
+  if (codes.some((c) => NOT_DELIVERED_CODES.has(c))) return 'not_delivered';
+  if (codes.some((c) => LOST_CODES.has(c))) return 'connection_lost';
+  const message = error instanceof Error ? error.message : '';
+  if (/terminated|other side closed|socket hang up/i.test(message)) return 'connection_lost';
+  if (error instanceof Error && error.name === 'AbortError') return 'closed';
+  return undefined;
+}
+
+function classifyHttpStatus(status: number, message: string, hadSession: boolean): FailureKind {
+  if (status === 401 || status === 403) return 'unauthorized';
+  // Spec: an unknown session id is answered with 404. Some servers (the reference
+  // everything-server among them) answer 400 "No valid session ID" instead.
+  if (hadSession && (status === 404 || (status === 400 && /session/i.test(message)))) return 'session_expired';
+  return 'http_status';
+}
+
+/** Reads an SDK/undici failure. `hadSession`: the request was sent on an established session. */
+export function classifyFailure(error: unknown, hadSession: boolean): Failure {
+  if (error instanceof AppError) return { kind: 'app_error', error };
+  if (error instanceof McpError) {
+    if (error.code === ErrorCode.RequestTimeout) return { kind: 'timeout', error };
+    if (error.code === ErrorCode.ConnectionClosed && /Connection closed/.test(error.message)) {
+      return { kind: 'closed', error };
+    }
+    return { kind: 'rpc_error', rpcCode: error.code, error };
+  }
+  if (error instanceof StreamableHTTPError) {
+    const status = error.code ?? -1;
+    if (status === -1) return { kind: 'protocol_error', error };
+    return { kind: classifyHttpStatus(status, error.message, hadSession), status, error };
+  }
+  if (error instanceof SseError) {
+    if (typeof error.code === 'number') {
+      return { kind: classifyHttpStatus(error.code, error.message, hadSession), status: error.code, error };
+    }
+    return { kind: classifyNetwork(error.event) ?? 'not_delivered', error };
+  }
+  if (error instanceof UnauthorizedError) return { kind: 'unauthorized', status: 401, error };
+  const network = classifyNetwork(error);
+  if (network) return { kind: network, error };
+  const message = error instanceof Error ? error.message : String(error);
+  // SSE transport POST failures carry the status only in the message.
+  const sseStatus = /Error POSTing to endpoint \(HTTP (\d{3})\)/.exec(message);
+  if (sseStatus?.[1]) {
+    const status = Number(sseStatus[1]);
+    return { kind: classifyHttpStatus(status, message, hadSession), status, error };
+  }
+  if (message === 'Not connected') return { kind: 'not_delivered', error };
+  if (error instanceof Error && error.name === 'ZodError') return { kind: 'protocol_error', error };
+  return { kind: 'unknown', error };
+}
+
+/**
+ * Turns a classified failure into the AppError the rest of the gateway sees.
+ * `phase`: an HTTP error while opening means the server does not speak MCP
+ * (`handshake_failed`); on an established session it is an upstream error.
+ */
+export function toAppError(failure: Failure, connectionId: string, what: string, phase: 'open' | 'request'): AppError {
+  const base = { connection_id: connectionId };
+  switch (failure.kind) {
+    case 'app_error':
+      return failure.error as AppError;
+    case 'timeout':
+      return new UpstreamTimeoutError(`Upstream ${what} timed out`, base);
+    case 'not_delivered':
+      return new ExternalServiceError(`Upstream MCP server is unreachable`, { ...base, reason: 'unreachable' });
+    case 'session_expired':
+      return new ExternalServiceError(`Upstream session expired and could not be re-established`, {
+        ...base,
+        reason: 'session_expired',
+      });
+    case 'connection_lost':
+      return new ExternalServiceError(`Connection to the upstream MCP server was lost during ${what}`, {
+        ...base,
+        reason: 'connection_lost',
+      });
+    case 'closed':
+      return new ExternalServiceError(`Upstream session closed during ${what}`, { ...base, reason: 'connection_lost' });
+    case 'unauthorized':
+      return new ExternalServiceError(`Upstream MCP server refused the credentials (HTTP ${failure.status})`, {
+        ...base,
+        reason: 'unauthorized',
+        status: failure.status,
+      });
+    case 'http_status':
+      return new ExternalServiceError(`Upstream MCP server answered HTTP ${failure.status} to ${what}`, {
+        ...base,
+        reason: phase === 'open' ? 'handshake_failed' : 'upstream_error',
+        status: failure.status,
+      });
+    case 'rpc_error':
+      return new ExternalServiceError(`Upstream MCP server returned an error for ${what}`, {
+        ...base,
+        reason: 'upstream_error',
+        upstream_code: failure.rpcCode,
+        upstream_message: upstreamRpcMessage(failure.error),
+      });
+    case 'protocol_error':
+      return new ExternalServiceError(`Upstream MCP server sent an invalid response to ${what}`, {
+        ...base,
+        reason: 'protocol_error',
+      });
+    default:
+      return new ExternalServiceError(`Upstream ${what} failed`, { ...base, reason: 'unreachable' });
+  }
+}
+
+/**
+ * A JSON-RPC error message is MCP protocol content the upstream chose to
+ * report (e.g. "Tool x not found"); relay it, bounded, without the SDK prefix.
+ */
+function upstreamRpcMessage(error: unknown): string | undefined {
+  if (!(error instanceof McpError)) return undefined;
+  return error.message.replace(/^MCP error -?\d+: /, '').slice(0, 500);
+}
