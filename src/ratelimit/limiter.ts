@@ -128,8 +128,12 @@ class FailSecureRateLimiter implements RateLimiter {
       return this.verdict(bucket, subject, ip, results);
     } catch (error) {
       if (error instanceof RateLimitExceededError) throw error;
-      this.note(subject?.namespace ?? '', bucket, 'error');
-      this.deps.logger.error({ err: error, bucket }, 'rate limiter failed; denying the request');
+      try {
+        this.note(subject?.namespace ?? '', bucket, 'error');
+        this.deps.logger.error({ err: error, bucket }, 'rate limiter failed; denying the request');
+      } catch {
+        // Bookkeeping must not turn a denial into a different error.
+      }
       throw new ServiceUnavailableError('Rate limiter unavailable; request denied', 5);
     }
   }
