@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { loadOrCreateDevSecret } from './secret-key.js';
@@ -114,6 +115,16 @@ function parseCorsOrigins(raw: string, problems: string[]): string[] {
   return [];
 }
 
+function isIpOrCidr(entry: string): boolean {
+  if (ipaddr.isValid(entry)) return true;
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads `.env` from the working directory; real environment variables win. */
 export function readEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
   const dotenvPath = resolve(cwd, '.env');
@@ -153,6 +164,11 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     database = parseDatabaseUrl(e.TMWS_DATABASE_URL, cwd);
   } catch (error) {
     problems.push(`TMWS_DATABASE_URL: ${(error as Error).message}`);
+  }
+
+  const badProxies = e.TMWS_TRUSTED_PROXIES.filter((entry) => !isIpOrCidr(entry));
+  if (badProxies.length > 0) {
+    problems.push(`TMWS_TRUSTED_PROXIES: not an IP address or CIDR range: ${badProxies.join(', ')}`);
   }
 
   const corsOrigins = parseCorsOrigins(e.TMWS_CORS_ORIGINS, problems);

@@ -54,6 +54,10 @@ describe('configuration', () => {
     expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_API_PORT: 'eighty' }).join()).toMatch(/TMWS_API_PORT/);
     expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_DATABASE_URL: 'mysql://x' }).join()).toMatch(/TMWS_DATABASE_URL/);
     expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_CORS_ORIGINS: '[1,2' }).join()).toMatch(/TMWS_CORS_ORIGINS/);
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_TRUSTED_PROXIES: '10.0.0.1, proxy.local' }).join()).toMatch(
+      /TMWS_TRUSTED_PROXIES: .*proxy\.local/,
+    );
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_TRUSTED_PROXIES: '10.0.0.1,10.1.0.0/16,::1' })).toEqual([]);
   });
 
   it('ignores the rate-limit scale in production, with a warning', () => {
