@@ -204,5 +204,6 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
  */
 function upstreamRpcMessage(error: unknown): string | undefined {
   if (!(error instanceof McpError)) return undefined;
-  return error.message.replace(/^MCP error -?\d+: /, '').slice(0, 500);
+  // Both the upstream SDK and ours prefix "MCP error <code>: ", so strip it repeatedly.
+  return error.message.replace(/^(MCP error -?\d+: )+/, '').slice(0, 500);
 }

@@ -1,0 +1,66 @@
+import { createConnection, createServer, type Server } from 'node:net';
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Resolves once a TCP connect to host:port succeeds; rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 15_000, host = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolveProbe) => {
+      const socket = createConnection({ port, host });
+      const done = (result: boolean): void => {
+        socket.destroy();
+        resolveProbe(result);
+      };
+      socket.setTimeout(500, () => done(false));
+      socket.once('error', () => done(false));
+      socket.once('connect', () => done(true));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A TCP listener that only counts connection attempts (and closes them). Used
+ * to prove that a refused URL never produced a single packet to its target.
+ */
+export interface ConnectionCounter {
+  readonly port: number;
+  readonly host: string;
+  /** Connections accepted so far. */
+  count(): number;
+  close(): Promise<void>;
+}
+
+export async function startConnectionCounter(host = '127.0.0.1'): Promise<ConnectionCounter> {
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolveListen());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port,
+    host,
+    count: () => connections,
+    close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
+  };
+}
