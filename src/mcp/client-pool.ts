@@ -4,6 +4,7 @@ import { AppError, ExternalServiceError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { raceAbort, sleep } from './async-utils.js';
 import { classifyFailure, toAppError, UpstreamCancelledError, type Failure } from './errors.js';
+import type { HostResolver } from './ssrf-guard.js';
 import { UpstreamSession } from './session.js';
 import type {
   CallToolOptions,
@@ -109,12 +110,23 @@ export class UpstreamPool {
   private readonly policy: SsrfPolicy;
   private readonly logger: Logger;
   private readonly clientInfo: { name: string; version: string };
+  private readonly resolver: HostResolver | undefined;
   private closed = false;
 
-  constructor(opts: { policy: SsrfPolicy; logger: Logger; clientInfo?: { name: string; version: string } }) {
+  /**
+   * @param opts.resolver DNS seam (default: the OS resolver via `dns.lookup`);
+   *   resolved once per session, the session's connections are pinned to the answer.
+   */
+  constructor(opts: {
+    policy: SsrfPolicy;
+    logger: Logger;
+    clientInfo?: { name: string; version: string };
+    resolver?: HostResolver;
+  }) {
     this.policy = opts.policy;
     this.logger = opts.logger;
     this.clientInfo = opts.clientInfo ?? DEFAULT_CLIENT_INFO;
+    this.resolver = opts.resolver;
   }
 
   /**
@@ -278,6 +290,7 @@ export class UpstreamPool {
         policy: this.policy,
         clientInfo: this.clientInfo,
         logger: this.logger,
+        resolver: this.resolver,
         deadline,
         events: {
           onDead: (s, failure) => this.handleDeath(entry, s, failure),

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import { withDeadline } from './async-utils.js';
 import { classifyFailure, toAppError, type Failure } from './errors.js';
 import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
-import { assertUpstreamUrlAllowed } from './ssrf-guard.js';
+import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
 import type {
   SsrfPolicy,
   UpstreamCallResult,
@@ -89,6 +89,7 @@ export interface OpenSessionOptions {
   policy: SsrfPolicy;
   clientInfo: { name: string; version: string };
   logger: Logger;
+  resolver?: HostResolver | undefined;
   /** Epoch ms by which the session must be initialized. */
   deadline: number;
   events: SessionEvents;
@@ -157,7 +158,7 @@ export class UpstreamSession {
   /** Validates the URL (SSRF), pins its addresses, negotiates the transport and initializes. */
   static async open(options: OpenSessionOptions): Promise<UpstreamSession> {
     const { target, policy, deadline } = options;
-    const resolved = await withDeadline(assertUpstreamUrlAllowed(target.url, policy), deadline);
+    const resolved = await withDeadline(assertUpstreamUrlAllowed(target.url, policy, options.resolver), deadline);
     const pinned = createPinnedFetch({ resolved, policy, connectTimeoutMs: target.timeoutMs });
     try {
       const { client, transport, attempt } = await negotiate(options, resolved.url, pinned);
