@@ -1,0 +1,64 @@
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { AuthenticationError, AuthorizationError } from '../errors/index.js';
+import type { AuthenticatedContext, GraphQLContext } from './context.js';
+
+/**
+ * The schema builder: configuration only. Types and their root fields live in
+ * `types/*.ts`; `schema.ts` imports them and builds.
+ *
+ * - scope-auth comes first so authorization runs before any other wrapper;
+ *   `authenticated` narrows the context to a non-null principal.
+ * - relay provides the connection types (offset cursors, `totalCount`); its
+ *   `node`/`nodes` fields are off because ids are the REST UUIDs, not global ids.
+ * - dataloader batches connection → tools and execution → connection.
+ * Input validation stays in the services (not plugin-validation) so that the
+ * documented order — authentication, rate limit, validation, authorization —
+ * holds for GraphQL as it does for REST.
+ */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  AuthScopes: { authenticated: boolean; admin: boolean };
+  AuthContexts: { authenticated: AuthenticatedContext; admin: AuthenticatedContext };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  Connection: { totalCount: number };
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      authenticated: context.principal !== null,
+      admin: context.principal?.role === 'admin',
+    }),
+    unauthorizedError: (_parent, context, _info, result) =>
+      context.principal === null ? new AuthenticationError('Authentication required') : new AuthorizationError(result.message),
+  },
+  relay: {
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+  },
+});
+
+builder.globalConnectionField('totalCount', (t) =>
+  t.int({
+    description: 'Number of items matching the filters, across all pages.',
+    resolve: (connection) => connection.totalCount,
+  }),
+);
+
+builder.queryType({ description: 'Reads. Every field requires a valid bearer token and sees only the caller’s namespace.' });
+builder.mutationType({ description: 'Writes. Limited fields draw from the same rate-limit buckets as REST.' });
+builder.subscriptionType({ description: 'Live events, over GraphQL-over-SSE or graphql-ws on /graphql.' });

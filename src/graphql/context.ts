@@ -1,0 +1,38 @@
+import type { Principal } from '../auth/principal.js';
+import { AuthenticationError } from '../errors/index.js';
+import type { BucketName } from '../ratelimit/buckets.js';
+import type { FieldResolverArgs } from '../ratelimit/graphql.js';
+import type { Services } from '../services/container.js';
+
+/**
+ * What every resolver receives. Built per HTTP request, and per operation on
+ * a WebSocket. `principal` is null only before authentication; every field is
+ * guarded by the `authenticated` scope, under which it is non-null.
+ */
+export interface GraphQLContext {
+  services: Services;
+  principal: Principal | null;
+  /** X-Request-ID of the HTTP request, or the id minted for the WebSocket. */
+  requestId: string;
+  /** Client address the rate limiter counts (first trusted X-Forwarded-For hop or the peer). */
+  clientIp: string;
+  /**
+   * Draws one request from a rate-limit bucket for this field resolution
+   * (aliases count one each). Rejects RATE_LIMIT_EXCEEDED or SERVICE_UNAVAILABLE.
+   */
+  drawRateLimit(bucket: BucketName, resolver: FieldResolverArgs): Promise<void>;
+  /** Epoch milliseconds at which the caller's token expires; subscriptions end then. Null without expiry. */
+  credentialsExpireAt: number | null;
+}
+
+/** The context seen by resolvers under the `authenticated` scope. */
+export type AuthenticatedContext = GraphQLContext & { principal: Principal };
+
+/**
+ * The principal of a context that passed the `authenticated` scope. Used
+ * where Pothos cannot narrow the context type (batch loaders).
+ */
+export function requirePrincipal(context: GraphQLContext): Principal {
+  if (!context.principal) throw new AuthenticationError('Authentication required');
+  return context.principal;
+}

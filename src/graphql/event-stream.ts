@@ -1,0 +1,154 @@
+import { ServiceUnavailableError } from '../errors/index.js';
+
+/**
+ * Events a subscriber has not consumed yet. A subscriber that falls this far
+ * behind is ended with SERVICE_UNAVAILABLE rather than buffering without bound.
+ * @default 1000
+ */
+export const DEFAULT_MAX_PENDING_EVENTS = 1_000;
+
+export interface EventQueue<T> extends AsyncIterableIterator<T> {
+  /** Stops listening and ends the iteration; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface EventQueueOptions {
+  /** Epoch milliseconds at which the stream ends by itself (the caller's token expires). */
+  endsAt?: number | null;
+  maxPending?: number;
+}
+
+/**
+ * Starts consuming an event-bus subscription *now* and buffers what arrives.
+ * The pub/sub iterators are lazy — they attach their listener on the first
+ * `next()` — so a subscriber that reads the current state first would miss
+ * the events published during that read. Opening the queue before the read
+ * closes that gap.
+ */
+export function openEventQueue<T>(source: AsyncIterable<T>, options: EventQueueOptions = {}): EventQueue<T> {
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_EVENTS;
+  const iterator = source[Symbol.asyncIterator]();
+  const buffer: T[] = [];
+  let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  let failure: unknown;
+  let done = false;
+  let expiry: NodeJS.Timeout | undefined;
+
+  const finish = (error?: unknown) => {
+    if (done) return;
+    done = true;
+    failure = error;
+    if (expiry) clearTimeout(expiry);
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    if (waiting) {
+      const pending = waiting;
+      waiting = undefined;
+      if (error !== undefined) pending.reject(error);
+      else pending.resolve({ done: true, value: undefined });
+    }
+  };
+
+  const pump = async () => {
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (done) return;
+        if (next.done) return finish();
+        if (waiting) {
+          const pending = waiting;
+          waiting = undefined;
+          pending.resolve({ done: false, value: next.value });
+        } else if (buffer.length >= maxPending) {
+          return finish(new ServiceUnavailableError('Subscriber fell too far behind; subscription ended'));
+        } else {
+          buffer.push(next.value);
+        }
+      }
+    } catch (error) {
+      finish(error);
+    }
+  };
+  // The first next() runs the subscription's executor synchronously, so the listener is attached from here on.
+  void pump();
+
+  if (options.endsAt !== undefined && options.endsAt !== null) {
+    const delay = Math.max(0, Math.min(options.endsAt - Date.now(), 2 ** 31 - 1));
+    expiry = setTimeout(() => finish(), delay);
+    expiry.unref();
+  }
+
+  const queue: EventQueue<T> = {
+    next() {
+      const value = buffer.shift();
+      if (value !== undefined) return Promise.resolve({ done: false, value });
+      if (done) {
+        if (failure !== undefined) {
+          const error = failure;
+          failure = undefined;
+          return Promise.reject(error);
+        }
+        return Promise.resolve({ done: true, value: undefined });
+      }
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
+    },
+    async return() {
+      finish();
+      buffer.length = 0;
+      return { done: true, value: undefined };
+    },
+    async close() {
+      await queue.return?.();
+    },
+    [Symbol.asyncIterator]() {
+      return queue;
+    },
+  };
+  return queue;
+}
+
+/**
+ * Wraps a generator so that `return()` also runs `cleanup` — even when the
+ * generator never started (graphql-js may end a subscription before its
+ * first event, and a generator's `finally` only runs once it has started).
+ */
+export function withCleanup<T>(generator: AsyncGenerator<T>, cleanup: () => Promise<void>): AsyncIterableIterator<T> {
+  let cleaned = false;
+  const runCleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await cleanup();
+  };
+  const wrapped: AsyncIterableIterator<T> = {
+    async next() {
+      try {
+        const result = await generator.next();
+        if (result.done) await runCleanup();
+        return result;
+      } catch (error) {
+        await runCleanup();
+        throw error;
+      }
+    },
+    async return() {
+      // Cleanup first: it ends the queue the generator may be waiting on, so its return() can settle.
+      await runCleanup();
+      await generator.return(undefined);
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      await runCleanup();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return wrapped;
+    },
+  };
+  return wrapped;
+}
+
+/** Keeps only the events `keep` accepts; ends with the source. */
+export async function* filterEvents<T>(source: AsyncIterable<T>, keep: (event: T) => boolean): AsyncGenerator<T> {
+  for await (const event of source) if (keep(event)) yield event;
+}

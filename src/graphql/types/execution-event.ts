@@ -1,0 +1,139 @@
+import { canManage, type Principal } from '../../auth/principal.js';
+import type { Execution, ExecutionStatus } from '../../db/entities/index.js';
+import type { ExecutionEventPayload, ExecutionEventType as EventType } from '../../services/event-bus.js';
+import type { Services } from '../../services/container.js';
+import { builder } from '../builder.js';
+import type { AuthenticatedContext } from '../context.js';
+import { filterEvents, openEventQueue, withCleanup, type EventQueue } from '../event-stream.js';
+import { ExecutionRef } from './execution.js';
+
+export const ExecutionEventType = builder.enumType('ExecutionEventType', {
+  values: {
+    STATE: { value: 'STATE', description: 'The execution as it is now (first event of executionProgress; start of a run).' },
+    PROGRESS: { value: 'PROGRESS', description: 'An upstream progress notification.' },
+    LOG: { value: 'LOG', description: 'An upstream log message.' },
+    COMPLETED: { value: 'COMPLETED', description: 'Terminal: the upstream answered (see Execution.isError).' },
+    FAILED: { value: 'FAILED', description: 'Terminal: the gateway, the transport or a timeout failed it.' },
+    CANCELLED: { value: 'CANCELLED', description: 'Terminal: cancelled by a client or by shutdown.' },
+  } as const,
+});
+
+/** One step of an execution as a subscriber sees it. */
+export interface ExecutionEventModel {
+  type: EventType;
+  executionId: string;
+  progress: number | null;
+  total: number | null;
+  message: string | null;
+  at: Date;
+  /** The execution as read when the event was made; loaded when the client asks for it otherwise. */
+  execution?: Execution;
+}
+
+const TERMINAL_TYPES: ReadonlySet<EventType> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+const TERMINAL_TYPE_OF: Readonly<Record<Exclude<ExecutionStatus, 'RUNNING'>, EventType>> = {
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  TIMED_OUT: 'FAILED',
+  CANCELLED: 'CANCELLED',
+};
+
+export const ExecutionEventRef = builder.objectRef<ExecutionEventModel>('ExecutionEvent').implement({
+  description: 'A state change, progress notification or log message of an execution.',
+  authScopes: { authenticated: true },
+  fields: (t) => ({
+    type: t.expose('type', { type: ExecutionEventType }),
+    execution: t.withAuth({ authenticated: true }).field({
+      type: ExecutionRef,
+      description: 'The execution, read when the event is delivered (progress fields of the event may be newer).',
+      resolve: (event, _args, { services, principal }) => event.execution ?? services.executions.get(principal, event.executionId),
+    }),
+    progress: t.float({ nullable: true, resolve: (e) => e.progress }),
+    total: t.float({ nullable: true, resolve: (e) => e.total }),
+    message: t.string({ nullable: true, resolve: (e) => e.message }),
+    at: t.field({ type: 'DateTime', resolve: (e) => e.at }),
+  }),
+});
+
+function fromPayload(payload: ExecutionEventPayload): ExecutionEventModel {
+  return {
+    type: payload.type,
+    executionId: payload.executionId,
+    progress: payload.progress,
+    total: payload.total,
+    message: payload.message,
+    at: new Date(payload.at),
+  };
+}
+
+function fromExecution(execution: Execution, type: EventType): ExecutionEventModel {
+  return {
+    type,
+    executionId: execution.id,
+    progress: execution.progress ?? null,
+    total: execution.progressTotal ?? null,
+    message: type === 'STATE' ? (execution.progressMessage ?? null) : (execution.errorMessage ?? null),
+    at: execution.finishedAt ?? new Date(),
+    execution,
+  };
+}
+
+/**
+ * The current state, then each event from the bus until the terminal one.
+ * An execution that had already finished yields its state and its terminal
+ * event. The bus's own STATE event (published at start) is not repeated.
+ */
+async function* progressOf(execution: Execution, queue: EventQueue<ExecutionEventPayload>): AsyncGenerator<ExecutionEventModel> {
+  yield fromExecution(execution, 'STATE');
+  if (execution.status !== 'RUNNING') {
+    yield fromExecution(execution, TERMINAL_TYPE_OF[execution.status as Exclude<ExecutionStatus, 'RUNNING'>] ?? 'FAILED');
+    return;
+  }
+  for await (const payload of queue) {
+    if (payload.type === 'STATE') continue;
+    yield fromPayload(payload);
+    if (TERMINAL_TYPES.has(payload.type)) return;
+  }
+}
+
+async function openExecutionProgress(context: AuthenticatedContext, executionId: string) {
+  const { services, principal } = context;
+  // Listen before reading the state: an event published during the read is buffered, not lost.
+  const queue = openEventQueue(services.events.pubsub.subscribe('execution', executionId), { endsAt: context.credentialsExpireAt });
+  let execution: Execution;
+  try {
+    execution = await services.executions.get(principal, executionId);
+  } catch (error) {
+    await queue.close();
+    throw error;
+  }
+  return withCleanup(progressOf(execution, queue), () => queue.close());
+}
+
+function namespaceExecutions(services: Services, principal: Principal, endsAt: number | null) {
+  const queue = openEventQueue(services.events.pubsub.subscribe('namespace-executions', principal.namespace), { endsAt });
+  const visible = (payload: ExecutionEventPayload) => canManage(principal, payload);
+  return withCleanup(filterEvents(queue, visible), () => queue.close());
+}
+
+builder.subscriptionFields((t) => {
+  const authed = t.withAuth({ authenticated: true });
+  return {
+    executionProgress: authed.field({
+      type: ExecutionEventRef,
+      description:
+        'First the current state, then each progress/log event, then the terminal event; then the stream completes. AUTHORIZATION_ERROR / EXECUTION_NOT_FOUND as for execution(id).',
+      args: { executionId: t.arg.id({ required: true }) },
+      subscribe: (_root, args, context) => openExecutionProgress(context, args.executionId),
+      resolve: (event) => event,
+    }),
+    executionUpdates: authed.field({
+      type: ExecutionEventRef,
+      description: 'Every event of the executions the caller may read in its namespace (its own; all of them for admins).',
+      subscribe: (_root, _args, { services, principal, credentialsExpireAt }) =>
+        namespaceExecutions(services, principal, credentialsExpireAt),
+      resolve: (payload: ExecutionEventPayload) => fromPayload(payload),
+    }),
+  };
+});

@@ -1,0 +1,38 @@
+import type { ToolMatch } from '../../services/ports.js';
+import { builder } from '../builder.js';
+import { renameValidationField } from '../errors.js';
+import { loadConnections, McpConnectionRef } from './connection.js';
+
+export const ToolMatchRef = builder.objectRef<ToolMatch>('ToolMatch').implement({
+  description: 'A tool of one of the caller’s live connections, ranked by semantic similarity to a query.',
+  authScopes: { authenticated: true },
+  fields: (t) => ({
+    connectionId: t.exposeID('connectionId'),
+    connection: t.loadable({
+      type: McpConnectionRef,
+      loaderOptions: { cache: false },
+      load: (ids: string[], context) => loadConnections(ids, context),
+      resolve: (match) => match.connectionId,
+    }),
+    serverName: t.exposeString('serverName'),
+    toolName: t.exposeString('toolName'),
+    description: t.string({ nullable: true, resolve: (m) => m.description }),
+    score: t.exposeFloat('score', { description: 'Similarity in [0, 1]; higher is better.' }),
+  }),
+});
+
+builder.queryField('searchTools', (t) =>
+  t.withAuth({ authenticated: true }).field({
+    type: [ToolMatchRef],
+    description: 'Semantic search over the caller’s live tools, best first. SERVICE_UNAVAILABLE when the vector store is down. Bucket mcp_discover_tools.',
+    args: {
+      query: t.arg.string({ required: true, description: 'What the tool should do, in plain words (1-1000 characters).' }),
+      limit: t.arg.int({ description: 'Number of matches, 1-50. @default 10' }),
+    },
+    resolve: async (root, args, context, info) => {
+      await context.drawRateLimit('mcp_discover_tools', { parent: root, args, context, info });
+      const search = context.services.toolSearch.search(context.principal, args.query, args.limit ?? undefined);
+      return renameValidationField(search, { q: 'query' });
+    },
+  }),
+);
