@@ -1,10 +1,35 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services/container.js';
+import { attachGraphQLWebSocket } from './websocket.js';
+import { createGatewayYoga, GRAPHQL_PATH } from './yoga.js';
 
 /**
- * Placeholder seam until the GraphQL API lands: mounts nothing. Replaced by the
- * Pothos/Yoga implementation (routes /graphql over HTTP, SSE and WebSocket).
+ * Serves the GraphQL API on the shared Fastify server: `/graphql` over HTTP
+ * (GET, POST; GraphQL over SSE with `accept: text/event-stream`) and over
+ * WebSocket (graphql-ws). Fastify's hooks still apply — request id, security
+ * headers, CORS, body limit, metrics — because Yoga runs inside a route.
  */
-export async function mountGraphQL(_http: FastifyInstance, _services: Services): Promise<{ close(): Promise<void> }> {
-  return { close: async () => {} };
+export async function mountGraphQL(http: FastifyInstance, services: Services): Promise<{ close(): Promise<void> }> {
+  const yoga = createGatewayYoga(services);
+
+  http.route({
+    url: GRAPHQL_PATH,
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler: async (request, reply) => {
+      const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+      response.headers.forEach((value, key) => {
+        reply.header(key, value);
+      });
+      reply.status(response.status);
+      return reply.send(response.body);
+    },
+  });
+
+  const websocket = attachGraphQLWebSocket(http.server, yoga, services);
+  return {
+    async close() {
+      await websocket.close();
+      await yoga.dispose();
+    },
+  };
 }

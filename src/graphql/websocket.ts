@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ExecutionArgs } from 'graphql';
+import { CloseCode, type ServerOptions } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { isAppError } from '../errors/index.js';
+import { clientIp } from '../ratelimit/client-ip.js';
+import type { Services } from '../services/container.js';
+import { verifyCaller, type VerifiedCaller } from './caller.js';
+import { mapError } from './errors.js';
+import { GRAPHQL_PATH, type GatewayYoga } from './yoga.js';
+
+/**
+ * Largest graphql-ws message accepted, the same bound as an HTTP body.
+ * @default 1 MiB
+ */
+export const MAX_WS_MESSAGE_BYTES = 1024 * 1024;
+
+/** How long a client has to send `connection_init` (with its token). @default 5000 */
+export const CONNECTION_INIT_TIMEOUT_MS = 5_000;
+
+/** Per-socket state kept by the graphql-ws server. */
+interface SocketState {
+  caller?: VerifiedCaller;
+  requestId: string;
+  clientIp: string;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+/** Yoga's enveloped execute/subscribe, carried to graphql-ws in the root value. */
+interface RootValue {
+  execute: NonNullable<ServerOptions['execute']>;
+  subscribe: NonNullable<ServerOptions['subscribe']>;
+}
+
+const states = new WeakMap<WebSocket, SocketState>();
+
+function authorizationOf(params: Record<string, unknown> | undefined): string | undefined {
+  const value = params?.authorization ?? params?.Authorization;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function stateOf(socket: WebSocket, request: IncomingMessage, services: Services): SocketState {
+  let state = states.get(socket);
+  if (!state) {
+    const forwarded = request.headers['x-forwarded-for'];
+    state = {
+      requestId: randomUUID(),
+      clientIp: clientIp(request.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded[0] : forwarded, services.config.trustedProxies),
+    };
+    states.set(socket, state);
+  }
+  return state;
+}
+
+/** Ends the socket when the token stops being valid: 4401 Unauthorized, which graphql-ws clients do not retry. */
+function scheduleExpiry(socket: WebSocket, state: SocketState): void {
+  if (state.expiryTimer) clearTimeout(state.expiryTimer);
+  const expiresAt = state.caller?.expiresAt;
+  if (expiresAt === null || expiresAt === undefined) return;
+  const delay = Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
+  state.expiryTimer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), delay);
+  state.expiryTimer.unref();
+}
+
+/**
+ * graphql-ws (subprotocol graphql-transport-ws) on `GRAPHQL_PATH` of the
+ * Fastify server, running operations through the same Yoga envelope as HTTP
+ * (limits, error mapping, context, rate limits).
+ * - The token travels in `connectionParams.authorization` (`Bearer x` or bare).
+ *   It is checked at `connection_init` — refused → close 4403 Forbidden, as
+ *   graphql-ws does for a rejected connection — and again for every operation.
+ * - When it expires, or the agent is deactivated (seen at the next operation),
+ *   the socket is closed with 4401 Unauthorized.
+ */
+export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, services: Services): { close(): Promise<void> } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
+  const { logger } = services;
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== GRAPHQL_PATH) {
+      // Nobody else serves WebSockets here: refuse rather than leave the socket hanging.
+      if (server.listenerCount('upgrade') === 1) socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  const disposable = useServer<Record<string, unknown>>(
+    {
+      connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
+        try {
+          state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
+        } catch (error) {
+          if (!isAppError(error)) logger.error({ err: error, requestId: state.requestId }, 'WebSocket authentication failed unexpectedly');
+          return false;
+        }
+        scheduleExpiry(ctx.extra.socket, state);
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
+        try {
+          state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
+        } catch (error) {
+          const mapped = mapError(error, state.requestId).error;
+          ctx.extra.socket.close(CloseCode.Unauthorized, mapped.message.slice(0, 120));
+          return [mapped];
+        }
+        const enveloped = yoga.getEnveloped({
+          req: undefined,
+          caller: state.caller,
+          requestId: state.requestId,
+          clientIp: state.clientIp,
+          params: payload,
+          connectionParams: ctx.connectionParams,
+          socket: ctx.extra.socket,
+        });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          return [mapError(error, state.requestId).error];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors.map((error: unknown) => mapError(error, state.requestId).error);
+        const rootValue = { execute: enveloped.execute, subscribe: enveloped.subscribe } as RootValue;
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          contextValue: await enveloped.contextFactory(),
+          rootValue,
+        } satisfies ExecutionArgs;
+      },
+      execute: (args) => (args.rootValue as RootValue).execute(args),
+      subscribe: (args) => (args.rootValue as RootValue).subscribe(args),
+      onClose: (ctx) => {
+        const state = states.get(ctx.extra.socket);
+        if (state?.expiryTimer) clearTimeout(state.expiryTimer);
+      },
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
