@@ -111,6 +111,13 @@ export function createPinnedFetch({ resolved, policy, connectTimeoutMs }: Pinned
       }
       const response = await undiciFetch(url, {
         ...(init as Parameters<typeof undiciFetch>[1]),
+        // The Streamable HTTP transport hands every POST the same session-long
+        // AbortSignal; undici adds a listener to it per request and only drops it
+        // when the request is garbage-collected, so under load thousands pile up
+        // (MaxListenersExceededWarning). POSTs need no signal here: closing a
+        // session destroys this Agent, which ends every request still running.
+        // GETs (long-lived event streams) keep theirs.
+        signal: init?.method === 'POST' ? undefined : init?.signal,
         redirect: 'manual',
         dispatcher: agent,
       });
