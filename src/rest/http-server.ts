@@ -19,7 +19,6 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
-    disableRequestLogging: true,
     // Request ids come from X-Request-ID (validated) or are minted; see the onRequest hook.
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     return503OnClosing: true,

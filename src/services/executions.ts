@@ -13,7 +13,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionService } from './connections.js';
 import type { EventBus, ExecutionEventPayload, ExecutionEventType } from './event-bus.js';
-import type { ProgressUpdate, UpstreamCallResult, UpstreamClient } from './ports.js';
+import type { ProgressUpdate, UpstreamCallResult, UpstreamClient, UpstreamTarget } from './ports.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
 import { storableResult } from './tool-result.js';
 
@@ -65,6 +65,12 @@ const TERMINAL_EVENT: Record<Exclude<ExecutionStatus, 'RUNNING'>, ExecutionEvent
  */
 export class ExecutionService {
   private readonly running = new Map<string, RunningExecution>();
+  /**
+   * Upstream target per connection row. Rows come from a short-lived cache, so
+   * this mostly hits, sparing a header decryption per call and letting the
+   * pool recognise its current target by identity.
+   */
+  private readonly targets = new WeakMap<McpConnection, UpstreamTarget>();
   private readonly stopCancelListener: () => void;
 
   constructor(private readonly deps: ExecutionServiceDeps) {
@@ -82,7 +88,7 @@ export class ExecutionService {
     if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
       throw ValidationError.field('arguments', 'arguments must be a JSON object');
     }
-    const connection = await this.deps.connections.findReadable(principal, request.connectionId);
+    const connection = await this.deps.connections.findReadableCached(principal, request.connectionId);
     if (!canExecute(principal, connection)) {
       throw new AuthorizationError('Only the agent that owns a connection may execute its tools');
     }
@@ -102,7 +108,9 @@ export class ExecutionService {
     const controller = new AbortController();
     const done = this.run(principal, connection, execution, controller.signal);
     this.running.set(execution.id, { controller, owner: principal, done });
-    void done.finally(() => this.running.delete(execution.id));
+    // Started executions may never be awaited (startExecution); their failure is already recorded.
+    const forget = () => void this.running.delete(execution.id);
+    done.then(forget, forget);
     this.publish(execution, 'STATE', {});
     return { execution, done };
   }
@@ -175,7 +183,7 @@ export class ExecutionService {
     const startedAt = execution.startedAt.getTime();
     try {
       const result = await this.deps.upstream.callTool(
-        this.deps.connectionService.targetOf(connection),
+        this.targetOf(connection),
         execution.toolName,
         execution.arguments,
         { signal, onProgress: (update) => void this.onProgress(principal, execution, update) },
@@ -199,6 +207,15 @@ export class ExecutionService {
       }
       throw error;
     }
+  }
+
+  private targetOf(connection: McpConnection): UpstreamTarget {
+    let target = this.targets.get(connection);
+    if (!target) {
+      target = this.deps.connectionService.targetOf(connection);
+      this.targets.set(connection, target);
+    }
+    return target;
   }
 
   private async reload(principal: Principal, id: string): Promise<Execution> {

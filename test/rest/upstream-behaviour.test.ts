@@ -52,12 +52,18 @@ describe('upstream behaviour through the REST bridge', () => {
     expect(JSON.stringify(body.result.content)).toContain('nope');
   });
 
-  it('relays unknown content blocks and _meta without re-shaping them', async () => {
+  it('relays content blocks faithfully and keeps _meta in the audit trail', async () => {
     const { status, body } = await execute(id, 'meta', {});
     expect(status).toBe(200);
-    expect(body.result.content.some((block: { type: string }) => !['text', 'image', 'audio', 'resource', 'resource_link'].includes(block.type))).toBe(
-      true,
+    expect(body.result.content).toEqual([
+      { type: 'text', text: 'hello', annotations: { audience: ['user'] } },
+      { type: 'resource_link', uri: 'file:///report.txt', name: 'report' },
+    ]);
+    const record = await gw.gateway.services.executionRepository.findReadable(
+      { agentId: 'edge-agent', namespace: 'edge-ns', role: 'agent' },
+      body.execution_id,
     );
+    expect(record.result).toMatchObject({ _meta: { 'example.com/trace': 'abc' } });
   });
 
   it('picks up a changed tool list on discover', async () => {
