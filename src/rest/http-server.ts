@@ -29,8 +29,9 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
   app.decorateRequest('requestId', '');
 
   await app.register(cors, {
-    origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins,
-    credentials: !services.config.corsOrigins.includes('*'),
+    // No configured origins → no CORS headers at all; `*` (development only) never with credentials.
+    origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins.length > 0 ? services.config.corsOrigins : false,
+    credentials: services.config.corsOrigins.length > 0 && !services.config.corsOrigins.includes('*'),
     exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept'],
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
