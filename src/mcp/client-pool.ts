@@ -73,11 +73,25 @@ function toProgressUpdate(p: Progress | ProgressNotification['params']): Progres
   return update;
 }
 
+/**
+ * The SDK attaches an abort listener to the request's signal and never removes
+ * it, so an abort after the call finished would still send
+ * `notifications/cancelled` for a completed request (and a long-lived caller
+ * signal would collect listeners). The SDK gets a per-call child signal instead,
+ * unlinked from the caller's as soon as the call settles.
+ */
+function linkSignal(parent: AbortSignal): { signal: AbortSignal; unlink: () => void } {
+  const child = new AbortController();
+  const onAbort = () => child.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return { signal: child.signal, unlink: () => parent.removeEventListener('abort', onAbort) };
+}
+
 /** Errors worth another attempt at opening a session (the upstream may be restarting). */
 function isTransientOpenError(error: unknown): boolean {
   if (!(error instanceof ExternalServiceError)) return false;
   const reason = error.details.reason;
-  return reason === 'unreachable' || reason === 'connection_lost' || reason === 'session_expired';
+  return reason === 'unreachable' || reason === 'connection_lost' || reason === 'session_expired' || reason === 'timeout';
 }
 
 /** Failures after which the session must not be used again. */
@@ -183,24 +197,29 @@ export class UpstreamPool {
     opts: CallToolOptions = {},
   ): Promise<UpstreamCallResult> {
     const { signal, onProgress } = opts;
-    if (signal?.aborted) throw new UpstreamCancelledError('Upstream call cancelled before it started', {
-      connection_id: target.connectionId,
-    });
+    if (signal?.aborted) {
+      throw new UpstreamCancelledError('Upstream call cancelled before it started', { connection_id: target.connectionId });
+    }
     const entry = this.entryFor(target);
+    const link = signal ? linkSignal(signal) : undefined;
     const requestOptions: RequestOptions = {
       timeout: opts.timeoutMs ?? target.timeoutMs,
       resetTimeoutOnProgress: true,
       maxTotalTimeout: opts.maxTotalTimeoutMs,
-      signal,
+      signal: link?.signal,
       onprogress: onProgress ? (p) => onProgress(toProgressUpdate(p)) : IGNORE_PROGRESS,
     };
     const call = (s: UpstreamSession) => s.callTool(name, args, requestOptions);
-    const live = entry.session;
-    // Hot path: a live session, no awaits before the SDK request.
-    if (live?.isOpen) return this.runOnSession(entry, live, 0, signal, false, 'tools/call', call);
-    const deadline = Date.now() + target.timeoutMs;
-    const session = await raceAbort(this.ensureSession(entry, deadline, 'call'), signal);
-    return this.runOnSession(entry, session, deadline, signal, false, 'tools/call', call);
+    try {
+      const live = entry.session;
+      // Hot path: a live session, no awaits before the SDK request.
+      if (live?.isOpen) return await this.runOnSession(entry, live, 0, signal, false, 'tools/call', call);
+      const deadline = Date.now() + target.timeoutMs;
+      const session = await raceAbort(this.ensureSession(entry, deadline, 'call'), signal);
+      return await this.runOnSession(entry, session, deadline, signal, false, 'tools/call', call);
+    } finally {
+      link?.unlink();
+    }
   }
 
   /** Closes the session (sends DELETE for Streamable HTTP sessions). Idempotent. */

@@ -194,7 +194,12 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
         reason: 'protocol_error',
       });
     default:
-      return new ExternalServiceError(`Upstream ${what} failed`, { ...base, reason: 'unreachable' });
+      // Something we cannot name (e.g. an unsupported protocol version): while
+      // opening it is a failed handshake, on a live session an upstream fault.
+      return new ExternalServiceError(`Upstream ${what} failed`, {
+        ...base,
+        reason: phase === 'open' ? 'handshake_failed' : 'upstream_error',
+      });
   }
 }
 

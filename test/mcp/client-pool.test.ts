@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExternalServiceError } from '../../src/errors/index.js';
 import { UpstreamCancelledError, UpstreamTimeoutError } from '../../src/mcp/client-pool.js';
@@ -173,6 +174,18 @@ describe('calling tools', () => {
     expect(upstream.state().cancelReasons).toEqual(['user pressed stop']);
     const count = await h.pool.callTool(t, 'cancellations', {});
     expect(count.structuredContent).toEqual({ count: 1 });
+  });
+
+  it('a caller signal reused across calls keeps no listeners once the calls are done', async () => {
+    const { upstream, h } = await setup();
+    const t = target(upstream.url);
+    const controller = new AbortController();
+    for (let i = 0; i < 50; i++) await h.pool.callTool(t, 'echo', { message: String(i) }, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // Aborting afterwards cancels nothing.
+    controller.abort();
+    await h.pool.callTool(t, 'echo', { message: 'after' });
+    expect(upstream.state().cancellations).toBe(0);
   });
 
   it('an already-aborted signal never reaches the upstream', async () => {
