@@ -1,0 +1,94 @@
+import type { ToolRecord, ToolRecordMetadata } from './chroma-store.js';
+import { Bm25Index } from './lexical-ranker.js';
+
+/**
+ * Share of the lexical score in the hybrid score. Chosen on the development
+ * queries of test/fixtures/tool-search (see `npm run eval:tool-search`), then
+ * checked on the held-out queries.
+ * @default 0.25
+ */
+export const DEFAULT_LEXICAL_WEIGHT = 0.25;
+
+/** Candidates taken from each retriever (dense and lexical) before fusion. @default 50 */
+export const DEFAULT_CANDIDATE_POOL = 50;
+
+/** Cosine distance (0…2) → similarity in [0, 1]; anti-correlated vectors count as unrelated. */
+export function similarityFromDistance(distance: number): number {
+  return Math.min(1, Math.max(0, 1 - distance));
+}
+
+export interface RankedRecord {
+  id: string;
+  metadata: ToolRecordMetadata;
+  score: number;
+}
+
+export interface FusionCandidate {
+  id: string;
+  metadata: ToolRecordMetadata;
+  /** Dense similarity in [0, 1]. */
+  similarity: number;
+  /** Raw BM25 score (0 when no query term matches). */
+  lexical: number;
+}
+
+/**
+ * score = (1 − w)·similarity + w·lexical / best lexical score among the candidates.
+ * Stays in [0, 1]; the dense part keeps its absolute meaning, so an unrelated query
+ * does not get a confident-looking top hit just because something matched best.
+ */
+export function fuseScores(candidates: FusionCandidate[], lexicalWeight = DEFAULT_LEXICAL_WEIGHT): RankedRecord[] {
+  const bestLexical = Math.max(0, ...candidates.map((c) => c.lexical));
+  return candidates
+    .map((c) => ({
+      id: c.id,
+      metadata: c.metadata,
+      score: (1 - lexicalWeight) * c.similarity + (bestLexical > 0 ? (lexicalWeight * c.lexical) / bestLexical : 0),
+    }))
+    .sort((a, b) => b.score - a.score);
+}
+
+/** The text BM25 sees for a record: its server name, then the stored document. */
+function lexicalText(record: ToolRecord): string {
+  return `${record.metadata.server_name} ${record.document}`;
+}
+
+/**
+ * A BM25 index over every tool of one namespace at one collection revision.
+ * Rebuilt when the revision stamp in Chroma changes (any writer, any instance).
+ */
+export class LexicalSnapshot {
+  private readonly index: Bm25Index;
+  private readonly byId: Map<string, ToolRecord>;
+
+  constructor(
+    readonly revision: string,
+    private readonly records: readonly ToolRecord[],
+  ) {
+    this.index = new Bm25Index(records.map(lexicalText));
+    this.byId = new Map(records.map((r) => [r.id, r]));
+  }
+
+  metadataOf(id: string): ToolRecordMetadata | undefined {
+    return this.byId.get(id)?.metadata;
+  }
+
+  /** BM25 score of every readable record that matches `query` at all, by record id. */
+  matches(query: string, readable: (metadata: ToolRecordMetadata) => boolean): Map<string, number> {
+    const scores = this.index.score(query, { expand: true });
+    const byId = new Map<string, number>();
+    scores.forEach((lexical, i) => {
+      const record = this.records[i];
+      if (record && lexical > 0 && readable(record.metadata)) byId.set(record.id, lexical);
+    });
+    return byId;
+  }
+}
+
+/** Ids of the `limit` highest-scoring entries. */
+export function topIds(scores: Map<string, number>, limit: number): string[] {
+  return [...scores.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([id]) => id);
+}
