@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { BucketName } from '../ratelimit/buckets.js';
 import type { RateLimitOutcome } from '../ratelimit/limiter.js';
 import { clientIp } from '../ratelimit/client-ip.js';
-import { RateLimitExceededError } from '../errors/index.js';
+import { RateLimitExceededError, ServiceUnavailableError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { requirePrincipal } from './request-context.js';
 
@@ -40,7 +40,10 @@ export function rateLimit(services: Services, bucket: BucketName): preHandlerAsy
       if (error instanceof RateLimitExceededError) {
         setRateLimitHeaders(reply, { limit: error.limit, remaining: 0, resetSeconds: error.retryAfterSeconds });
       }
-      throw error;
+      if (isAppError(error)) throw error;
+      // Fail secure: a limiter that cannot decide denies, it never lets the request through.
+      services.logger.error({ err: error, requestId: request.id }, 'rate limiter failed');
+      throw new ServiceUnavailableError('Rate limiter unavailable; retry shortly');
     }
   };
 }
