@@ -179,7 +179,10 @@ export interface WsClient {
   dispose(): Promise<void>;
 }
 
-/** A graphql-ws client that never retries (so close codes are observable). */
+/**
+ * A graphql-ws client that never retries (so close codes are observable). It
+ * keeps one socket open until disposed (not lazy), so every operation runs on it.
+ */
 export function wsClient(gw: TestGateway, authorization: string | undefined): WsClient {
   const closes: { code: number; reason: string }[] = [];
   const client = createClient({
@@ -187,7 +190,7 @@ export function wsClient(gw: TestGateway, authorization: string | undefined): Ws
     webSocketImpl: WebSocket,
     connectionParams: authorization === undefined ? {} : { authorization },
     retryAttempts: 0,
-    lazy: true,
+    lazy: false,
     on: {
       closed: (event) => {
         const e = event as { code: number; reason: string };
