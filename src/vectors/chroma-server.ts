@@ -70,6 +70,21 @@ export async function findFreePort(host: string): Promise<number> {
   });
 }
 
+/**
+ * Fails when something already listens on `port`: its heartbeat would answer for
+ * ours and we would report a server that never started as ready.
+ */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolveFree, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot start Chroma: ${host}:${port} is not available (${error.code ?? error.message})`)),
+    );
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolveFree()));
+  });
+}
+
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function heartbeatOk(url: string): Promise<boolean> {
@@ -138,6 +153,7 @@ class LocalChromaProcess implements ChromaEndpoint {
   }
 
   async start(): Promise<void> {
+    await assertPortFree(this.settings.host, this.settings.port);
     const child = this.spawnServer();
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     const deadline = Date.now() + this.settings.startupTimeoutMs;
