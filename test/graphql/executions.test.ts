@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  CancelExecutionDocument,
+  ConnectionStatusChangedDocument,
+  CreateConnectionDocument,
+  DisconnectDocument,
+  ExecuteToolDocument,
+  ExecutionDocument,
+  ExecutionProgressDocument,
+  ExecutionsDocument,
+  ExecutionUpdatesDocument,
+  SearchToolsDocument,
+  StartExecutionDocument,
+  type ExecutionProgressSubscription,
+} from '../gql/graphql.js';
+import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
+import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
+import { codes, collect, data, graphql, sse, wsClient, type GraphQLPayload } from './client.js';
+
+let gw: TestGateway;
+let everything: EverythingServer;
+let upstream: TestUpstream;
+let agent: TestAgent;
+let everythingId: string;
+let testId: string;
+
+const LONG_RUN = { duration: 2, steps: 4 };
+
+beforeAll(async () => {
+  [gw, everything, upstream] = await Promise.all([
+    startGateway(),
+    startEverythingServer({ mode: 'streamableHttp' }),
+    startTestUpstream(),
+  ]);
+  agent = await gw.agent('gql-exec-agent', 'gql-exec-ns');
+  const created = await data(gw, CreateConnectionDocument, { input: { serverName: 'everything', url: everything.url } }, agent.token);
+  everythingId = created.createConnection.id;
+  const test = await data(gw, CreateConnectionDocument, { input: { serverName: 'test-upstream', url: upstream.url } }, agent.token);
+  testId = test.createConnection.id;
+});
+afterAll(async () => {
+  await gw?.close();
+  await everything?.stop();
+  await upstream?.stop();
+});
+
+const execute = (toolName: string, args: unknown, connectionId = everythingId) =>
+  graphql(gw, ExecuteToolDocument, { input: { connectionId, toolName, arguments: args } }, agent.token);
+
+const start = async (toolName: string, args: unknown, connectionId = everythingId) =>
+  (await data(gw, StartExecutionDocument, { input: { connectionId, toolName, arguments: args } }, agent.token)).startExecution;
+
+type Event = ExecutionProgressSubscription['executionProgress'];
+const eventsOf = (payloads: GraphQLPayload<ExecutionProgressSubscription>[]): Event[] =>
+  payloads.map((p) => {
+    if (p.errors?.length || !p.data) throw new Error(`subscription error: ${JSON.stringify(p.errors)}`);
+    return p.data.executionProgress;
+  });
+
+/** ≥4 PROGRESS events with increasing progress out of 4, then exactly one terminal event, last. */
+function expectLongRunStream(events: Event[], firstStatus = 'RUNNING') {
+  expect(events[0]).toMatchObject({ type: 'STATE', execution: { status: firstStatus } });
+  const progress = events.filter((e) => e.type === 'PROGRESS');
+  expect(progress.length).toBeGreaterThanOrEqual(4);
+  const values = progress.map((e) => e.progress!);
+  expect(values).toEqual([...values].sort((a, b) => a - b));
+  expect(progress.at(-1)).toMatchObject({ progress: 4, total: 4 });
+  expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { status: 'COMPLETED', isError: false } });
+  expect(events.filter((e) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(e.type))).toHaveLength(1);
+}
+
+describe('executeTool', () => {
+  it('waits and returns the finished execution with the relayed result', async () => {
+    const result = await execute('echo', { message: 'hello graphql' });
+    expect(result.body.errors).toBeUndefined();
+    const execution = result.body.data!.executeTool;
+    expect(execution).toMatchObject({
+      connectionId: everythingId,
+      agentId: agent.id,
+      toolName: 'echo',
+      source: 'GRAPHQL',
+      status: 'COMPLETED',
+      isError: false,
+      arguments: { message: 'hello graphql' },
+      errorCode: null,
+      resultTruncated: false,
+    });
+    expect(execution.content).toEqual([{ type: 'text', text: 'Echo: hello graphql' }]);
+    expect(execution.result).toBe('Echo: hello graphql');
+    expect(execution.durationMs).toBeGreaterThanOrEqual(0);
+    expect(execution.finishedAt).toBeTruthy();
+  });
+
+  it('relays structuredContent as the primary result', async () => {
+    const execution = (await execute('add', { a: 2, b: 40 }, testId)).body.data!.executeTool;
+    expect(execution.structuredContent).toEqual({ sum: 42 });
+    expect(execution.result).toEqual({ sum: 42 });
+  });
+
+  it('reports an upstream tool error as COMPLETED with isError', async () => {
+    const execution = (await execute('fail', { message: 'nope' }, testId)).body.data!.executeTool;
+    expect(execution).toMatchObject({ status: 'COMPLETED', isError: true, content: [{ type: 'text', text: 'nope' }] });
+  });
+
+  it('refuses an unknown tool: TOOL_NOT_FOUND', async () => {
+    expect(codes(await execute('no-such-tool', {}))).toEqual(['TOOL_NOT_FOUND']);
+  });
+
+  it('checks arguments against the input schema before calling upstream: VALIDATION_ERROR', async () => {
+    const calls = upstream.state().calls.add ?? 0;
+    const result = await execute('add', { a: 'two' }, testId);
+    expect(codes(result)).toEqual(['VALIDATION_ERROR']);
+    expect(String(result.body.errors![0]!.extensions!.details!.field)).toMatch(/^input\.arguments/);
+    expect(upstream.state().calls.add ?? 0).toBe(calls);
+    expect(codes(await execute('echo', [1, 2]))).toEqual(['VALIDATION_ERROR']);
+  });
+
+  it('refuses unknown connections: CONNECTION_NOT_FOUND', async () => {
+    expect(codes(await execute('echo', { message: 'x' }, '6f0e4a8e-0000-4000-8000-000000000002'))).toEqual(['CONNECTION_NOT_FOUND']);
+  });
+});
+
+describe('executions and execution(id)', () => {
+  it('lists executions with filters, totalCount and one batched connection lookup', async () => {
+    const spy = vi.spyOn(gw.gateway.services.connectionRepository, 'findManyReadable');
+    try {
+      const all = await data(gw, ExecutionsDocument, { first: 100 }, agent.token);
+      expect(all.executions.totalCount).toBeGreaterThanOrEqual(3);
+      expect(all.executions.edges.every((e) => e.node.connection.id === e.node.connectionId)).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+    const onTest = await data(gw, ExecutionsDocument, { connectionId: testId }, agent.token);
+    expect(onTest.executions.edges.every((e) => e.node.connectionId === testId)).toBe(true);
+    expect(onTest.executions.totalCount).toBeGreaterThanOrEqual(2);
+    const completed = await data(gw, ExecutionsDocument, { status: 'COMPLETED', first: 1 }, agent.token);
+    expect(completed.executions.edges).toHaveLength(1);
+    expect(completed.executions.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it('reads one execution; unknown ids are EXECUTION_NOT_FOUND, unknown connection filters CONNECTION_NOT_FOUND', async () => {
+    const list = await data(gw, ExecutionsDocument, { first: 1 }, agent.token);
+    const id = list.executions.edges[0]!.node.id;
+    expect((await data(gw, ExecutionDocument, { id }, agent.token)).execution.id).toBe(id);
+    expect(codes(await graphql(gw, ExecutionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000003' }, agent.token))).toEqual([
+      'EXECUTION_NOT_FOUND',
+    ]);
+    expect(
+      codes(await graphql(gw, ExecutionsDocument, { connectionId: '6f0e4a8e-0000-4000-8000-000000000004' }, agent.token)),
+    ).toEqual(['CONNECTION_NOT_FOUND']);
+  });
+});
+
+describe('startExecution and executionProgress', () => {
+  it('returns at once with RUNNING', async () => {
+    const started = Date.now();
+    const execution = await start('trigger-long-running-operation', { duration: 1, steps: 2 });
+    expect(execution.status).toBe('RUNNING');
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('streams state, ≥4 progress events in order and COMPLETED over SSE, then completes', async () => {
+    const execution = await start('trigger-long-running-operation', LONG_RUN);
+    const subscription = await sse(gw, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
+    expect(subscription.status).toBe(200);
+    expect(subscription.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const events = eventsOf(await collect(subscription.events));
+    expectLongRunStream(events);
+  });
+
+  it('streams the same over graphql-ws', async () => {
+    const client = wsClient(gw, `Bearer ${agent.token}`);
+    try {
+      const execution = await start('trigger-long-running-operation', LONG_RUN);
+      const events = eventsOf(await collect(client.subscribe(ExecutionProgressDocument, { executionId: execution.id })));
+      expectLongRunStream(events);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('gives a late subscriber the current state first, then the rest', async () => {
+    const execution = await start('trigger-long-running-operation', LONG_RUN);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const subscription = await sse(gw, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
+    const events = eventsOf(await collect(subscription.events));
+    expect(events[0]).toMatchObject({ type: 'STATE', execution: { status: 'RUNNING' } });
+    expect(events[0]!.progress).toBeGreaterThanOrEqual(1);
+    expect(events.filter((e) => e.type === 'PROGRESS').length).toBeLessThan(4);
+    expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { status: 'COMPLETED' } });
+  });
+
+  it('gives a subscriber of a finished execution its state and terminal event, then completes', async () => {
+    const execution = (await execute('echo', { message: 'done already' })).body.data!.executeTool;
+    const subscription = await sse(gw, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
+    const events = eventsOf(await collect(subscription.events));
+    expect(events.map((e) => e.type)).toEqual(['STATE', 'COMPLETED']);
+    expect(events[0]!.execution.status).toBe('COMPLETED');
+  });
+
+  it('refuses an unknown execution: EXECUTION_NOT_FOUND', async () => {
+    const subscription = await sse(gw, ExecutionProgressDocument, { executionId: '6f0e4a8e-0000-4000-8000-000000000005' }, agent.token);
+    const [first] = await collect(subscription.events);
+    expect(codes(first!)).toEqual(['EXECUTION_NOT_FOUND']);
+  });
+});
+
+describe('cancelExecution', () => {
+  it('ends a long run as CANCELLED and forwards the cancellation upstream', async () => {
+    const before = upstream.state().cancellations;
+    const execution = await start('slow', { ms: 20_000, steps: 20 }, testId);
+    const subscription = await sse(gw, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
+    const iterator = subscription.events[Symbol.asyncIterator]();
+    const seen: Event[] = [];
+    // Wait until the upstream is really working on it (first progress), then cancel.
+    while (!seen.some((e) => e.type === 'PROGRESS')) seen.push(...eventsOf([(await iterator.next()).value!]));
+    const cancelled = await data(gw, CancelExecutionDocument, { id: execution.id }, agent.token);
+    expect(cancelled.cancelExecution).toMatchObject({ id: execution.id, status: 'CANCELLED', errorCode: 'CANCELLED' });
+    const rest = eventsOf(await collect({ [Symbol.asyncIterator]: () => iterator }));
+    expect(rest.at(-1)).toMatchObject({ type: 'CANCELLED', execution: { status: 'CANCELLED' } });
+    await expect.poll(() => upstream.state().cancellations, { timeout: 5_000 }).toBe(before + 1);
+    expect((await data(gw, ExecutionDocument, { id: execution.id }, agent.token)).execution.status).toBe('CANCELLED');
+  });
+
+  it('returns a finished execution unchanged', async () => {
+    const done = (await execute('echo', { message: 'finished' })).body.data!.executeTool;
+    const again = await data(gw, CancelExecutionDocument, { id: done.id }, agent.token);
+    expect(again.cancelExecution).toMatchObject({ status: 'COMPLETED', errorCode: null });
+  });
+
+  it('refuses unknown ids: EXECUTION_NOT_FOUND', async () => {
+    expect(codes(await graphql(gw, CancelExecutionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000006' }, agent.token))).toEqual([
+      'EXECUTION_NOT_FOUND',
+    ]);
+  });
+});
+
+describe('namespace subscriptions', () => {
+  it('executionUpdates delivers the caller’s executions', async () => {
+    const subscription = await sse(gw, ExecutionUpdatesDocument, {}, agent.token);
+    const execution = (await execute('echo', { message: 'update me' })).body.data!.executeTool;
+    const events = await collect(subscription.events, (e) => e.data?.executionUpdates.type === 'COMPLETED');
+    subscription.close();
+    const mine = events.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === execution.id);
+    expect(mine.map((e) => e.type)).toEqual(['STATE', 'COMPLETED']);
+  });
+
+  it('connectionStatusChanged reports create and disconnect', async () => {
+    const subscription = await sse(gw, ConnectionStatusChangedDocument, {}, agent.token);
+    const created = await data(gw, CreateConnectionDocument, { input: { serverName: 'watched', url: everything.url } }, agent.token);
+    await data(gw, DisconnectDocument, { id: created.createConnection.id }, agent.token);
+    const events = await collect(subscription.events, (e) => e.data?.connectionStatusChanged.status === 'DISCONNECTED');
+    subscription.close();
+    const watched = events.map((e) => e.data!.connectionStatusChanged).filter((e) => e.id === created.createConnection.id);
+    expect(watched.map((e) => e.status)).toEqual(['ACTIVE', 'DISCONNECTED']);
+    expect(watched[0]).toMatchObject({ serverName: 'watched', agentId: agent.id });
+  });
+});
+
+describe('searchTools', () => {
+  it('ranks the caller’s live tools', async () => {
+    let matches: { toolName: string; score: number; connectionId: string; connection: { id: string } }[] = [];
+    await expect
+      .poll(
+        async () => {
+          matches = (await data(gw, SearchToolsDocument, { query: 'echo back a message', limit: 5 }, agent.token)).searchTools;
+          return matches.map((m) => m.toolName);
+        },
+        { timeout: 15_000 },
+      )
+      .toContain('echo');
+    expect(matches.length).toBeLessThanOrEqual(5);
+    for (const match of matches) {
+      expect(match.score).toBeGreaterThanOrEqual(0);
+      expect(match.score).toBeLessThanOrEqual(1);
+      expect(match.connection.id).toBe(match.connectionId);
+    }
+    const scores = matches.map((m) => m.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
+  it.each([
+    [{ query: '' }, 'query'],
+    [{ query: 'echo', limit: 0 }, 'limit'],
+    [{ query: 'echo', limit: 51 }, 'limit'],
+  ])('refuses %j with VALIDATION_ERROR on %s', async (args, field) => {
+    const result = await graphql(gw, SearchToolsDocument, args, agent.token);
+    expect(codes(result)).toEqual(['VALIDATION_ERROR']);
+    expect(result.body.errors![0]!.extensions!.details!.field).toBe(field);
+  });
+});
