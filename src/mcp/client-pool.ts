@@ -1,14 +1,20 @@
-import type { ProgressNotification, Progress } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { AppError, ExternalServiceError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { raceAbort, sleep } from './async-utils.js';
-import { classifyFailure, toAppError, UpstreamCancelledError, type Failure } from './errors.js';
+import { callRequestOptions } from './call-options.js';
+import {
+  classifyFailure,
+  isTransientOpenError,
+  killsSession,
+  toAppError,
+  UpstreamCancelledError,
+  type Failure,
+} from './errors.js';
+import { createEntry, sameEndpoint, type Entry, type Origin } from './pool-entry.js';
 import type { HostResolver } from './ssrf-guard.js';
 import { UpstreamSession } from './session.js';
 import type {
   CallToolOptions,
-  ProgressUpdate,
   SsrfPolicy,
   UpstreamCallResult,
   UpstreamStatus,
@@ -28,81 +34,8 @@ export const REQUEST_RECONNECT_BACKOFF_MS: readonly number[] = [0, 250, 1_000];
 /** Background recovery of a lost session (delays before each attempt), then it waits for traffic. */
 export const BACKGROUND_RECOVERY_BACKOFF_MS: readonly number[] = [0, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 
-type Origin = 'connect' | 'list' | 'call' | 'recovery';
-
-interface Entry {
-  readonly id: string;
-  target: UpstreamTarget;
-  session: UpstreamSession | undefined;
-  opening: Promise<UpstreamSession> | undefined;
-  /** Last status reported (or implied by connect()); change detection for onStatusChanged. */
-  status: UpstreamStatus | undefined;
-  /** Last catalogue the pool saw; change detection for onToolsChanged. */
-  tools: UpstreamTool[] | undefined;
-  refreshing: Promise<void> | undefined;
-  refreshAgain: boolean;
-  recovery: { timer: NodeJS.Timeout | undefined } | undefined;
-  disposed: boolean;
-}
-
 type ToolsListener = (connectionId: string, tools: UpstreamTool[]) => void;
 type StatusListener = (connectionId: string, status: UpstreamStatus, message?: string) => void;
-
-/** Same upstream endpoint and credentials: the session can be reused. timeoutMs may differ. */
-function sameEndpoint(a: UpstreamTarget, b: UpstreamTarget): boolean {
-  if (a === b) return true;
-  if (a.url !== b.url) return false;
-  const ha = a.headers;
-  const hb = b.headers;
-  if (ha === hb) return true;
-  const ka = ha ? Object.keys(ha) : [];
-  const kb = hb ? Object.keys(hb) : [];
-  if (ka.length !== kb.length) return false;
-  for (const key of ka) if (ha?.[key] !== hb?.[key]) return false;
-  return true;
-}
-
-// Shared so that a call without a listener still makes the SDK send a
-// progressToken (SPEC §6) without allocating a closure per call.
-const IGNORE_PROGRESS = (): void => undefined;
-
-function toProgressUpdate(p: Progress | ProgressNotification['params']): ProgressUpdate {
-  const update: ProgressUpdate = { progress: p.progress };
-  if (p.total !== undefined) update.total = p.total;
-  if (typeof p.message === 'string') update.message = p.message;
-  return update;
-}
-
-/**
- * The SDK attaches an abort listener to the request's signal and never removes
- * it, so an abort after the call finished would still send
- * `notifications/cancelled` for a completed request (and a long-lived caller
- * signal would collect listeners). The SDK gets a per-call child signal instead,
- * unlinked from the caller's as soon as the call settles.
- */
-function linkSignal(parent: AbortSignal): { signal: AbortSignal; unlink: () => void } {
-  const child = new AbortController();
-  const onAbort = () => child.abort(parent.reason);
-  parent.addEventListener('abort', onAbort, { once: true });
-  return { signal: child.signal, unlink: () => parent.removeEventListener('abort', onAbort) };
-}
-
-/** Errors worth another attempt at opening a session (the upstream may be restarting). */
-function isTransientOpenError(error: unknown): boolean {
-  if (!(error instanceof ExternalServiceError)) return false;
-  const reason = error.details.reason;
-  return reason === 'unreachable' || reason === 'connection_lost' || reason === 'session_expired' || reason === 'timeout';
-}
-
-/** Failures after which the session must not be used again. */
-function killsSession(failure: Failure): boolean {
-  return (
-    failure.kind === 'not_delivered' ||
-    failure.kind === 'session_expired' ||
-    failure.kind === 'connection_lost' ||
-    failure.kind === 'closed'
-  );
-}
 
 /**
  * One shared MCP client session per connection id (SPEC §6).
@@ -196,20 +129,13 @@ export class UpstreamPool {
     args: Record<string, unknown>,
     opts: CallToolOptions = {},
   ): Promise<UpstreamCallResult> {
-    const { signal, onProgress } = opts;
+    const { signal } = opts;
     if (signal?.aborted) {
       throw new UpstreamCancelledError('Upstream call cancelled before it started', { connection_id: target.connectionId });
     }
     const entry = this.entryFor(target);
-    const link = signal ? linkSignal(signal) : undefined;
-    const requestOptions: RequestOptions = {
-      timeout: opts.timeoutMs ?? target.timeoutMs,
-      resetTimeoutOnProgress: true,
-      maxTotalTimeout: opts.maxTotalTimeoutMs,
-      signal: link?.signal,
-      onprogress: onProgress ? (p) => onProgress(toProgressUpdate(p)) : IGNORE_PROGRESS,
-    };
-    const call = (s: UpstreamSession) => s.callTool(name, args, requestOptions);
+    const { options, release } = callRequestOptions(target, opts);
+    const call = (s: UpstreamSession) => s.callTool(name, args, options);
     try {
       const live = entry.session;
       // Hot path: a live session, no awaits before the SDK request.
@@ -218,7 +144,7 @@ export class UpstreamPool {
       const session = await raceAbort(this.ensureSession(entry, deadline, 'call'), signal);
       return await this.runOnSession(entry, session, deadline, signal, false, 'tools/call', call);
     } finally {
-      link?.unlink();
+      release();
     }
   }
 
@@ -261,18 +187,7 @@ export class UpstreamPool {
     }
     const existing = this.entries.get(target.connectionId);
     if (!existing) {
-      const entry: Entry = {
-        id: target.connectionId,
-        target,
-        session: undefined,
-        opening: undefined,
-        status: undefined,
-        tools: undefined,
-        refreshing: undefined,
-        refreshAgain: false,
-        recovery: undefined,
-        disposed: false,
-      };
+      const entry = createEntry(target);
       this.entries.set(target.connectionId, entry);
       return entry;
     }

@@ -212,3 +212,20 @@ function upstreamRpcMessage(error: unknown): string | undefined {
   // Both the upstream SDK and ours prefix "MCP error <code>: ", so strip it repeatedly.
   return error.message.replace(/^(MCP error -?\d+: )+/, '').slice(0, 500);
 }
+
+/** Errors worth another attempt at opening a session (the upstream may be restarting). */
+export function isTransientOpenError(error: unknown): boolean {
+  if (!(error instanceof ExternalServiceError)) return false;
+  const reason = error.details.reason;
+  return reason === 'unreachable' || reason === 'connection_lost' || reason === 'session_expired' || reason === 'timeout';
+}
+
+/** Failures after which the session must not be used again. */
+export function killsSession(failure: Failure): boolean {
+  return (
+    failure.kind === 'not_delivered' ||
+    failure.kind === 'session_expired' ||
+    failure.kind === 'connection_lost' ||
+    failure.kind === 'closed'
+  );
+}
