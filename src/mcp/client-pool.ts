@@ -120,8 +120,8 @@ export class UpstreamPool {
    *
    * Abort → `notifications/cancelled` upstream, rejects with UpstreamCancelledError.
    * Timeout (idle, reset by progress) → UpstreamTimeoutError. Other failures →
-   * ExternalServiceError with `details.reason` (see errors.ts).
-   * Use a fresh AbortSignal per call: the SDK keeps its abort listener attached.
+   * ExternalServiceError with `details.reason` (see errors.ts). The signal may
+   * be shared by several calls: an abort after a call settled affects nothing.
    */
   async callTool(
     target: UpstreamTarget,
@@ -390,7 +390,11 @@ export class UpstreamPool {
           this.logger.warn({ connectionId: entry.id, reason: failure.kind }, 'upstream tool refresh failed');
           return;
         }
-        if (session !== entry.session) continue;
+        if (session !== entry.session) {
+          // Replaced while listing (reconnect): list again on the new session.
+          entry.refreshAgain = true;
+          continue;
+        }
         const changed = entry.tools === undefined || JSON.stringify(entry.tools) !== JSON.stringify(tools);
         entry.tools = tools;
         if (changed) this.emitTools(entry.id, tools);

@@ -53,9 +53,27 @@ describe('an upstream process that dies', () => {
     const t = target(upstream.url, { timeoutMs: 30_000 });
     await h.pool.connect(t);
     await upstream.kill();
+    await eventually(() => h?.pool.isOpen(t.connectionId) === false, 10_000, 'the pool noticed the outage');
     const started = Date.now();
     const error = await rejectionOf(h.pool.callTool(t, 'echo', { message: 'x' }));
     expect((error as ExternalServiceError).details).toMatchObject({ reason: 'unreachable' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a call racing the death of the upstream fails fast and is never retried blindly', async () => {
+    upstream = await spawnTestUpstream();
+    h = createPool();
+    const t = target(upstream.url, { timeoutMs: 30_000 });
+    await h.pool.connect(t);
+    await upstream.kill();
+    // Right after the kill the session may still look alive: whether the request
+    // left before the socket closed cannot always be known, so the pool answers
+    // either "unreachable" (provably not delivered) or "connection_lost" (maybe
+    // delivered, so not repeated) — never a hang until the timeout.
+    const started = Date.now();
+    const error = await rejectionOf(h.pool.callTool(t, 'echo', { message: 'x' }));
+    expect(error).toBeInstanceOf(ExternalServiceError);
+    expect(['unreachable', 'connection_lost']).toContain((error as ExternalServiceError).details.reason);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
