@@ -10,6 +10,16 @@ import { McpConnectionSchema, ToolSchema, type ConnectionStatus, type McpConnect
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * How long a connection row read for the execute hot path is reused. Every
+ * write through this repository drops it at once, so this instance sees a
+ * disconnect immediately; the TTL bounds how long a change made by another
+ * gateway instance (shared PostgreSQL) takes to be seen.
+ */
+export const CONNECTION_CACHE_TTL_MS = 1_000;
+/** Above this many cached rows the cache starts over (ids are unbounded, memory must not be). */
+const CONNECTION_CACHE_MAX_ENTRIES = 10_000;
+
 export interface NewConnection {
   serverName: string;
   url: string;
@@ -39,6 +49,10 @@ export interface CatalogueTool {
  * here, so no caller can forget them.
  */
 export class ConnectionRepository {
+  private readonly hot = new Map<string, { row: McpConnection; expiresAt: number }>();
+  /** Bumped around every write; a read that overlapped a write must not be cached. */
+  private writes = 0;
+
   constructor(private readonly em: EntityManager) {}
 
   /** The principal's visible scope: its namespace, and only its own rows unless admin. */
@@ -56,9 +70,25 @@ export class ConnectionRepository {
   async findReadable(principal: Principal, id: string): Promise<McpConnection> {
     if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
     const row = await this.em.fork().findOne(McpConnectionSchema, { id });
-    if (!row) throw new ConnectionNotFoundError(id);
-    if (!canManage(principal, row)) throw new AuthorizationError('Connection belongs to another agent or namespace');
-    return row;
+    return assertReadable(principal, id, row);
+  }
+
+  /**
+   * `findReadable` for the execute hot path: the same 403/404 answers, but the
+   * row may come from a short-lived cache (see CONNECTION_CACHE_TTL_MS). The
+   * returned row is shared between callers and must not be modified.
+   */
+  async findReadableCached(principal: Principal, id: string): Promise<McpConnection> {
+    const cached = this.hot.get(id);
+    if (cached && cached.expiresAt > Date.now()) return assertReadable(principal, id, cached.row);
+    if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
+    const generation = this.writes;
+    const row = await this.em.fork().findOne(McpConnectionSchema, { id });
+    if (row && generation === this.writes) {
+      if (this.hot.size >= CONNECTION_CACHE_MAX_ENTRIES) this.hot.clear();
+      this.hot.set(id, { row, expiresAt: Date.now() + CONNECTION_CACHE_TTL_MS });
+    }
+    return assertReadable(principal, id, row);
   }
 
   async list(principal: Principal, query: ConnectionListQuery): Promise<{ rows: McpConnection[]; total: number }> {
@@ -108,18 +138,34 @@ export class ConnectionRepository {
     id: string,
     changes: Partial<Pick<McpConnection, 'status' | 'errorMessage' | 'connectedAt' | 'disconnectedAt' | 'liveName'>>,
   ): Promise<McpConnection> {
-    const em = this.em.fork();
-    const row = await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id });
-    em.assign(row, changes);
-    await em.flush();
-    return row;
+    return this.writing(id, async () => {
+      const em = this.em.fork();
+      const row = await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id });
+      em.assign(row, changes);
+      await em.flush();
+      return row;
+    });
   }
 
   /** Removes a connection that never became live (failed create), with its catalogue. */
   async deleteFailed(principal: Principal, id: string): Promise<void> {
-    const em = this.em.fork();
-    await em.nativeDelete(ToolSchema, { connectionId: id, namespace: principal.namespace });
-    await em.nativeDelete(McpConnectionSchema, { ...this.scope(principal), id });
+    await this.writing(id, async () => {
+      const em = this.em.fork();
+      await em.nativeDelete(ToolSchema, { connectionId: id, namespace: principal.namespace });
+      await em.nativeDelete(McpConnectionSchema, { ...this.scope(principal), id });
+    });
+  }
+
+  /** Runs a write of connection `id`, dropping its cached row before and after (and on failure). */
+  private async writing<T>(id: string, write: () => Promise<T>): Promise<T> {
+    this.writes += 1;
+    this.hot.delete(id);
+    try {
+      return await write();
+    } finally {
+      this.writes += 1;
+      this.hot.delete(id);
+    }
   }
 
   async tools(principal: Principal, connectionId: string): Promise<Tool[]> {
@@ -165,6 +211,13 @@ export class ConnectionRepository {
       return rows;
     });
   }
+}
+
+/** 404 for an id that exists nowhere, 403 for one the principal may not read; the foreign row never leaves. */
+function assertReadable(principal: Principal, id: string, row: McpConnection | null): McpConnection {
+  if (!row) throw new ConnectionNotFoundError(id);
+  if (!canManage(principal, row)) throw new AuthorizationError('Connection belongs to another agent or namespace');
+  return row;
 }
 
 /**
