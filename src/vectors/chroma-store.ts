@@ -36,6 +36,11 @@ export interface ScoredRecord {
   metadata: ToolRecordMetadata;
 }
 
+export interface ScoredId {
+  id: string;
+  distance: number;
+}
+
 /**
  * Bump when the document or embedding recipe changes: collections written with
  * another format hold incompatible vectors and are reset on open.
@@ -255,29 +260,38 @@ export class ChromaToolStore {
     }
   }
 
-  /** Nearest records to `vector`, optionally restricted to `ids`. */
-  async nearest(
-    collection: Collection,
-    vector: number[],
-    options: { limit: number; where?: Where; ids?: string[] },
-  ): Promise<ScoredRecord[]> {
-    const result = await this.call('query', () =>
-      collection.query({
-        queryEmbeddings: [vector],
-        nResults: options.limit,
-        ...(options.where ? { where: options.where } : {}),
-        ...(options.ids ? { ids: options.ids } : {}),
-        include: [IncludeEnum.distances, IncludeEnum.metadatas],
-      }),
-    );
-    const ids = result.ids[0] ?? [];
+  /** Nearest records to `vector`, with their metadata. */
+  async nearest(collection: Collection, vector: number[], options: { limit: number; where?: Where }): Promise<ScoredRecord[]> {
+    const result = await this.query(collection, vector, options, true);
     const scored: ScoredRecord[] = [];
-    ids.forEach((id, i) => {
+    (result.ids[0] ?? []).forEach((id, i) => {
       const metadata = toMetadata(result.metadatas[0]?.[i]);
       const distance = result.distances[0]?.[i];
       if (metadata && typeof distance === 'number') scored.push({ id, distance, metadata });
     });
     return scored;
+  }
+
+  /** Nearest record ids only: a smaller answer, for callers that hold the metadata already. */
+  async nearestIds(collection: Collection, vector: number[], options: { limit: number; where?: Where }): Promise<ScoredId[]> {
+    const result = await this.query(collection, vector, options, false);
+    const scored: ScoredId[] = [];
+    (result.ids[0] ?? []).forEach((id, i) => {
+      const distance = result.distances[0]?.[i];
+      if (typeof distance === 'number') scored.push({ id, distance });
+    });
+    return scored;
+  }
+
+  private query(collection: Collection, vector: number[], options: { limit: number; where?: Where }, withMetadata: boolean) {
+    return this.call('query', () =>
+      collection.query({
+        queryEmbeddings: [vector],
+        nResults: options.limit,
+        ...(options.where ? { where: options.where } : {}),
+        include: withMetadata ? [IncludeEnum.distances, IncludeEnum.metadatas] : [IncludeEnum.distances],
+      }),
+    );
   }
 
   /** Tool-index collections that exist, with the namespace each one holds. */

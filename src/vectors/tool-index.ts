@@ -93,6 +93,15 @@ export interface ToolIndexOptions {
 /** Largest `limit` honoured by search; the API layer caps lower (50). */
 export const MAX_SEARCH_LIMIT = 100;
 
+/**
+ * Tool texts whose vectors are kept in memory. Many connections (other agents, other
+ * namespaces, reconnects) expose the very same server, so the same descriptions come
+ * back again and again; embedding is the slow part of indexing (~10–40 ms per tool).
+ * Queries are never cached here.
+ * @default 10_000 (about 20 MB of 512-dimension vectors)
+ */
+export const TOOL_VECTOR_CACHE_SIZE = 10_000;
+
 type WriteOp =
   | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[] }
   | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
@@ -141,6 +150,7 @@ class ChromaToolIndex implements ToolIndex {
   private readonly store: ChromaToolStore;
   private readonly queue: WriteQueue<WriteOp>;
   private readonly lexicon = new Map<string, Promise<LexicalSnapshot>>();
+  private readonly toolVectors = new Map<string, number[]>();
   private readonly ranking: RankingMode;
   private readonly lexicalWeight: number;
   private readonly logger: Logger;
@@ -249,13 +259,31 @@ class ChromaToolIndex implements ToolIndex {
       return !reuseEmbeddings || !old || !sameRecord(old, record);
     });
     if (changed.length > 0) {
-      const vectors = await this.opts.embeddings.embed(changed.map(({ tool }) => toolEmbeddingText(tool)));
+      const vectors = await this.embedTools(changed.map(({ tool }) => toolEmbeddingText(tool)));
       await this.store.upsert(collection, changed.map(({ record }) => record), vectors);
     }
     const keep = new Set(wanted.map(({ record }) => record.id));
     const stale = existing.filter((r) => !keep.has(r.id)).map((r) => r.id);
     await this.store.deleteIds(collection, stale);
     return changed.length > 0 || stale.length > 0;
+  }
+
+  /** Embeds tool texts, reusing vectors of texts seen recently (least recently used are evicted). */
+  private async embedTools(texts: string[]): Promise<number[][]> {
+    const missing = [...new Set(texts.filter((t) => !this.toolVectors.has(t)))];
+    const fresh = await this.opts.embeddings.embed(missing);
+    missing.forEach((text, i) => this.toolVectors.set(text, fresh[i] ?? []));
+    const vectors = texts.map((text) => {
+      const vector = this.toolVectors.get(text) ?? [];
+      this.toolVectors.delete(text); // re-insert: Map order doubles as recency order
+      this.toolVectors.set(text, vector);
+      return vector;
+    });
+    for (const oldest of this.toolVectors.keys()) {
+      if (this.toolVectors.size <= TOOL_VECTOR_CACHE_SIZE) break;
+      this.toolVectors.delete(oldest);
+    }
+    return vectors;
   }
 
   private async deleteConnection(collection: Collection, connection: Pick<IndexedConnection, 'id'>): Promise<boolean> {
@@ -359,17 +387,21 @@ class ChromaToolIndex implements ToolIndex {
     const pool = Math.max(DEFAULT_CANDIDATE_POOL, wanted);
     const [lexicon, dense] = await Promise.all([
       this.lexiconFor(collection, principal.namespace),
-      this.store.nearest(collection, vector, { limit: pool, ...(where ? { where } : {}) }),
+      this.store.nearestIds(collection, vector, { limit: pool, ...(where ? { where } : {}) }),
     ]);
-    const lexical = lexicon.matches(text, this.readable(principal));
+    const readable = this.readable(principal);
+    const lexical = lexicon.matches(text, readable);
     const candidates = new Map<string, FusionCandidate>();
     for (const hit of dense) {
+      // Metadata comes from the snapshot of the same revision; a record written after it shows up next time.
+      const metadata = lexicon.metadataOf(hit.id);
+      if (!metadata || !readable(metadata)) continue;
       const similarity = similarityFromDistance(hit.distance);
-      candidates.set(hit.id, { id: hit.id, metadata: hit.metadata, similarity, lexical: lexical.get(hit.id) ?? 0 });
+      candidates.set(hit.id, { id: hit.id, metadata, similarity, lexical: lexical.get(hit.id) ?? 0 });
     }
     // A short pool means every readable record is in it already: nothing to estimate.
     if (dense.length >= pool) {
-      const floor = Math.min(...[...candidates.values()].map((c) => c.similarity));
+      const floor = candidates.size > 0 ? Math.min(...[...candidates.values()].map((c) => c.similarity)) : 0;
       for (const id of topIds(lexical, pool)) {
         const metadata = lexicon.metadataOf(id);
         if (!candidates.has(id) && metadata) {

@@ -23,6 +23,8 @@ export interface WriteQueueOptions<Op> {
  */
 export class WriteQueue<Op> {
   private pending = new Map<string, Op>();
+  /** The write being applied right now: not done yet, so it still counts as pending. */
+  private inFlight: Op | undefined;
   private running: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs: number;
@@ -34,13 +36,14 @@ export class WriteQueue<Op> {
     this.retryDelayMs = this.backoff.initial;
   }
 
+  /** Writes not applied yet, including the one running now. */
   get size(): number {
-    return this.pending.size;
+    return this.pending.size + (this.inFlight === undefined ? 0 : 1);
   }
 
-  /** Operations not applied yet, oldest first (used to hide stale search results). */
+  /** Operations not applied yet (running one first, then oldest first); used to hide stale search results. */
   snapshot(): Op[] {
-    return [...this.pending.values()];
+    return this.inFlight === undefined ? [...this.pending.values()] : [this.inFlight, ...this.pending.values()];
   }
 
   /**
@@ -80,6 +83,7 @@ export class WriteQueue<Op> {
       if (next.done) return;
       const [key, op] = next.value;
       this.pending.delete(key);
+      this.inFlight = op;
       try {
         await this.options.apply(op);
         this.retryDelayMs = this.backoff.initial;
@@ -93,6 +97,8 @@ export class WriteQueue<Op> {
         if (!this.pending.has(key)) this.pending = new Map([[key, op], ...this.pending]);
         this.scheduleRetry(error);
         return;
+      } finally {
+        this.inFlight = undefined;
       }
     }
   }
@@ -117,6 +123,6 @@ export class WriteQueue<Op> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    return this.pending.size;
+    return this.size;
   }
 }
