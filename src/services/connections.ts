@@ -51,6 +51,7 @@ export class ConnectionService {
     this.unsubscribe.push(
       deps.upstream.onToolsChanged((id, tools) => void this.onUpstreamToolsChanged(id, tools)),
       deps.upstream.onStatusChanged((id, status, message) => void this.onUpstreamStatus(id, status, message)),
+      this.closeSessionsDisconnectedElsewhere(),
     );
   }
 
@@ -127,6 +128,7 @@ export class ConnectionService {
     });
     await this.deps.index.removeConnection({ id, namespace: connection.namespace });
     this.publishStatus(closed);
+    this.deps.events.pubsub.publish('connection-closed', { connectionId: id });
     return closed;
   }
 
@@ -184,6 +186,18 @@ export class ConnectionService {
       errorMessage: connection.errorMessage ?? null,
       at: new Date().toISOString(),
     });
+  }
+
+  /** With several instances, each holds its own upstream session; a disconnect anywhere closes them all. */
+  private closeSessionsDisconnectedElsewhere(): () => void {
+    const iterator = this.deps.events.pubsub.subscribe('connection-closed')[Symbol.asyncIterator]();
+    void (async () => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        await this.deps.upstream.disconnect(next.value.connectionId).catch(() => undefined);
+        this.deps.catalogue.invalidate(next.value.connectionId);
+      }
+    })();
+    return () => void iterator.return?.();
   }
 
   private async onUpstreamToolsChanged(connectionId: string, tools: UpstreamTool[]): Promise<void> {

@@ -41,6 +41,8 @@ type Channels = {
   'namespace-executions': [namespace: string, payload: ExecutionEventPayload];
   'namespace-connections': [namespace: string, payload: ConnectionStatusPayload];
   'execution-cancel': [payload: CancelRequestPayload];
+  /** A connection was disconnected on some instance: every instance drops its upstream session. */
+  'connection-closed': [payload: { connectionId: string }];
 };
 
 /**
