@@ -15,9 +15,17 @@ const addFormats = createRequire(import.meta.url)('ajv-formats') as (ajv: Ajv) =
  */
 export const CATALOGUE_TTL_MS = 5_000;
 
+/**
+ * Distinct input schemas kept compiled. Reloading a catalogue yields new schema
+ * objects with the same content; they reuse the compiled validator, so neither
+ * compile time nor memory grows with the number of reloads.
+ */
+const MAX_COMPILED_SCHEMAS = 2_000;
+
 interface CachedTool {
   tool: Tool;
-  validate: ValidateFunction | null;
+  /** Compiled on the first call of the tool; `null` when the schema cannot be compiled. */
+  validate: ValidateFunction | null | undefined;
 }
 
 interface CachedCatalogue {
@@ -27,11 +35,14 @@ interface CachedCatalogue {
 
 /**
  * Tool lookup and argument validation for the execute hot path: the catalogue
- * is read once per connection and each input schema is compiled once, not per call.
+ * is read once per connection and TTL, and each distinct input schema is
+ * compiled once, when a tool is first called — not per call, and not for every
+ * tool of the catalogue on every reload.
  */
 export class ToolCatalogue {
   private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
   private readonly cache = new Map<string, CachedCatalogue>();
+  private readonly compiled = new Map<string, ValidateFunction | null>();
 
   constructor(private readonly connections: ConnectionRepository) {
     addFormats(this.ajv);
@@ -42,13 +53,15 @@ export class ToolCatalogue {
     const catalogue = await this.load(principal, connectionId);
     const entry = catalogue.get(toolName);
     if (!entry) throw new ToolNotFoundError(toolName, connectionId);
-    if (entry.validate && !entry.validate(args)) {
-      const first = entry.validate.errors?.[0];
+    if (entry.validate === undefined) entry.validate = this.compile(entry.tool.inputSchema);
+    const validate = entry.validate;
+    if (validate && !validate(args)) {
+      const first = validate.errors?.[0];
       const where = first?.instancePath ? `arguments${first.instancePath.replaceAll('/', '.')}` : 'arguments';
       throw new ValidationError(`${where} ${first?.message ?? 'do not match the tool input schema'}`, {
         field: where,
         tool_name: toolName,
-        schema_errors: (entry.validate.errors ?? []).slice(0, 5).map((e) => ({
+        schema_errors: (validate.errors ?? []).slice(0, 5).map((e) => ({
           path: e.instancePath || '/',
           message: e.message ?? 'invalid',
           keyword: e.keyword,
@@ -67,18 +80,29 @@ export class ToolCatalogue {
     const cached = this.cache.get(connectionId);
     if (cached && cached.expiresAt > now) return cached.tools;
     const rows = await this.connections.tools(principal, connectionId);
-    const tools = new Map(rows.map((tool) => [tool.name, { tool, validate: this.compile(tool.inputSchema) }]));
+    const tools = new Map<string, CachedTool>(rows.map((tool) => [tool.name, { tool, validate: undefined }]));
     this.cache.set(connectionId, { tools, expiresAt: now + CATALOGUE_TTL_MS });
     return tools;
   }
 
   /** An upstream schema we cannot compile is not ours to enforce; the upstream still validates. */
   private compile(schema: Record<string, unknown>): ValidateFunction | null {
+    const { $schema: _ignored, ...rest } = schema;
+    const key = JSON.stringify(rest);
+    const known = this.compiled.get(key);
+    if (known !== undefined) return known;
+    let validate: ValidateFunction | null;
     try {
-      const { $schema: _ignored, ...rest } = schema;
-      return this.ajv.compile(rest);
+      validate = this.ajv.compile(rest);
     } catch {
-      return null;
+      validate = null;
     }
+    if (this.compiled.size >= MAX_COMPILED_SCHEMAS) {
+      // Start over, and let ajv forget its own per-object cache of the old schemas too.
+      this.compiled.clear();
+      this.ajv.removeSchema();
+    }
+    this.compiled.set(key, validate);
+    return validate;
   }
 }
