@@ -1,6 +1,7 @@
+import { decodeJwt } from 'jose';
 import { AuthenticationError } from '../errors/index.js';
 import type { AgentRepository } from '../db/repositories/agent.repository.js';
-import { extractBearerToken, secretKeyBytes, verifyAgentToken } from './jwt.js';
+import { CLOCK_SKEW_SECONDS, extractBearerToken, secretKeyBytes, verifyAgentToken } from './jwt.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -9,6 +10,16 @@ import type { Principal } from './principal.js';
  * database off the hot path of busy agents.
  */
 export const AGENT_CACHE_TTL_MS = 1_000;
+
+/**
+ * How long a token whose signature and claims checked out is trusted without
+ * verifying it again (never past its `exp`). Verification is a pure function
+ * of the token bytes and the clock, so a cached success is the same answer;
+ * whether the agent may still act is decided by the agent lookup each time.
+ */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Distinct tokens remembered; above it the cache starts over. */
+const MAX_CACHED_ENTRIES = 10_000;
 
 /** Used when TMWS_AUTH_ENABLED=false (development and test only). */
 export const ANONYMOUS_PRINCIPAL: Principal = { agentId: 'dev-agent', namespace: 'default', role: 'admin' };
@@ -27,6 +38,7 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   private readonly secret: Uint8Array;
   private readonly cache = new Map<string, CachedAgent>();
+  private readonly verifiedTokens = new Map<string, { agentId: string; expiresAt: number }>();
 
   constructor(
     private readonly agents: AgentRepository,
@@ -40,10 +52,22 @@ export class Authenticator {
     if (!this.options.authEnabled) return ANONYMOUS_PRINCIPAL;
     const token = extractBearerToken(authorization, allowBareToken);
     if (!token) throw new AuthenticationError('Missing bearer token');
-    const agentId = await verifyAgentToken(token, this.secret);
+    const agentId = await this.verify(token);
     const principal = await this.loadActiveAgent(agentId);
     if (!principal) throw new AuthenticationError('Agent is unknown or inactive');
     return principal;
+  }
+
+  private async verify(token: string): Promise<string> {
+    const now = Date.now();
+    const known = this.verifiedTokens.get(token);
+    if (known && known.expiresAt > now) return known.agentId;
+    const agentId = await verifyAgentToken(token, this.secret);
+    // `exp` is present and numeric: verification requires it.
+    const expiresMs = (Number(decodeJwt(token).exp) + CLOCK_SKEW_SECONDS) * 1000;
+    if (this.verifiedTokens.size >= MAX_CACHED_ENTRIES) this.verifiedTokens.clear();
+    this.verifiedTokens.set(token, { agentId, expiresAt: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
+    return agentId;
   }
 
   private async loadActiveAgent(agentId: string): Promise<Principal | null> {
@@ -53,7 +77,7 @@ export class Authenticator {
     const agent = await this.agents.findById(agentId);
     const principal: Principal | null =
       agent && agent.status === 'active' ? { agentId: agent.id, namespace: agent.namespace, role: agent.role } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.cache.size > MAX_CACHED_ENTRIES) this.cache.clear();
     this.cache.set(agentId, { principal, expiresAt: now + AGENT_CACHE_TTL_MS });
     return principal;
   }
