@@ -1,7 +1,9 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { Knex } from '@mikro-orm/sqlite';
 import { canManage, type Principal } from '../../auth/principal.js';
 import { AuthorizationError, ExecutionNotFoundError } from '../../errors/index.js';
 import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionStatus } from '../entities/index.js';
+import { ExecutionWriteQueue } from './execution-write-queue.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,9 +31,50 @@ export interface ExecutionListQuery {
   offset: number;
 }
 
-/** The audit trail. Same scoping rules as connections: namespace always, owner unless admin. */
+/** How each driver stores the columns the write queue fills, exactly as MikroORM writes and reads them. */
+interface ValueEncoding {
+  dialect: 'sqlite' | 'postgresql';
+  date(value: Date): Date | number;
+  bool(value: boolean): boolean | number;
+}
+
+/** MikroORM keeps SQLite datetimes as epoch milliseconds and booleans as 0/1. */
+const SQLITE_ENCODING: ValueEncoding = { dialect: 'sqlite', date: (d) => d.getTime(), bool: (b) => (b ? 1 : 0) };
+const POSTGRES_ENCODING: ValueEncoding = { dialect: 'postgresql', date: (d) => d, bool: (b) => b };
+
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/**
+ * The audit trail. Same scoping rules as connections: namespace always, owner unless admin.
+ *
+ * The two writes of every tool call (RUNNING row, terminal state) skip
+ * MikroORM's unit of work — a fork, change sets and a transaction around a
+ * single INSERT cost more than the tool call — and go through a group-commit
+ * queue as parameterised SQL (see ExecutionWriteQueue). Every read first waits
+ * for the queue, so an execution is readable as soon as its call returned.
+ */
 export class ExecutionRepository {
+  private encodingCache: ValueEncoding | undefined;
+  private readonly writes = new ExecutionWriteQueue(
+    () => this.knex,
+    () => this.encoding.dialect,
+  );
+
   constructor(private readonly em: EntityManager) {}
+
+  private get knex(): Knex {
+    return (this.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
+  }
+
+  private get encoding(): ValueEncoding {
+    this.encodingCache ??= this.knex.client.dialect === 'sqlite3' ? SQLITE_ENCODING : POSTGRES_ENCODING;
+    return this.encodingCache;
+  }
+
+  /** Resolves once every execution write queued so far is in the database. */
+  async settled(): Promise<void> {
+    await this.writes.settled();
+  }
 
   private scope(principal: Principal): { namespace: string; agentId?: string } {
     return principal.role === 'admin'
@@ -39,22 +82,58 @@ export class ExecutionRepository {
       : { namespace: principal.namespace, agentId: principal.agentId };
   }
 
-  /** Records a RUNNING execution on behalf of the principal (who must be the connection owner). */
+  /**
+   * Records a RUNNING execution on behalf of the principal (who must be the
+   * connection owner). Queued: it reaches the database before anything queued
+   * after it, and a failure to write it is reported by the execution's `finish`.
+   */
   async insert(principal: Principal, input: NewExecution): Promise<Execution> {
-    const em = this.em.fork();
-    const row = em.create(ExecutionSchema, {
+    const now = new Date();
+    const { date, bool } = this.encoding;
+    // INSERT_COLUMNS order.
+    this.writes.insert(input.id, [
+      input.id,
+      date(now),
+      date(now),
+      principal.namespace,
+      principal.agentId,
+      input.connectionId,
+      input.toolName,
+      json(input.arguments),
+      'RUNNING',
+      input.source,
+      input.requestId,
+      bool(false),
+      null,
+      null,
+      null,
+      date(input.startedAt),
+      null,
+      null,
+    ]);
+    const execution = {
       ...input,
+      createdAt: now,
+      updatedAt: now,
       namespace: principal.namespace,
       agentId: principal.agentId,
       status: 'RUNNING',
       isError: false,
-    });
-    await em.flush();
-    return row;
+      progress: null,
+      progressTotal: null,
+      progressMessage: null,
+      result: null,
+      errorCode: null,
+      errorMessage: null,
+      finishedAt: null,
+      durationMs: null,
+    };
+    return execution as Execution;
   }
 
   async findReadable(principal: Principal, id: string): Promise<Execution> {
     if (!UUID_PATTERN.test(id)) throw new ExecutionNotFoundError(id);
+    await this.writes.settled();
     const row = await this.em.fork().findOne(ExecutionSchema, { id });
     if (!row) throw new ExecutionNotFoundError(id);
     if (!canManage(principal, row)) throw new AuthorizationError('Execution belongs to another agent or namespace');
@@ -64,6 +143,7 @@ export class ExecutionRepository {
   async findManyReadable(principal: Principal, ids: readonly string[]): Promise<Execution[]> {
     const valid = ids.filter((id) => UUID_PATTERN.test(id));
     if (valid.length === 0) return [];
+    await this.writes.settled();
     return this.em.fork().find(ExecutionSchema, { ...this.scope(principal), id: { $in: valid } });
   }
 
@@ -73,6 +153,7 @@ export class ExecutionRepository {
       ...(query.connectionId ? { connectionId: query.connectionId } : {}),
       ...(query.status ? { status: query.status } : {}),
     };
+    await this.writes.settled();
     const [rows, total] = await this.em.fork().findAndCount(ExecutionSchema, where, {
       orderBy: { startedAt: 'desc', id: 'asc' },
       limit: query.limit,
@@ -83,6 +164,7 @@ export class ExecutionRepository {
 
   /** Progress of a running execution; a finished one is never reopened. */
   async recordProgress(principal: Principal, id: string, change: ExecutionProgressChange): Promise<void> {
+    await this.writes.settled();
     await this.em.fork().nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, change);
   }
 
@@ -91,10 +173,23 @@ export class ExecutionRepository {
    * already finished (e.g. cancelled meanwhile), so the first outcome wins.
    */
   async finish(principal: Principal, id: string, outcome: ExecutionOutcome): Promise<boolean> {
-    const changed = await this.em
-      .fork()
-      .nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, outcome);
-    return changed > 0;
+    const { date, bool } = this.encoding;
+    // FINISH_COLUMNS order.
+    return this.writes.finish({
+      id,
+      namespace: principal.namespace,
+      agentId: principal.role === 'admin' ? null : principal.agentId,
+      values: [
+        outcome.status,
+        bool(outcome.isError),
+        json(outcome.result),
+        outcome.errorCode ?? null,
+        outcome.errorMessage ?? null,
+        outcome.finishedAt ? date(outcome.finishedAt) : null,
+        outcome.durationMs ?? null,
+        date(new Date()),
+      ],
+    });
   }
 }
 

@@ -1,0 +1,309 @@
+import type { Knex } from '@mikro-orm/sqlite';
+
+/**
+ * Group commit for the two writes every tool call makes (the RUNNING row and
+ * its terminal state). Writes are queued and written by one loop: whatever
+ * queued up while the previous batch was being written goes out as one
+ * multi-row INSERT plus one multi-row UPDATE. With one caller a batch holds a
+ * single write and leaves on the next turn of the event loop, so nothing
+ * waits for a timer; under load the cost of a statement (driver round trip,
+ * commit) is shared by every call in the batch.
+ *
+ * Guarantees the repository builds on:
+ * - writes reach the database in the order they were queued (an execution's
+ *   terminal state never overtakes its RUNNING row);
+ * - `finish` resolves only once written, with whether it changed the row
+ *   (first outcome wins, exactly like a single conditional UPDATE);
+ * - `settled()` resolves once everything queued before the call is written,
+ *   so a read that starts with it sees every execution this process recorded.
+ */
+
+/** Values of one new execution row, in INSERT_COLUMNS order (already encoded for the driver). */
+export type InsertValues = unknown[];
+
+/** The terminal state of one execution, in FINISH_COLUMNS order after the id (already encoded). */
+export interface FinishWrite {
+  id: string;
+  namespace: string;
+  /** `null` for an admin scope (the whole namespace). */
+  agentId: string | null;
+  /** status, is_error, result, error_code, error_message, finished_at, duration_ms, updated_at */
+  values: unknown[];
+}
+
+export const INSERT_COLUMNS = [
+  'id',
+  'created_at',
+  'updated_at',
+  'namespace',
+  'agent_id',
+  'connection_id',
+  'tool_name',
+  'arguments',
+  'status',
+  'source',
+  'request_id',
+  'is_error',
+  'result',
+  'error_code',
+  'error_message',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+] as const;
+
+/** Terminal-state columns, set by `finish` (same order as FinishWrite.values). */
+export const FINISH_COLUMNS = [
+  'status',
+  'is_error',
+  'result',
+  'error_code',
+  'error_message',
+  'finished_at',
+  'duration_ms',
+  'updated_at',
+] as const;
+
+/** PostgreSQL types of the VALUES list of the batched UPDATE (untyped parameters would be text). */
+const POSTGRES_FINISH_TYPES = ['uuid', 'varchar', 'varchar', 'text', 'boolean', 'jsonb', 'varchar', 'text', 'timestamptz', 'int', 'timestamptz'];
+
+/** Rows per statement; far below SQLite's and PostgreSQL's bound-parameter limits. */
+const MAX_ROWS_PER_STATEMENT = 200;
+
+const column = (name: string): number => INSERT_COLUMNS.indexOf(name as (typeof INSERT_COLUMNS)[number]);
+const STATUS = column('status');
+const NAMESPACE = column('namespace');
+const AGENT_ID = column('agent_id');
+
+interface QueuedInsert {
+  kind: 'insert';
+  id: string;
+  values: InsertValues;
+  done: () => void;
+  written: Promise<void>;
+}
+
+interface QueuedFinish {
+  kind: 'finish';
+  write: FinishWrite;
+  resolve: (changed: boolean) => void;
+  reject: (error: unknown) => void;
+  written: Promise<unknown>;
+}
+
+type Queued = QueuedInsert | QueuedFinish;
+
+export class ExecutionWriteQueue {
+  private queue: Queued[] = [];
+  private inFlight: Queued[] = [];
+  private scheduled = false;
+  private writing = false;
+  /** Inserts that failed: their finish reports the same error instead of "nothing changed". */
+  private readonly failedInserts = new Map<string, unknown>();
+
+  constructor(
+    private readonly knex: () => Knex,
+    private readonly dialect: () => 'sqlite' | 'postgresql',
+  ) {}
+
+  /** Queues a new row; a failure surfaces on the execution's `finish`. */
+  insert(id: string, values: InsertValues): void {
+    let done!: () => void;
+    const written = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.push({ kind: 'insert', id, values, done, written });
+  }
+
+  /** Queues a terminal state; resolves with whether the row was still RUNNING (and in scope). */
+  finish(write: FinishWrite): Promise<boolean> {
+    const failed = this.failedInserts.get(write.id);
+    if (failed !== undefined) {
+      this.failedInserts.delete(write.id);
+      return Promise.reject(failed);
+    }
+    let resolve!: (changed: boolean) => void;
+    let reject!: (error: unknown) => void;
+    const result = new Promise<boolean>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.push({ kind: 'finish', write, resolve, reject, written: result.catch(() => undefined) });
+    return result;
+  }
+
+  /** Resolves once every write queued so far has been written (or has failed). */
+  async settled(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight.length === 0) return;
+    await Promise.all([...this.inFlight, ...this.queue].map((q) => q.written));
+  }
+
+  private push(item: Queued): void {
+    this.queue.push(item);
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    // Next turn of the loop: every write queued by this turn's callbacks joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const { batch, deferred } = takeBatch(this.queue);
+        this.queue = deferred;
+        this.inFlight = batch;
+        await this.writeBatch(batch);
+        this.inFlight = [];
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async writeBatch(batch: Queued[]): Promise<void> {
+    const inserts = new Map<string, QueuedInsert>();
+    const updates: QueuedFinish[] = [];
+    const coalesced: { finish: QueuedFinish; changed: boolean }[] = [];
+    const rejected: { finish: QueuedFinish; error: unknown }[] = [];
+    for (const item of batch) {
+      if (item.kind === 'insert') {
+        inserts.set(item.id, item);
+        continue;
+      }
+      const failed = this.failedInserts.get(item.write.id);
+      if (failed !== undefined) {
+        // Its row was never written (an earlier batch failed): same error, not "nothing changed".
+        this.failedInserts.delete(item.write.id);
+        rejected.push({ finish: item, error: failed });
+        continue;
+      }
+      const pending = inserts.get(item.write.id);
+      if (pending) {
+        // Its row is written in this very batch: write the final state straight away.
+        const changed = inScope(pending.values, item.write);
+        if (changed) pending.values = applyFinish(pending.values, item.write);
+        coalesced.push({ finish: item, changed });
+      } else {
+        updates.push(item);
+      }
+    }
+    let insertError: unknown;
+    try {
+      await this.writeInserts([...inserts.values()]);
+    } catch (error) {
+      insertError = error;
+      if (this.failedInserts.size > 10_000) this.failedInserts.clear();
+      for (const id of inserts.keys()) this.failedInserts.set(id, error);
+    }
+    for (const insert of inserts.values()) insert.done();
+    for (const { finish, changed } of coalesced) {
+      if (insertError === undefined) finish.resolve(changed);
+      else {
+        this.failedInserts.delete(finish.write.id);
+        finish.reject(insertError);
+      }
+    }
+    for (const { finish, error } of rejected) finish.reject(error);
+    if (updates.length > 0) await this.writeUpdates(updates);
+  }
+
+  private async writeInserts(rows: QueuedInsert[]): Promise<void> {
+    for (let start = 0; start < rows.length; start += MAX_ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(start, start + MAX_ROWS_PER_STATEMENT);
+      const tuple = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
+      const sql =
+        `insert into "executions" (${INSERT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ` +
+        chunk.map(() => tuple).join(', ');
+      await this.knex().raw(sql, chunk.flatMap((row) => row.values) as Knex.RawBinding[]);
+    }
+  }
+
+  private async writeUpdates(updates: QueuedFinish[]): Promise<void> {
+    for (let start = 0; start < updates.length; start += MAX_ROWS_PER_STATEMENT) {
+      const chunk = updates.slice(start, start + MAX_ROWS_PER_STATEMENT);
+      try {
+        const result: unknown = await this.knex().raw(this.updateSql(chunk.length), chunk.flatMap(updateParams) as Knex.RawBinding[]);
+        const changed = new Set(returnedIds(result));
+        for (const item of chunk) item.resolve(changed.has(item.write.id));
+      } catch (error) {
+        for (const item of chunk) item.reject(error);
+      }
+    }
+  }
+
+  /**
+   * One UPDATE for many rows: `update … from (values …)`, supported by SQLite
+   * (3.33+, RETURNING 3.35+) and PostgreSQL alike. VALUES columns are named
+   * column1…columnN in both. RETURNING tells which rows were still RUNNING.
+   */
+  private updateSql(rows: number): string {
+    const postgres = this.dialect() === 'postgresql';
+    const placeholders = POSTGRES_FINISH_TYPES.map((type) => (postgres ? `?::${type}` : '?')).join(', ');
+    const tuples = Array.from({ length: rows }, () => `(${placeholders})`).join(', ');
+    // v.column1 id, column2 namespace, column3 agent id (null: admin scope), then FINISH_COLUMNS.
+    const set = FINISH_COLUMNS.map((name, i) => `"${name}" = v.column${i + 4}`).join(', ');
+    return (
+      `update "executions" set ${set} from (values ${tuples}) as v ` +
+      `where "executions"."id" = v.column1 and "executions"."status" = 'RUNNING' ` +
+      `and "executions"."namespace" = v.column2 and (v.column3 is null or "executions"."agent_id" = v.column3) ` +
+      'returning "executions"."id"'
+    );
+  }
+}
+
+/**
+ * Takes everything queued, except a second terminal state for an execution
+ * already finishing in this batch: it waits for the next batch, so "first
+ * outcome wins" is decided by the database exactly as one UPDATE after another.
+ */
+function takeBatch(queue: Queued[]): { batch: Queued[]; deferred: Queued[] } {
+  const finishing = new Set<string>();
+  const batch: Queued[] = [];
+  const deferred: Queued[] = [];
+  for (const item of queue) {
+    if (item.kind === 'finish') {
+      if (finishing.has(item.write.id) || deferred.length > 0) {
+        deferred.push(item);
+        continue;
+      }
+      finishing.add(item.write.id);
+    } else if (deferred.length > 0) {
+      // Keep queue order behind a deferred write.
+      deferred.push(item);
+      continue;
+    }
+    batch.push(item);
+  }
+  return { batch, deferred };
+}
+
+/** Whether a finish would match the not-yet-written row (RUNNING, same namespace, owner unless admin scope). */
+function inScope(values: InsertValues, write: FinishWrite): boolean {
+  return (
+    values[STATUS] === 'RUNNING' &&
+    values[NAMESPACE] === write.namespace &&
+    (write.agentId === null || values[AGENT_ID] === write.agentId)
+  );
+}
+
+function applyFinish(values: InsertValues, write: FinishWrite): InsertValues {
+  const next = [...values];
+  FINISH_COLUMNS.forEach((name, i) => {
+    next[column(name)] = write.values[i];
+  });
+  return next;
+}
+
+function updateParams(item: QueuedFinish): unknown[] {
+  return [item.write.id, item.write.namespace, item.write.agentId, ...item.write.values];
+}
+
+/** node-sqlite3 (through MikroORM's dialect) answers RETURNING with the rows; pg with `{ rows }`. */
+function returnedIds(result: unknown): string[] {
+  const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] } | null)?.rows ?? []);
+  return rows.map((row) => String((row as { id: unknown }).id));
+}
