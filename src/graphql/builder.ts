@@ -59,6 +59,10 @@ builder.globalConnectionField('totalCount', (t) =>
   }),
 );
 
+// Single-object root fields are nullable: one failing lookup or aliased mutation
+// yields null plus its error, and does not void (or, for mutations, stop) the others.
 builder.queryType({ description: 'Reads. Every field requires a valid bearer token and sees only the caller’s namespace.' });
-builder.mutationType({ description: 'Writes. Limited fields draw from the same rate-limit buckets as REST.' });
+builder.mutationType({
+  description: 'Writes. Limited fields draw from the same rate-limit buckets as REST; each alias counts.',
+});
 builder.subscriptionType({ description: 'Live events, over GraphQL-over-SSE or graphql-ws on /graphql.' });

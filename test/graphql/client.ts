@@ -120,55 +120,71 @@ async function* readSse<T>(response: Response): AsyncGenerator<GraphQLPayload<T>
   }
 }
 
-/** Collects events until `stop` says so (inclusive), the stream completes, or the timeout passes. */
+/**
+ * Reads a stream with timeouts without losing events: a `next()` that timed
+ * out stays pending and delivers its event to the following read.
+ */
+export class EventReader<T> {
+  private readonly iterator: AsyncIterator<T>;
+  private pending: Promise<IteratorResult<T>> | undefined;
+
+  constructor(events: AsyncIterable<T>) {
+    this.iterator = events[Symbol.asyncIterator]();
+  }
+
+  async next(timeoutMs: number): Promise<IteratorResult<T> | 'timeout'> {
+    this.pending ??= this.iterator.next();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, timeoutMs));
+    });
+    const result = await Promise.race([this.pending, timeout]);
+    clearTimeout(timer);
+    if (result !== 'timeout') this.pending = undefined;
+    return result;
+  }
+
+  /** Events until `stop` accepts one (inclusive) or the stream ends; rejects after `timeoutMs`. */
+  async until(stop: (event: T) => boolean, timeoutMs = 15_000): Promise<T[]> {
+    const seen: T[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const next = await this.next(deadline - Date.now());
+      if (next === 'timeout') throw new Error(`timed out after ${seen.length} events: ${JSON.stringify(seen)}`);
+      if (next.done) return seen;
+      seen.push(next.value);
+      if (stop(next.value)) return seen;
+    }
+  }
+
+  /** Everything that arrives within `ms`. */
+  async during(ms: number): Promise<T[]> {
+    const seen: T[] = [];
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const next = await this.next(deadline - Date.now());
+      if (next === 'timeout' || next.done) return seen;
+      seen.push(next.value);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}
+
+/** Collects events until `stop` says so (inclusive), the stream completes, or the timeout passes; then closes the stream. */
 export async function collect<T>(
   events: AsyncIterable<GraphQLPayload<T>>,
   stop: (event: GraphQLPayload<T>) => boolean = () => false,
   timeoutMs = 15_000,
 ): Promise<GraphQLPayload<T>[]> {
-  const seen: GraphQLPayload<T>[] = [];
-  const iterator = events[Symbol.asyncIterator]();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new Error(`timed out after ${seen.length} events: ${JSON.stringify(seen)}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), remaining);
-    });
-    const next = await Promise.race([iterator.next(), timeout]);
-    clearTimeout(timer);
-    if (next === 'timeout') {
-      void iterator.return?.();
-      throw new Error(`timed out after ${seen.length} events: ${JSON.stringify(seen)}`);
-    }
-    if (next.done) return seen;
-    seen.push(next.value);
-    if (stop(next.value)) {
-      void iterator.return?.();
-      return seen;
-    }
+  const reader = new EventReader(events);
+  try {
+    return await reader.until(stop, timeoutMs);
+  } finally {
+    void reader.close();
   }
-}
-
-/** Everything that arrives within `ms` (for "nothing arrives" assertions). */
-export async function collectFor<T>(events: AsyncIterable<GraphQLPayload<T>>, ms: number): Promise<GraphQLPayload<T>[]> {
-  const seen: GraphQLPayload<T>[] = [];
-  const iterator = events[Symbol.asyncIterator]();
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), remaining);
-    });
-    const next = await Promise.race([iterator.next(), timeout]);
-    clearTimeout(timer);
-    if (next === 'timeout' || next.done) break;
-    seen.push(next.value);
-  }
-  return seen;
 }
 
 export interface WsClient {
@@ -191,6 +207,8 @@ export function wsClient(gw: TestGateway, authorization: string | undefined): Ws
     connectionParams: authorization === undefined ? {} : { authorization },
     retryAttempts: 0,
     lazy: false,
+    // Close events are recorded in `closes`; the default handler would print them.
+    onNonLazyError: () => undefined,
     on: {
       closed: (event) => {
         const e = event as { code: number; reason: string };

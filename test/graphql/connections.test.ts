@@ -34,7 +34,7 @@ describe('createConnection', () => {
   it('connects to the everything server and returns the active connection with its tools', async () => {
     const result = await create({ serverName: 'everything', url: everything.url });
     expect(result.body.errors).toBeUndefined();
-    const connection = result.body.data!.createConnection;
+    const connection = result.body.data!.createConnection!;
     expect(connection).toMatchObject({
       serverName: 'everything',
       status: 'ACTIVE',
@@ -88,14 +88,14 @@ describe('createConnection', () => {
     const result = await create({ serverName: 'nowhere', url: `http://127.0.0.1:${port}/mcp`, timeout: 5 });
     expect(codes(result)).toEqual(['EXTERNAL_SERVICE_ERROR']);
     const retry = await create({ serverName: 'nowhere', url: everything.url });
-    expect(retry.body.data?.createConnection.status).toBe('ACTIVE');
+    expect(retry.body.data?.createConnection!.status).toBe('ACTIVE');
   });
 
   it('sends the stored headers upstream and never returns them', async () => {
     const guarded = await startTestUpstream({ requiredHeaders: { authorization: 'Bearer upstream-secret' } });
     try {
       const result = await create({ serverName: 'guarded', url: guarded.url, headers: { Authorization: 'Bearer upstream-secret' } });
-      expect(result.body.data?.createConnection.status).toBe('ACTIVE');
+      expect(result.body.data?.createConnection!.status).toBe('ACTIVE');
       expect(JSON.stringify(result.body)).not.toContain('upstream-secret');
       expect(guarded.state().unauthorized).toBe(0);
     } finally {
@@ -147,7 +147,7 @@ describe('connections and connection(id)', () => {
     const list = await data(gw, ConnectionsDocument, {}, agent.token);
     const id = list.connections.edges[0]!.node.id;
     const one = await data(gw, ConnectionDocument, { id }, agent.token);
-    expect(one.connection.id).toBe(id);
+    expect(one.connection!.id).toBe(id);
     expect(codes(await graphql(gw, ConnectionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000000' }, agent.token))).toEqual([
       'CONNECTION_NOT_FOUND',
     ]);
@@ -159,43 +159,43 @@ describe('refreshTools and disconnect', () => {
   let id: string;
   beforeAll(async () => {
     const created = await create({ serverName: 'lifecycle', url: everything.url });
-    id = created.body.data!.createConnection.id;
+    id = created.body.data!.createConnection!.id;
   });
 
   it('re-lists the tools from the upstream', async () => {
     const refreshed = await data(gw, RefreshToolsDocument, { id }, agent.token);
-    expect(refreshed.refreshTools.status).toBe('ACTIVE');
-    expect(refreshed.refreshTools.tools.map((t) => t.name)).toContain('trigger-long-running-operation');
+    expect(refreshed.refreshTools!.status).toBe('ACTIVE');
+    expect(refreshed.refreshTools!.tools.map((t) => t.name)).toContain('trigger-long-running-operation');
   });
 
   it('disconnects (DISCONNECTED, out of the default list, shown with status filter), idempotently', async () => {
     const first = await data(gw, DisconnectDocument, { id }, agent.token);
-    expect(first.disconnect.status).toBe('DISCONNECTED');
-    expect(first.disconnect.disconnectedAt).toMatch(ISO);
+    expect(first.disconnect!.status).toBe('DISCONNECTED');
+    expect(first.disconnect!.disconnectedAt).toMatch(ISO);
     const again = await data(gw, DisconnectDocument, { id }, agent.token);
     expect(again.disconnect).toEqual(first.disconnect);
     const live = await data(gw, ConnectionsDocument, { first: 100 }, agent.token);
     expect(live.connections.edges.map((e) => e.node.id)).not.toContain(id);
     const closed = await data(gw, ConnectionsDocument, { status: 'DISCONNECTED' }, agent.token);
     expect(closed.connections.edges.map((e) => e.node.id)).toContain(id);
-    expect((await data(gw, ConnectionDocument, { id }, agent.token)).connection.status).toBe('DISCONNECTED');
+    expect((await data(gw, ConnectionDocument, { id }, agent.token)).connection!.status).toBe('DISCONNECTED');
   });
 
   it('refuses to refresh a disconnected connection: CONNECTION_NOT_ACTIVE; the name is free again', async () => {
     expect(codes(await graphql(gw, RefreshToolsDocument, { id }, agent.token))).toEqual(['CONNECTION_NOT_ACTIVE']);
     const reused = await create({ serverName: 'lifecycle', url: everything.url });
-    expect(reused.body.data?.createConnection.status).toBe('ACTIVE');
+    expect(reused.body.data?.createConnection!.status).toBe('ACTIVE');
   });
 
   it('reports EXTERNAL_SERVICE_ERROR when the upstream is gone', async () => {
     let upstream: TestUpstream | undefined = await startTestUpstream();
     try {
       const created = await create({ serverName: 'short-lived', url: upstream.url, timeout: 5 });
-      const upstreamId = created.body.data!.createConnection.id;
+      const upstreamId = created.body.data!.createConnection!.id;
       await upstream.stop();
       upstream = undefined;
       expect(codes(await graphql(gw, RefreshToolsDocument, { id: upstreamId }, agent.token))).toEqual(['EXTERNAL_SERVICE_ERROR']);
-      expect((await data(gw, ConnectionDocument, { id: upstreamId }, agent.token)).connection.status).toBe('ERROR');
+      expect((await data(gw, ConnectionDocument, { id: upstreamId }, agent.token)).connection!.status).toBe('ERROR');
     } finally {
       await upstream?.stop();
     }

@@ -35,9 +35,9 @@ beforeAll(async () => {
   ]);
   agent = await gw.agent('gql-exec-agent', 'gql-exec-ns');
   const created = await data(gw, CreateConnectionDocument, { input: { serverName: 'everything', url: everything.url } }, agent.token);
-  everythingId = created.createConnection.id;
+  everythingId = created.createConnection!.id;
   const test = await data(gw, CreateConnectionDocument, { input: { serverName: 'test-upstream', url: upstream.url } }, agent.token);
-  testId = test.createConnection.id;
+  testId = test.createConnection!.id;
 });
 afterAll(async () => {
   await gw?.close();
@@ -49,7 +49,7 @@ const execute = (toolName: string, args: unknown, connectionId = everythingId) =
   graphql(gw, ExecuteToolDocument, { input: { connectionId, toolName, arguments: args } }, agent.token);
 
 const start = async (toolName: string, args: unknown, connectionId = everythingId) =>
-  (await data(gw, StartExecutionDocument, { input: { connectionId, toolName, arguments: args } }, agent.token)).startExecution;
+  (await data(gw, StartExecutionDocument, { input: { connectionId, toolName, arguments: args } }, agent.token)).startExecution!;
 
 type Event = ExecutionProgressSubscription['executionProgress'];
 const eventsOf = (payloads: GraphQLPayload<ExecutionProgressSubscription>[]): Event[] =>
@@ -74,7 +74,7 @@ describe('executeTool', () => {
   it('waits and returns the finished execution with the relayed result', async () => {
     const result = await execute('echo', { message: 'hello graphql' });
     expect(result.body.errors).toBeUndefined();
-    const execution = result.body.data!.executeTool;
+    const execution = result.body.data!.executeTool!;
     expect(execution).toMatchObject({
       connectionId: everythingId,
       agentId: agent.id,
@@ -93,13 +93,13 @@ describe('executeTool', () => {
   });
 
   it('relays structuredContent as the primary result', async () => {
-    const execution = (await execute('add', { a: 2, b: 40 }, testId)).body.data!.executeTool;
+    const execution = (await execute('add', { a: 2, b: 40 }, testId)).body.data!.executeTool!;
     expect(execution.structuredContent).toEqual({ sum: 42 });
     expect(execution.result).toEqual({ sum: 42 });
   });
 
   it('reports an upstream tool error as COMPLETED with isError', async () => {
-    const execution = (await execute('fail', { message: 'nope' }, testId)).body.data!.executeTool;
+    const execution = (await execute('fail', { message: 'nope' }, testId)).body.data!.executeTool!;
     expect(execution).toMatchObject({ status: 'COMPLETED', isError: true, content: [{ type: 'text', text: 'nope' }] });
   });
 
@@ -143,7 +143,7 @@ describe('executions and execution(id)', () => {
   it('reads one execution; unknown ids are EXECUTION_NOT_FOUND, unknown connection filters CONNECTION_NOT_FOUND', async () => {
     const list = await data(gw, ExecutionsDocument, { first: 1 }, agent.token);
     const id = list.executions.edges[0]!.node.id;
-    expect((await data(gw, ExecutionDocument, { id }, agent.token)).execution.id).toBe(id);
+    expect((await data(gw, ExecutionDocument, { id }, agent.token)).execution!.id).toBe(id);
     expect(codes(await graphql(gw, ExecutionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000003' }, agent.token))).toEqual([
       'EXECUTION_NOT_FOUND',
     ]);
@@ -193,7 +193,7 @@ describe('startExecution and executionProgress', () => {
   });
 
   it('gives a subscriber of a finished execution its state and terminal event, then completes', async () => {
-    const execution = (await execute('echo', { message: 'done already' })).body.data!.executeTool;
+    const execution = (await execute('echo', { message: 'done already' })).body.data!.executeTool!;
     const subscription = await sse(gw, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
     const events = eventsOf(await collect(subscription.events));
     expect(events.map((e) => e.type)).toEqual(['STATE', 'COMPLETED']);
@@ -217,17 +217,17 @@ describe('cancelExecution', () => {
     // Wait until the upstream is really working on it (first progress), then cancel.
     while (!seen.some((e) => e.type === 'PROGRESS')) seen.push(...eventsOf([(await iterator.next()).value!]));
     const cancelled = await data(gw, CancelExecutionDocument, { id: execution.id }, agent.token);
-    expect(cancelled.cancelExecution).toMatchObject({ id: execution.id, status: 'CANCELLED', errorCode: 'CANCELLED' });
+    expect(cancelled.cancelExecution!).toMatchObject({ id: execution.id, status: 'CANCELLED', errorCode: 'CANCELLED' });
     const rest = eventsOf(await collect({ [Symbol.asyncIterator]: () => iterator }));
     expect(rest.at(-1)).toMatchObject({ type: 'CANCELLED', execution: { status: 'CANCELLED' } });
     await expect.poll(() => upstream.state().cancellations, { timeout: 5_000 }).toBe(before + 1);
-    expect((await data(gw, ExecutionDocument, { id: execution.id }, agent.token)).execution.status).toBe('CANCELLED');
+    expect((await data(gw, ExecutionDocument, { id: execution.id }, agent.token)).execution!.status).toBe('CANCELLED');
   });
 
   it('returns a finished execution unchanged', async () => {
-    const done = (await execute('echo', { message: 'finished' })).body.data!.executeTool;
+    const done = (await execute('echo', { message: 'finished' })).body.data!.executeTool!;
     const again = await data(gw, CancelExecutionDocument, { id: done.id }, agent.token);
-    expect(again.cancelExecution).toMatchObject({ status: 'COMPLETED', errorCode: null });
+    expect(again.cancelExecution!).toMatchObject({ status: 'COMPLETED', errorCode: null });
   });
 
   it('refuses unknown ids: EXECUTION_NOT_FOUND', async () => {
@@ -240,7 +240,7 @@ describe('cancelExecution', () => {
 describe('namespace subscriptions', () => {
   it('executionUpdates delivers the caller’s executions', async () => {
     const subscription = await sse(gw, ExecutionUpdatesDocument, {}, agent.token);
-    const execution = (await execute('echo', { message: 'update me' })).body.data!.executeTool;
+    const execution = (await execute('echo', { message: 'update me' })).body.data!.executeTool!;
     const events = await collect(subscription.events, (e) => e.data?.executionUpdates.type === 'COMPLETED');
     subscription.close();
     const mine = events.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === execution.id);
@@ -250,10 +250,10 @@ describe('namespace subscriptions', () => {
   it('connectionStatusChanged reports create and disconnect', async () => {
     const subscription = await sse(gw, ConnectionStatusChangedDocument, {}, agent.token);
     const created = await data(gw, CreateConnectionDocument, { input: { serverName: 'watched', url: everything.url } }, agent.token);
-    await data(gw, DisconnectDocument, { id: created.createConnection.id }, agent.token);
+    await data(gw, DisconnectDocument, { id: created.createConnection!.id }, agent.token);
     const events = await collect(subscription.events, (e) => e.data?.connectionStatusChanged.status === 'DISCONNECTED');
     subscription.close();
-    const watched = events.map((e) => e.data!.connectionStatusChanged).filter((e) => e.id === created.createConnection.id);
+    const watched = events.map((e) => e.data!.connectionStatusChanged).filter((e) => e.id === created.createConnection!.id);
     expect(watched.map((e) => e.status)).toEqual(['ACTIVE', 'DISCONNECTED']);
     expect(watched[0]).toMatchObject({ serverName: 'watched', agentId: agent.id });
   });

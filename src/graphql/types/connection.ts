@@ -81,6 +81,7 @@ builder.queryFields((t) => {
       },
     }),
     connection: authed.field({
+      nullable: true,
       type: McpConnectionRef,
       description: 'One connection. AUTHORIZATION_ERROR when it belongs to someone else, CONNECTION_NOT_FOUND when it does not exist.',
       args: { id: t.arg.id({ required: true }) },
@@ -114,6 +115,7 @@ builder.mutationFields((t) => {
   const authed = t.withAuth({ authenticated: true });
   return {
     createConnection: authed.field({
+      nullable: true,
       type: McpConnectionRef,
       description: 'Connects to an MCP server, lists its tools and stores both. Bucket mcp_create_connection.',
       args: { input: t.arg({ type: CreateConnectionInput, required: true }) },
@@ -128,6 +130,7 @@ builder.mutationFields((t) => {
       },
     }),
     disconnect: authed.field({
+      nullable: true,
       type: McpConnectionRef,
       description: 'Closes the upstream session; the connection becomes DISCONNECTED (idempotent). Bucket mcp_disconnect.',
       args: { id: t.arg.id({ required: true }) },
@@ -137,6 +140,7 @@ builder.mutationFields((t) => {
       },
     }),
     refreshTools: authed.field({
+      nullable: true,
       type: McpConnectionRef,
       description: 'Re-lists the tools from the upstream (EXTERNAL_SERVICE_ERROR when unreachable). Bucket mcp_discover_tools.',
       args: { id: t.arg.id({ required: true }) },

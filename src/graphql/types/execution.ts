@@ -124,6 +124,7 @@ builder.queryFields((t) => {
       },
     }),
     execution: authed.field({
+      nullable: true,
       type: ExecutionRef,
       description: 'One execution. AUTHORIZATION_ERROR when it is someone else’s, EXECUTION_NOT_FOUND when it does not exist.',
       args: { id: t.arg.id({ required: true }) },
@@ -157,6 +158,7 @@ builder.mutationFields((t) => {
   const authed = t.withAuth({ authenticated: true });
   return {
     executeTool: authed.field({
+      nullable: true,
       type: ExecutionRef,
       description: 'Executes a tool on one of the caller’s connections and waits for the finished execution. Bucket mcp_execute_tool.',
       args: { input: t.arg({ type: ExecuteToolInput, required: true }) },
@@ -169,6 +171,7 @@ builder.mutationFields((t) => {
       },
     }),
     startExecution: authed.field({
+      nullable: true,
       type: ExecutionRef,
       description: 'Starts a tool execution and returns it at once (RUNNING); follow it with executionProgress. Bucket mcp_execute_tool.',
       args: { input: t.arg({ type: ExecuteToolInput, required: true }) },
@@ -181,6 +184,7 @@ builder.mutationFields((t) => {
       },
     }),
     cancelExecution: authed.field({
+      nullable: true,
       type: ExecutionRef,
       description:
         'Cancels a running execution (owner, or an admin of its namespace): the upstream receives notifications/cancelled and the execution ends CANCELLED. A finished execution is returned unchanged. Bucket mcp_disconnect.',
