@@ -11,7 +11,10 @@ import type { Plugin } from 'graphql-yoga';
 export interface QueryLimits {
   /** Maximum selection depth. @default 8 */
   maxDepth: number;
-  /** Maximum aliases per operation (each aliased mutation also draws from its rate-limit bucket). @default 10 */
+  /**
+   * Maximum aliases per operation. Each aliased mutation also draws from its
+   * rate-limit bucket, so this only bounds amplification of reads. @default 15
+   */
   maxAliases: number;
   /** Maximum lexical tokens in a document (checked while parsing). @default 2000 */
   maxTokens: number;
@@ -27,7 +30,7 @@ export interface QueryLimits {
 
 export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({
   maxDepth: 8,
-  maxAliases: 10,
+  maxAliases: 15,
   maxTokens: 2_000,
   maxCost: 8_000,
   maxDirectives: 20,
