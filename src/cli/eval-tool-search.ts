@@ -7,7 +7,8 @@
  * owned by other agents, and prints recall@1, recall@5, MRR@10 and query latency
  * for dense-only and hybrid ranking.
  *
- * Options: --json <file> writes the figures as JSON; --queries dev|heldout|all.
+ * Options: --json <file> writes the figures as JSON; --queries dev|heldout|all;
+ * --misses lists the queries whose tool is not in the hybrid top 5.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -68,7 +69,12 @@ function connectionsFor(servers: ServerFixture[], agentId: string): { connection
   }));
 }
 
-async function measure(index: ToolIndex, principal: Principal, queries: LabelledQuery[]): Promise<RunResult> {
+async function measure(
+  index: ToolIndex,
+  principal: Principal,
+  queries: LabelledQuery[],
+  onMiss?: (q: LabelledQuery, top: string[]) => void,
+): Promise<RunResult> {
   let hits1 = 0;
   let hits5 = 0;
   let reciprocal = 0;
@@ -81,6 +87,7 @@ async function measure(index: ToolIndex, principal: Principal, queries: Labelled
     if (rank === 1) hits1++;
     if (rank >= 1 && rank <= 5) hits5++;
     if (rank >= 1) reciprocal += 1 / rank;
+    if ((rank === 0 || rank > 5) && onMiss) onMiss(q, matches.slice(0, 3).map((m) => `${m.serverName}/${m.toolName}`));
   }
   latencies.sort((a, b) => a - b);
   const n = queries.length;
@@ -88,7 +95,7 @@ async function measure(index: ToolIndex, principal: Principal, queries: Labelled
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'string' }, queries: { type: 'string', default: 'all' } } });
+  const { values } = parseArgs({ options: { json: { type: 'string' }, queries: { type: 'string', default: 'all' }, misses: { type: 'boolean', default: false } } });
   const env = readEnvironment();
   const logger = createLogger('warn');
   const { servers, dev, heldout } = loadFixtures();
@@ -135,7 +142,11 @@ async function main(): Promise<void> {
     for (const mode of ['dense', 'hybrid'] as const) {
       for (const warm of ['warm up the model', 'list files', 'send a message']) await indexes[mode].search(agent, warm, 10);
       results[mode] = {};
-      for (const [name, queries] of sets) results[mode][name] = await measure(indexes[mode], agent, queries);
+      for (const [name, queries] of sets) {
+        const showMisses = values.misses && mode === 'hybrid' && name !== 'all';
+        results[mode][name] = await measure(indexes[mode], agent, queries, showMisses ? (q, top) =>
+          console.log(`  miss (${name}): "${q.query}" wants ${q.expected.join(' | ')}, got ${top.join(', ')}`) : undefined);
+      }
     }
     // Latency depends on what else the machine runs; print it next to the figures.
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');

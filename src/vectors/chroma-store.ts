@@ -272,8 +272,12 @@ export class ChromaToolStore {
     return scored;
   }
 
-  /** Nearest record ids only: a smaller answer, for callers that hold the metadata already. */
-  async nearestIds(collection: Collection, vector: number[], options: { limit: number; where?: Where }): Promise<ScoredId[]> {
+  /** Nearest record ids only (optionally among `ids`): a smaller answer, for callers that hold the metadata already. */
+  async nearestIds(
+    collection: Collection,
+    vector: number[],
+    options: { limit: number; where?: Where; ids?: string[] },
+  ): Promise<ScoredId[]> {
     const result = await this.query(collection, vector, options, false);
     const scored: ScoredId[] = [];
     (result.ids[0] ?? []).forEach((id, i) => {
@@ -283,12 +287,18 @@ export class ChromaToolStore {
     return scored;
   }
 
-  private query(collection: Collection, vector: number[], options: { limit: number; where?: Where }, withMetadata: boolean) {
+  private query(
+    collection: Collection,
+    vector: number[],
+    options: { limit: number; where?: Where; ids?: string[] },
+    withMetadata: boolean,
+  ) {
     return this.call('query', () =>
       collection.query({
         queryEmbeddings: [vector],
         nResults: options.limit,
         ...(options.where ? { where: options.where } : {}),
+        ...(options.ids ? { ids: options.ids } : {}),
         include: withMetadata ? [IncludeEnum.distances, IncludeEnum.metadatas] : [IncludeEnum.distances],
       }),
     );
