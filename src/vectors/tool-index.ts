@@ -7,7 +7,6 @@ import {
   DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
   isChromaNotFound,
   isChromaUnavailable,
-  type ToolRecord,
   type ToolRecordMetadata,
 } from './chroma-store.js';
 import type { EmbeddingProvider } from './embeddings.js';
@@ -21,17 +20,13 @@ import {
   type FusionCandidate,
   type RankedRecord,
 } from './hybrid-ranking.js';
-import { toolDocument, toolEmbeddingText, toolRecordId, type IndexableTool } from './tool-document.js';
+import { IndexWriter, type Catalogue, type CatalogueEntry, type IndexedConnection } from './index-writer.js';
+import type { IndexableTool } from './tool-document.js';
 import { DEFAULT_CATCH_UP_BACKOFF_MS, WriteQueue } from './write-queue.js';
 
 export type { IndexableTool } from './tool-document.js';
-
-export interface IndexedConnection {
-  id: string;
-  serverName: string;
-  namespace: string;
-  agentId: string;
-}
+export type { Catalogue, CatalogueEntry, IndexedConnection } from './index-writer.js';
+export { TOOL_VECTOR_CACHE_SIZE } from './index-writer.js';
 
 export interface ToolMatch {
   connectionId: string;
@@ -41,9 +36,6 @@ export interface ToolMatch {
   /** Similarity in [0, 1], higher is better. */
   score: number;
 }
-
-export type CatalogueEntry = { connection: IndexedConnection; tools: IndexableTool[] };
-export type Catalogue = AsyncIterable<CatalogueEntry> | Iterable<CatalogueEntry>;
 
 export interface ToolIndex {
   /**
@@ -93,15 +85,6 @@ export interface ToolIndexOptions {
 /** Largest `limit` honoured by search; the API layer caps lower (50). */
 export const MAX_SEARCH_LIMIT = 100;
 
-/**
- * Tool texts whose vectors are kept in memory. Many connections (other agents, other
- * namespaces, reconnects) expose the very same server, so the same descriptions come
- * back again and again; embedding is the slow part of indexing (~10–40 ms per tool).
- * Queries are never cached here.
- * @default 10_000 (about 20 MB of 512-dimension vectors)
- */
-export const TOOL_VECTOR_CACHE_SIZE = 10_000;
-
 type WriteOp =
   | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[] }
   | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
@@ -121,36 +104,11 @@ function unavailable(cause: unknown): ServiceUnavailableError {
   return new ServiceUnavailableError('Tool search is temporarily unavailable', 5, { component: 'chroma', reason });
 }
 
-/** Last write wins for a tool name listed twice. */
-function uniqueByName(tools: IndexableTool[]): IndexableTool[] {
-  return [...new Map(tools.map((t) => [t.name, t])).values()];
-}
-
-function recordFor(connection: IndexedConnection, tool: IndexableTool): ToolRecord {
-  return {
-    id: toolRecordId(connection.id, tool.name),
-    document: toolDocument(tool),
-    metadata: {
-      namespace: connection.namespace,
-      agent_id: connection.agentId,
-      connection_id: connection.id,
-      server_name: connection.serverName,
-      tool_name: tool.name,
-      ...(tool.description ? { description: tool.description } : {}),
-    },
-  };
-}
-
-function sameRecord(a: ToolRecord, b: ToolRecord): boolean {
-  const keys = new Set([...Object.keys(a.metadata), ...Object.keys(b.metadata)]) as Set<keyof ToolRecordMetadata>;
-  return a.document === b.document && [...keys].every((k) => a.metadata[k] === b.metadata[k]);
-}
-
 class ChromaToolIndex implements ToolIndex {
   private readonly store: ChromaToolStore;
   private readonly queue: WriteQueue<WriteOp>;
+  private readonly writer: IndexWriter;
   private readonly lexicon = new Map<string, Promise<LexicalSnapshot>>();
-  private readonly toolVectors = new Map<string, number[]>();
   private readonly ranking: RankingMode;
   private readonly lexicalWeight: number;
   private readonly logger: Logger;
@@ -165,6 +123,7 @@ class ChromaToolIndex implements ToolIndex {
       this.logger,
       opts.requestTimeoutMs ?? DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
     );
+    this.writer = new IndexWriter(this.store, opts.embeddings, this.logger);
     this.queue = new WriteQueue<WriteOp>({
       apply: (op) => this.apply(op),
       isTransient: isChromaUnavailable,
@@ -217,109 +176,11 @@ class ChromaToolIndex implements ToolIndex {
     }
   }
 
-  // ---- writes -------------------------------------------------------------
-
   private async apply(op: WriteOp): Promise<void> {
-    if (op.kind === 'replace') {
-      await this.withCollectionRetry(op.connection.namespace, (c) => this.writeConnection(c, op.connection, op.tools, true));
-    } else if (op.kind === 'remove') {
-      await this.withCollectionRetry(op.connection.namespace, (c) => this.deleteConnection(c, op.connection));
-    } else {
-      op.settle.resolve(await this.applyRebuild(op.entries, op.reuseEmbeddings));
-    }
+    if (op.kind === 'replace') await this.writer.replaceConnection(op.connection, op.tools);
+    else if (op.kind === 'remove') await this.writer.removeConnection(op.connection);
+    else op.settle.resolve(await this.writer.rebuild(op.entries, op.reuseEmbeddings));
   }
-
-  /** Runs `write` on the namespace's collection; once more on a fresh handle if it was dropped meanwhile. */
-  private async withCollectionRetry(namespace: string, write: (c: Collection) => Promise<boolean>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const collection = await this.store.writable(namespace);
-        if (await write(collection)) await this.store.touch(collection, namespace);
-        return;
-      } catch (error) {
-        if (!isChromaNotFound(error) || attempt > 0) throw error;
-        this.store.forget(namespace);
-      }
-    }
-  }
-
-  /** Upserts changed tools and deletes vanished ones; returns whether anything changed. */
-  private async writeConnection(
-    collection: Collection,
-    connection: IndexedConnection,
-    tools: IndexableTool[],
-    reuseEmbeddings: boolean,
-  ): Promise<boolean> {
-    const unique = uniqueByName(tools);
-    const wanted = unique.map((tool) => ({ tool, record: recordFor(connection, tool) }));
-    const existing = await this.store.records(collection, { connection_id: connection.id });
-    const existingById = new Map(existing.map((r) => [r.id, r]));
-    const changed = wanted.filter(({ record }) => {
-      const old = existingById.get(record.id);
-      return !reuseEmbeddings || !old || !sameRecord(old, record);
-    });
-    if (changed.length > 0) {
-      const vectors = await this.embedTools(changed.map(({ tool }) => toolEmbeddingText(tool)));
-      await this.store.upsert(collection, changed.map(({ record }) => record), vectors);
-    }
-    const keep = new Set(wanted.map(({ record }) => record.id));
-    const stale = existing.filter((r) => !keep.has(r.id)).map((r) => r.id);
-    await this.store.deleteIds(collection, stale);
-    return changed.length > 0 || stale.length > 0;
-  }
-
-  /** Embeds tool texts, reusing vectors of texts seen recently (least recently used are evicted). */
-  private async embedTools(texts: string[]): Promise<number[][]> {
-    const missing = [...new Set(texts.filter((t) => !this.toolVectors.has(t)))];
-    const fresh = await this.opts.embeddings.embed(missing);
-    missing.forEach((text, i) => this.toolVectors.set(text, fresh[i] ?? []));
-    const vectors = texts.map((text) => {
-      const vector = this.toolVectors.get(text) ?? [];
-      this.toolVectors.delete(text); // re-insert: Map order doubles as recency order
-      this.toolVectors.set(text, vector);
-      return vector;
-    });
-    for (const oldest of this.toolVectors.keys()) {
-      if (this.toolVectors.size <= TOOL_VECTOR_CACHE_SIZE) break;
-      this.toolVectors.delete(oldest);
-    }
-    return vectors;
-  }
-
-  private async deleteConnection(collection: Collection, connection: Pick<IndexedConnection, 'id'>): Promise<boolean> {
-    const ids = (await this.store.records(collection, { connection_id: connection.id })).map((r) => r.id);
-    await this.store.deleteIds(collection, ids);
-    return ids.length > 0;
-  }
-
-  private async applyRebuild(entries: CatalogueEntry[], reuseEmbeddings: boolean): Promise<{ connections: number; tools: number }> {
-    const byNamespace = new Map<string, CatalogueEntry[]>();
-    for (const entry of entries) {
-      const list = byNamespace.get(entry.connection.namespace) ?? [];
-      list.push(entry);
-      byNamespace.set(entry.connection.namespace, list);
-    }
-    let tools = 0;
-    for (const [namespace, list] of byNamespace) {
-      await this.withCollectionRetry(namespace, async (collection) => {
-        for (const { connection, tools: connectionTools } of list) {
-          await this.writeConnection(collection, connection, connectionTools, reuseEmbeddings);
-        }
-        const listed = new Set(list.map((e) => e.connection.id));
-        const leftovers = (await this.store.records(collection)).filter((r) => !listed.has(r.metadata.connection_id));
-        await this.store.deleteIds(collection, leftovers.map((r) => r.id));
-        return true;
-      });
-      tools += list.reduce((n, e) => n + uniqueByName(e.tools).length, 0);
-    }
-    for (const { name, namespace } of await this.store.namespaces()) {
-      if (namespace === undefined || !byNamespace.has(namespace)) await this.store.drop(name, namespace);
-    }
-    this.logger.info({ namespaces: byNamespace.size, connections: entries.length, tools }, 'tool index rebuilt');
-    return { connections: entries.length, tools };
-  }
-
-  // ---- search -------------------------------------------------------------
 
   async search(principal: Principal, query: string, limit: number): Promise<ToolMatch[]> {
     const text = query.trim();
