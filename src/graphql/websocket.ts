@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ExecutionArgs } from 'graphql';
-import { CloseCode, type ServerOptions } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import type { DocumentNode, ExecutionArgs, GraphQLError } from 'graphql';
+import { CloseCode, type Context, type ServerOptions, type SubscribePayload } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { isAppError } from '../errors/index.js';
 import { clientIp } from '../ratelimit/client-ip.js';
@@ -35,6 +35,9 @@ interface RootValue {
   subscribe: NonNullable<ServerOptions['subscribe']>;
 }
 
+type ConnectionParams = Record<string, unknown>;
+type SocketContext = Context<ConnectionParams, Extra>;
+
 const states = new WeakMap<WebSocket, SocketState>();
 
 function authorizationOf(params: Record<string, unknown> | undefined): string | undefined {
@@ -65,6 +68,65 @@ function scheduleExpiry(socket: WebSocket, state: SocketState): void {
   state.expiryTimer.unref();
 }
 
+/** `connection_init` check: a refusal makes graphql-ws close the socket with 4403 Forbidden. */
+async function acceptConnection(ctx: SocketContext, services: Services): Promise<boolean> {
+  const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
+  try {
+    state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
+  } catch (error) {
+    if (!isAppError(error)) services.logger.error({ err: error, requestId: state.requestId }, 'WebSocket authentication failed unexpectedly');
+    return false;
+  }
+  scheduleExpiry(ctx.extra.socket, state);
+  return true;
+}
+
+/**
+ * Per operation: re-checks the token and the agent (closing the socket with
+ * 4401 when either is no longer valid), then parses, validates (query limits
+ * included) and builds the context through Yoga's envelope, as for HTTP.
+ */
+async function prepareOperation(
+  ctx: SocketContext,
+  payload: SubscribePayload,
+  yoga: GatewayYoga,
+  services: Services,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
+  try {
+    state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
+  } catch (error) {
+    const mapped = mapError(error, state.requestId).error;
+    ctx.extra.socket.close(CloseCode.Unauthorized, mapped.message.slice(0, 120));
+    return [mapped];
+  }
+  const enveloped = yoga.getEnveloped({
+    caller: state.caller,
+    requestId: state.requestId,
+    clientIp: state.clientIp,
+    params: payload,
+    connectionParams: ctx.connectionParams,
+    socket: ctx.extra.socket,
+  });
+  let document: DocumentNode;
+  try {
+    document = enveloped.parse(payload.query);
+  } catch (error) {
+    return [mapError(error, state.requestId).error];
+  }
+  const errors: readonly GraphQLError[] = enveloped.validate(enveloped.schema, document);
+  if (errors.length > 0) return errors.map((error) => mapError(error, state.requestId).error);
+  const rootValue = { execute: enveloped.execute, subscribe: enveloped.subscribe } as RootValue;
+  return {
+    schema: enveloped.schema,
+    document,
+    operationName: payload.operationName ?? null,
+    variableValues: payload.variables ?? null,
+    contextValue: await enveloped.contextFactory(),
+    rootValue,
+  };
+}
+
 /**
  * graphql-ws (subprotocol graphql-transport-ws) on `GRAPHQL_PATH` of the
  * Fastify server, running operations through the same Yoga envelope as HTTP
@@ -77,7 +139,6 @@ function scheduleExpiry(socket: WebSocket, state: SocketState): void {
  */
 export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, services: Services): { close(): Promise<void> } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
-  const { logger } = services;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
@@ -90,56 +151,11 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, servic
   };
   server.on('upgrade', onUpgrade);
 
-  const disposable = useServer<Record<string, unknown>>(
+  const disposable = useServer<ConnectionParams>(
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
-      onConnect: async (ctx) => {
-        const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
-        try {
-          state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
-        } catch (error) {
-          if (!isAppError(error)) logger.error({ err: error, requestId: state.requestId }, 'WebSocket authentication failed unexpectedly');
-          return false;
-        }
-        scheduleExpiry(ctx.extra.socket, state);
-        return true;
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
-        try {
-          state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
-        } catch (error) {
-          const mapped = mapError(error, state.requestId).error;
-          ctx.extra.socket.close(CloseCode.Unauthorized, mapped.message.slice(0, 120));
-          return [mapped];
-        }
-        const enveloped = yoga.getEnveloped({
-          req: undefined,
-          caller: state.caller,
-          requestId: state.requestId,
-          clientIp: state.clientIp,
-          params: payload,
-          connectionParams: ctx.connectionParams,
-          socket: ctx.extra.socket,
-        });
-        let document;
-        try {
-          document = enveloped.parse(payload.query);
-        } catch (error) {
-          return [mapError(error, state.requestId).error];
-        }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors.map((error: unknown) => mapError(error, state.requestId).error);
-        const rootValue = { execute: enveloped.execute, subscribe: enveloped.subscribe } as RootValue;
-        return {
-          schema: enveloped.schema,
-          document,
-          operationName: payload.operationName ?? null,
-          variableValues: payload.variables ?? null,
-          contextValue: await enveloped.contextFactory(),
-          rootValue,
-        } satisfies ExecutionArgs;
-      },
+      onConnect: (ctx) => acceptConnection(ctx, services),
+      onSubscribe: (ctx, _id, payload) => prepareOperation(ctx, payload, yoga, services),
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => (args.rootValue as RootValue).subscribe(args),
       onClose: (ctx) => {
