@@ -154,6 +154,7 @@ class LocalChromaProcess implements ChromaEndpoint {
 
   async start(): Promise<void> {
     await assertPortFree(this.settings.host, this.settings.port);
+    if (this.stopping) throw new Error('Chroma was stopped while starting');
     const child = this.spawnServer();
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     const deadline = Date.now() + this.settings.startupTimeoutMs;
@@ -196,19 +197,22 @@ class LocalChromaProcess implements ChromaEndpoint {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping || child !== this.child || !this.settings.restartOnExit || !this.everReady) return;
     if (Date.now() - this.startedAt > STABLE_UPTIME_MS) this.restartDelayMs = CHROMA_RESTART_BACKOFF_MS.initial;
+    this.settings.logger.warn({ code, signal, output: this.outputTail }, 'chroma exited unexpectedly; restarting');
+    this.scheduleRestart();
+  }
+
+  /** One pending restart at a time; each failed attempt (died early, port taken) schedules the next. */
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.stopping) return;
     const wait = this.restartDelayMs;
     this.restartDelayMs = Math.min(wait * 2, CHROMA_RESTART_BACKOFF_MS.max);
-    this.settings.logger.warn(
-      { code, signal, restartInMs: wait, output: this.outputTail },
-      'chroma exited unexpectedly; restarting',
-    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopping) return;
-      // start() logs success; a failed start exits the new child, which schedules the next try.
-      this.start().catch((error: unknown) =>
-        this.settings.logger.error({ err: error }, 'chroma restart failed'),
-      );
+      this.start().catch((error: unknown) => {
+        this.settings.logger.error({ err: error, retryInMs: this.restartDelayMs }, 'chroma restart failed');
+        this.scheduleRestart();
+      });
     }, wait);
     this.restartTimer.unref();
   }
