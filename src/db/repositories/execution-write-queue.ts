@@ -4,10 +4,13 @@ import type { Knex } from '@mikro-orm/sqlite';
  * Group commit for the two writes every tool call makes (the RUNNING row and
  * its terminal state). Writes are queued and written by one loop: whatever
  * queued up while the previous batch was being written goes out as one
- * multi-row INSERT plus one multi-row UPDATE. With one caller a batch holds a
- * single write and leaves on the next turn of the event loop, so nothing
- * waits for a timer; under load the cost of a statement (driver round trip,
- * commit) is shared by every call in the batch.
+ * multi-row INSERT plus one multi-row UPDATE, so under load the cost of a
+ * statement (driver round trip, commit) is shared by every call in the batch.
+ *
+ * A terminal state (and a read) is written on the next turn of the event
+ * loop, never behind a timer. A RUNNING row may wait up to INSERT_DELAY_MS:
+ * a call that finishes within that time is written once, as its final row,
+ * instead of an INSERT followed by an UPDATE.
  *
  * Guarantees the repository builds on:
  * - writes reach the database in the order they were queued (an execution's
@@ -17,6 +20,13 @@ import type { Knex } from '@mikro-orm/sqlite';
  * - `settled()` resolves once everything queued before the call is written,
  *   so a read that starts with it sees every execution this process recorded.
  */
+
+/**
+ * Longest time a RUNNING row stays in memory before it is written (when no
+ * terminal state or read flushes it sooner). Other gateway instances see a
+ * running execution that much later; this one never does (reads flush).
+ */
+export const INSERT_DELAY_MS = 10;
 
 /** Values of one new execution row, in INSERT_COLUMNS order (already encoded for the driver). */
 export type InsertValues = unknown[];
@@ -96,8 +106,11 @@ type Queued = QueuedInsert | QueuedFinish;
 export class ExecutionWriteQueue {
   private queue: Queued[] = [];
   private inFlight: Queued[] = [];
-  private scheduled = false;
   private writing = false;
+  /** A terminal state or a read is waiting: write without delay. */
+  private urgent = false;
+  private immediate = false;
+  private timer: NodeJS.Timeout | undefined;
   /** Inserts that failed: their finish reports the same error instead of "nothing changed". */
   private readonly failedInserts = new Map<string, unknown>();
 
@@ -112,7 +125,8 @@ export class ExecutionWriteQueue {
     const written = new Promise<void>((resolve) => {
       done = resolve;
     });
-    this.push({ kind: 'insert', id, values, done, written });
+    this.queue.push({ kind: 'insert', id, values, done, written });
+    this.requestWrite(false);
   }
 
   /** Queues a terminal state; resolves with whether the row was still RUNNING (and in scope). */
@@ -128,39 +142,66 @@ export class ExecutionWriteQueue {
       resolve = res;
       reject = rej;
     });
-    this.push({ kind: 'finish', write, resolve, reject, written: result.catch(() => undefined) });
+    this.queue.push({ kind: 'finish', write, resolve, reject, written: result.catch(() => undefined) });
+    this.requestWrite(true);
     return result;
   }
 
   /** Resolves once every write queued so far has been written (or has failed). */
   async settled(): Promise<void> {
     if (this.queue.length === 0 && this.inFlight.length === 0) return;
+    if (this.queue.length > 0) this.requestWrite(true);
     await Promise.all([...this.inFlight, ...this.queue].map((q) => q.written));
   }
 
-  private push(item: Queued): void {
-    this.queue.push(item);
-    if (this.scheduled || this.writing) return;
-    this.scheduled = true;
-    // Next turn of the loop: every write queued by this turn's callbacks joins the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.drain();
-    });
+  private requestWrite(urgent: boolean): void {
+    if (urgent) this.urgent = true;
+    // A write in progress loops on to whatever is queued when it ends.
+    if (this.writing || this.immediate) return;
+    if (this.urgent) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.immediate = true;
+      // Next turn of the loop: every write queued by this turn's callbacks joins the batch.
+      setImmediate(() => {
+        this.immediate = false;
+        void this.drain();
+      });
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.drain();
+      }, INSERT_DELAY_MS);
+      this.timer.unref();
+    }
   }
 
   private async drain(): Promise<void> {
+    if (this.writing) return;
     this.writing = true;
     try {
       while (this.queue.length > 0) {
+        this.urgent = false;
         const { batch, deferred } = takeBatch(this.queue);
         this.queue = deferred;
         this.inFlight = batch;
-        await this.writeBatch(batch);
+        if (deferred.some((item) => item.kind === 'finish')) this.urgent = true;
+        try {
+          await this.writeBatch(batch);
+        } catch (error) {
+          // writeBatch settles its own statements; this only guards against a bug leaving waiters hanging.
+          for (const item of batch) {
+            if (item.kind === 'insert') item.done();
+            else item.reject(error);
+          }
+        }
         this.inFlight = [];
+        // Only RUNNING rows left and nobody waiting: let them wait for their terminal state a little.
+        if (!this.urgent) break;
       }
     } finally {
       this.writing = false;
+      if (this.queue.length > 0) this.requestWrite(this.urgent);
     }
   }
 

@@ -1,0 +1,133 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MikroORM } from '@mikro-orm/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { migrateUp, openOrm } from '../../src/db/orm.js';
+import { ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
+
+/**
+ * The execution write path (group-commit queue, plain SQL) must read back
+ * exactly like MikroORM's own writes did, and keep "first outcome wins" and
+ * scoping, on SQLite and PostgreSQL alike.
+ */
+const POSTGRES_ADMIN_URL = process.env.TMWS_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+const owner = { agentId: 'owner', namespace: 'writes', role: 'agent' as const };
+const stranger = { agentId: 'stranger', namespace: 'writes', role: 'agent' as const };
+const admin = { agentId: 'boss', namespace: 'writes', role: 'admin' as const };
+const foreignAdmin = { agentId: 'boss', namespace: 'elsewhere', role: 'admin' as const };
+
+function outcome(status: ExecutionOutcome['status'], extra: Partial<ExecutionOutcome> = {}): ExecutionOutcome {
+  return {
+    status,
+    isError: false,
+    result: { content: [{ type: 'text', text: "it's done" }], isError: false },
+    errorCode: null,
+    errorMessage: null,
+    finishedAt: new Date(),
+    durationMs: 7,
+    ...extra,
+  };
+}
+
+function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
+  let orm: MikroORM;
+  let repo: ExecutionRepository;
+
+  beforeAll(async () => {
+    orm = await open();
+    await migrateUp(orm);
+    repo = new ExecutionRepository(orm.em);
+  });
+
+  afterAll(async () => {
+    await orm?.close(true);
+  });
+
+  const start = () =>
+    repo.insert(owner, {
+      id: randomUUID(),
+      connectionId: randomUUID(),
+      toolName: 'echo',
+      arguments: { message: "quote ' and \" and ✓", nested: { n: 1 } },
+      source: 'REST',
+      requestId: 'req-1',
+      startedAt: new Date(),
+    });
+
+  it('reads a RUNNING execution back right after it was recorded', async () => {
+    const started = await start();
+    const read = await repo.findReadable(owner, started.id);
+    expect(read).toMatchObject({ id: started.id, status: 'RUNNING', isError: false, agentId: 'owner', namespace: 'writes' });
+    expect(read.arguments).toEqual(started.arguments);
+    expect(read.startedAt).toBeInstanceOf(Date);
+    expect(read.startedAt.getTime()).toBe(started.startedAt.getTime());
+    expect(read.finishedAt ?? null).toBeNull();
+  });
+
+  it('records the terminal state once: the first outcome wins', async () => {
+    const started = await start();
+    const [first, second] = await Promise.all([
+      repo.finish(owner, started.id, outcome('COMPLETED', { isError: true })),
+      repo.finish(owner, started.id, outcome('CANCELLED')),
+    ]);
+    expect([first, second]).toEqual([true, false]);
+    const read = await repo.findReadable(owner, started.id);
+    expect(read).toMatchObject({ status: 'COMPLETED', isError: true, durationMs: 7 });
+    expect(read.result).toEqual({ content: [{ type: 'text', text: "it's done" }], isError: false });
+    expect(read.finishedAt).toBeInstanceOf(Date);
+    expect(await repo.finish(owner, started.id, outcome('FAILED'))).toBe(false);
+  });
+
+  it('changes only executions in the finishing principal’s scope', async () => {
+    const started = await start();
+    await repo.settled();
+    expect(await repo.finish(stranger, started.id, outcome('COMPLETED'))).toBe(false);
+    expect(await repo.finish(foreignAdmin, started.id, outcome('COMPLETED'))).toBe(false);
+    expect((await repo.findReadable(owner, started.id)).status).toBe('RUNNING');
+    expect(await repo.finish(admin, started.id, outcome('CANCELLED', { errorCode: 'CANCELLED', errorMessage: 'stop' }))).toBe(true);
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: 'stop' });
+  });
+
+  it('keeps every execution of a burst and reports each outcome', async () => {
+    const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
+    const changed = await Promise.all(
+      burst.map((execution, i) => repo.finish(i % 3 === 0 ? stranger : owner, execution.id, outcome('COMPLETED'))),
+    );
+    expect(changed.filter(Boolean)).toHaveLength(40);
+    const { rows } = await repo.list(owner, { limit: 100, offset: 0, status: 'RUNNING' });
+    const stillRunning = new Set(rows.map((row) => row.id));
+    burst.forEach((execution, i) => expect(stillRunning.has(execution.id)).toBe(i % 3 === 0));
+  });
+}
+
+describe('execution writes on SQLite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tmws-writes-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  behavesLikeTheAuditTrail(() => openOrm({ driver: 'sqlite', path: join(dir, 'writes.db') }));
+});
+
+describe('execution writes on PostgreSQL', () => {
+  const database = `tmws_test_${randomBytes(4).toString('hex')}`;
+  let admin: MikroORM | undefined;
+
+  beforeAll(async () => {
+    admin = await openOrm({ driver: 'postgresql', url: POSTGRES_ADMIN_URL });
+    await admin.em.getConnection().execute(`CREATE DATABASE ${database}`);
+  });
+
+  afterAll(async () => {
+    await admin?.em.getConnection().execute(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
+    await admin?.close(true);
+  });
+
+  const target = (): DatabaseTarget => {
+    const url = new URL(POSTGRES_ADMIN_URL);
+    url.pathname = `/${database}`;
+    return { driver: 'postgresql', url: url.href };
+  };
+  behavesLikeTheAuditTrail(() => openOrm(target()));
+});
