@@ -1,0 +1,60 @@
+/**
+ * SPEC §10: a subscription opened on one instance receives the events of an
+ * execution started on another (event bus on Redis, shared database).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateConnectionDocument,
+  ExecutionProgressDocument,
+  ExecutionUpdatesDocument,
+  StartExecutionDocument,
+  type ExecutionProgressSubscription,
+} from '../gql/graphql.js';
+import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
+import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
+import { collect, data, sse } from './client.js';
+
+let redis: RedisTestServer;
+let everything: EverythingServer;
+let first: TestGateway;
+let second: TestGateway;
+let agent: TestAgent;
+let dir: string;
+
+beforeAll(async () => {
+  [redis, everything] = await Promise.all([startRedis(), startEverythingServer({ mode: 'streamableHttp' })]);
+  dir = mkdtempSync(join(tmpdir(), 'tmws-gql-scale-'));
+  const shared = { TMWS_REDIS_URL: redis.url, TMWS_DATABASE_URL: `sqlite:///${join(dir, 'shared.db')}` };
+  first = await startGateway(shared);
+  second = await startGateway(shared);
+  agent = await first.agent('gql-scale-agent', 'gql-scale-ns');
+});
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+  await Promise.all([redis?.stop(), everything?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('subscriptions across instances', () => {
+  it('follows on instance B an execution started on instance A', async () => {
+    const created = await data(first, CreateConnectionDocument, { input: { serverName: 'everything', url: everything.url } }, agent.token);
+    const updates = await sse(second, ExecutionUpdatesDocument, {}, agent.token);
+    const input = { connectionId: created.createConnection!.id, toolName: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 } };
+    const execution = (await data(first, StartExecutionDocument, { input }, agent.token)).startExecution!;
+
+    const progress = await sse(second, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
+    const events = (await collect<ExecutionProgressSubscription>(progress.events)).map((e) => e.data!.executionProgress);
+    expect(events[0]).toMatchObject({ type: 'STATE', execution: { id: execution.id } });
+    expect(events.filter((e) => e.type === 'PROGRESS').map((e) => e.progress).at(-1)).toBe(4);
+    expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { status: 'COMPLETED' } });
+
+    const seen = await collect(updates.events, (e) => e.data?.executionUpdates.type === 'COMPLETED');
+    updates.close();
+    expect(seen.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === execution.id).map((e) => e.type)).toContain('COMPLETED');
+  });
+});
