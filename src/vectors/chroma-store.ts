@@ -27,6 +27,8 @@ export interface ToolRecord {
   id: string;
   document: string;
   metadata: ToolRecordMetadata;
+  /** Present only when asked for (`records(…, { withEmbeddings: true })`). */
+  embedding?: number[];
 }
 
 export interface ScoredRecord {
@@ -213,6 +215,10 @@ export class ChromaToolStore {
     this.collections.delete(namespace);
   }
 
+  async count(collection: Collection): Promise<number> {
+    return this.call('count', () => collection.count());
+  }
+
   /** Marks the collection as changed; readers compare revisions to refresh caches. */
   async touch(collection: Collection, namespace: string): Promise<void> {
     await this.call('modify', () =>
@@ -220,20 +226,18 @@ export class ChromaToolStore {
     );
   }
 
-  async records(collection: Collection, where?: Where): Promise<ToolRecord[]> {
+  async records(collection: Collection, where?: Where, options: { withEmbeddings?: boolean } = {}): Promise<ToolRecord[]> {
     const records: ToolRecord[] = [];
+    const include = [IncludeEnum.documents, IncludeEnum.metadatas];
+    if (options.withEmbeddings) include.push(IncludeEnum.embeddings);
     for (let offset = 0; ; offset += PAGE_SIZE) {
       const page = await this.call('get', () =>
-        collection.get({
-          ...(where ? { where } : {}),
-          limit: PAGE_SIZE,
-          offset,
-          include: [IncludeEnum.documents, IncludeEnum.metadatas],
-        }),
+        collection.get({ ...(where ? { where } : {}), limit: PAGE_SIZE, offset, include }),
       );
       page.ids.forEach((id, i) => {
         const metadata = toMetadata(page.metadatas[i]);
-        if (metadata) records.push({ id, document: page.documents[i] ?? '', metadata });
+        const embedding = options.withEmbeddings ? page.embeddings[i] : undefined;
+        if (metadata) records.push({ id, document: page.documents[i] ?? '', metadata, ...(embedding ? { embedding } : {}) });
       });
       if (page.ids.length < PAGE_SIZE) return records;
     }

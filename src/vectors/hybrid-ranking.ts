@@ -53,13 +53,23 @@ function lexicalText(record: ToolRecord): string {
   return `${record.metadata.server_name} ${record.document}`;
 }
 
+/** Euclidean length of a vector. */
+export function vectorNorm(v: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += (v[i] ?? 0) * (v[i] ?? 0);
+  return Math.sqrt(sum);
+}
+
 /**
- * A BM25 index over every tool of one namespace at one collection revision.
+ * Every tool of one namespace at one collection revision: a BM25 index over the
+ * documents, their metadata, and (for namespaces small enough) their vectors, so
+ * lexical candidates can get exact dense scores without another Chroma query.
  * Rebuilt when the revision stamp in Chroma changes (any writer, any instance).
  */
-export class LexicalSnapshot {
+export class NamespaceSnapshot {
   private readonly index: Bm25Index;
   private readonly byId: Map<string, ToolRecord>;
+  private readonly vectors: Map<string, { vector: Float32Array; norm: number }> | undefined;
 
   constructor(
     readonly revision: string,
@@ -67,10 +77,27 @@ export class LexicalSnapshot {
   ) {
     this.index = new Bm25Index(records.map(lexicalText));
     this.byId = new Map(records.map((r) => [r.id, r]));
+    const withVectors = records.length > 0 && records.every((r) => r.embedding !== undefined);
+    this.vectors = withVectors
+      ? new Map(records.map((r) => [r.id, { vector: Float32Array.from(r.embedding ?? []), norm: vectorNorm(r.embedding ?? []) }]))
+      : undefined;
+  }
+
+  get hasVectors(): boolean {
+    return this.vectors !== undefined;
   }
 
   metadataOf(id: string): ToolRecordMetadata | undefined {
     return this.byId.get(id)?.metadata;
+  }
+
+  /** Dense similarity (as Chroma would report it) of a stored record to `query`. */
+  similarityOf(id: string, query: number[], queryNorm: number): number | undefined {
+    const stored = this.vectors?.get(id);
+    if (!stored || stored.norm === 0 || queryNorm === 0) return undefined;
+    let dot = 0;
+    for (let i = 0; i < stored.vector.length; i++) dot += (stored.vector[i] ?? 0) * (query[i] ?? 0);
+    return similarityFromDistance(1 - dot / (stored.norm * queryNorm));
   }
 
   /** BM25 score of every readable record that matches `query` at all, by record id. */

@@ -14,11 +14,12 @@ import {
   DEFAULT_CANDIDATE_POOL,
   DEFAULT_LEXICAL_WEIGHT,
   fuseScores,
-  LexicalSnapshot,
+  NamespaceSnapshot,
   similarityFromDistance,
   topIds,
   type FusionCandidate,
   type RankedRecord,
+  vectorNorm,
 } from './hybrid-ranking.js';
 import { IndexWriter, type Catalogue, type CatalogueEntry, type IndexedConnection } from './index-writer.js';
 import type { IndexableTool } from './tool-document.js';
@@ -85,6 +86,13 @@ export interface ToolIndexOptions {
 /** Largest `limit` honoured by search; the API layer caps lower (50). */
 export const MAX_SEARCH_LIMIT = 100;
 
+/**
+ * Namespaces up to this many tools keep their vectors in the search snapshot
+ * (~2 KB each) to score lexical candidates locally; larger ones ask Chroma instead.
+ * @default 20_000
+ */
+export const SNAPSHOT_VECTOR_LIMIT = 20_000;
+
 type WriteOp =
   | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[] }
   | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
@@ -108,7 +116,7 @@ class ChromaToolIndex implements ToolIndex {
   private readonly store: ChromaToolStore;
   private readonly queue: WriteQueue<WriteOp>;
   private readonly writer: IndexWriter;
-  private readonly lexicon = new Map<string, Promise<LexicalSnapshot>>();
+  private readonly snapshots = new Map<string, Promise<NamespaceSnapshot>>();
   private readonly ranking: RankingMode;
   private readonly lexicalWeight: number;
   private readonly logger: Logger;
@@ -233,9 +241,9 @@ class ChromaToolIndex implements ToolIndex {
 
   /**
    * Dense neighbours from Chroma fused with BM25 over the namespace snapshot. The
-   * best lexical matches get their exact dense similarity from a second,
-   * id-restricted Chroma query run in parallel (an estimate instead cost ranking
-   * quality on the evaluation set).
+   * best lexical matches need exact dense scores too (an estimate cost ranking
+   * quality on the evaluation set): computed from the snapshot's vectors when it
+   * holds them, else by a second, id-restricted Chroma query in parallel.
    */
   private async hybridRanking(
     collection: Collection,
@@ -247,37 +255,47 @@ class ChromaToolIndex implements ToolIndex {
     const where = this.ownerFilter(principal);
     const pool = Math.max(DEFAULT_CANDIDATE_POOL, wanted);
     const readable = this.readable(principal);
-    const lexicon = await this.lexiconFor(collection, principal.namespace);
-    const lexical = lexicon.matches(text, readable);
+    const snapshot = await this.snapshotOf(collection, principal.namespace);
+    const lexical = snapshot.matches(text, readable);
     const lexicalIds = topIds(lexical, pool);
+    const remote = !snapshot.hasVectors && lexicalIds.length > 0;
     const [dense, forLexical] = await Promise.all([
       this.store.nearestIds(collection, vector, { limit: pool, ...(where ? { where } : {}) }),
-      lexicalIds.length > 0
+      remote
         ? this.store.nearestIds(collection, vector, { limit: lexicalIds.length, ids: lexicalIds, ...(where ? { where } : {}) })
         : Promise.resolve([]),
     ]);
     const candidates = new Map<string, FusionCandidate>();
-    for (const hit of [...dense, ...forLexical]) {
+    const add = (id: string, similarity: number) => {
       // Metadata comes from the snapshot of the same revision; a record written after it shows up next time.
-      const metadata = lexicon.metadataOf(hit.id);
-      if (!metadata || !readable(metadata)) continue;
-      const similarity = similarityFromDistance(hit.distance);
-      candidates.set(hit.id, { id: hit.id, metadata, similarity, lexical: lexical.get(hit.id) ?? 0 });
+      const metadata = snapshot.metadataOf(id);
+      if (metadata && readable(metadata)) candidates.set(id, { id, metadata, similarity, lexical: lexical.get(id) ?? 0 });
+    };
+    for (const hit of [...dense, ...forLexical]) add(hit.id, similarityFromDistance(hit.distance));
+    if (snapshot.hasVectors) {
+      const queryNorm = vectorNorm(vector);
+      for (const id of lexicalIds) {
+        const similarity = candidates.has(id) ? undefined : snapshot.similarityOf(id, vector, queryNorm);
+        if (similarity !== undefined) add(id, similarity);
+      }
     }
     return fuseScores([...candidates.values()], this.lexicalWeight);
   }
 
-  /** The namespace's BM25 snapshot, reloaded from Chroma whenever the collection revision moved. */
-  private async lexiconFor(collection: Collection, namespace: string): Promise<LexicalSnapshot> {
+  /** The namespace's snapshot, reloaded from Chroma whenever the collection revision moved. */
+  private async snapshotOf(collection: Collection, namespace: string): Promise<NamespaceSnapshot> {
     const revision = String(collection.metadata?.['revision'] ?? '');
-    const cached = this.lexicon.get(namespace);
+    const cached = this.snapshots.get(namespace);
     if (cached) {
       const snapshot = await cached.catch(() => undefined);
       if (snapshot && snapshot.revision === revision) return snapshot;
     }
-    const loading = this.store.records(collection).then((records) => new LexicalSnapshot(revision, records));
-    this.lexicon.set(namespace, loading);
-    loading.catch(() => this.lexicon.delete(namespace));
+    const loading = (async () => {
+      const withEmbeddings = (await this.store.count(collection)) <= SNAPSHOT_VECTOR_LIMIT;
+      return new NamespaceSnapshot(revision, await this.store.records(collection, undefined, { withEmbeddings }));
+    })();
+    this.snapshots.set(namespace, loading);
+    loading.catch(() => this.snapshots.delete(namespace));
     return loading;
   }
 
