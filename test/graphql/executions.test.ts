@@ -15,6 +15,7 @@ import {
 } from '../gql/graphql.js';
 import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { freePort } from '../helpers/net.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, collect, data, graphql, sse, wsClient, type GraphQLPayload } from './client.js';
 
@@ -118,6 +119,12 @@ describe('executeTool', () => {
 
   it('refuses unknown connections: CONNECTION_NOT_FOUND', async () => {
     expect(codes(await execute('echo', { message: 'x' }, '6f0e4a8e-0000-4000-8000-000000000002'))).toEqual(['CONNECTION_NOT_FOUND']);
+  });
+
+  it('refuses a disconnected connection: CONNECTION_NOT_ACTIVE', async () => {
+    const temp = await data(gw, CreateConnectionDocument, { input: { serverName: 'closing', url: upstream.url } }, agent.token);
+    await data(gw, DisconnectDocument, { id: temp.createConnection!.id }, agent.token);
+    expect(codes(await execute('echo', { message: 'x' }, temp.createConnection!.id))).toEqual(['CONNECTION_NOT_ACTIVE']);
   });
 });
 
@@ -289,5 +296,17 @@ describe('searchTools', () => {
     const result = await graphql(gw, SearchToolsDocument, args, agent.token);
     expect(codes(result)).toEqual(['VALIDATION_ERROR']);
     expect(result.body.errors![0]!.extensions!.details!.field).toBe(field);
+  });
+
+  it('answers SERVICE_UNAVAILABLE with retryAfter while the vector store is down', async () => {
+    const withoutChroma = await startGateway({ TMWS_CHROMA_URL: `http://127.0.0.1:${await freePort()}` });
+    try {
+      const caller = await withoutChroma.agent('gql-nochroma', 'gql-nochroma-ns');
+      const result = await graphql(withoutChroma, SearchToolsDocument, { query: 'echo' }, caller.token);
+      expect(codes(result)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(result.body.errors![0]!.extensions!.retryAfter).toBeGreaterThan(0);
+    } finally {
+      await withoutChroma.close();
+    }
   });
 });
