@@ -81,6 +81,8 @@ export interface ToolIndexOptions {
   requestTimeoutMs?: number;
   /** @default DEFAULT_CATCH_UP_BACKOFF_MS */
   catchUpBackoffMs?: { initial: number; max: number };
+  /** @default SNAPSHOT_VECTOR_LIMIT */
+  snapshotVectorLimit?: number;
 }
 
 /** Largest `limit` honoured by search; the API layer caps lower (50). */
@@ -291,7 +293,7 @@ class ChromaToolIndex implements ToolIndex {
       if (snapshot && snapshot.revision === revision) return snapshot;
     }
     const loading = (async () => {
-      const withEmbeddings = (await this.store.count(collection)) <= SNAPSHOT_VECTOR_LIMIT;
+      const withEmbeddings = (await this.store.count(collection)) <= (this.opts.snapshotVectorLimit ?? SNAPSHOT_VECTOR_LIMIT);
       return new NamespaceSnapshot(revision, await this.store.records(collection, undefined, { withEmbeddings }));
     })();
     this.snapshots.set(namespace, loading);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import { ServiceUnavailableError } from '../../src/errors/index.js';
@@ -7,6 +9,9 @@ import { createToolIndex, type IndexableTool, type IndexedConnection, type ToolI
 import { startChromaTestServer, type ChromaTestServer } from '../helpers/chroma-server.js';
 
 const logger = createLogger('silent');
+const fixtures = join(import.meta.dirname, '../fixtures/tool-search/servers');
+const fixtureTools = (server: string) =>
+  (JSON.parse(readFileSync(join(fixtures, `${server}.json`), 'utf8')) as { tools: IndexableTool[] }).tools;
 const embeddings = createEmbeddingProvider('use-lite');
 
 function tool(name: string, description: string, properties: Record<string, string> = {}): IndexableTool {
@@ -105,6 +110,24 @@ describe('tool index on a live Chroma', () => {
 
     expect(await connectionsFound(index, agent('rob', 'remove'), 'read a file')).toEqual(new Set(['conn-keep']));
     await index.removeConnection({ id: 'conn-never-indexed', namespace: 'nowhere' });
+  });
+
+  it('ranks the same when lexical candidates are scored by Chroma instead of the local snapshot', async () => {
+    const remote = createToolIndex({ chromaUrl: chroma.url, embeddings, logger, snapshotVectorLimit: 0 });
+    try {
+      // More tools than the dense candidate pool, so some candidates come from BM25 alone.
+      for (const server of ['github', 'filesystem', 'slack', 'everything', 'memory']) {
+        await index.replaceConnectionTools(connection(`conn-${server}`, 'modes', 'mia', server), fixtureTools(server));
+      }
+      for (const query of ['post to the team channel', 'open a bug report', 'make a new folder', 'show file contents']) {
+        const local = await index.search(agent('mia', 'modes'), query, 10);
+        const viaChroma = await remote.search(agent('mia', 'modes'), query, 10);
+        expect(viaChroma.map((m) => m.toolName)).toEqual(local.map((m) => m.toolName));
+        viaChroma.forEach((m, i) => expect(m.score).toBeCloseTo(local[i]!.score, 4));
+      }
+    } finally {
+      await remote.close();
+    }
   });
 
   it('answers an empty list for a namespace that has nothing indexed or a blank query', async () => {
