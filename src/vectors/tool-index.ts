@@ -157,10 +157,22 @@ class ChromaToolIndex implements ToolIndex {
     const entries: CatalogueEntry[] = [];
     for await (const entry of catalogue) entries.push({ connection: entry.connection, tools: [...entry.tools] });
     return new Promise((resolve, reject) => {
-      const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, settle: { resolve, reject } };
+      let settled = false;
+      const settle = {
+        resolve: (counts: { connections: number; tools: number }) => {
+          if (!settled) resolve(counts);
+          settled = true;
+        },
+        reject: (error: unknown) => {
+          if (!settled) reject(error);
+          settled = true;
+        },
+      };
+      const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, settle };
       // A rebuild lists the whole catalogue, so writes queued before it are already covered.
       void this.queue.submit('\u0000rebuild', op, { clearOthers: true }).then(() => {
-        if (this.queue.snapshot().includes(op)) reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
+        if (this.queue.snapshot().includes(op)) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
+        else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
       });
     });
   }
@@ -194,7 +206,7 @@ class ChromaToolIndex implements ToolIndex {
 
   async search(principal: Principal, query: string, limit: number): Promise<ToolMatch[]> {
     const text = query.trim();
-    const wanted = Math.min(Math.max(Math.floor(limit), 1), MAX_SEARCH_LIMIT);
+    const wanted = Number.isFinite(limit) ? Math.min(Math.max(Math.floor(limit), 1), MAX_SEARCH_LIMIT) : 10;
     if (text === '') return [];
     let collection: Collection | undefined;
     let vector: number[] | undefined;

@@ -187,6 +187,36 @@ describe('tool index while Chroma is down', () => {
   });
 });
 
+describe('rebuild while Chroma is down', () => {
+  let chroma: ChromaTestServer;
+  let index: ToolIndex;
+
+  beforeAll(async () => {
+    chroma = await startChromaTestServer();
+    index = createToolIndex({ chromaUrl: chroma.url, embeddings, logger, catchUpBackoffMs: { initial: 100, max: 500 } });
+  });
+
+  afterAll(async () => {
+    await index?.close();
+    await chroma?.stop();
+  });
+
+  it('reports 503 to the caller and applies the rebuild once Chroma is back', async () => {
+    await index.replaceConnectionTools(connection('conn-old', 'rebuild-outage', 'rex'), [readFile]);
+    await chroma.kill();
+
+    await expect(
+      index.rebuild([{ connection: connection('conn-new', 'rebuild-outage', 'rex'), tools: [forecast] }]),
+    ).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(index.pendingWrites()).toBe(1);
+
+    await chroma.restart();
+    await waitFor(() => index.pendingWrites() === 0, 15_000);
+    const matches = await index.search(agent('rex', 'rebuild-outage'), 'read a file', 10);
+    expect(matches.map((m) => `${m.connectionId}/${m.toolName}`)).toEqual(['conn-new/get_forecast']);
+  });
+});
+
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
