@@ -140,7 +140,9 @@ async function main(): Promise<void> {
     const agent: Principal = { agentId: EVAL_AGENT, namespace: NAMESPACE, role: 'agent' };
     const results: Record<string, Record<string, RunResult>> = {};
     for (const mode of ['dense', 'hybrid'] as const) {
-      for (const warm of ['warm up the model', 'list files', 'send a message']) await indexes[mode].search(agent, warm, 10);
+      // Steady state: TF.js and V8 warm up per input shape, so one unmeasured pass first
+      // (nothing caches query vectors or results, so the measured pass does the full work).
+      for (const q of [...dev, ...heldout]) await indexes[mode].search(agent, q.query, 10);
       results[mode] = {};
       for (const [name, queries] of sets) {
         const showMisses = values.misses && mode === 'hybrid' && name !== 'all';
