@@ -190,7 +190,13 @@ class LocalChromaProcess implements ChromaEndpoint {
     child.stdout?.on('data', remember);
     child.stderr?.on('data', remember);
     child.on('error', (error) => this.settings.logger.error({ err: error }, 'chroma process error'));
-    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    // If the gateway exits without stop() (crash, process.exit), do not leave Chroma orphaned.
+    const killOnParentExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnParentExit);
+    child.once('exit', (code, signal) => {
+      process.removeListener('exit', killOnParentExit);
+      this.onExit(child, code, signal);
+    });
     return child;
   }
 
