@@ -11,12 +11,14 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createRateLimiter, type RateLimiter } from '../ratelimit/limiter.js';
 import { startLocalChroma, type ChromaEndpoint } from '../vectors/chroma-server.js';
+import { registerLocalChroma, unregisterLocalChroma } from '../vectors/local-chroma-registry.js';
 import { createEmbeddingProvider } from '../vectors/embeddings.js';
 import { createToolIndex } from '../vectors/tool-index.js';
 import { ConnectionService } from './connections.js';
 import { createEventBus, type EventBus } from './event-bus.js';
 import { ExecutionService } from './executions.js';
 import { HealthService } from './health.js';
+import { liveSearchCatalogue } from './search-catalogue.js';
 import type { ToolSearchIndex, UpstreamClient } from './ports.js';
 import { ToolCatalogue } from './tool-catalogue.js';
 import { ToolSearchService } from './tool-search.js';
@@ -76,13 +78,20 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   if (!chromaUrl) {
     chroma = await startLocalChroma({ path: config.chromaPath, logger });
     chromaUrl = chroma.url;
+    registerLocalChroma(config.chromaPath, chromaUrl);
   }
   const toolIndex = createToolIndex({ chromaUrl, embeddings: createEmbeddingProvider(config.embeddingProvider), logger });
+  const owners = new ConnectionOwnerLookup(orm.em);
+  // Catch up on whatever changed while no gateway was indexing (unchanged tools keep their vectors).
+  toolIndex.rebuild(liveSearchCatalogue(owners), { reuseEmbeddings: true, prune: false }).then(
+    (counts) => logger.info(counts, 'tool search index in step with the catalogue'),
+    (err: unknown) => logger.warn({ err }, 'tool search index catch-up deferred'),
+  );
 
   const catalogue = new ToolCatalogue(connectionRepository);
   const connections = new ConnectionService({
     connections: connectionRepository,
-    owners: new ConnectionOwnerLookup(orm.em),
+    owners,
     upstream,
     index: toolIndex,
     events,
@@ -138,7 +147,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       connections.close();
       await upstream.close();
       await toolIndex.close();
-      await chroma?.stop();
+      if (chroma) {
+        unregisterLocalChroma(config.chromaPath);
+        await chroma.stop();
+      }
       await limiter.close();
       await events.close();
       await orm.close(true);

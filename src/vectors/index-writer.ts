@@ -133,7 +133,11 @@ export class IndexWriter {
     return ids.length > 0;
   }
 
-  async rebuild(entries: CatalogueEntry[], reuseEmbeddings: boolean): Promise<{ connections: number; tools: number }> {
+  /**
+   * Writes every listed connection; with `prune`, also deletes whatever the
+   * catalogue no longer lists (other connections, whole namespaces).
+   */
+  async rebuild(entries: CatalogueEntry[], reuseEmbeddings: boolean, prune = true): Promise<{ connections: number; tools: number }> {
     const byNamespace = new Map<string, CatalogueEntry[]>();
     for (const entry of entries) {
       const list = byNamespace.get(entry.connection.namespace) ?? [];
@@ -146,6 +150,7 @@ export class IndexWriter {
         for (const { connection, tools: connectionTools } of list) {
           await this.writeConnection(collection, connection, connectionTools, reuseEmbeddings);
         }
+        if (!prune) return true;
         const listed = new Set(list.map((e) => e.connection.id));
         const leftovers = (await this.store.records(collection)).filter((r) => !listed.has(r.metadata.connection_id));
         await this.store.deleteIds(collection, leftovers.map((r) => r.id));
@@ -153,8 +158,10 @@ export class IndexWriter {
       });
       tools += list.reduce((n, e) => n + uniqueByName(e.tools).length, 0);
     }
-    for (const { name, namespace } of await this.store.namespaces()) {
-      if (namespace === undefined || !byNamespace.has(namespace)) await this.store.drop(name, namespace);
+    if (prune) {
+      for (const { name, namespace } of await this.store.namespaces()) {
+        if (namespace === undefined || !byNamespace.has(namespace)) await this.store.drop(name, namespace);
+      }
     }
     this.logger.info({ namespaces: byNamespace.size, connections: entries.length, tools }, 'tool index rebuilt');
     return { connections: entries.length, tools };

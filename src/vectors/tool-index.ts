@@ -38,6 +38,17 @@ export interface ToolMatch {
   score: number;
 }
 
+export interface RebuildOptions {
+  /** Keep the vectors of tools whose text did not change. @default false */
+  reuseEmbeddings?: boolean;
+  /**
+   * Delete what the catalogue no longer lists. Off for the startup catch-up,
+   * which must not touch namespaces of a Chroma shared with other deployments.
+   * @default true
+   */
+  prune?: boolean;
+}
+
 export interface ToolIndex {
   /**
    * Replaces the indexed set of this connection with `tools` (idempotent upsert keyed
@@ -60,7 +71,7 @@ export interface ToolIndex {
    * document is unchanged (cheap startup catch-up); by default all are re-embedded.
    * @throws ServiceUnavailableError when Chroma is unreachable (the rebuild stays queued and runs when it is back).
    */
-  rebuild(catalogue: Catalogue, options?: { reuseEmbeddings?: boolean }): Promise<{ connections: number; tools: number }>;
+  rebuild(catalogue: Catalogue, options?: RebuildOptions): Promise<{ connections: number; tools: number }>;
   health(): Promise<'ok' | 'down'>;
   /** Index writes waiting for Chroma (for readiness reporting). */
   pendingWrites(): number;
@@ -102,6 +113,7 @@ type WriteOp =
       kind: 'rebuild';
       entries: CatalogueEntry[];
       reuseEmbeddings: boolean;
+      prune: boolean;
       settle: { resolve: (counts: { connections: number; tools: number }) => void; reject: (e: unknown) => void };
     };
 
@@ -153,7 +165,7 @@ class ChromaToolIndex implements ToolIndex {
     await this.queue.submit(connection.id, { kind: 'remove', connection: { id: connection.id, namespace: connection.namespace } });
   }
 
-  async rebuild(catalogue: Catalogue, options: { reuseEmbeddings?: boolean } = {}): Promise<{ connections: number; tools: number }> {
+  async rebuild(catalogue: Catalogue, options: RebuildOptions = {}): Promise<{ connections: number; tools: number }> {
     const entries: CatalogueEntry[] = [];
     for await (const entry of catalogue) entries.push({ connection: entry.connection, tools: [...entry.tools] });
     return new Promise((resolve, reject) => {
@@ -168,9 +180,10 @@ class ChromaToolIndex implements ToolIndex {
           settled = true;
         },
       };
-      const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, settle };
-      // A rebuild lists the whole catalogue, so writes queued before it are already covered.
-      void this.queue.submit('\u0000rebuild', op, { clearOthers: true }).then(() => {
+      const prune = options.prune ?? true;
+      const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, prune, settle };
+      // A pruning rebuild lists the whole catalogue, so writes queued before it are already covered.
+      void this.queue.submit('\u0000rebuild', op, { clearOthers: prune }).then(() => {
         if (this.queue.snapshot().includes(op)) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
         else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
       });
@@ -201,7 +214,7 @@ class ChromaToolIndex implements ToolIndex {
   private async apply(op: WriteOp): Promise<void> {
     if (op.kind === 'replace') await this.writer.replaceConnection(op.connection, op.tools);
     else if (op.kind === 'remove') await this.writer.removeConnection(op.connection);
-    else op.settle.resolve(await this.writer.rebuild(op.entries, op.reuseEmbeddings));
+    else op.settle.resolve(await this.writer.rebuild(op.entries, op.reuseEmbeddings, op.prune));
   }
 
   async search(principal: Principal, query: string, limit: number): Promise<ToolMatch[]> {
