@@ -25,7 +25,8 @@ const MAX_CACHED_ENTRIES = 10_000;
 export const ANONYMOUS_PRINCIPAL: Principal = { agentId: 'dev-agent', namespace: 'default', role: 'admin' };
 
 interface CachedAgent {
-  principal: Principal | null;
+  /** Shared by every request that misses while it loads: one query per agent and TTL, not one per request. */
+  principal: Promise<Principal | null>;
   expiresAt: number;
 }
 
@@ -70,16 +71,29 @@ export class Authenticator {
     return agentId;
   }
 
-  private async loadActiveAgent(agentId: string): Promise<Principal | null> {
-    const now = Date.now();
+  private loadActiveAgent(agentId: string): Promise<Principal | null> {
     const cached = this.cache.get(agentId);
-    if (cached && cached.expiresAt > now) return cached.principal;
-    const agent = await this.agents.findById(agentId);
-    const principal: Principal | null =
-      agent && agent.status === 'active' ? { agentId: agent.id, namespace: agent.namespace, role: agent.role } : null;
+    if (cached && cached.expiresAt > Date.now()) return cached.principal;
+    const entry: CachedAgent = {
+      principal: this.agents
+        .findById(agentId)
+        .then((agent) =>
+          agent && agent.status === 'active' ? { agentId: agent.id, namespace: agent.namespace, role: agent.role } : null,
+        ),
+      // Joinable while loading; the TTL starts once the answer is there.
+      expiresAt: Number.POSITIVE_INFINITY,
+    };
     if (this.cache.size > MAX_CACHED_ENTRIES) this.cache.clear();
-    this.cache.set(agentId, { principal, expiresAt: now + AGENT_CACHE_TTL_MS });
-    return principal;
+    this.cache.set(agentId, entry);
+    entry.principal.then(
+      () => {
+        if (this.cache.get(agentId) === entry) entry.expiresAt = Date.now() + AGENT_CACHE_TTL_MS;
+      },
+      () => {
+        if (this.cache.get(agentId) === entry) this.cache.delete(agentId);
+      },
+    );
+    return entry.principal;
   }
 
   /** Drops cached agents, e.g. after the CLI changed one in the same process. */

@@ -29,7 +29,8 @@ interface CachedTool {
 }
 
 interface CachedCatalogue {
-  tools: Map<string, CachedTool>;
+  /** Shared by every call that misses while it loads: one catalogue query per TTL, not one per call. */
+  tools: Promise<Map<string, CachedTool>>;
   expiresAt: number;
 }
 
@@ -75,14 +76,26 @@ export class ToolCatalogue {
     this.cache.delete(connectionId);
   }
 
-  private async load(principal: Principal, connectionId: string): Promise<Map<string, CachedTool>> {
-    const now = Date.now();
+  private load(principal: Principal, connectionId: string): Promise<Map<string, CachedTool>> {
     const cached = this.cache.get(connectionId);
-    if (cached && cached.expiresAt > now) return cached.tools;
-    const rows = await this.connections.tools(principal, connectionId);
-    const tools = new Map<string, CachedTool>(rows.map((tool) => [tool.name, { tool, validate: undefined }]));
-    this.cache.set(connectionId, { tools, expiresAt: now + CATALOGUE_TTL_MS });
-    return tools;
+    if (cached && cached.expiresAt > Date.now()) return cached.tools;
+    const entry: CachedCatalogue = {
+      tools: this.connections
+        .tools(principal, connectionId)
+        .then((rows) => new Map<string, CachedTool>(rows.map((tool) => [tool.name, { tool, validate: undefined }]))),
+      // Joinable while loading; the TTL starts once the catalogue is there.
+      expiresAt: Number.POSITIVE_INFINITY,
+    };
+    this.cache.set(connectionId, entry);
+    entry.tools.then(
+      () => {
+        if (this.cache.get(connectionId) === entry) entry.expiresAt = Date.now() + CATALOGUE_TTL_MS;
+      },
+      () => {
+        if (this.cache.get(connectionId) === entry) this.cache.delete(connectionId);
+      },
+    );
+    return entry.tools;
   }
 
   /** An upstream schema we cannot compile is not ours to enforce; the upstream still validates. */

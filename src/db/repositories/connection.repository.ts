@@ -49,7 +49,8 @@ export interface CatalogueTool {
  * here, so no caller can forget them.
  */
 export class ConnectionRepository {
-  private readonly hot = new Map<string, { row: McpConnection; expiresAt: number }>();
+  /** Rows by id; an entry still loading is shared by every caller that misses meanwhile (one query, not one per caller). */
+  private readonly hot = new Map<string, { row: Promise<McpConnection | null>; expiresAt: number }>();
   /** Bumped around every write; a read that overlapped a write must not be cached. */
   private writes = 0;
 
@@ -79,16 +80,28 @@ export class ConnectionRepository {
    * returned row is shared between callers and must not be modified.
    */
   async findReadableCached(principal: Principal, id: string): Promise<McpConnection> {
-    const cached = this.hot.get(id);
-    if (cached && cached.expiresAt > Date.now()) return assertReadable(principal, id, cached.row);
-    if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
-    const generation = this.writes;
-    const row = await this.em.fork().findOne(McpConnectionSchema, { id });
-    if (row && generation === this.writes) {
-      if (this.hot.size >= CONNECTION_CACHE_MAX_ENTRIES) this.hot.clear();
-      this.hot.set(id, { row, expiresAt: Date.now() + CONNECTION_CACHE_TTL_MS });
+    let entry = this.hot.get(id);
+    if (!entry || entry.expiresAt <= Date.now()) {
+      if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
+      entry = this.loadHot(id);
     }
-    return assertReadable(principal, id, row);
+    return assertReadable(principal, id, await entry.row);
+  }
+
+  private loadHot(id: string): { row: Promise<McpConnection | null>; expiresAt: number } {
+    const generation = this.writes;
+    // Joinable while loading; the TTL starts once the row is there.
+    const entry = { row: this.em.fork().findOne(McpConnectionSchema, { id }), expiresAt: Number.POSITIVE_INFINITY };
+    if (this.hot.size >= CONNECTION_CACHE_MAX_ENTRIES) this.hot.clear();
+    this.hot.set(id, entry);
+    const settle = (row: McpConnection | null) => {
+      if (this.hot.get(id) !== entry) return; // dropped by a write meanwhile
+      // Unknown ids and reads that overlapped a write are answered, not kept.
+      if (row && generation === this.writes) entry.expiresAt = Date.now() + CONNECTION_CACHE_TTL_MS;
+      else this.hot.delete(id);
+    };
+    entry.row.then(settle, () => settle(null));
+    return entry;
   }
 
   async list(principal: Principal, query: ConnectionListQuery): Promise<{ rows: McpConnection[]; total: number }> {
