@@ -55,6 +55,7 @@ describe('subscriptions across instances', () => {
 
     const seen = await collect(updates.events, (e) => e.data?.executionUpdates.type === 'COMPLETED');
     updates.close();
+    expect(seen.flatMap((e) => e.errors ?? [])).toEqual([]);
     expect(seen.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === execution.id).map((e) => e.type)).toContain('COMPLETED');
   });
 });

@@ -1,4 +1,5 @@
 import { canManage, type Principal } from '../../auth/principal.js';
+import { ExecutionNotFoundError } from '../../errors/index.js';
 import type { Execution, ExecutionStatus } from '../../db/entities/index.js';
 import type { ExecutionEventPayload, ExecutionEventType as EventType } from '../../services/event-bus.js';
 import type { Services } from '../../services/container.js';
@@ -30,6 +31,28 @@ export interface ExecutionEventModel {
   execution?: Execution;
 }
 
+/**
+ * How long a read caused by an event (or by subscribing to an execution id)
+ * waits for the row. Another instance publishes an execution's events before
+ * its write queue has written the RUNNING row (INSERT_DELAY_MS plus the batch
+ * write), so on this instance the row may briefly not exist yet.
+ * @default 1000
+ */
+export const CROSS_INSTANCE_READ_WAIT_MS = 1_000;
+const READ_RETRY_STEP_MS = 25;
+
+async function readExecution(services: Services, principal: Principal, id: string): Promise<Execution> {
+  const deadline = Date.now() + CROSS_INSTANCE_READ_WAIT_MS;
+  for (;;) {
+    try {
+      return await services.executions.get(principal, id);
+    } catch (error) {
+      if (!(error instanceof ExecutionNotFoundError) || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, READ_RETRY_STEP_MS));
+    }
+  }
+}
+
 const TERMINAL_TYPES: ReadonlySet<EventType> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 const TERMINAL_TYPE_OF: Readonly<Record<Exclude<ExecutionStatus, 'RUNNING'>, EventType>> = {
@@ -47,7 +70,7 @@ export const ExecutionEventRef = builder.objectRef<ExecutionEventModel>('Executi
     execution: t.withAuth({ authenticated: true }).field({
       type: ExecutionRef,
       description: 'The execution, read when the event is delivered (progress fields of the event may be newer).',
-      resolve: (event, _args, { services, principal }) => event.execution ?? services.executions.get(principal, event.executionId),
+      resolve: (event, _args, { services, principal }) => event.execution ?? readExecution(services, principal, event.executionId),
     }),
     progress: t.float({ nullable: true, resolve: (e) => e.progress }),
     total: t.float({ nullable: true, resolve: (e) => e.total }),
@@ -103,7 +126,7 @@ async function openExecutionProgress(context: AuthenticatedContext, executionId:
   const queue = openEventQueue(services.events.pubsub.subscribe('execution', executionId), { endsAt: context.credentialsExpireAt });
   let execution: Execution;
   try {
-    execution = await services.executions.get(principal, executionId);
+    execution = await readExecution(services, principal, executionId);
   } catch (error) {
     await queue.close();
     throw error;
