@@ -202,9 +202,16 @@ export class ConnectionRepository {
     );
   }
 
-  /** Replaces the stored catalogue of a connection with the upstream's current list, in one transaction. */
+  /**
+   * Replaces the stored catalogue of a connection with the upstream's current list, in one transaction.
+   * begin/commit rather than `em.transactional`: the latter runs the callback in an AsyncLocalStorage,
+   * and the first such call switches on Node's promise hooks for the rest of the process — a cost
+   * every promise of every request would then pay.
+   */
   async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[]): Promise<Tool[]> {
-    return this.em.fork().transactional(async (em) => {
+    const em = this.em.fork();
+    await em.begin();
+    try {
       await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId });
       await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace });
       const rows = tools.map((tool, position) =>
@@ -220,9 +227,12 @@ export class ConnectionRepository {
           position,
         }),
       );
-      await em.flush();
+      await em.commit();
       return rows;
-    });
+    } catch (error) {
+      await em.rollback().catch(() => undefined);
+      throw error;
+    }
   }
 }
 
