@@ -202,16 +202,9 @@ export class ConnectionRepository {
     );
   }
 
-  /**
-   * Replaces the stored catalogue of a connection with the upstream's current list, in one transaction.
-   * begin/commit rather than `em.transactional`: the latter runs the callback in an AsyncLocalStorage,
-   * and the first such call switches on Node's promise hooks for the rest of the process — a cost
-   * every promise of every request would then pay.
-   */
+  /** Replaces the stored catalogue of a connection with the upstream's current list, in one transaction. */
   async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[]): Promise<Tool[]> {
-    const em = this.em.fork();
-    await em.begin();
-    try {
+    return this.em.fork().transactional(async (em) => {
       await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId });
       await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace });
       const rows = tools.map((tool, position) =>
@@ -227,12 +220,9 @@ export class ConnectionRepository {
           position,
         }),
       );
-      await em.commit();
+      await em.flush();
       return rows;
-    } catch (error) {
-      await em.rollback().catch(() => undefined);
-      throw error;
-    }
+    });
   }
 }
 
