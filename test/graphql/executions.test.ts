@@ -268,7 +268,7 @@ describe('namespace subscriptions', () => {
 
 describe('searchTools', () => {
   it('ranks the caller’s live tools', async () => {
-    let matches: { toolName: string; score: number; connectionId: string; connection: { id: string } }[] = [];
+    let matches: { toolName: string; score: number; connectionId: string; connection: { id: string }; tool?: { name: string; inputSchema: unknown } | null }[] = [];
     await expect
       .poll(
         async () => {
@@ -283,6 +283,8 @@ describe('searchTools', () => {
       expect(match.score).toBeGreaterThanOrEqual(0);
       expect(match.score).toBeLessThanOrEqual(1);
       expect(match.connection.id).toBe(match.connectionId);
+      expect(match.tool?.name).toBe(match.toolName);
+      expect(match.tool?.inputSchema).toMatchObject({ type: 'object' });
     }
     const scores = matches.map((m) => m.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));

@@ -1,7 +1,20 @@
 import type { ToolMatch } from '../../services/ports.js';
 import { builder } from '../builder.js';
 import { renameValidationField } from '../errors.js';
+import type { GraphQLContext } from '../context.js';
+import { requirePrincipal } from '../context.js';
 import { loadConnections, McpConnectionRef } from './connection.js';
+import { ToolRef } from './tool.js';
+
+const toolKey = (connectionId: string, toolName: string) => `${connectionId}\u0000${toolName}`;
+
+/** Catalogue rows for (connection, tool) keys in one query; a tool removed since indexing resolves to null. */
+async function loadMatchedTools(keys: string[], context: GraphQLContext) {
+  const connectionIds = [...new Set(keys.map((key) => key.split('\u0000')[0]!))];
+  const tools = await context.services.connectionRepository.toolsOf(requirePrincipal(context), connectionIds);
+  const byKey = new Map(tools.map((tool) => [toolKey(tool.connectionId, tool.name), tool]));
+  return keys.map((key) => byKey.get(key) ?? null);
+}
 
 export const ToolMatchRef = builder.objectRef<ToolMatch>('ToolMatch').implement({
   description: 'A tool of one of the caller’s live connections, ranked by semantic similarity to a query.',
@@ -13,6 +26,14 @@ export const ToolMatchRef = builder.objectRef<ToolMatch>('ToolMatch').implement(
       loaderOptions: { cache: false },
       load: (ids: string[], context) => loadConnections(ids, context),
       resolve: (match) => match.connectionId,
+    }),
+    tool: t.loadable({
+      type: ToolRef,
+      nullable: true,
+      description: 'The matched tool from the stored catalogue (null if it disappeared since it was indexed).',
+      loaderOptions: { cache: false },
+      load: (keys: string[], context) => loadMatchedTools(keys, context),
+      resolve: (match) => toolKey(match.connectionId, match.toolName),
     }),
     serverName: t.exposeString('serverName'),
     toolName: t.exposeString('toolName'),
