@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './net.js';
 
 /**
  * A private redis-server for tests that must pause, kill or restart Redis
@@ -29,17 +30,6 @@ export interface RedisTestServer {
 /** @default 10 s — a cold redis-server is ready in well under a second. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Resolves once `PING` over a raw socket answers `+PONG`. */
 async function waitForPong(port: number, timeoutMs: number): Promise<void> {
