@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
 import type { Principal } from '../../auth/principal.js';
 import { canManage } from '../../auth/principal.js';
@@ -47,6 +48,12 @@ export interface CatalogueTool {
  * Connections and their tool catalogues. Every method takes the verified
  * principal; the filters on namespace (and owner, for non-admins) are applied
  * here, so no caller can forget them.
+ *
+ * Writes use MikroORM's native operations (insert, nativeUpdate, insertMany in
+ * an explicit transaction), never `flush()`/`transactional()`: both run inside
+ * an AsyncLocalStorage, and the first such call switches on Node's promise
+ * hooks for the rest of the process — a cost every promise of every request
+ * (including every tool call) would then pay.
  */
 export class ConnectionRepository {
   /** Rows by id; an entry still loading is shared by every caller that misses meanwhile (one query, not one per caller). */
@@ -127,18 +134,29 @@ export class ConnectionRepository {
   /** Inserts a `connecting` row owned by the principal; the live-name index makes duplicates a 409. */
   async insert(principal: Principal, input: NewConnection): Promise<McpConnection> {
     const em = this.em.fork();
-    const row = em.create(McpConnectionSchema, {
-      namespace: principal.namespace,
-      agentId: principal.agentId,
-      serverName: input.serverName,
-      liveName: input.serverName,
-      url: input.url,
-      timeoutSeconds: input.timeoutSeconds,
-      headersSealed: input.headersSealed,
-      status: 'connecting',
-    });
+    const now = new Date();
+    const row = em.create(
+      McpConnectionSchema,
+      {
+        id: randomUUID(),
+        createdAt: now,
+        updatedAt: now,
+        namespace: principal.namespace,
+        agentId: principal.agentId,
+        serverName: input.serverName,
+        liveName: input.serverName,
+        url: input.url,
+        timeoutSeconds: input.timeoutSeconds,
+        headersSealed: input.headersSealed,
+        status: 'connecting',
+        errorMessage: null,
+        connectedAt: null,
+        disconnectedAt: null,
+      },
+      { persist: false },
+    );
     try {
-      await em.flush();
+      await em.insert(row);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) throw new DuplicateConnectionError(input.serverName);
       throw error;
@@ -154,9 +172,10 @@ export class ConnectionRepository {
     return this.writing(id, async () => {
       const em = this.em.fork();
       const row = await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id });
-      em.assign(row, changes);
-      await em.flush();
-      return row;
+      const applied = { ...changes, updatedAt: new Date() };
+      await em.nativeUpdate(McpConnectionSchema, { id }, applied);
+      // The fork is never flushed: the row only mirrors what was written.
+      return Object.assign(row, applied);
     });
   }
 
@@ -204,26 +223,42 @@ export class ConnectionRepository {
 
   /** Replaces the stored catalogue of a connection with the upstream's current list, in one transaction. */
   async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[]): Promise<Tool[]> {
-    return this.em.fork().transactional(async (em) => {
-      await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId });
-      await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace });
+    const em = this.em.fork();
+    const connection = em.getConnection();
+    const ctx = await connection.begin();
+    try {
+      await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId }, { ctx });
+      await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace }, { ctx });
+      const now = new Date();
       const rows = tools.map((tool, position) =>
-        em.create(ToolSchema, {
-          connectionId,
-          namespace: principal.namespace,
-          name: tool.name,
-          title: tool.title ?? null,
-          description: tool.description,
-          inputSchema: tool.inputSchema,
-          outputSchema: tool.outputSchema ?? null,
-          annotations: tool.annotations ?? null,
-          position,
-        }),
+        em.create(
+          ToolSchema,
+          {
+            id: randomUUID(),
+            createdAt: now,
+            updatedAt: now,
+            connectionId,
+            namespace: principal.namespace,
+            name: tool.name,
+            title: tool.title ?? null,
+            description: tool.description,
+            inputSchema: tool.inputSchema,
+            outputSchema: tool.outputSchema ?? null,
+            annotations: tool.annotations ?? null,
+            position,
+          },
+          { persist: false },
+        ),
       );
-      await em.flush();
+      if (rows.length > 0) await em.insertMany(rows, undefined, { ctx });
+      await connection.commit(ctx);
       return rows;
-    });
+    } catch (error) {
+      await connection.rollback(ctx).catch(() => undefined);
+      throw error;
+    }
   }
+
 }
 
 /** 404 for an id that exists nowhere, 403 for one the principal may not read; the foreign row never leaves. */
