@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import type { LimiterStore } from './gateway-process.js';
+
+/** Flags of `npm run bench -- …`; defaults give a full run of about three minutes. */
+export interface BenchOptions {
+  /** Seconds per measured segment (one target, one concurrency, one round). @default 2 */
+  durationSeconds: number;
+  /** Rounds of interleaved segments per concurrency. @default 3 */
+  rounds: number;
+  /** @default [1, 8, 32, 128] */
+  concurrency: number[];
+  /** Limiter stores, one gateway child each. @default ['memory', 'redis'] */
+  stores: LimiterStore[];
+  /** Unset: a private redis-server child. */
+  redisUrl: string | undefined;
+  /** Unmeasured warm-up per target before the matrix. @default 2 */
+  warmupSeconds: number;
+  /** Executions for the soak run; 0 runs the throughput matrix instead. */
+  soak: number;
+  /** TMWS_EXECUTION_RETENTION of the soak gateway. @default '15s' */
+  retention: string;
+  /** Callers during the soak. @default 32 */
+  soakConcurrency: number;
+  /** Folder for `--cpu-prof` of the gateway children; no profiling when unset. */
+  profileDir: string | undefined;
+  /** @default 'bench/results.json' (soak: 'bench/soak-results.json') */
+  out: string;
+  /** Extra Node flags for the gateway children, space-separated. */
+  nodeArgs: string[];
+}
+
+export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
+                     [--stores memory,redis] [--redis-url URL] [--warmup S]
+                     [--soak N [--retention 15s] [--soak-concurrency 32]]
+                     [--profile [--profile-dir bench/profiles]] [--node-args "--flag ..."] [--out FILE]`;
+
+function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
+  return value;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      concurrency: { type: 'string' },
+      stores: { type: 'string' },
+      'redis-url': { type: 'string' },
+      warmup: { type: 'string' },
+      soak: { type: 'string' },
+      retention: { type: 'string' },
+      'soak-concurrency': { type: 'string' },
+      profile: { type: 'boolean' },
+      'profile-dir': { type: 'string' },
+      out: { type: 'string' },
+      'node-args': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const concurrency = (values.concurrency ?? '1,8,32,128').split(',').map((v) => Number(v.trim()));
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
+  const stores = (values.stores ?? 'memory,redis').split(',').map((v) => v.trim()) as LimiterStore[];
+  if (stores.length === 0 || stores.some((s) => s !== 'memory' && s !== 'redis')) throw new Error('--stores takes memory and/or redis');
+  const soak = Math.floor(positiveNumber('soak', values.soak, 0));
+  return {
+    durationSeconds: positiveNumber('duration', values.duration, 2),
+    rounds: Math.max(1, Math.floor(positiveNumber('rounds', values.rounds, 3))),
+    concurrency,
+    stores,
+    redisUrl: values['redis-url'],
+    warmupSeconds: positiveNumber('warmup', values.warmup, 2),
+    soak,
+    retention: values.retention ?? '15s',
+    soakConcurrency: Math.max(1, Math.floor(positiveNumber('soak-concurrency', values['soak-concurrency'], 32))),
+    profileDir: values.profile || values['profile-dir'] ? (values['profile-dir'] ?? 'bench/profiles') : undefined,
+    out: values.out ?? (soak > 0 ? 'bench/soak-results.json' : 'bench/results.json'),
+    nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Turns the measured segments into rows (throughput, latency percentiles,
+ * ratio and added latency against the direct baseline at the same
+ * concurrency, gateway CPU and memory), checks the SPEC §9 targets, prints
+ * the table and writes the JSON.
+ */
+import { summarizeLatencies, type LatencySummary } from './load-generator.js';
+
+export type TargetKind = 'direct' | 'rest' | 'graphql';
+
+/** Everything measured for one target at one concurrency, summed over rounds. */
+export interface Cell {
+  target: string;
+  kind: TargetKind;
+  store: 'memory' | 'redis' | null;
+  concurrency: number;
+  calls: number;
+  errors: number;
+  elapsedMs: number;
+  latenciesMs: number[];
+  gatewayCpuMs: number;
+  upstreamCpuMs: number;
+  loadGeneratorCpuMs: number;
+  gatewayRssMiB: number | null;
+  firstError?: string;
+}
+
+export interface Row {
+  target: string;
+  kind: TargetKind;
+  store: 'memory' | 'redis' | null;
+  concurrency: number;
+  calls: number;
+  errors: number;
+  callsPerSecond: number;
+  latencyMs: LatencySummary;
+  /** Gateway throughput ÷ direct throughput at the same concurrency. */
+  ratioToDirect: number | null;
+  addedP50Ms: number | null;
+  addedP99Ms: number | null;
+  gatewayCpuMsPerCall: number | null;
+  gatewayRssMiB: number | null;
+  upstreamCpuMsPerCall: number;
+  loadGeneratorCpuMsPerCall: number;
+  firstError?: string;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  threshold: string;
+  measured: string;
+  met: boolean;
+}
+
+const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
+
+export function toRows(cells: Cell[]): Row[] {
+  const base = cells.map((cell) => {
+    const calls = Math.max(1, cell.calls);
+    const row: Row = {
+      target: cell.target,
+      kind: cell.kind,
+      store: cell.store,
+      concurrency: cell.concurrency,
+      calls: cell.calls,
+      errors: cell.errors,
+      callsPerSecond: round(cell.calls / (cell.elapsedMs / 1000), 1),
+      latencyMs: mapValues(summarizeLatencies(cell.latenciesMs), (v) => round(v)),
+      ratioToDirect: null,
+      addedP50Ms: null,
+      addedP99Ms: null,
+      gatewayCpuMsPerCall: cell.kind === 'direct' ? null : round(cell.gatewayCpuMs / calls, 4),
+      gatewayRssMiB: cell.gatewayRssMiB === null ? null : round(cell.gatewayRssMiB, 1),
+      upstreamCpuMsPerCall: round(cell.upstreamCpuMs / calls, 4),
+      loadGeneratorCpuMsPerCall: round(cell.loadGeneratorCpuMs / calls, 4),
+    };
+    if (cell.firstError !== undefined) row.firstError = cell.firstError;
+    return row;
+  });
+  for (const row of base) {
+    if (row.kind === 'direct') continue;
+    const direct = base.find((r) => r.kind === 'direct' && r.concurrency === row.concurrency);
+    if (!direct) continue;
+    row.ratioToDirect = round(row.callsPerSecond / direct.callsPerSecond);
+    row.addedP50Ms = round(row.latencyMs.p50 - direct.latencyMs.p50);
+    row.addedP99Ms = round(row.latencyMs.p99 - direct.latencyMs.p99);
+  }
+  return base;
+}
+
+function mapValues<T extends object>(object: T, fn: (value: number) => number): T {
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, fn(v as number)])) as T;
+}
+
+/** SPEC §9 targets (REST ≥ 70 % and GraphQL ≥ 60 % of direct at C=32; C=1 added p50 ≤ 1 ms, p99 ≤ 5 ms). */
+export function checkTargets(rows: Row[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const row of rows) {
+    if (row.kind === 'direct') continue;
+    if (row.concurrency === 32 && row.ratioToDirect !== null) {
+      const minimum = row.kind === 'rest' ? 0.7 : 0.6;
+      checks.push({
+        name: 'throughput at C=32',
+        target: row.target,
+        threshold: `≥ ${minimum * 100}% of direct`,
+        measured: `${(row.ratioToDirect * 100).toFixed(1)}%`,
+        met: row.errors === 0 && row.ratioToDirect >= minimum,
+      });
+    }
+    if (row.concurrency === 1 && row.addedP50Ms !== null && row.addedP99Ms !== null) {
+      checks.push({
+        name: 'added p50 at C=1',
+        target: row.target,
+        threshold: '≤ 1 ms',
+        measured: `${row.addedP50Ms.toFixed(3)} ms`,
+        met: row.errors === 0 && row.addedP50Ms <= 1,
+      });
+      checks.push({
+        name: 'added p99 at C=1',
+        target: row.target,
+        threshold: '≤ 5 ms',
+        measured: `${row.addedP99Ms.toFixed(3)} ms`,
+        met: row.errors === 0 && row.addedP99Ms <= 5,
+      });
+    }
+  }
+  return checks;
+}
+
+const fixed = (value: number | null, digits: number): string => (value === null || Number.isNaN(value) ? '-' : value.toFixed(digits));
+
+function table(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const render = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
+}
+
+export function formatRows(rows: Row[]): string {
+  const header = ['C', 'target', 'calls/s', 'vs direct', 'p50 ms', 'p90 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'gw CPU ms/call', 'gw RSS MiB', 'up CPU ms/call', 'errors'];
+  const lines = rows.map((r) => [
+    String(r.concurrency),
+    r.target,
+    r.callsPerSecond.toFixed(0),
+    r.ratioToDirect === null ? '-' : `${(r.ratioToDirect * 100).toFixed(1)}%`,
+    fixed(r.latencyMs.p50, 2),
+    fixed(r.latencyMs.p90, 2),
+    fixed(r.latencyMs.p99, 2),
+    fixed(r.addedP50Ms, 2),
+    fixed(r.addedP99Ms, 2),
+    fixed(r.gatewayCpuMsPerCall, 3),
+    fixed(r.gatewayRssMiB, 1),
+    fixed(r.upstreamCpuMsPerCall, 3),
+    String(r.errors),
+  ]);
+  return table(header, lines);
+}
+
+export function formatChecks(checks: TargetCheck[]): string {
+  const lines = checks.map((c) => [c.met ? 'MET' : 'NOT MET', c.target, c.name, c.threshold, c.measured]);
+  return table(['result', 'target', 'check', 'threshold', 'measured'], lines);
+}

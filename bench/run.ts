@@ -1,0 +1,272 @@
+/**
+ * `npm run bench` — SPEC §9 side by side: direct MCP calls against the same
+ * upstream vs. the gateway's REST execute and GraphQL executeTool, with one
+ * gateway child per limiter store (in-memory and Redis), interleaving rounds
+ * so that drift (thermal, noisy neighbours, GC) hits every target alike.
+ * `--soak N` instead runs N executions and tracks the gateway's memory and
+ * database size. See bench/README.md for how to read the output.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createLogger } from '../src/observability/logger.js';
+import { startLocalChroma, type ChromaEndpoint } from '../src/vectors/chroma-server.js';
+import { startEverythingServer, type EverythingServer } from '../test/helpers/everything-server.js';
+import { startRedis, type RedisTestServer } from '../test/helpers/redis-server.js';
+import { startGatewayProcess, type GatewayProcess, type LimiterStore } from './gateway-process.js';
+import { runClosedLoop } from './load-generator.js';
+import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { ownCpuMs, readProc } from './proc-stats.js';
+import { checkTargets, formatChecks, formatRows, toRows, type Cell, type TargetKind } from './report.js';
+import { runSoak } from './soak.js';
+import {
+  createDirectTarget,
+  createGraphqlTarget,
+  createRestTarget,
+  graphqlAvailable,
+  registerConnection,
+  type Target,
+} from './targets.js';
+
+interface MeasuredTarget {
+  target: Target;
+  kind: TargetKind;
+  gateway: GatewayProcess | null;
+}
+
+interface Environment {
+  upstream: EverythingServer;
+  chroma: ChromaEndpoint;
+  redisUrl: string | undefined;
+  gateways: GatewayProcess[];
+  cleanup(): Promise<void>;
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+/** Pids to SIGKILL if the bench dies without cleaning up (Ctrl-C, a closed pipe, a crash). */
+const children = new Set<number>();
+process.once('exit', () => {
+  for (const pid of children) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'] as const) process.once(signal, () => process.exit(130));
+
+async function startEnvironment(options: BenchOptions, stores: LimiterStore[], retention?: string): Promise<Environment> {
+  const chromaDir = mkdtempSync(join(tmpdir(), 'tmws-bench-chroma-'));
+  const stops: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`cleanup: ${String(error)}`));
+    children.clear();
+    rmSync(chromaDir, { recursive: true, force: true });
+  };
+  try {
+    const upstream = await startEverythingServer({ mode: 'streamableHttp' });
+    stops.push(() => upstream.stop());
+    children.add(upstream.pid);
+    log(`upstream server-everything (streamableHttp) at ${upstream.url}, pid ${upstream.pid}`);
+    const chroma = await startLocalChroma({ path: chromaDir, logger: createLogger('warn'), restartOnExit: false });
+    stops.push(() => chroma.stop());
+    if (chroma.pid !== undefined) children.add(chroma.pid);
+    log(`chroma at ${chroma.url}`);
+    let redisUrl = options.redisUrl;
+    if (!redisUrl && stores.includes('redis')) {
+      const redis: RedisTestServer = await startRedis();
+      stops.push(() => redis.stop());
+      children.add(redis.pid);
+      redisUrl = redis.url;
+      log(`private redis-server at ${redisUrl}`);
+    }
+    const gateways: GatewayProcess[] = [];
+    for (const store of stores) {
+      const gateway = await startGatewayProcess({
+        store,
+        chromaUrl: chroma.url,
+        ...(redisUrl ? { redisUrl } : {}),
+        ...(retention ? { retention } : {}),
+        ...(options.profileDir ? { cpuProfileDir: resolve(options.profileDir) } : {}),
+        nodeArgs: options.nodeArgs,
+      });
+      stops.push(() => gateway.stop());
+      children.add(gateway.pid);
+      gateways.push(gateway);
+      log(`gateway (${store} limiter) at ${gateway.url}, pid ${gateway.pid}`);
+    }
+    return { upstream, chroma, redisUrl, gateways, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function buildTargets(env: Environment, maxConcurrency: number): Promise<MeasuredTarget[]> {
+  const targets: MeasuredTarget[] = [{ target: await createDirectTarget(env.upstream.url), kind: 'direct', gateway: null }];
+  for (const gateway of env.gateways) {
+    const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
+    const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
+    targets.push({ target: createRestTarget(`rest/${gateway.store}`, endpoint), kind: 'rest', gateway });
+    if (await graphqlAvailable(gateway)) {
+      targets.push({ target: createGraphqlTarget(`graphql/${gateway.store}`, endpoint), kind: 'graphql', gateway });
+    } else {
+      log(`GraphQL is not served by this checkout; graphql/${gateway.store} is skipped`);
+    }
+  }
+  return targets;
+}
+
+async function measureMatrix(env: Environment, targets: MeasuredTarget[], options: BenchOptions): Promise<Cell[]> {
+  const warmupMs = options.warmupSeconds * 1000;
+  if (warmupMs > 0) {
+    for (const { target } of targets) {
+      const sample = await runClosedLoop(target.operation, { concurrency: 8, durationMs: warmupMs });
+      if (sample.errors > 0) throw new Error(`${target.name} fails during warm-up: ${sample.firstError}`);
+    }
+  }
+  const cells = new Map<string, Cell>();
+  const durationMs = options.durationSeconds * 1000;
+  for (const concurrency of options.concurrency) {
+    for (let round = 1; round <= options.rounds; round++) {
+      // Rotate the order each round so no target always runs right after the same neighbour.
+      const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as MeasuredTarget);
+      for (const measured of order) {
+        const { target, gateway } = measured;
+        const upstreamBefore = readProc(env.upstream.pid).cpuMs;
+        const gatewayBefore = gateway ? readProc(gateway.pid).cpuMs : 0;
+        const ownBefore = ownCpuMs();
+        const sample = await runClosedLoop(target.operation, { concurrency, durationMs });
+        const ownAfter = ownCpuMs();
+        const gatewayAfter = gateway ? readProc(gateway.pid) : undefined;
+        const key = `${target.name}@${concurrency}`;
+        const cell: Cell = cells.get(key) ?? {
+          target: target.name,
+          kind: measured.kind,
+          store: gateway?.store ?? null,
+          concurrency,
+          calls: 0,
+          errors: 0,
+          elapsedMs: 0,
+          latenciesMs: [],
+          gatewayCpuMs: 0,
+          upstreamCpuMs: 0,
+          loadGeneratorCpuMs: 0,
+          gatewayRssMiB: null,
+        };
+        cell.calls += sample.calls;
+        cell.errors += sample.errors;
+        cell.elapsedMs += sample.elapsedMs;
+        for (const latency of sample.latenciesMs) cell.latenciesMs.push(latency);
+        cell.upstreamCpuMs += readProc(env.upstream.pid).cpuMs - upstreamBefore;
+        cell.loadGeneratorCpuMs += ownAfter - ownBefore;
+        if (gatewayAfter) {
+          cell.gatewayCpuMs += gatewayAfter.cpuMs - gatewayBefore;
+          cell.gatewayRssMiB = gatewayAfter.rssMiB;
+        }
+        if (sample.firstError !== undefined) cell.firstError ??= sample.firstError;
+        cells.set(key, cell);
+        log(
+          `C=${concurrency} round ${round}/${options.rounds} ${target.name}: ${(sample.calls / (sample.elapsedMs / 1000)).toFixed(0)} calls/s` +
+            (sample.errors > 0 ? `, ${sample.errors} errors (${sample.firstError})` : ''),
+        );
+      }
+    }
+  }
+  return [...cells.values()];
+}
+
+function machine() {
+  const cpuList = cpus();
+  return {
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+function writeJson(path: string, data: unknown): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
+  log(`wrote ${path}`);
+}
+
+async function runMatrix(options: BenchOptions): Promise<void> {
+  const env = await startEnvironment(options, options.stores);
+  try {
+    const targets = await buildTargets(env, Math.max(...options.concurrency));
+    const gatewaySettings = env.gateways.map((g) => ({ store: g.store, ...g.settings }));
+    process.stdout.write(
+      `\nGateway children: auth ON (HS256 bearer on every call), rate limiter ON (development, ` +
+        `TMWS_RATE_LIMIT_SCALE=${env.gateways[0]?.settings.TMWS_RATE_LIMIT_SCALE ?? '-'}, stores: ${options.stores.join(', ')}), ` +
+        `execution recording ON (SQLite, WAL), metrics ON (/metrics, per-route HTTP histograms).\n`,
+    );
+    const cells = await measureMatrix(env, targets, options);
+    const rows = toRows(cells);
+    const checks = checkTargets(rows);
+    const info = machine();
+    process.stdout.write(
+      `\nMachine: ${info.cpus} × ${info.cpuModel}, Node ${info.node}. ` +
+        `${options.rounds} rounds × ${options.durationSeconds} s per target and concurrency, interleaved.\n\n`,
+    );
+    process.stdout.write(`${formatRows(rows)}\n\nSPEC §9 targets:\n${formatChecks(checks)}\n`);
+    writeJson(options.out, {
+      kind: 'throughput',
+      at: new Date().toISOString(),
+      machine: info,
+      options: { ...options, out: undefined },
+      tool: 'echo',
+      gateways: gatewaySettings,
+      rows,
+      checks,
+    });
+    await Promise.all(targets.map(({ target }) => target.close().catch(() => undefined)));
+  } finally {
+    await env.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (options.soak > 0) {
+    const store = options.stores[0] ?? 'memory';
+    const env = await startEnvironment(options, [store], options.retention);
+    try {
+      const gateway = env.gateways[0];
+      if (!gateway) throw new Error('no gateway started');
+      const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
+      const result = await runSoak({
+        gateway,
+        connectionId,
+        executions: options.soak,
+        concurrency: options.soakConcurrency,
+        retention: options.retention,
+        log,
+      });
+      writeJson(options.out, { kind: 'soak', at: new Date().toISOString(), machine: machine(), store, ...result });
+    } finally {
+      await env.cleanup();
+    }
+    return;
+  }
+  await runMatrix(options);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

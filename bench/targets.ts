@@ -1,0 +1,115 @@
+/**
+ * The three ways of calling the upstream `echo` tool that the bench compares:
+ * directly with the MCP SDK (the physical limit), through the gateway's REST
+ * execute route, and through its GraphQL `executeTool` mutation. Each target
+ * turns one call into an `Operation` that rejects when the call did not
+ * succeed, so a broken path can never pass for a fast one.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Pool } from 'undici';
+import type { Operation } from './load-generator.js';
+
+export interface Target {
+  readonly name: string;
+  readonly operation: Operation;
+  close(): Promise<void>;
+}
+
+/** The tool and arguments every target sends. */
+export const ECHO_TOOL = 'echo';
+export const ECHO_ARGUMENTS = { message: 'tmws-bench' } as const;
+
+/** One SDK session shared by all callers, like the gateway's one session per connection. */
+export async function createDirectTarget(mcpUrl: string): Promise<Target> {
+  const client = new Client({ name: 'tmws-bench-direct', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+  return {
+    name: 'direct',
+    operation: async () => {
+      const result = await client.callTool({ name: ECHO_TOOL, arguments: ECHO_ARGUMENTS });
+      if (result.isError) throw new Error('direct echo reported isError');
+    },
+    close: () => client.close(),
+  };
+}
+
+export interface GatewayEndpoint {
+  url: string;
+  token: string;
+  connectionId: string;
+  /** Highest concurrency the bench will use: one keep-alive socket per caller, opened lazily. */
+  maxConcurrency: number;
+}
+
+/** Keep-alive HTTP/1.1 without pipelining, so no call ever waits for a socket. */
+function keepAlivePool(gateway: GatewayEndpoint): Pool {
+  return new Pool(gateway.url, { connections: gateway.maxConcurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+}
+
+export function createRestTarget(name: string, gateway: GatewayEndpoint): Target {
+  const pool = keepAlivePool(gateway);
+  const path = `/api/v1/mcp/connections/${gateway.connectionId}/tools/${ECHO_TOOL}/execute`;
+  const headers = { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' };
+  const body = JSON.stringify({ arguments: ECHO_ARGUMENTS });
+  return {
+    name,
+    operation: async () => {
+      const response = await pool.request({ method: 'POST', path, headers, body });
+      const payload = (await response.body.json()) as { result?: { status?: string } };
+      if (response.statusCode !== 200 || payload.result?.status !== 'completed') {
+        throw new Error(`REST execute answered ${response.statusCode}: ${JSON.stringify(payload).slice(0, 300)}`);
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+export const EXECUTE_TOOL_MUTATION =
+  'mutation($input: ExecuteToolInput!){ executeTool(input:$input){ id status isError } }';
+
+export function createGraphqlTarget(name: string, gateway: GatewayEndpoint): Target {
+  const pool = keepAlivePool(gateway);
+  const headers = { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json', accept: 'application/json' };
+  const body = JSON.stringify({
+    query: EXECUTE_TOOL_MUTATION,
+    variables: { input: { connectionId: gateway.connectionId, toolName: ECHO_TOOL, arguments: ECHO_ARGUMENTS } },
+  });
+  return {
+    name,
+    operation: async () => {
+      const response = await pool.request({ method: 'POST', path: '/graphql', headers, body });
+      const payload = (await response.body.json()) as { data?: { executeTool?: { status?: string } }; errors?: unknown };
+      if (response.statusCode !== 200 || payload.errors || payload.data?.executeTool?.status !== 'COMPLETED') {
+        throw new Error(`GraphQL executeTool answered ${response.statusCode}: ${JSON.stringify(payload).slice(0, 300)}`);
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** Registers the upstream on a gateway (REST create) and returns the connection id. */
+export async function registerConnection(gateway: { url: string; token: string }, mcpUrl: string, serverName: string): Promise<string> {
+  const response = await fetch(`${gateway.url}/api/v1/mcp/connections`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ server_name: serverName, url: mcpUrl, timeout: 30 }),
+  });
+  const payload = (await response.json()) as { id?: string; status?: string };
+  if (response.status !== 201 || !payload.id) {
+    throw new Error(`creating the bench connection failed (${response.status}): ${JSON.stringify(payload).slice(0, 500)}`);
+  }
+  return payload.id;
+}
+
+/** Whether the gateway serves GraphQL yet (the API may not have landed in this checkout). */
+export async function graphqlAvailable(gateway: { url: string; token: string }): Promise<boolean> {
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  }).catch(() => undefined);
+  if (!response) return false;
+  await response.body?.cancel();
+  return response.status !== 404;
+}
