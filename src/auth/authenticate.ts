@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import { LoadingCache } from '../common/loading-cache.js';
 import { AuthenticationError } from '../errors/index.js';
 import type { AgentRepository } from '../db/repositories/agent.repository.js';
 import { CLOCK_SKEW_SECONDS, extractBearerToken, secretKeyBytes, verifyAgentToken } from './jwt.js';
@@ -24,12 +25,6 @@ const MAX_CACHED_ENTRIES = 10_000;
 /** Used when TMWS_AUTH_ENABLED=false (development and test only). */
 export const ANONYMOUS_PRINCIPAL: Principal = { agentId: 'dev-agent', namespace: 'default', role: 'admin' };
 
-interface CachedAgent {
-  /** Shared by every request that misses while it loads: one query per agent and TTL, not one per request. */
-  principal: Promise<Principal | null>;
-  expiresAt: number;
-}
-
 export interface AuthenticatorOptions {
   secretKey: string;
   authEnabled: boolean;
@@ -38,7 +33,7 @@ export interface AuthenticatorOptions {
 /** Token → Principal: verifies the JWT, then reads namespace and role from the database. */
 export class Authenticator {
   private readonly secret: Uint8Array;
-  private readonly cache = new Map<string, CachedAgent>();
+  private readonly cache = new LoadingCache<string, Principal | null>(AGENT_CACHE_TTL_MS, MAX_CACHED_ENTRIES);
   private readonly verifiedTokens = new Map<string, { agentId: string; expiresAt: number }>();
 
   constructor(
@@ -72,28 +67,10 @@ export class Authenticator {
   }
 
   private loadActiveAgent(agentId: string): Promise<Principal | null> {
-    const cached = this.cache.get(agentId);
-    if (cached && cached.expiresAt > Date.now()) return cached.principal;
-    const entry: CachedAgent = {
-      principal: this.agents
-        .findById(agentId)
-        .then((agent) =>
-          agent && agent.status === 'active' ? { agentId: agent.id, namespace: agent.namespace, role: agent.role } : null,
-        ),
-      // Joinable while loading; the TTL starts once the answer is there.
-      expiresAt: Number.POSITIVE_INFINITY,
-    };
-    if (this.cache.size > MAX_CACHED_ENTRIES) this.cache.clear();
-    this.cache.set(agentId, entry);
-    entry.principal.then(
-      () => {
-        if (this.cache.get(agentId) === entry) entry.expiresAt = Date.now() + AGENT_CACHE_TTL_MS;
-      },
-      () => {
-        if (this.cache.get(agentId) === entry) this.cache.delete(agentId);
-      },
-    );
-    return entry.principal;
+    return this.cache.get(agentId, async () => {
+      const agent = await this.agents.findById(agentId);
+      return agent && agent.status === 'active' ? { agentId: agent.id, namespace: agent.namespace, role: agent.role } : null;
+    });
   }
 
   /** Drops cached agents, e.g. after the CLI changed one in the same process. */

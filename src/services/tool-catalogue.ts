@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Tool } from '../db/entities/index.js';
 import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
 import { ToolNotFoundError, ValidationError } from '../errors/index.js';
+import { LoadingCache } from '../common/loading-cache.js';
 
 // ajv-formats is CommonJS with a `default` export that NodeNext typings cannot call directly.
 const addFormats = createRequire(import.meta.url)('ajv-formats') as (ajv: Ajv) => Ajv;
@@ -28,12 +29,6 @@ interface CachedTool {
   validate: ValidateFunction | null | undefined;
 }
 
-interface CachedCatalogue {
-  /** Shared by every call that misses while it loads: one catalogue query per TTL, not one per call. */
-  tools: Promise<Map<string, CachedTool>>;
-  expiresAt: number;
-}
-
 /**
  * Tool lookup and argument validation for the execute hot path: the catalogue
  * is read once per connection and TTL, and each distinct input schema is
@@ -42,7 +37,7 @@ interface CachedCatalogue {
  */
 export class ToolCatalogue {
   private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
-  private readonly cache = new Map<string, CachedCatalogue>();
+  private readonly cache = new LoadingCache<string, Map<string, CachedTool>>(CATALOGUE_TTL_MS);
   private readonly compiled = new Map<string, ValidateFunction | null>();
 
   constructor(private readonly connections: ConnectionRepository) {
@@ -77,26 +72,12 @@ export class ToolCatalogue {
   }
 
   private load(principal: Principal, connectionId: string): Promise<Map<string, CachedTool>> {
-    const cached = this.cache.get(connectionId);
-    if (cached && cached.expiresAt > Date.now()) return cached.tools;
-    const entry: CachedCatalogue = {
-      tools: this.connections
-        .tools(principal, connectionId)
-        .then((rows) => new Map<string, CachedTool>(rows.map((tool) => [tool.name, { tool, validate: undefined }]))),
-      // Joinable while loading; the TTL starts once the catalogue is there.
-      expiresAt: Number.POSITIVE_INFINITY,
-    };
-    this.cache.set(connectionId, entry);
-    entry.tools.then(
-      () => {
-        if (this.cache.get(connectionId) === entry) entry.expiresAt = Date.now() + CATALOGUE_TTL_MS;
-      },
-      () => {
-        if (this.cache.get(connectionId) === entry) this.cache.delete(connectionId);
-      },
-    );
-    return entry.tools;
+    return this.cache.get(connectionId, async () => {
+      const rows = await this.connections.tools(principal, connectionId);
+      return new Map<string, CachedTool>(rows.map((tool) => [tool.name, { tool, validate: undefined }]));
+    });
   }
+
 
   /** An upstream schema we cannot compile is not ours to enforce; the upstream still validates. */
   private compile(schema: Record<string, unknown>): ValidateFunction | null {

@@ -8,6 +8,7 @@ import {
   DuplicateConnectionError,
 } from '../../errors/index.js';
 import { McpConnectionSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
+import { LoadingCache } from '../../common/loading-cache.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -57,7 +58,7 @@ export interface CatalogueTool {
  */
 export class ConnectionRepository {
   /** Rows by id; an entry still loading is shared by every caller that misses meanwhile (one query, not one per caller). */
-  private readonly hot = new Map<string, { row: Promise<McpConnection | null>; expiresAt: number }>();
+  private readonly hot = new LoadingCache<string, McpConnection | null>(CONNECTION_CACHE_TTL_MS, CONNECTION_CACHE_MAX_ENTRIES);
   /** Bumped around every write; a read that overlapped a write must not be cached. */
   private writes = 0;
 
@@ -87,28 +88,15 @@ export class ConnectionRepository {
    * returned row is shared between callers and must not be modified.
    */
   async findReadableCached(principal: Principal, id: string): Promise<McpConnection> {
-    let entry = this.hot.get(id);
-    if (!entry || entry.expiresAt <= Date.now()) {
-      if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
-      entry = this.loadHot(id);
-    }
-    return assertReadable(principal, id, await entry.row);
-  }
-
-  private loadHot(id: string): { row: Promise<McpConnection | null>; expiresAt: number } {
+    if (!UUID_PATTERN.test(id)) throw new ConnectionNotFoundError(id);
     const generation = this.writes;
-    // Joinable while loading; the TTL starts once the row is there.
-    const entry = { row: this.em.fork().findOne(McpConnectionSchema, { id }), expiresAt: Number.POSITIVE_INFINITY };
-    if (this.hot.size >= CONNECTION_CACHE_MAX_ENTRIES) this.hot.clear();
-    this.hot.set(id, entry);
-    const settle = (row: McpConnection | null) => {
-      if (this.hot.get(id) !== entry) return; // dropped by a write meanwhile
+    const row = await this.hot.get(
+      id,
+      () => this.em.fork().findOne(McpConnectionSchema, { id }),
       // Unknown ids and reads that overlapped a write are answered, not kept.
-      if (row && generation === this.writes) entry.expiresAt = Date.now() + CONNECTION_CACHE_TTL_MS;
-      else this.hot.delete(id);
-    };
-    entry.row.then(settle, () => settle(null));
-    return entry;
+      (found) => found !== null && generation === this.writes,
+    );
+    return assertReadable(principal, id, row);
   }
 
   async list(principal: Principal, query: ConnectionListQuery): Promise<{ rows: McpConnection[]; total: number }> {
