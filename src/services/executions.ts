@@ -79,12 +79,22 @@ export class ExecutionService {
 
   /** Executes and waits for the outcome (REST execute, GraphQL executeTool). */
   async execute(principal: Principal, request: ExecuteToolRequest): Promise<CompletedExecution> {
-    const started = await this.start(principal, request);
+    const started = await this.begin(principal, request);
     return started.done;
   }
 
-  /** Records the execution and returns at once; the call continues in the background. */
+  /**
+   * Records the execution and returns at once; the call continues in the
+   * background. Returns only once the RUNNING row is written, so the caller
+   * may look it up (or subscribe to it) on any gateway instance right away.
+   */
   async start(principal: Principal, request: ExecuteToolRequest): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
+    const started = await this.begin(principal, request);
+    await this.deps.executions.settled();
+    return started;
+  }
+
+  private async begin(principal: Principal, request: ExecuteToolRequest): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
     if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
       throw ValidationError.field('arguments', 'arguments must be a JSON object');
     }
