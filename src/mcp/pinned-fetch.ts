@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ExternalServiceError, ValidationError } from '../errors/index.js';
+import { leanPost } from './lean-post.js';
 import { assertUpstreamUrlAllowed, type PinnedAddress, type ResolvedTarget } from './ssrf-guard.js';
 import type { SsrfPolicy } from './types.js';
 
@@ -109,18 +110,22 @@ export function createPinnedFetch({ resolved, policy, connectTimeoutMs }: Pinned
           reason: 'redirect_refused',
         });
       }
-      const response = await undiciFetch(url, {
-        ...(init as Parameters<typeof undiciFetch>[1]),
-        // The Streamable HTTP transport hands every POST the same session-long
-        // AbortSignal; undici adds a listener to it per request and only drops it
-        // when the request is garbage-collected, so under load thousands pile up
-        // (MaxListenersExceededWarning). POSTs need no signal here: closing a
-        // session destroys this Agent, which ends every request still running.
-        // GETs (long-lived event streams) keep theirs.
-        signal: init?.method === 'POST' ? undefined : init?.signal,
-        redirect: 'manual',
-        dispatcher: agent,
-      });
+      // POSTs (every tool call) take the cheap path; GETs (event streams) and DELETEs stay on fetch.
+      const lean = init?.method === 'POST' ? await leanPost(agent, url, init) : undefined;
+      const response =
+        lean ??
+        (await undiciFetch(url, {
+          ...(init as Parameters<typeof undiciFetch>[1]),
+          // The Streamable HTTP transport hands every POST the same session-long
+          // AbortSignal; undici adds a listener to it per request and only drops it
+          // when the request is garbage-collected, so under load thousands pile up
+          // (MaxListenersExceededWarning). POSTs need no signal here: closing a
+          // session destroys this Agent, which ends every request still running.
+          // GETs (long-lived event streams) keep theirs.
+          signal: init?.method === 'POST' ? undefined : init?.signal,
+          redirect: 'manual',
+          dispatcher: agent,
+        }));
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel().catch(() => undefined);
         const error = await redirectError(response, url, policy);
