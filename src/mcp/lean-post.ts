@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { readAhead, toWebStream } from './sse-read-ahead.js';
 
 /**
  * Every tool call is one POST on the upstream session. Through undici's WHATWG
@@ -14,6 +14,9 @@ import type { Dispatcher } from 'undici';
  * Errors keep fetch's shape (`TypeError: fetch failed` with the socket error
  * as `cause`, `TypeError: terminated` when the body breaks off), so the
  * failure classification in errors.ts reads them exactly as before.
+ *
+ * A short event stream that holds nothing but the response is handed over as
+ * JSON (see sse-read-ahead.ts); every other answer is passed on unchanged.
  */
 
 /** Statuses whose Response must not carry a body (the constructor refuses one). */
@@ -49,43 +52,21 @@ export async function leanPost(dispatcher: Dispatcher, url: URL, init: RequestIn
     else responseHeaders.set(name, value);
   }
   const status = answer.statusCode;
-  const noBody = NULL_BODY_STATUSES.has(status);
-  if (noBody) answer.body.resume();
-  return new Response(noBody ? null : toWebStream(answer.body), {
-    status,
-    statusText: STATUS_CODES[status] ?? '',
-    headers: responseHeaders,
-  });
+  const statusText = STATUS_CODES[status] ?? '';
+  if (NULL_BODY_STATUSES.has(status)) {
+    answer.body.resume();
+    return new Response(null, { status, statusText, headers: responseHeaders });
+  }
+  if (status === 200 && isEventStream(responseHeaders.get('content-type'))) {
+    const ahead = await readAhead(answer.body);
+    if (ahead.kind === 'stream') return new Response(ahead.stream, { status, statusText, headers: responseHeaders });
+    responseHeaders.set('content-type', 'application/json');
+    responseHeaders.delete('content-length');
+    return new Response(`[${ahead.payloads.join(',')}]`, { status, statusText, headers: responseHeaders });
+  }
+  return new Response(toWebStream(answer.body), { status, statusText, headers: responseHeaders });
 }
 
-/** A web stream over a Node body, with backpressure; cancelling it closes the body. */
-function toWebStream(body: Readable): ReadableStream<Uint8Array> {
-  // Chunks can still arrive after the reader cancelled; a settled controller must not be touched.
-  let settled = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      body.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 1) <= 0) body.pause();
-      });
-      body.once('end', () => {
-        if (settled) return;
-        settled = true;
-        controller.close();
-      });
-      body.on('error', (error) => {
-        if (settled) return;
-        settled = true;
-        controller.error(new TypeError('terminated', { cause: error }));
-      });
-    },
-    pull() {
-      body.resume();
-    },
-    cancel() {
-      settled = true;
-      body.destroy();
-    },
-  });
+function isEventStream(contentType: string | null): boolean {
+  return contentType?.split(';')[0]?.trim().toLowerCase() === 'text/event-stream';
 }
