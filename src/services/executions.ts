@@ -121,7 +121,9 @@ export class ExecutionService {
     // Started executions may never be awaited (startExecution); their failure is already recorded.
     const forget = () => void this.running.delete(execution.id);
     done.then(forget, forget);
-    this.publish(execution, 'STATE', {});
+    // Namespace watchers only: nobody can follow this execution's own channel before learning its id
+    // from this call (and executionProgress opens with the state it reads, not the bus's STATE event).
+    this.publish(execution, 'STATE', {}, false);
     return { execution, done };
   }
 
@@ -262,6 +264,7 @@ export class ExecutionService {
     execution: Execution,
     type: ExecutionEventType,
     extra: { progress?: number | null; total?: number | null; message?: string | null },
+    toExecutionChannel = true,
   ): void {
     const payload: ExecutionEventPayload = {
       type,
@@ -276,7 +279,7 @@ export class ExecutionService {
       message: extra.message ?? execution.progressMessage ?? null,
       at: new Date().toISOString(),
     };
-    this.deps.events.pubsub.publish('execution', execution.id, payload);
+    if (toExecutionChannel) this.deps.events.pubsub.publish('execution', execution.id, payload);
     this.deps.events.pubsub.publish('namespace-executions', execution.namespace, payload);
   }
 
