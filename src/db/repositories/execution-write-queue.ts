@@ -10,16 +10,13 @@ import type { Knex } from '@mikro-orm/sqlite';
  * A terminal state (and a read) is written on the next turn of the event
  * loop, never behind a timer. A RUNNING row may wait up to INSERT_DELAY_MS:
  * a call that finishes within that time is written once, as its final row,
- * instead of an INSERT followed by an UPDATE — and its `finish` resolves at
- * once, because a row that is not in the database yet can only change
- * through this queue, so its outcome is already decided.
+ * instead of an INSERT followed by an UPDATE.
  *
  * Guarantees the repository builds on:
  * - writes reach the database in the order they were queued (an execution's
  *   terminal state never overtakes its RUNNING row);
- * - `finish` resolves with whether it changed the row (first outcome wins,
- *   exactly like a single conditional UPDATE): once written, or at once when
- *   the row itself is still queued;
+ * - `finish` resolves only once written, with whether it changed the row
+ *   (first outcome wins, exactly like a single conditional UPDATE);
  * - `settled()` resolves once everything queued before the call is written,
  *   so a read that starts with it sees every execution this process recorded.
  */
@@ -114,8 +111,6 @@ export class ExecutionWriteQueue {
   private urgent = false;
   private immediate = false;
   private timer: NodeJS.Timeout | undefined;
-  /** RUNNING rows still waiting in `queue` (not yet taken into a batch), by execution id. */
-  private readonly queuedInserts = new Map<string, QueuedInsert>();
   /** Inserts that failed: their finish reports the same error instead of "nothing changed". */
   private readonly failedInserts = new Map<string, unknown>();
 
@@ -130,9 +125,7 @@ export class ExecutionWriteQueue {
     const written = new Promise<void>((resolve) => {
       done = resolve;
     });
-    const item: QueuedInsert = { kind: 'insert', id, values, done, written };
-    this.queue.push(item);
-    this.queuedInserts.set(id, item);
+    this.queue.push({ kind: 'insert', id, values, done, written });
     this.requestWrite(false);
   }
 
@@ -142,14 +135,6 @@ export class ExecutionWriteQueue {
     if (failed !== undefined) {
       this.failedInserts.delete(write.id);
       return Promise.reject(failed);
-    }
-    const unwritten = this.queuedInserts.get(write.id);
-    if (unwritten) {
-      // The row is not in the database yet, and every change to it passes through this queue
-      // in order: the outcome is known now, and the row will be written final.
-      const changed = inScope(unwritten.values, write);
-      if (changed) unwritten.values = applyFinish(unwritten.values, write);
-      return Promise.resolve(changed);
     }
     let resolve!: (changed: boolean) => void;
     let reject!: (error: unknown) => void;
@@ -199,7 +184,6 @@ export class ExecutionWriteQueue {
         this.urgent = false;
         const { batch, deferred } = takeBatch(this.queue);
         this.queue = deferred;
-        for (const item of batch) if (item.kind === 'insert') this.queuedInserts.delete(item.id);
         this.inFlight = batch;
         if (deferred.some((item) => item.kind === 'finish')) this.urgent = true;
         try {
