@@ -56,6 +56,8 @@ export async function openOrm(target: DatabaseTarget, options: OrmOptions = {}):
     await connection.execute('PRAGMA journal_mode = WAL');
     await connection.execute('PRAGMA synchronous = NORMAL');
     await connection.execute('PRAGMA busy_timeout = 5000');
+    // WAL files never shrink by themselves: after a checkpoint, cut one that grew past 4 MiB back.
+    await connection.execute('PRAGMA journal_size_limit = 4194304');
     await connection.execute('PRAGMA foreign_keys = ON');
   }
   return orm;
