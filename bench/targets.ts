@@ -20,10 +20,20 @@ export interface Target {
 export const ECHO_TOOL = 'echo';
 export const ECHO_ARGUMENTS = { message: 'tmws-bench' } as const;
 
+/**
+ * The SDK transport hands every POST its session-long AbortSignal; fetch adds
+ * a listener per request that only goes away with garbage collection, so under
+ * load thousands pile up (MaxListenersExceededWarning) and slow the baseline
+ * down. The gateway's upstream fetch drops that signal for POSTs; the baseline
+ * gets the same treatment, so it is not handicapped by it.
+ */
+const fetchWithoutPostSignal: typeof fetch = (input, init) =>
+  fetch(input, init?.method === 'POST' ? { ...init, signal: null } : init);
+
 /** One SDK session shared by all callers, like the gateway's one session per connection. */
 export async function createDirectTarget(mcpUrl: string): Promise<Target> {
   const client = new Client({ name: 'tmws-bench-direct', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { fetch: fetchWithoutPostSignal }));
   return {
     name: 'direct',
     operation: async () => {
