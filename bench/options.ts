@@ -73,7 +73,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),
-    rounds: Math.max(1, Math.floor(positiveNumber('rounds', values.rounds, 3))),
+    rounds: Math.max(1, Math.floor(positiveNumber("rounds", values.rounds, 4))),
     concurrency,
     stores,
     redisUrl: values['redis-url'],
