@@ -5,7 +5,7 @@ import type { LimiterStore } from './gateway-process.js';
 export interface BenchOptions {
   /** Seconds per measured segment (one target, one concurrency, one round). @default 2 */
   durationSeconds: number;
-  /** Rounds of interleaved segments per concurrency. @default 3 */
+  /** Rounds of interleaved segments per concurrency. @default 4 */
   rounds: number;
   /** @default [1, 8, 32, 128] */
   concurrency: number[];
@@ -73,7 +73,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),
-    rounds: Math.max(1, Math.floor(positiveNumber("rounds", values.rounds, 4))),
+    rounds: Math.max(1, Math.floor(positiveNumber('rounds', values.rounds, 4))),
     concurrency,
     stores,
     redisUrl: values['redis-url'],
