@@ -143,16 +143,17 @@ const ExecuteToolInput = builder.inputType('ExecuteToolInput', {
 
 type ExecuteToolArgs = { connectionId: string; toolName: string; arguments?: unknown };
 
-async function startCall(context: AuthenticatedContext, input: ExecuteToolArgs) {
-  const request = {
+function callRequest(context: AuthenticatedContext, input: ExecuteToolArgs) {
+  return {
     connectionId: input.connectionId,
     toolName: input.toolName,
     arguments: (input.arguments ?? {}) as Record<string, unknown>,
     source: 'GRAPHQL' as const,
     requestId: context.requestId,
   };
-  return renameValidationField(context.services.executions.start(context.principal, request), { arguments: 'input.arguments' });
 }
+
+const argumentsField = { arguments: 'input.arguments' };
 
 builder.mutationFields((t) => {
   const authed = t.withAuth({ authenticated: true });
@@ -164,8 +165,9 @@ builder.mutationFields((t) => {
       args: { input: t.arg({ type: ExecuteToolInput, required: true }) },
       resolve: async (root, args, context, info) => {
         await context.drawRateLimit('mcp_execute_tool', { parent: root, args, context, info });
-        const { done } = await startCall(context, args.input);
-        const { execution, result } = await done;
+        // Waits for the outcome: no need to write the RUNNING row separately first.
+        const call = context.services.executions.execute(context.principal, callRequest(context, args.input));
+        const { execution, result } = await renameValidationField(call, argumentsField);
         if (result) liveResults.set(execution, result);
         return execution;
       },
@@ -177,7 +179,8 @@ builder.mutationFields((t) => {
       args: { input: t.arg({ type: ExecuteToolInput, required: true }) },
       resolve: async (root, args, context, info) => {
         await context.drawRateLimit('mcp_execute_tool', { parent: root, args, context, info });
-        const { execution, done } = await startCall(context, args.input);
+        const call = context.services.executions.start(context.principal, callRequest(context, args.input));
+        const { execution, done } = await renameValidationField(call, argumentsField);
         // The outcome is recorded on the execution and published; nobody awaits it here.
         done.catch(() => undefined);
         return execution;
