@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { SqliteDriver } from '@mikro-orm/sqlite';
+import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import type { DatabaseTarget } from '../config/database-url.js';
 import type { Logger } from '../observability/logger.js';
 import { entities } from './entities/index.js';
@@ -45,7 +45,7 @@ export function ormConfig(target: DatabaseTarget, options: OrmOptions = {}): Opt
     return { ...common, driver: PostgreSqlDriver, clientUrl: target.url, pool: { min: 0, max: 20 } };
   }
   if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
-  return { ...common, driver: SqliteDriver, dbName: target.path, pool: { min: 1, max: 1 } };
+  return { ...common, driver: BetterSqliteDriver, dbName: target.path, pool: { min: 1, max: 1 } };
 }
 
 /** Opens the database; SQLite runs in WAL mode so readers never block the writer. */

@@ -92,6 +92,22 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect(await repo.findReadable(owner, started.id)).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: 'stop' });
   });
 
+  it('never writes into somebody else’s open transaction: a rollback there loses no execution', async () => {
+    let recorded: Promise<boolean> | undefined;
+    let id = '';
+    const transaction = orm.em.fork().transactional(async (em) => {
+      await em.execute('select 1'); // the transaction now holds its connection
+      const started = await start();
+      id = started.id;
+      recorded = repo.finish(owner, id, outcome('COMPLETED'));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // long enough for the queue to write
+      throw new Error('roll back');
+    });
+    await expect(transaction).rejects.toThrow('roll back');
+    expect(await recorded).toBe(true);
+    expect(await repo.findReadable(owner, id)).toMatchObject({ status: 'COMPLETED', durationMs: 7 });
+  });
+
   it('keeps every execution of a burst and reports each outcome', async () => {
     const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
     const changed = await Promise.all(

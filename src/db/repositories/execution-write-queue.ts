@@ -1,4 +1,4 @@
-import type { Knex } from '@mikro-orm/sqlite';
+import type { SqlRunner } from './sql-runner.js';
 
 /**
  * Group commit for the two writes every tool call makes (the RUNNING row and
@@ -115,7 +115,7 @@ export class ExecutionWriteQueue {
   private readonly failedInserts = new Map<string, unknown>();
 
   constructor(
-    private readonly knex: () => Knex,
+    private readonly sql: SqlRunner,
     private readonly dialect: () => 'sqlite' | 'postgresql',
   ) {}
 
@@ -259,7 +259,7 @@ export class ExecutionWriteQueue {
       const sql =
         `insert into "executions" (${INSERT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ` +
         chunk.map(() => tuple).join(', ');
-      await this.knex().raw(sql, chunk.flatMap((row) => row.values) as Knex.RawBinding[]);
+      await this.sql.query(sql, chunk.flatMap((row) => row.values));
     }
   }
 
@@ -267,8 +267,8 @@ export class ExecutionWriteQueue {
     for (let start = 0; start < updates.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = updates.slice(start, start + MAX_ROWS_PER_STATEMENT);
       try {
-        const result: unknown = await this.knex().raw(this.updateSql(chunk.length), chunk.flatMap(updateParams) as Knex.RawBinding[]);
-        const changed = new Set(returnedIds(result));
+        const rows = await this.sql.query(this.updateSql(chunk.length), chunk.flatMap(updateParams));
+        const changed = new Set(rows.map((row) => String(row.id)));
         for (const item of chunk) item.resolve(changed.has(item.write.id));
       } catch (error) {
         for (const item of chunk) item.reject(error);
@@ -341,10 +341,4 @@ function applyFinish(values: InsertValues, write: FinishWrite): InsertValues {
 
 function updateParams(item: QueuedFinish): unknown[] {
   return [item.write.id, item.write.namespace, item.write.agentId, ...item.write.values];
-}
-
-/** node-sqlite3 (through MikroORM's dialect) answers RETURNING with the rows; pg with `{ rows }`. */
-function returnedIds(result: unknown): string[] {
-  const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] } | null)?.rows ?? []);
-  return rows.map((row) => String((row as { id: unknown }).id));
 }

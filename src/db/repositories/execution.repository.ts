@@ -1,9 +1,10 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
-import type { Knex } from '@mikro-orm/sqlite';
+import type { Knex } from '@mikro-orm/knex';
 import { canManage, type Principal } from '../../auth/principal.js';
 import { AuthorizationError, ExecutionNotFoundError } from '../../errors/index.js';
 import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionStatus } from '../entities/index.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
+import { knexRunner, sqlitePreparedRunner } from './sql-runner.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -55,12 +56,13 @@ const json = (value: unknown): string | null => (value === null || value === und
  */
 export class ExecutionRepository {
   private encodingCache: ValueEncoding | undefined;
-  private readonly writes = new ExecutionWriteQueue(
-    () => this.knex,
-    () => this.encoding.dialect,
-  );
+  private readonly writes: ExecutionWriteQueue;
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly em: EntityManager) {
+    const knex = () => this.knex;
+    const runner = this.encoding.dialect === 'sqlite' ? sqlitePreparedRunner(knex) : knexRunner(knex);
+    this.writes = new ExecutionWriteQueue(runner, () => this.encoding.dialect);
+  }
 
   private get knex(): Knex {
     return (this.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
