@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
@@ -95,7 +96,7 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
   it('never writes into somebody else’s open transaction: a rollback there loses no execution', async () => {
     let recorded: Promise<boolean> | undefined;
     let id = '';
-    const transaction = orm.em.fork().transactional(async (em) => {
+    const transaction = (orm.em.fork() as SqlEntityManager).transactional(async (em) => {
       await em.execute('select 1'); // the transaction now holds its connection
       const started = await start();
       id = started.id;
