@@ -30,11 +30,26 @@ export interface AuthenticatorOptions {
   authEnabled: boolean;
 }
 
+/** An authenticated caller, and until when its token is accepted. */
+export interface AuthenticatedCaller {
+  principal: Principal;
+  /** Epoch ms after which the token is refused (`exp` + the tolerated clock skew); null without authentication. */
+  expiresAt: number | null;
+}
+
+interface VerifiedToken {
+  agentId: string;
+  /** `exp` + skew, in epoch ms. */
+  expiresAt: number;
+  /** When this cached verification is dropped (never after `expiresAt`). */
+  trustUntil: number;
+}
+
 /** Token → Principal: verifies the JWT, then reads namespace and role from the database. */
 export class Authenticator {
   private readonly secret: Uint8Array;
   private readonly cache = new LoadingCache<string, Principal | null>(AGENT_CACHE_TTL_MS, MAX_CACHED_ENTRIES);
-  private readonly verifiedTokens = new Map<string, { agentId: string; expiresAt: number }>();
+  private readonly verifiedTokens = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly agents: AgentRepository,
@@ -45,25 +60,31 @@ export class Authenticator {
 
   /** `authorization` is a header value; `allowBareToken` for WebSocket connectionParams. */
   async authenticate(authorization: string | undefined | null, allowBareToken = false): Promise<Principal> {
-    if (!this.options.authEnabled) return ANONYMOUS_PRINCIPAL;
-    const token = extractBearerToken(authorization, allowBareToken);
-    if (!token) throw new AuthenticationError('Missing bearer token');
-    const agentId = await this.verify(token);
-    const principal = await this.loadActiveAgent(agentId);
-    if (!principal) throw new AuthenticationError('Agent is unknown or inactive');
-    return principal;
+    return (await this.authenticateCaller(authorization, allowBareToken)).principal;
   }
 
-  private async verify(token: string): Promise<string> {
+  /** Like `authenticate`, also telling when the token expires (long-lived streams end then). */
+  async authenticateCaller(authorization: string | undefined | null, allowBareToken = false): Promise<AuthenticatedCaller> {
+    if (!this.options.authEnabled) return { principal: ANONYMOUS_PRINCIPAL, expiresAt: null };
+    const token = extractBearerToken(authorization, allowBareToken);
+    if (!token) throw new AuthenticationError('Missing bearer token');
+    const verified = await this.verify(token);
+    const principal = await this.loadActiveAgent(verified.agentId);
+    if (!principal) throw new AuthenticationError('Agent is unknown or inactive');
+    return { principal, expiresAt: verified.expiresAt };
+  }
+
+  private async verify(token: string): Promise<VerifiedToken> {
     const now = Date.now();
     const known = this.verifiedTokens.get(token);
-    if (known && known.expiresAt > now) return known.agentId;
+    if (known && known.trustUntil > now) return known;
     const agentId = await verifyAgentToken(token, this.secret);
     // `exp` is present and numeric: verification requires it.
-    const expiresMs = (Number(decodeJwt(token).exp) + CLOCK_SKEW_SECONDS) * 1000;
+    const expiresAt = (Number(decodeJwt(token).exp) + CLOCK_SKEW_SECONDS) * 1000;
+    const verified = { agentId, expiresAt, trustUntil: Math.min(expiresAt, now + VERIFIED_TOKEN_TTL_MS) };
     if (this.verifiedTokens.size >= MAX_CACHED_ENTRIES) this.verifiedTokens.clear();
-    this.verifiedTokens.set(token, { agentId, expiresAt: Math.min(expiresMs, now + VERIFIED_TOKEN_TTL_MS) });
-    return agentId;
+    this.verifiedTokens.set(token, verified);
+    return verified;
   }
 
   private loadActiveAgent(agentId: string): Promise<Principal | null> {
