@@ -21,7 +21,10 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
         reply.header(key, value);
       });
       reply.status(response.status);
-      return reply.send(response.body);
+      // Subscriptions and incremental delivery stream; everything else is one small JSON document,
+      // sent as a string rather than piped through a web stream per request.
+      if (isStreamed(response)) return reply.send(response.body);
+      return reply.send(await response.text());
     },
   });
 
@@ -32,4 +35,9 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
       await yoga.dispose();
     },
   };
+}
+
+function isStreamed(response: Response): boolean {
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return type === 'text/event-stream' || type === 'multipart/mixed';
 }
