@@ -11,6 +11,8 @@ export interface BenchOptions {
   concurrency: number[];
   /** Limiter stores, one gateway child each. @default ['memory', 'redis'] */
   stores: LimiterStore[];
+  /** Gateway doors measured against direct (e.g. only `graphql` while profiling it). @default ['rest', 'graphql'] */
+  apis: GatewayApi[];
   /** Unset: a private redis-server child. */
   redisUrl: string | undefined;
   /** Unmeasured warm-up per target before the matrix. @default 2 */
@@ -29,8 +31,10 @@ export interface BenchOptions {
   nodeArgs: string[];
 }
 
+export type GatewayApi = 'rest' | 'graphql';
+
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
-                     [--stores memory,redis] [--redis-url URL] [--warmup S]
+                     [--stores memory,redis] [--apis rest,graphql] [--redis-url URL] [--warmup S]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
                      [--profile [--profile-dir bench/profiles]] [--node-args "--flag ..."] [--out FILE]`;
 
@@ -49,6 +53,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       rounds: { type: 'string' },
       concurrency: { type: 'string' },
       stores: { type: 'string' },
+      apis: { type: 'string' },
       'redis-url': { type: 'string' },
       warmup: { type: 'string' },
       soak: { type: 'string' },
@@ -70,12 +75,15 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
   const stores = (values.stores ?? 'memory,redis').split(',').map((v) => v.trim()) as LimiterStore[];
   if (stores.length === 0 || stores.some((s) => s !== 'memory' && s !== 'redis')) throw new Error('--stores takes memory and/or redis');
+  const apis = (values.apis ?? 'rest,graphql').split(',').map((v) => v.trim()) as GatewayApi[];
+  if (apis.length === 0 || apis.some((a) => a !== 'rest' && a !== 'graphql')) throw new Error('--apis takes rest and/or graphql');
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),
     rounds: Math.max(1, Math.floor(positiveNumber('rounds', values.rounds, 4))),
     concurrency,
     stores,
+    apis,
     redisUrl: values['redis-url'],
     warmupSeconds: positiveNumber('warmup', values.warmup, 2),
     soak,

@@ -15,7 +15,7 @@ import { startEverythingServer, type EverythingServer } from '../test/helpers/ev
 import { startRedis, type RedisTestServer } from '../test/helpers/redis-server.js';
 import { startGatewayProcess, type GatewayProcess, type LimiterStore } from './gateway-process.js';
 import { runClosedLoop } from './load-generator.js';
-import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { parseOptions, USAGE, type BenchOptions, type GatewayApi } from './options.js';
 import { ownCpuMs, readProc } from './proc-stats.js';
 import { checkTargets, formatChecks, formatRows, toRows, type Cell, type TargetKind } from './report.js';
 import { runSoak } from './soak.js';
@@ -106,12 +106,13 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
   }
 }
 
-async function buildTargets(env: Environment, maxConcurrency: number): Promise<MeasuredTarget[]> {
+async function buildTargets(env: Environment, maxConcurrency: number, apis: readonly GatewayApi[]): Promise<MeasuredTarget[]> {
   const targets: MeasuredTarget[] = [{ target: await createDirectTarget(env.upstream.url), kind: 'direct', gateway: null }];
   for (const gateway of env.gateways) {
     const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
     const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
-    targets.push({ target: createRestTarget(`rest/${gateway.store}`, endpoint), kind: 'rest', gateway });
+    if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.store}`, endpoint), kind: 'rest', gateway });
+    if (!apis.includes('graphql')) continue;
     if (await graphqlAvailable(gateway)) {
       targets.push({ target: createGraphqlTarget(`graphql/${gateway.store}`, endpoint), kind: 'graphql', gateway });
     } else {
@@ -199,7 +200,7 @@ function writeJson(path: string, data: unknown): void {
 async function runMatrix(options: BenchOptions): Promise<void> {
   const env = await startEnvironment(options, options.stores);
   try {
-    const targets = await buildTargets(env, Math.max(...options.concurrency));
+    const targets = await buildTargets(env, Math.max(...options.concurrency), options.apis);
     const gatewaySettings = env.gateways.map((g) => ({ store: g.store, ...g.settings }));
     process.stdout.write(
       `\nGateway children: auth ON (HS256 bearer on every call), rate limiter ON (development, ` +
