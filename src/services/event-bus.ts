@@ -58,16 +58,48 @@ export interface EventBus {
 export function createEventBus(redisUrl?: string): EventBus {
   if (!redisUrl) return { pubsub: createPubSub<Channels>(), close: async () => {} };
   // Subscriptions must survive Redis hiccups: default (queuing, retrying) clients, unlike the limiter's.
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  // Each tool call publishes up to three events: pipelined per tick rather than one write each.
+  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
   publishClient.on('error', () => {});
   subscribeClient.on('error', () => {});
-  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  const eventTarget = publishAfterTurn(createRedisEventTarget({ publishClient, subscribeClient }));
   return {
     pubsub: createPubSub<Channels>({ eventTarget }),
     close: async () => {
+      // Last events out (auto-pipelined commands leave on the next tick), then close without waiting for Redis.
+      eventTarget.flush();
+      await new Promise((resolve) => setImmediate(resolve));
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
+  };
+}
+
+type RedisEventTarget = ReturnType<typeof createRedisEventTarget>;
+
+/**
+ * Sends the events published during one turn of the event loop to Redis at
+ * the end of that turn, in order. A tool call publishes its terminal event
+ * just before its response is written; serialising and sending it first (and
+ * waking Redis) put about half a millisecond on every call's latency at low
+ * concurrency. Subscribers still receive every event, a turn later.
+ */
+function publishAfterTurn(target: RedisEventTarget): RedisEventTarget & { flush(): void } {
+  let queued: Parameters<RedisEventTarget['dispatchEvent']>[0][] = [];
+  const flush = () => {
+    const events = queued;
+    queued = [];
+    for (const event of events) target.dispatchEvent(event);
+  };
+  return {
+    addEventListener: target.addEventListener.bind(target),
+    removeEventListener: target.removeEventListener.bind(target),
+    dispatchEvent(event) {
+      if (queued.length === 0) setImmediate(flush);
+      queued.push(event);
+      return true;
+    },
+    flush,
   };
 }
