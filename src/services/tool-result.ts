@@ -1,5 +1,8 @@
 import type { UpstreamCallResult } from './ports.js';
 
+/** The first non-blank character of any JSON text (object, array, string, number, true, false, null). */
+const JSON_START = /^\s*[{["\-0-9tfn]/;
+
 /**
  * The v2.3 `result.result` field: structuredContent when present, else the
  * parsed JSON of a single text block, else that text, else the content array.
@@ -11,6 +14,8 @@ export function primaryResultValue(result: UpstreamCallResult): unknown {
   if (content.length === 1) {
     const block = content[0] as { type?: unknown; text?: unknown };
     if (block?.type === 'text' && typeof block.text === 'string') {
+      // Most tools answer plain text: don't pay for a thrown SyntaxError on every call.
+      if (!JSON_START.test(block.text)) return block.text;
       try {
         return JSON.parse(block.text);
       } catch {
