@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CancelExecutionDocument,
   ConnectionStatusChangedDocument,
-  CreateConnectionDocument,
   DisconnectDocument,
   ExecuteToolDocument,
   ExecutionDocument,
@@ -18,6 +17,7 @@ import { startGateway, type TestAgent, type TestGateway } from '../helpers/gatew
 import { freePort } from '../helpers/net.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, collect, data, graphql, sse, wsClient, type GraphQLPayload } from './client.js';
+import { createConnection } from './fixtures.js';
 
 let gw: TestGateway;
 let everything: EverythingServer;
@@ -35,10 +35,8 @@ beforeAll(async () => {
     startTestUpstream(),
   ]);
   agent = await gw.agent('gql-exec-agent', 'gql-exec-ns');
-  const created = await data(gw, CreateConnectionDocument, { input: { serverName: 'everything', url: everything.url } }, agent.token);
-  everythingId = created.createConnection!.id;
-  const test = await data(gw, CreateConnectionDocument, { input: { serverName: 'test-upstream', url: upstream.url } }, agent.token);
-  testId = test.createConnection!.id;
+  everythingId = await createConnection(gw, agent, 'everything', everything.url);
+  testId = await createConnection(gw, agent, 'test-upstream', upstream.url);
 });
 afterAll(async () => {
   await gw?.close();
@@ -122,9 +120,9 @@ describe('executeTool', () => {
   });
 
   it('refuses a disconnected connection: CONNECTION_NOT_ACTIVE', async () => {
-    const temp = await data(gw, CreateConnectionDocument, { input: { serverName: 'closing', url: upstream.url } }, agent.token);
-    await data(gw, DisconnectDocument, { id: temp.createConnection!.id }, agent.token);
-    expect(codes(await execute('echo', { message: 'x' }, temp.createConnection!.id))).toEqual(['CONNECTION_NOT_ACTIVE']);
+    const temp = await createConnection(gw, agent, 'closing', upstream.url);
+    await data(gw, DisconnectDocument, { id: temp }, agent.token);
+    expect(codes(await execute('echo', { message: 'x' }, temp))).toEqual(['CONNECTION_NOT_ACTIVE']);
   });
 });
 
@@ -256,11 +254,11 @@ describe('namespace subscriptions', () => {
 
   it('connectionStatusChanged reports create and disconnect', async () => {
     const subscription = await sse(gw, ConnectionStatusChangedDocument, {}, agent.token);
-    const created = await data(gw, CreateConnectionDocument, { input: { serverName: 'watched', url: everything.url } }, agent.token);
-    await data(gw, DisconnectDocument, { id: created.createConnection!.id }, agent.token);
+    const created = await createConnection(gw, agent, 'watched', everything.url);
+    await data(gw, DisconnectDocument, { id: created }, agent.token);
     const events = await collect(subscription.events, (e) => e.data?.connectionStatusChanged.status === 'DISCONNECTED');
     subscription.close();
-    const watched = events.map((e) => e.data!.connectionStatusChanged).filter((e) => e.id === created.createConnection!.id);
+    const watched = events.map((e) => e.data!.connectionStatusChanged).filter((e) => e.id === created);
     expect(watched.map((e) => e.status)).toEqual(['ACTIVE', 'DISCONNECTED']);
     expect(watched[0]).toMatchObject({ serverName: 'watched', agentId: agent.id });
   });

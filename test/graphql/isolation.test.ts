@@ -9,7 +9,6 @@ import {
   ConnectionDocument,
   ConnectionsDocument,
   ConnectionStatusChangedDocument,
-  CreateConnectionDocument,
   DisconnectDocument,
   ExecuteToolDocument,
   ExecutionDocument,
@@ -24,6 +23,7 @@ import {
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, collect, data, EventReader, graphql, sse, wsClient, type GraphQLPayload } from './client.js';
+import { createConnection } from './fixtures.js';
 
 let gw: TestGateway;
 let upstream: TestUpstream;
@@ -36,10 +36,7 @@ let outsideAdmin: TestAgent;
 const connectionOf = new Map<string, string>();
 let ownerExecution: string;
 
-async function connect(agent: TestAgent, name: string): Promise<string> {
-  const created = await data(gw, CreateConnectionDocument, { input: { serverName: name, url: upstream.url } }, agent.token);
-  return created.createConnection!.id;
-}
+const connect = (agent: TestAgent, name: string) => createConnection(gw, agent, name, upstream.url);
 
 async function echo(agent: TestAgent, message: string): Promise<string> {
   const input = { connectionId: connectionOf.get(agent.id)!, toolName: 'echo', arguments: { message } };

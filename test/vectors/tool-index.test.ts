@@ -149,21 +149,33 @@ describe('tool index on a live Chroma', () => {
   });
 });
 
-describe('tool index while Chroma is down', () => {
-  let chroma: ChromaTestServer;
-  let index: ToolIndex;
+interface OwnChroma {
+  chroma: ChromaTestServer;
+  index: ToolIndex;
+}
+
+/** Registers hooks giving the calling `describe` a private Chroma (its tests kill and restart it) and an index that catches up quickly. */
+function ownChromaWithFastCatchUp(): OwnChroma {
+  const suite = {} as OwnChroma;
 
   beforeAll(async () => {
-    chroma = await startChromaTestServer();
-    index = createToolIndex({ chromaUrl: chroma.url, embeddings, logger, catchUpBackoffMs: { initial: 100, max: 500 } });
+    suite.chroma = await startChromaTestServer();
+    suite.index = createToolIndex({ chromaUrl: suite.chroma.url, embeddings, logger, catchUpBackoffMs: { initial: 100, max: 500 } });
   });
 
   afterAll(async () => {
-    await index?.close();
-    await chroma?.stop();
+    await suite.index?.close();
+    await suite.chroma?.stop();
   });
 
+  return suite;
+}
+
+describe('tool index while Chroma is down', () => {
+  const suite = ownChromaWithFastCatchUp();
+
   it('search fails with 503, writes are queued without throwing, and the index catches up after a restart', async () => {
+    const { chroma, index } = suite;
     const owner = agent('olga', 'outage');
     await index.replaceConnectionTools(connection('conn-1', 'outage', 'olga'), [readFile, sendMessage]);
     await index.replaceConnectionTools(connection('conn-2', 'outage', 'olga'), [createIssue]);
@@ -188,20 +200,10 @@ describe('tool index while Chroma is down', () => {
 });
 
 describe('rebuild while Chroma is down', () => {
-  let chroma: ChromaTestServer;
-  let index: ToolIndex;
-
-  beforeAll(async () => {
-    chroma = await startChromaTestServer();
-    index = createToolIndex({ chromaUrl: chroma.url, embeddings, logger, catchUpBackoffMs: { initial: 100, max: 500 } });
-  });
-
-  afterAll(async () => {
-    await index?.close();
-    await chroma?.stop();
-  });
+  const suite = ownChromaWithFastCatchUp();
 
   it('reports 503 to the caller and applies the rebuild once Chroma is back', async () => {
+    const { chroma, index } = suite;
     await index.replaceConnectionTools(connection('conn-old', 'rebuild-outage', 'rex'), [readFile]);
     await chroma.kill();
 
