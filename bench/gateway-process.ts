@@ -27,10 +27,16 @@ export interface GatewayProcessOptions {
   rateLimitScale?: number;
   /** Extra Node flags for the gateway child (experiments, e.g. GC tuning). */
   nodeArgs?: string[];
+  /** Checkout to run the gateway from (with its own node_modules). @default this checkout */
+  root?: string;
+  /** Appended to the store in target names (`rest/memory@before`). */
+  label?: string;
 }
 
 export interface GatewayProcess {
   readonly store: LimiterStore;
+  /** The store, plus `@label` for a gateway of another checkout: names its targets. */
+  readonly name: string;
   readonly url: string;
   readonly pid: number;
   readonly token: string;
@@ -57,8 +63,8 @@ function captureTail(child: ChildProcess): () => string {
   return () => tail;
 }
 
-async function runToCompletion(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function runToCompletion(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = captureTail(child);
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}: ${tail()}`);
@@ -108,15 +114,17 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
 
   // The agent exists before the gateway starts (the CLI also applies the migrations).
   const agentId = `bench-${options.store}-${randomBytes(4).toString('hex')}`;
+  const root = options.root ? resolve(options.root) : ROOT;
   await runToCompletion(
     ['--import', 'tsx', 'src/cli/agent-create.ts', '--agent-id', agentId, '--namespace', 'bench', '--name', agentId],
     env,
+    root,
   );
 
   const nodeArgs = ['--import', 'tsx', ...(options.nodeArgs ?? [])];
   // Node names each thread's profile CPU.<date>.<time>.<pid>.<tid>.<seq>; the main thread is tid 0.
   if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
-  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = captureTail(child);
   const url = `http://127.0.0.1:${port}`;
   const killOnExit = () => child.kill('SIGKILL');
@@ -139,6 +147,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
 
   return {
     store: options.store,
+    name: options.label ? `${options.store}@${options.label}` : options.store,
     url,
     pid: child.pid ?? -1,
     token,

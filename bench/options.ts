@@ -29,6 +29,8 @@ export interface BenchOptions {
   out: string;
   /** Extra Node flags for the gateway children, space-separated. */
   nodeArgs: string[];
+  /** Another checkout (with its node_modules) whose gateway runs beside this one: `--compare DIR[=label]`. */
+  compare: { root: string; label: string } | undefined;
 }
 
 export type GatewayApi = 'rest' | 'graphql';
@@ -36,7 +38,8 @@ export type GatewayApi = 'rest' | 'graphql';
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
                      [--stores memory,redis] [--apis rest,graphql] [--redis-url URL] [--warmup S]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
-                     [--profile [--profile-dir bench/profiles]] [--node-args "--flag ..."] [--out FILE]`;
+                     [--profile [--profile-dir bench/profiles]] [--node-args "--flag ..."] [--out FILE]
+                     [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)`;
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -63,6 +66,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'profile-dir': { type: 'string' },
       out: { type: 'string' },
       'node-args': { type: 'string' },
+      compare: { type: 'string' },
       help: { type: 'boolean' },
     },
     allowPositionals: false,
@@ -92,5 +96,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     profileDir: values.profile || values['profile-dir'] ? (values['profile-dir'] ?? 'bench/profiles') : undefined,
     out: values.out ?? (soak > 0 ? 'bench/soak-results.json' : 'bench/results.json'),
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
+    compare: values.compare ? parseCompare(values.compare) : undefined,
   };
+}
+
+function parseCompare(raw: string): { root: string; label: string } {
+  const at = raw.lastIndexOf('=');
+  const root = at > 0 ? raw.slice(0, at) : raw;
+  const label = at > 0 ? raw.slice(at + 1) : 'before';
+  if (!/^[\w.-]+$/.test(label)) throw new Error('--compare label: letters, digits, dot, dash, underscore');
+  return { root, label };
 }

@@ -85,8 +85,11 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
       log(`private redis-server at ${redisUrl}`);
     }
     const gateways: GatewayProcess[] = [];
-    for (const store of stores) {
+    // With --compare, each store also gets a gateway of the other checkout, measured in the same rounds.
+    const variants = [{}, ...(options.compare ? [{ root: options.compare.root, label: options.compare.label }] : [])];
+    for (const [store, variant] of stores.flatMap((s) => variants.map((v) => [s, v] as const))) {
       const gateway = await startGatewayProcess({
+        ...variant,
         store,
         chromaUrl: chroma.url,
         ...(redisUrl ? { redisUrl } : {}),
@@ -97,7 +100,7 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
       stops.push(() => gateway.stop());
       children.add(gateway.pid);
       gateways.push(gateway);
-      log(`gateway (${store} limiter) at ${gateway.url}, pid ${gateway.pid}`);
+      log(`gateway ${gateway.name} at ${gateway.url}, pid ${gateway.pid}`);
     }
     return { upstream, chroma, redisUrl, gateways, cleanup };
   } catch (error) {
@@ -111,12 +114,12 @@ async function buildTargets(env: Environment, maxConcurrency: number, apis: read
   for (const gateway of env.gateways) {
     const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
     const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
-    if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.store}`, endpoint), kind: 'rest', gateway });
+    if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.name}`, endpoint), kind: 'rest', gateway });
     if (!apis.includes('graphql')) continue;
     if (await graphqlAvailable(gateway)) {
-      targets.push({ target: createGraphqlTarget(`graphql/${gateway.store}`, endpoint), kind: 'graphql', gateway });
+      targets.push({ target: createGraphqlTarget(`graphql/${gateway.name}`, endpoint), kind: 'graphql', gateway });
     } else {
-      log(`GraphQL is not served by this checkout; graphql/${gateway.store} is skipped`);
+      log(`GraphQL is not served by this checkout; graphql/${gateway.name} is skipped`);
     }
   }
   return targets;
@@ -201,7 +204,7 @@ async function runMatrix(options: BenchOptions): Promise<void> {
   const env = await startEnvironment(options, options.stores);
   try {
     const targets = await buildTargets(env, Math.max(...options.concurrency), options.apis);
-    const gatewaySettings = env.gateways.map((g) => ({ store: g.store, ...g.settings }));
+    const gatewaySettings = env.gateways.map((g) => ({ store: g.store, name: g.name, ...g.settings }));
     process.stdout.write(
       `\nGateway children: auth ON (HS256 bearer on every call), rate limiter ON (development, ` +
         `TMWS_RATE_LIMIT_SCALE=${env.gateways[0]?.settings.TMWS_RATE_LIMIT_SCALE ?? '-'}, stores: ${options.stores.join(', ')}), ` +
