@@ -67,7 +67,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const connectionRepository = new ConnectionRepository(orm.em);
   const executionRepository = new ExecutionRepository(orm.em);
   const maintenance = new ExecutionMaintenance(orm.em);
-  const events = createEventBus(config.redisUrl);
+  const events = createEventBus(config.redisUrl, logger);
   const limiter = await createRateLimiter(config, { logger, metrics });
   const upstream =
     overrides.upstream ??

@@ -2,6 +2,7 @@ import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
+import type { Logger } from '../observability/logger.js';
 
 export type ExecutionEventType = 'STATE' | 'PROGRESS' | 'LOG' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -55,20 +56,26 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-export function createEventBus(redisUrl?: string): EventBus {
+export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   if (!redisUrl) return { pubsub: createPubSub<Channels>(), close: async () => {} };
   // Subscriptions must survive Redis hiccups: default (queuing, retrying) clients, unlike the limiter's.
-  // Each tool call publishes up to three events: pipelined per tick rather than one write each.
+  // Each tool call publishes up to three events: auto-pipelined rather than one write each.
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
   publishClient.on('error', () => {});
   subscribeClient.on('error', () => {});
-  const eventTarget = publishAfterTurn(createRedisEventTarget({ publishClient, subscribeClient }));
+  const target = createRedisEventTarget({ publishClient, subscribeClient });
+  const publisher = publishAfterTurn(publishClient, logger);
+  const eventTarget: RedisEventTarget = {
+    addEventListener: target.addEventListener.bind(target),
+    removeEventListener: target.removeEventListener.bind(target),
+    dispatchEvent: publisher.dispatchEvent,
+  };
   return {
     pubsub: createPubSub<Channels>({ eventTarget }),
     close: async () => {
-      // Last events out (auto-pipelined commands leave on the next tick), then close without waiting for Redis.
-      eventTarget.flush();
+      // Last events out (auto-pipelined commands are written on the next turn), then close without waiting for Redis.
+      publisher.flush();
       await new Promise((resolve) => setImmediate(resolve));
       publishClient.disconnect();
       subscribeClient.disconnect();
@@ -77,24 +84,45 @@ export function createEventBus(redisUrl?: string): EventBus {
 }
 
 type RedisEventTarget = ReturnType<typeof createRedisEventTarget>;
+type BusEvent = Parameters<RedisEventTarget['dispatchEvent']>[0];
 
 /**
- * Sends the events published during one turn of the event loop to Redis at
- * the end of that turn, in order. A tool call publishes its terminal event
- * just before its response is written; serialising and sending it first (and
- * waking Redis) put about half a millisecond on every call's latency at low
- * concurrency. Subscribers still receive every event, a turn later.
+ * Publishes the events of one turn of the event loop to Redis at the end of
+ * that turn, in order (the same JSON on the same channel as
+ * @graphql-yoga/redis-event-target, whose subscriber side is used as is).
+ * A tool call publishes its terminal event just before its response is
+ * written; serialising and sending it first (and waking Redis) put about half
+ * a millisecond on every call's latency at low concurrency. Subscribers still
+ * receive every event, a turn later.
+ *
+ * A publish that fails (Redis down longer than the client's retries) loses
+ * that event, is logged once per outage, and never becomes an unhandled
+ * rejection: a Redis outage must not take the gateway down.
  */
-function publishAfterTurn(target: RedisEventTarget): RedisEventTarget & { flush(): void } {
-  let queued: Parameters<RedisEventTarget['dispatchEvent']>[0][] = [];
+function publishAfterTurn(client: Redis, logger: Logger | undefined): { dispatchEvent(event: BusEvent): boolean; flush(): void } {
+  let queued: BusEvent[] = [];
+  let failing = false;
+  const published = () => {
+    if (failing) logger?.info('event bus publishing to redis again');
+    failing = false;
+  };
+  const lost = (error: unknown) => {
+    if (!failing) logger?.warn({ err: error }, 'event bus could not publish to redis; events are lost until it is back');
+    failing = true;
+  };
   const flush = () => {
     const events = queued;
     queued = [];
-    for (const event of events) target.dispatchEvent(event);
+    for (const event of events) {
+      try {
+        const payload = event.detail === undefined ? '' : JSON.stringify(event.detail);
+        client.publish(event.type, payload).then(published, lost);
+      } catch (error) {
+        lost(error);
+      }
+    }
   };
   return {
-    addEventListener: target.addEventListener.bind(target),
-    removeEventListener: target.removeEventListener.bind(target),
     dispatchEvent(event) {
       if (queued.length === 0) setImmediate(flush);
       queued.push(event);

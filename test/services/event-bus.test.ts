@@ -4,6 +4,7 @@
  * the same turn of the event loop (those leave together, after the turn).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/observability/logger.js';
 import { createEventBus, type EventBus } from '../../src/services/event-bus.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 
@@ -50,6 +51,24 @@ describe('event bus on Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     for (const reason of ['c1', 'c2']) here.pubsub.publish('execution-cancel', { executionId: 'x', reason });
     expect(await received.reasons).toEqual(['a1', 'a2', 'a3', 'b1', 'c1', 'c2']);
+  });
+
+  it('survives a Redis outage: publishing meanwhile loses those events, never the process', async () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (...args: unknown[]) => warnings.push(args), info: () => {} } as unknown as Logger;
+    const publisher = createEventBus(redis.url, logger);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // connected
+    await redis.kill();
+    for (const reason of ['lost 1', 'lost 2']) publisher.pubsub.publish('execution-cancel', { executionId: 'x', reason });
+    // Longer than the publish client's retries: the queued commands are rejected (and must be handled).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(warnings).toHaveLength(1);
+    await redis.restart();
+    const received = await receive(there, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // both buses reconnected, B subscribed again
+    publisher.pubsub.publish('execution-cancel', { executionId: 'x', reason: 'back' });
+    expect(await received.reasons).toEqual(['back']);
+    await publisher.close();
   });
 
   it('sends what was published right before close', async () => {
