@@ -7,7 +7,7 @@ import type { SqlEntityManager } from '@mikro-orm/knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
-import { ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
+import { ExecutionMaintenance, ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
 
 /**
  * The execution write path (group-commit queue, plain SQL) must read back
@@ -48,16 +48,16 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     await orm?.close(true);
   });
 
-  const start = () =>
-    repo.insert(owner, {
-      id: randomUUID(),
-      connectionId: randomUUID(),
-      toolName: 'echo',
-      arguments: { message: "quote ' and \" and ✓", nested: { n: 1 } },
-      source: 'REST',
-      requestId: 'req-1',
-      startedAt: new Date(),
-    });
+  const newExecution = () => ({
+    id: randomUUID(),
+    connectionId: randomUUID(),
+    toolName: 'echo',
+    arguments: { message: "quote ' and \" and ✓", nested: { n: 1 } },
+    source: 'REST' as const,
+    requestId: 'req-1',
+    startedAt: new Date(),
+  });
+  const start = () => repo.insert(owner, newExecution());
 
   it('reads a RUNNING execution back right after it was recorded', async () => {
     const started = await start();
@@ -107,6 +107,23 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     await expect(transaction).rejects.toThrow('roll back');
     expect(await recorded).toBe(true);
     expect(await repo.findReadable(owner, id)).toMatchObject({ status: 'COMPLETED', durationMs: 7 });
+  });
+
+  it('retention purges finished executions older than the cutoff, in chunks, and keeps running ones', async () => {
+    const longAgo = new Date(Date.now() - 3_600_000);
+    const old = await Promise.all(
+      Array.from({ length: 1_100 }, async () => (await repo.insert(owner, { ...newExecution(), startedAt: longAgo })).id),
+    );
+    await Promise.all(old.map((id) => repo.finish(owner, id, outcome('COMPLETED'))));
+    const stillRunning = await repo.insert(owner, { ...newExecution(), startedAt: longAgo });
+    const recent = await start();
+    await repo.settled();
+    const purged = await new ExecutionMaintenance(orm.em).purgeOlderThan(new Date(Date.now() - 60_000));
+    expect(purged).toBeGreaterThanOrEqual(1_100);
+    await expect(repo.findReadable(owner, old[0]!)).rejects.toThrow();
+    await expect(repo.findReadable(owner, old.at(-1)!)).rejects.toThrow();
+    expect((await repo.findReadable(owner, stillRunning.id)).status).toBe('RUNNING');
+    expect((await repo.findReadable(owner, recent.id)).status).toBe('RUNNING');
   });
 
   it('keeps every execution of a burst and reports each outcome', async () => {

@@ -43,6 +43,9 @@ interface ValueEncoding {
 const SQLITE_ENCODING: ValueEncoding = { dialect: 'sqlite', date: (d) => d.getTime(), bool: (b) => (b ? 1 : 0) };
 const POSTGRES_ENCODING: ValueEncoding = { dialect: 'postgresql', date: (d) => d, bool: (b) => b };
 
+/** Rows deleted per statement by the retention sweep. */
+const PURGE_CHUNK = 500;
+
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /**
@@ -211,7 +214,22 @@ export class ExecutionMaintenance {
     });
   }
 
+  /**
+   * Deletes finished executions that started before `cutoff`, a chunk at a
+   * time with a turn of the event loop between chunks: on SQLite every
+   * statement runs on the main thread, and a first sweep over a long history
+   * must not stall the gateway while it deletes.
+   */
   async purgeOlderThan(cutoff: Date): Promise<number> {
-    return this.em.fork().nativeDelete(ExecutionSchema, { startedAt: { $lt: cutoff }, status: { $ne: 'RUNNING' } });
+    let purged = 0;
+    for (;;) {
+      const expired = await this.em
+        .fork()
+        .find(ExecutionSchema, { startedAt: { $lt: cutoff }, status: { $ne: 'RUNNING' } }, { fields: ['id'], limit: PURGE_CHUNK });
+      if (expired.length === 0) return purged;
+      purged += await this.em.fork().nativeDelete(ExecutionSchema, { id: { $in: expired.map((row) => row.id) } });
+      if (expired.length < PURGE_CHUNK) return purged;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }
