@@ -101,9 +101,9 @@ export function parseOptions(argv: string[]): BenchOptions {
 }
 
 function parseCompare(raw: string): { root: string; label: string } {
+  // DIR=label; a folder whose name holds '=' still works when no valid label follows it.
   const at = raw.lastIndexOf('=');
-  const root = at > 0 ? raw.slice(0, at) : raw;
-  const label = at > 0 ? raw.slice(at + 1) : 'before';
-  if (!/^[\w.-]+$/.test(label)) throw new Error('--compare label: letters, digits, dot, dash, underscore');
-  return { root, label };
+  const label = at > 0 ? raw.slice(at + 1) : '';
+  if (/^[\w.-]+$/.test(label)) return { root: raw.slice(0, at), label };
+  return { root: raw, label: 'before' };
 }

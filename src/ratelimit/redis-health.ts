@@ -4,7 +4,10 @@ import type { Metrics } from '../observability/metrics.js';
 
 /**
  * Per-command timeout. A hung Redis (SIGSTOP, network black hole) keeps the
- * socket open, so only this bounds how long a request waits for the limiter.
+ * socket open, so timeouts are what bound how long a request waits for the
+ * limiter: this one per command, and the limiter's own deadline of twice
+ * this around each count (an auto-pipelined command may wait for the
+ * pipeline before it).
  * @default 300 ms
  */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 300;

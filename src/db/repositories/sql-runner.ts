@@ -10,12 +10,12 @@ export interface SqlRunner {
   query(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>;
 }
 
-/** Any driver, through knex: a fresh statement per call. */
+/** PostgreSQL (or any knex driver): a statement per call, through knex. */
 export function knexRunner(knex: () => Knex): SqlRunner {
   return {
     async query(sql, params) {
       const result: unknown = await knex().raw(sql, params as Knex.RawBinding[]);
-      // node-sqlite3 answers with the rows, pg with `{ rows }`.
+      // pg answers with `{ rows }`; SQLite drivers with the rows themselves.
       if (Array.isArray(result)) return result as Record<string, unknown>[];
       return ((result as { rows?: Record<string, unknown>[] } | null)?.rows ?? []) as Record<string, unknown>[];
     },
