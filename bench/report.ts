@@ -8,14 +8,18 @@ import { summarizeLatencies, type LatencySummary } from './load-generator.js';
 
 export type TargetKind = 'direct' | 'rest' | 'graphql';
 
-/** Everything measured for one target at one concurrency, summed over rounds. */
-export interface Cell {
+/** Which target at which concurrency, and how many of its calls succeeded or failed. */
+interface Segment {
   target: string;
   kind: TargetKind;
   store: 'memory' | 'redis' | null;
   concurrency: number;
   calls: number;
   errors: number;
+}
+
+/** Everything measured for one target at one concurrency, summed over rounds. */
+export interface Cell extends Segment {
   elapsedMs: number;
   latenciesMs: number[];
   gatewayCpuMs: number;
@@ -25,13 +29,7 @@ export interface Cell {
   firstError?: string;
 }
 
-export interface Row {
-  target: string;
-  kind: TargetKind;
-  store: 'memory' | 'redis' | null;
-  concurrency: number;
-  calls: number;
-  errors: number;
+export interface Row extends Segment {
   callsPerSecond: number;
   latencyMs: LatencySummary;
   /** Gateway throughput ÷ direct throughput at the same concurrency. */
