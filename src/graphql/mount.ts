@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { mediaTypeOf } from '../common/media-type.js';
 import type { Services } from '../services/container.js';
 import { attachGraphQLWebSocket } from './websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH } from './yoga.js';
@@ -38,6 +39,6 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
 }
 
 function isStreamed(response: Response): boolean {
-  const type = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  const type = mediaTypeOf(response.headers.get('content-type'));
   return type === 'text/event-stream' || type === 'multipart/mixed';
 }

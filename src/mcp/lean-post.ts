@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { mediaTypeOf } from '../common/media-type.js';
 import { readAhead, toWebStream } from './sse-read-ahead.js';
 
 /**
@@ -68,5 +69,5 @@ export async function leanPost(dispatcher: Dispatcher, url: URL, init: RequestIn
 }
 
 function isEventStream(contentType: string | null): boolean {
-  return contentType?.split(';')[0]?.trim().toLowerCase() === 'text/event-stream';
+  return mediaTypeOf(contentType) === 'text/event-stream';
 }
