@@ -77,10 +77,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const concurrency = (values.concurrency ?? '1,8,32,128').split(',').map((v) => Number(v.trim()));
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
-  const stores = (values.stores ?? 'memory,redis').split(',').map((v) => v.trim()) as LimiterStore[];
-  if (stores.length === 0 || stores.some((s) => s !== 'memory' && s !== 'redis')) throw new Error('--stores takes memory and/or redis');
-  const apis = (values.apis ?? 'rest,graphql').split(',').map((v) => v.trim()) as GatewayApi[];
-  if (apis.length === 0 || apis.some((a) => a !== 'rest' && a !== 'graphql')) throw new Error('--apis takes rest and/or graphql');
+  const stores = choices('stores', values.stores ?? 'memory,redis', ['memory', 'redis'] as const);
+  const apis = choices('apis', values.apis ?? 'rest,graphql', ['rest', 'graphql'] as const);
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),
@@ -98,6 +96,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
     compare: values.compare ? parseCompare(values.compare) : undefined,
   };
+}
+
+/** A comma-separated flag whose every item must be one of `allowed`. */
+function choices<T extends string>(flag: string, raw: string, allowed: readonly T[]): T[] {
+  const items = raw.split(',').map((v) => v.trim());
+  if (!items.every((item): item is T => (allowed as readonly string[]).includes(item))) {
+    throw new Error(`--${flag} takes ${allowed.join(' and/or ')}`);
+  }
+  return items;
 }
 
 function parseCompare(raw: string): { root: string; label: string } {

@@ -86,7 +86,7 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
     }
     const gateways: GatewayProcess[] = [];
     // With --compare, each store also gets a gateway of the other checkout, measured in the same rounds.
-    const variants = [{}, ...(options.compare ? [{ root: options.compare.root, label: options.compare.label }] : [])];
+    const variants = [{}, ...(options.compare ? [options.compare] : [])];
     for (const [store, variant] of stores.flatMap((s) => variants.map((v) => [s, v] as const))) {
       const gateway = await startGatewayProcess({
         ...variant,
