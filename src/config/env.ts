@@ -33,9 +33,30 @@ export interface Config {
   /** Executions older than this many seconds are purged; 0 keeps them forever. */
   executionRetentionSeconds: number;
   dataDir: string;
+  /** Prefix of every Chroma collection, so deployments sharing one Chroma server never read each other's vectors. */
+  chromaCollectionPrefix: string;
+  /** Resource bounds against hostile upstreams and tenants (SPEC §14). */
+  limits: ResourceLimits;
   /** Non-fatal notes to log once the logger exists (e.g. ignored settings). */
   warnings: string[];
 }
+
+/** SPEC §14: each bound has a default and an environment variable. */
+export interface ResourceLimits {
+  /** One upstream message or tool result, counted while it streams. @default 10 MiB */
+  maxResultBytes: number;
+  /** Tools kept from one connection's `tools/list`. @default 1000 */
+  maxToolsPerConnection: number;
+  /** A call's total life, progress or not. @default 900 s */
+  maxCallSeconds: number;
+  /** Open subscriptions (SSE + WebSocket) per agent in one process. @default 100 */
+  maxSubscriptionsPerAgent: number;
+  /** Longest token lifetime accepted (`exp - iat`, or `exp - now` without `iat`). @default 7 days */
+  maxTokenTtlSeconds: number;
+}
+
+/** Loopback only: what a development or test gateway may reach without `TMWS_MCP_ALLOWED_HOSTS`. */
+export const LOOPBACK_UPSTREAM_HOSTS = ['127.0.0.0/8', '::1', 'localhost'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -87,7 +108,8 @@ const schema = z.object({
   TMWS_CHROMA_URL: z.string().url().optional(),
   TMWS_CHROMA_PATH: z.string().default('./data/chroma'),
   TMWS_TRUSTED_PROXIES: csv.default([]),
-  TMWS_MCP_ALLOWED_HOSTS: csv.default([]),
+  // Unset means "the environment's default" (loopback outside production); an explicit empty value means none.
+  TMWS_MCP_ALLOWED_HOSTS: csv.optional(),
   TMWS_TOKEN_TTL: z
     .string()
     .default('24h')
@@ -99,6 +121,21 @@ const schema = z.object({
     .default('30d')
     .refine((v) => parseDurationSeconds(v) !== undefined, 'must look like 0, 3600, 15m, 24h or 30d'),
   TMWS_DATA_DIR: z.string().default('./data'),
+  TMWS_CHROMA_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,30}$/, 'must be 1-31 letters, digits, "_" or "-", starting with a letter or digit')
+    .default('tmws'),
+  TMWS_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),
+  TMWS_MAX_TOOLS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(1000),
+  TMWS_MAX_CALL_SECONDS: z
+    .string()
+    .default('900')
+    .refine((v) => (parseDurationSeconds(v) ?? 0) >= 1, 'must be a duration of at least 1 s, e.g. 900, 15m'),
+  TMWS_MAX_SUBSCRIPTIONS_PER_AGENT: z.coerce.number().int().min(1).max(100_000).default(100),
+  TMWS_MAX_TOKEN_TTL: z
+    .string()
+    .default('7d')
+    .refine((v) => (parseDurationSeconds(v) ?? 0) >= 60, 'must be a duration of at least 60 s, e.g. 24h, 7d'),
 });
 
 function parseCorsOrigins(raw: string, problems: string[]): string[] {
@@ -137,13 +174,24 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
  * so an operator fixes a bad deployment in one round trip.
  */
 export function loadConfig(env: Record<string, string | undefined> = readEnvironment(), cwd = process.cwd()): Config {
-  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const clean = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && (v !== '' || k === 'TMWS_MCP_ALLOWED_HOSTS')),
+  );
   const parsed = schema.safeParse(clean);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const e = parsed.data;
   const problems: string[] = [];
+  let e: z.infer<typeof schema>;
+  if (parsed.success) {
+    e = parsed.data;
+  } else {
+    // Report the format problems together with the rule checks below (one round trip for the operator):
+    // fall back to the defaults for the bad variables so the remaining checks can still run.
+    problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    const rest = Object.fromEntries(Object.entries(clean).filter(([k]) => !bad.has(k)));
+    const retry = schema.safeParse(rest);
+    if (!retry.success) throw new ConfigError(problems);
+    e = retry.data;
+  }
   const warnings: string[] = [];
   const production = e.TMWS_ENVIRONMENT === 'production';
   const dataDir = resolve(cwd, e.TMWS_DATA_DIR);
@@ -170,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   if (badProxies.length > 0) {
     problems.push(`TMWS_TRUSTED_PROXIES: not an IP address or CIDR range: ${badProxies.join(', ')}`);
   }
+
+  const mcpAllowedHosts = e.TMWS_MCP_ALLOWED_HOSTS ?? (production ? [] : LOOPBACK_UPSTREAM_HOSTS);
 
   const corsOrigins = parseCorsOrigins(e.TMWS_CORS_ORIGINS, problems);
   if (production && corsOrigins.includes('*')) {
@@ -209,12 +259,20 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     chromaUrl: e.TMWS_CHROMA_URL,
     chromaPath: resolve(cwd, e.TMWS_CHROMA_PATH),
     trustedProxies: e.TMWS_TRUSTED_PROXIES,
-    mcpAllowedHosts: e.TMWS_MCP_ALLOWED_HOSTS,
+    mcpAllowedHosts,
     tokenTtl: e.TMWS_TOKEN_TTL,
     rateLimitScale,
     embeddingProvider: e.TMWS_EMBEDDING_PROVIDER,
     executionRetentionSeconds: parseDurationSeconds(e.TMWS_EXECUTION_RETENTION) ?? 0,
     dataDir,
+    chromaCollectionPrefix: e.TMWS_CHROMA_PREFIX,
+    limits: {
+      maxResultBytes: e.TMWS_MAX_RESULT_BYTES,
+      maxToolsPerConnection: e.TMWS_MAX_TOOLS_PER_CONNECTION,
+      maxCallSeconds: parseDurationSeconds(e.TMWS_MAX_CALL_SECONDS) ?? 900,
+      maxSubscriptionsPerAgent: e.TMWS_MAX_SUBSCRIPTIONS_PER_AGENT,
+      maxTokenTtlSeconds: parseDurationSeconds(e.TMWS_MAX_TOKEN_TTL) ?? 7 * 86_400,
+    },
     warnings,
   };
 }

@@ -169,7 +169,10 @@ export async function assertUpstreamUrlAllowed(
   if (compiled && !isExemptHostname(hostname, compiled)) {
     for (const { address } of addresses) {
       if (nonPublicRange(address) !== undefined && !isExemptAddress(address, compiled)) {
-        throw refuse('Upstream URL resolves to a loopback, private, link-local or otherwise non-public address');
+        throw refuse(
+          'Upstream URL resolves to a loopback, private, link-local or otherwise non-public address; ' +
+            'an operator may allow the host or range with TMWS_MCP_ALLOWED_HOSTS',
+        );
       }
     }
   }

@@ -71,7 +71,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const limiter = await createRateLimiter(config, { logger, metrics });
   const upstream =
     overrides.upstream ??
-    new UpstreamPool({ policy: { enforce: config.environment === 'production', allowedHosts: config.mcpAllowedHosts }, logger });
+    // The guard runs in every environment (SPEC §6); outside production the default allow-list is loopback.
+    new UpstreamPool({ policy: { enforce: true, allowedHosts: config.mcpAllowedHosts }, logger });
 
   let chroma: ChromaEndpoint | undefined;
   let chromaUrl = config.chromaUrl;

@@ -107,4 +107,32 @@ describe('configuration', () => {
     expect(result.stderr).toMatch(/TMWS_SECRET_KEY: required in production/);
     expect(result.stdout).not.toMatch(/listening/);
   });
+
+  it('reports format problems and rule problems in one round', () => {
+    const problems = problemsOf({ TMWS_ENVIRONMENT: 'production', TMWS_API_PORT: 'eighty', TMWS_SECRET_KEY: 'short' });
+    expect(problems.some((p) => p.startsWith('TMWS_API_PORT'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('TMWS_SECRET_KEY: must be at least 32'))).toBe(true);
+  });
+
+  it('allows only loopback upstreams by default outside production, and none in production', () => {
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY }, tmp()).mcpAllowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
+    expect(loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY }, tmp()).mcpAllowedHosts).toEqual([]);
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MCP_ALLOWED_HOSTS: '' }, tmp()).mcpAllowedHosts).toEqual([]);
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MCP_ALLOWED_HOSTS: '10.0.0.0/8' }, tmp()).mcpAllowedHosts).toEqual([
+      '10.0.0.0/8',
+    ]);
+  });
+
+  it('has the resource bounds of SPEC §14 by default and validates overrides', () => {
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY }, tmp()).limits).toEqual({
+      maxResultBytes: 10 * 1024 * 1024,
+      maxToolsPerConnection: 1000,
+      maxCallSeconds: 900,
+      maxSubscriptionsPerAgent: 100,
+      maxTokenTtlSeconds: 7 * 86_400,
+    });
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MAX_CALL_SECONDS: '2m' }, tmp()).limits.maxCallSeconds).toBe(120);
+    const problems = problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_MAX_RESULT_BYTES: '-1', TMWS_MAX_TOKEN_TTL: 'forever' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['TMWS_MAX_RESULT_BYTES', 'TMWS_MAX_TOKEN_TTL']);
+  });
 });
