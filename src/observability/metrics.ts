@@ -30,6 +30,7 @@ export class Metrics {
   readonly degradedMode: Gauge;
   readonly redisFailures: Counter;
   readonly connectionsActive: Gauge;
+  private countActiveConnections: (() => Promise<number>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -75,15 +76,31 @@ export class Metrics {
       help: 'Failed or timed-out Redis calls made by the rate limiter (including recovery probes)',
       registers,
     });
+    // Read from the database at scrape time: status changes happen on every instance (and in the
+    // background, on upstream restarts), so a counter kept in one process would drift.
+    const metrics = this;
     this.connectionsActive = new Gauge({
       name: 'mcp_connections_active',
-      help: 'Upstream MCP connections currently in the active state',
+      help: 'Upstream MCP connections currently in the active state (all instances; the same value on each)',
       registers,
+      async collect() {
+        if (!metrics.countActiveConnections) return;
+        try {
+          this.set(await metrics.countActiveConnections());
+        } catch {
+          // Keep the last value: a scrape during a database hiccup must not fail or report 0.
+        }
+      },
     });
     // Present from the first scrape, so dashboards and alerts see 0 rather than "no data".
     this.degradedMode.set(0);
     this.connectionsActive.set(0);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Makes `mcp_connections_active` report `count()` at every scrape. */
+  countActiveConnectionsWith(count: () => Promise<number>): void {
+    this.countActiveConnections = count;
   }
 
   /** Content-Type of `render()` output (Prometheus text exposition format). */

@@ -83,6 +83,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   }
   const toolIndex = createToolIndex({ chromaUrl, embeddings: createEmbeddingProvider(config.embeddingProvider), logger });
   const owners = new ConnectionOwnerLookup(orm.em);
+  metrics.countActiveConnectionsWith(() => owners.countActive());
   // Catch up on whatever changed while no gateway was indexing (unchanged tools keep their vectors).
   toolIndex.rebuild(liveSearchCatalogue(owners), { reuseEmbeddings: true, prune: false }).then(
     (counts) => logger.info(counts, 'tool search index in step with the catalogue'),

@@ -9,7 +9,6 @@ describe('Metrics', () => {
     metrics.toolExecutions.inc({ status: 'completed' });
     metrics.toolExecutionDuration.observe(0.4);
     metrics.rateLimitRequests.inc({ endpoint: 'mcp_execute_tool', status: 'allowed' });
-    metrics.connectionsActive.inc();
     const text = await metrics.render();
     expect(text).toContain('http_requests_total{method="GET",route="/health",status="200"} 1');
     expect(text).toContain('http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 1');
@@ -18,7 +17,7 @@ describe('Metrics', () => {
     expect(text).toContain('rate_limit_requests_total{endpoint="mcp_execute_tool",status="allowed"} 1');
     expect(text).toContain('rate_limiter_degraded_mode 0');
     expect(text).toContain('rate_limiter_redis_failures_total 0');
-    expect(text).toContain('mcp_connections_active 1');
+    expect(text).toContain('mcp_connections_active 0');
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(metrics.contentType).toMatch(/^text\/plain/);
   });

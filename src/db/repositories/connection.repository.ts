@@ -270,6 +270,11 @@ export class ConnectionOwnerLookup {
     return row ? { agentId: row.agentId, namespace: row.namespace, role: 'agent' } : null;
   }
 
+  /** Connections in the `active` state across every namespace and instance (the `mcp_connections_active` gauge). */
+  async countActive(): Promise<number> {
+    return this.em.fork().count(McpConnectionSchema, { status: 'active' });
+  }
+
   /** Every live connection with its catalogue, for `tools:reindex`. */
   async *liveCatalogues(): AsyncGenerator<{ connection: McpConnection; tools: Tool[] }> {
     const em = this.em.fork();
