@@ -74,14 +74,17 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   return {
     pubsub: createPubSub<Channels>({ eventTarget }),
     close: async () => {
-      // Last events out (auto-pipelined commands are written on the next turn), then close without waiting for Redis.
+      // Last events out, waiting for Redis only briefly: a shutdown must not hang on a Redis that is down.
       publisher.flush();
-      await new Promise((resolve) => setImmediate(resolve));
+      await publisher.settled(CLOSE_PUBLISH_WAIT_MS);
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
   };
 }
+
+/** How long `close()` waits for the last publishes to reach Redis. */
+const CLOSE_PUBLISH_WAIT_MS = 1_000;
 
 type RedisEventTarget = ReturnType<typeof createRedisEventTarget>;
 type BusEvent = Parameters<RedisEventTarget['dispatchEvent']>[0];
@@ -99,9 +102,13 @@ type BusEvent = Parameters<RedisEventTarget['dispatchEvent']>[0];
  * that event, is logged once per outage, and never becomes an unhandled
  * rejection: a Redis outage must not take the gateway down.
  */
-function publishAfterTurn(client: Redis, logger: Logger | undefined): { dispatchEvent(event: BusEvent): boolean; flush(): void } {
+function publishAfterTurn(
+  client: Redis,
+  logger: Logger | undefined,
+): { dispatchEvent(event: BusEvent): boolean; flush(): void; settled(timeoutMs: number): Promise<void> } {
   let queued: BusEvent[] = [];
   let failing = false;
+  const inFlight = new Set<Promise<unknown>>();
   const published = () => {
     if (failing) logger?.info('event bus publishing to redis again');
     failing = false;
@@ -116,7 +123,9 @@ function publishAfterTurn(client: Redis, logger: Logger | undefined): { dispatch
     for (const event of events) {
       try {
         const payload = event.detail === undefined ? '' : JSON.stringify(event.detail);
-        client.publish(event.type, payload).then(published, lost);
+        const sent = client.publish(event.type, payload).then(published, lost);
+        inFlight.add(sent);
+        void sent.finally(() => inFlight.delete(sent));
       } catch (error) {
         lost(error);
       }
@@ -129,5 +138,12 @@ function publishAfterTurn(client: Redis, logger: Logger | undefined): { dispatch
       return true;
     },
     flush,
+    async settled(timeoutMs) {
+      if (inFlight.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
+      clearTimeout(timer);
+    },
   };
 }

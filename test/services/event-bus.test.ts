@@ -3,6 +3,7 @@
  * instance) in the order they were published, including events published in
  * the same turn of the event loop (those leave together, after the turn).
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/observability/logger.js';
 import { createEventBus, type EventBus } from '../../src/services/event-bus.js';
@@ -24,12 +25,38 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+const CHANNEL = 'execution-cancel';
+
+/** Polls `condition` every 20 ms; fails with `what` instead of hanging to the test timeout. */
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Subscribers Redis knows on the channel (asked on a connection of the test's own). */
+async function subscribers(): Promise<number> {
+  const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    const [, count] = (await probe.pubsub('NUMSUB', CHANNEL)) as [string, number];
+    return Number(count);
+  } catch {
+    return 0;
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** Subscribes on `bus`; `reasons` resolves with the first `count` cancellation reasons it receives. */
 async function receive(bus: EventBus, count: number): Promise<{ reasons: Promise<string[]> }> {
-  const iterator = bus.pubsub.subscribe('execution-cancel')[Symbol.asyncIterator]();
+  const before = await subscribers();
+  const iterator = bus.pubsub.subscribe(CHANNEL)[Symbol.asyncIterator]();
   const first = iterator.next(); // subscribes now
-  // Give Redis the SUBSCRIBE before anything is published.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Redis must have the SUBSCRIBE before anything is published.
+  await until('the bus subscribed on Redis', async () => (await subscribers()) > before);
   const reasons = (async () => {
     const seen: string[] = [];
     for (let next = await first; !next.done; next = await iterator.next()) {
@@ -57,24 +84,28 @@ describe('event bus on Redis', () => {
     const warnings: unknown[] = [];
     const logger = { warn: (...args: unknown[]) => warnings.push(args), info: () => {} } as unknown as Logger;
     const publisher = createEventBus(redis.url, logger);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // connected
     await redis.kill();
-    for (const reason of ['lost 1', 'lost 2']) publisher.pubsub.publish('execution-cancel', { executionId: 'x', reason });
-    // Longer than the publish client's retries: the queued commands are rejected (and must be handled).
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const reason of ['lost 1', 'lost 2']) publisher.pubsub.publish(CHANNEL, { executionId: 'x', reason });
+    // After the publish client's retries the queued commands are rejected: handled, and logged once.
+    await until('the lost publishes were reported', () => warnings.length > 0);
     expect(warnings).toHaveLength(1);
     await redis.restart();
     const received = await receive(there, 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // both buses reconnected, B subscribed again
-    publisher.pubsub.publish('execution-cancel', { executionId: 'x', reason: 'back' });
+    // The publisher reconnects with backoff: publish until the first 'back' arrives.
+    let arrived = false;
+    void received.reasons.then(() => (arrived = true));
+    await until('an event published after the outage arrived', () => {
+      publisher.pubsub.publish(CHANNEL, { executionId: 'x', reason: 'back' });
+      return arrived;
+    });
     expect(await received.reasons).toEqual(['back']);
+    expect(warnings).toHaveLength(1);
     await publisher.close();
   });
 
   it('sends what was published right before close', async () => {
     const received = await receive(there, 1);
     const closing = createEventBus(redis.url);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // connected
     closing.pubsub.publish('execution-cancel', { executionId: 'x', reason: 'last words' });
     await closing.close();
     expect(await received.reasons).toEqual(['last words']);
