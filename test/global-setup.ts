@@ -1,7 +1,9 @@
 /**
- * One Chroma server for the whole test run (each gateway test uses its own
- * namespaces, so they never see each other's vectors). Tests that must kill
- * Chroma start a private one instead.
+ * Set-up shared by the whole test run:
+ * - one temporary root for everything the run writes (os.tmpdir() points there for the test
+ *   workers and their child processes), removed at the end, so no run leaves folders behind;
+ * - one Chroma server (each gateway test uses its own namespaces, so they never see each
+ *   other's vectors). Tests that must kill Chroma start a private one instead.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +13,16 @@ import { startLocalChroma } from '../src/vectors/chroma-server.js';
 import { createLogger } from '../src/observability/logger.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dir = mkdtempSync(join(tmpdir(), 'tmws-chroma-'));
-  const chroma = await startLocalChroma({ path: dir, logger: createLogger('warn') });
+  const root = mkdtempSync(join(tmpdir(), 'tmws-run-'));
+  const previousTmpdir = process.env.TMPDIR;
+  // Inherited by the forked test workers, which start after the global set-up.
+  process.env.TMPDIR = root;
+  const chroma = await startLocalChroma({ path: join(root, 'chroma'), logger: createLogger('warn') });
   project.provide('chromaUrl', chroma.url);
   return async () => {
     await chroma.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (previousTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmpdir;
+    rmSync(root, { recursive: true, force: true });
   };
 }
