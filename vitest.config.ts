@@ -1,5 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files that also run on PostgreSQL (the `postgresql` project): tenant isolation,
+ * the audit trail, and several instances on one database. SQLite runs everything.
+ */
+const ON_BOTH_DIALECTS = [
+  'test/rest/isolation.test.ts',
+  'test/rest/connections.test.ts',
+  'test/graphql/isolation.test.ts',
+  'test/graphql/executions.test.ts',
+  'test/graphql/scale-out.test.ts',
+  'test/graphql/failed-execution.test.ts',
+  'test/db/dialect.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (main) and ESM (module). Vite would give our sources the ESM
@@ -8,10 +22,19 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 90_000,
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'sqlite', include: ['test/**/*.test.ts'], provide: { testDialect: 'sqlite' } },
+      },
+      {
+        extends: true,
+        test: { name: 'postgresql', include: ON_BOTH_DIALECTS, provide: { testDialect: 'postgresql' } },
+      },
+    ],
   },
 });

@@ -1,10 +1,7 @@
 /**
  * SPEC §10: a subscription opened on one instance receives the events of an
- * execution started on another (event bus on Redis, shared database).
+ * execution started on another (event bus on Redis, shared database — SQLite file or PostgreSQL).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateConnectionDocument,
@@ -13,6 +10,7 @@ import {
   StartExecutionDocument,
   type ExecutionProgressSubscription,
 } from '../gql/graphql.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
@@ -23,12 +21,12 @@ let everything: EverythingServer;
 let first: TestGateway;
 let second: TestGateway;
 let agent: TestAgent;
-let dir: string;
+let database: TestDatabase;
 
 beforeAll(async () => {
   [redis, everything] = await Promise.all([startRedis(), startEverythingServer({ mode: 'streamableHttp' })]);
-  dir = mkdtempSync(join(tmpdir(), 'tmws-gql-scale-'));
-  const shared = { TMWS_REDIS_URL: redis.url, TMWS_DATABASE_URL: `sqlite:///${join(dir, 'shared.db')}` };
+  database = await createTestDatabase();
+  const shared = { TMWS_REDIS_URL: redis.url, TMWS_DATABASE_URL: database.url };
   first = await startGateway(shared);
   second = await startGateway(shared);
   agent = await first.agent('gql-scale-agent', 'gql-scale-ns');
@@ -37,7 +35,7 @@ afterAll(async () => {
   await first?.close();
   await second?.close();
   await Promise.all([redis?.stop(), everything?.stop()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await database?.drop();
 });
 
 describe('subscriptions across instances', () => {

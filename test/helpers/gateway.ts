@@ -10,6 +10,7 @@ import { createApp, type Gateway } from '../../src/app.js';
 import { signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createTestDatabase } from './database.js';
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
 
@@ -31,14 +32,18 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** `env` overrides TMWS_* variables; defaults: environment test, fresh SQLite, shared test Chroma. */
+/**
+ * `env` overrides TMWS_* variables; defaults: environment test, a fresh database of the
+ * project's dialect (SQLite, or PostgreSQL in the `postgresql` project), shared test Chroma.
+ */
 export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-test-'));
+  const database = env.TMWS_DATABASE_URL ? undefined : await createTestDatabase();
   const config = loadConfig(
     {
       TMWS_ENVIRONMENT: 'test',
       TMWS_SECRET_KEY: TEST_SECRET,
-      TMWS_DATABASE_URL: `sqlite:///${join(dir, 'tmws.db')}`,
+      TMWS_DATABASE_URL: database?.url ?? '',
       TMWS_API_PORT: '0',
       TMWS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       TMWS_CHROMA_URL: inject('chromaUrl'),
@@ -72,6 +77,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     },
     async close() {
       await gateway.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
