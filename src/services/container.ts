@@ -89,7 +89,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     (err: unknown) => logger.warn({ err }, 'tool search index catch-up deferred'),
   );
 
-  const catalogue = new ToolCatalogue(connectionRepository);
+  const catalogue = new ToolCatalogue(connectionRepository, logger);
   const connections = new ConnectionService({
     connections: connectionRepository,
     owners,
