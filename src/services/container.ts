@@ -72,7 +72,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const upstream =
     overrides.upstream ??
     // The guard runs in every environment (SPEC §6); outside production the default allow-list is loopback.
-    new UpstreamPool({ policy: { enforce: true, allowedHosts: config.mcpAllowedHosts }, logger });
+    new UpstreamPool({
+      policy: { enforce: true, allowedHosts: config.mcpAllowedHosts, uniformRefusals: config.environment === 'production' },
+      logger,
+    });
 
   let chroma: ChromaEndpoint | undefined;
   let chromaUrl = config.chromaUrl;
