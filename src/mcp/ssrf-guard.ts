@@ -79,7 +79,12 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-function refuse(message: string): ValidationError {
+/** The message of every refusal that depends on what a name resolves to (SPEC §6 names the variable). */
+export const URL_NOT_ALLOWED_MESSAGE =
+  'Upstream URL is not allowed: it must resolve only to public addresses; ' +
+  'an operator may allow the host or range with TMWS_MCP_ALLOWED_HOSTS';
+
+function refuse(message: string = URL_NOT_ALLOWED_MESSAGE): ValidationError {
   // Deliberately generic: naming the resolved internal address would turn the
   // guard into a DNS oracle for the private network.
   return ValidationError.field('url', message, { reason: 'url_not_allowed' });
@@ -128,16 +133,19 @@ function parseHttpUrl(url: string): URL {
   return parsed;
 }
 
-async function resolveHost(hostname: string, resolver: HostResolver): Promise<PinnedAddress[]> {
+async function resolveHost(hostname: string, resolver: HostResolver, uniformRefusals: boolean): Promise<PinnedAddress[]> {
   const family = isIP(hostname);
   if (family !== 0) return [{ address: hostname, family: family === 6 ? 6 : 4 }];
-  let addresses: PinnedAddress[];
+  let addresses: PinnedAddress[] = [];
   try {
     addresses = await resolver(hostname);
   } catch {
+    // Answering "does not resolve" here but "not allowed" for a private name would map the internal DNS.
+    if (uniformRefusals) throw refuse();
     throw new ExternalServiceError(`Upstream host ${hostname} could not be resolved`, { reason: 'unreachable' });
   }
   if (addresses.length === 0) {
+    if (uniformRefusals) throw refuse();
     throw new ExternalServiceError(`Upstream host ${hostname} has no addresses`, { reason: 'unreachable' });
   }
   return addresses;
@@ -151,7 +159,8 @@ async function resolveHost(hostname: string, resolver: HostResolver): Promise<Pi
  *   (exact or `*.suffix`) or the address (IP/CIDR) is listed in `allowedHosts`.
  *
  * Throws before any packet is sent to the target: the only traffic is the DNS query.
- * A name that does not resolve is an ExternalServiceError (`unreachable`), not a refusal.
+ * A name that does not resolve is an ExternalServiceError (`unreachable`), or,
+ * with `policy.uniformRefusals` (production), the same refusal as a private name.
  */
 export async function assertUpstreamUrlAllowed(
   url: string,
@@ -165,14 +174,11 @@ export async function assertUpstreamUrlAllowed(
 
   // A host exempted by name skips the address check but is still resolved: the
   // connection is pinned to these answers either way.
-  const addresses = await resolveHost(hostname, resolver);
+  const addresses = await resolveHost(hostname, resolver, policy.uniformRefusals ?? false);
   if (compiled && !isExemptHostname(hostname, compiled)) {
     for (const { address } of addresses) {
       if (nonPublicRange(address) !== undefined && !isExemptAddress(address, compiled)) {
-        throw refuse(
-          'Upstream URL resolves to a loopback, private, link-local or otherwise non-public address; ' +
-            'an operator may allow the host or range with TMWS_MCP_ALLOWED_HOSTS',
-        );
+        throw refuse();
       }
     }
   }

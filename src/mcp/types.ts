@@ -57,6 +57,13 @@ export interface SsrfPolicy {
   enforce: boolean;
   /** Exemptions: hostnames (`mcp.internal`, `*.corp.example`), IPs or CIDRs (`10.1.0.0/16`). */
   allowedHosts: string[];
+  /**
+   * A name that does not resolve is refused exactly like one that resolves to a
+   * non-public address (same status, code and message), so answers never tell
+   * which internal host names exist. On in production.
+   * @default false
+   */
+  uniformRefusals?: boolean;
 }
 
 /** Which wire protocol a session ended up speaking. */

@@ -25,7 +25,7 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly toolExecutions: Counter<'status'>;
   readonly toolExecutionDuration: Histogram;
-  /** `status` is `allowed`, `limited` or `error` (denied because the limiter failed). */
+  /** `status` is `allowed`, `blocked` (429) or `error` (denied because the limiter failed); SPEC §8. */
   readonly rateLimitRequests: Counter<'endpoint' | 'status'>;
   readonly degradedMode: Gauge;
   readonly redisFailures: Counter;
@@ -62,7 +62,7 @@ export class Metrics {
     });
     this.rateLimitRequests = new Counter({
       name: 'rate_limit_requests_total',
-      help: 'Rate limiter decisions, by bucket (endpoint) and outcome (allowed, limited, error)',
+      help: 'Rate limiter decisions, by bucket (endpoint) and outcome (allowed, blocked, error)',
       labelNames: ['endpoint', 'status'],
       registers,
     });

@@ -51,18 +51,30 @@ function matchersFor(trustedProxies: readonly string[]): Matcher[] {
 }
 
 /**
- * The address a request is counted under. The first `X-Forwarded-For` hop is
- * believed only when the TCP peer is one of `trustedProxies` (addresses or
- * CIDRs); anyone else could write that header. A hop that is not an IP
- * address is ignored in favour of the peer.
+ * The address a request is counted under (SPEC §5). Without a trusted proxy
+ * as TCP peer it is the peer. Behind trusted proxies it is the right-most
+ * `X-Forwarded-For` hop that is not itself a trusted proxy: each proxy appends
+ * the address it saw, so everything left of that hop was written by the client
+ * and could be anything. A malformed hop met before that one ends the walk at
+ * the peer — the chain cannot be read, and counting under the proxy is the
+ * stricter answer.
  */
 export function clientIp(peerAddress: string, forwardedFor: string | undefined, trustedProxies: string[]): string {
   const peer = parseAddress(peerAddress);
   const peerText = peer ? peer.toString() : peerAddress.trim() || 'unknown';
   if (!peer || !forwardedFor || trustedProxies.length === 0) return peerText;
-  if (!matchersFor(trustedProxies).some((matches) => matches(peer))) return peerText;
-  const firstHop = forwardedFor.split(',')[0]?.trim() ?? '';
-  const client = parseAddress(stripPort(firstHop));
+  const matchers = matchersFor(trustedProxies);
+  const trusted = (address: Address) => matchers.some((matches) => matches(address));
+  if (!trusted(peer)) return peerText;
+  const hops = forwardedFor.split(',');
+  let client: Address | undefined;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = parseAddress(stripPort(hops[i]?.trim() ?? ''));
+    if (!hop) return peerText;
+    client = hop;
+    if (!trusted(hop)) break;
+  }
+  // Every hop a trusted proxy: the left-most is the furthest address known.
   return client ? client.toString() : peerText;
 }
 

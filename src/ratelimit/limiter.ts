@@ -259,7 +259,7 @@ class FailSecureRateLimiter implements RateLimiter {
     }
     // The key that stays blocked longest decides when a retry can pass.
     const longest = limited.reduce((a, b) => (b.result.msBeforeNext > a.result.msBeforeNext ? b : a)).result;
-    this.note(subject.namespace, bucket, 'limited');
+    this.note(subject.namespace, bucket, 'blocked');
     throw new RateLimitExceededError(bucket, longest.capacity, PERIOD_SECONDS, toSeconds(longest.msBeforeNext));
   }
 

@@ -1,7 +1,8 @@
 import { BUCKET_NAMES, type BucketName } from './buckets.js';
 import type { KeyScope } from './counter-store.js';
 
-export type Decision = 'allowed' | 'limited' | 'error';
+/** The `status` label of `rate_limit_requests_total` (SPEC §8) and the counters of the statistics route. */
+export type Decision = 'allowed' | 'blocked' | 'error';
 
 interface BlockedKey {
   scope: KeyScope;
@@ -11,10 +12,10 @@ interface BlockedKey {
 
 interface BucketCounters {
   allowed: number;
-  limited: number;
+  blocked: number;
   errors: number;
-  /** Keys seen limited by this namespace's requests, by `${scope}:${key}`. */
-  blocked: Map<string, BlockedKey>;
+  /** Keys seen blocked by this namespace's requests, by `${scope}:${key}`. */
+  blockedKeys: Map<string, BlockedKey>;
 }
 
 /** Bounds the blocked-key list of one namespace and bucket (a wide IP spread cannot grow it without end). */
@@ -22,7 +23,8 @@ const MAX_BLOCKED_KEYS = 1_000;
 
 export interface BucketStatistics {
   allowed: number;
-  limited: number;
+  /** Requests refused with 429. */
+  blocked: number;
   errors: number;
   blocked_keys: Array<{ scope: KeyScope; key: string; retry_after_seconds: number }>;
 }
@@ -39,19 +41,19 @@ export class LimiterStatistics {
   record(namespace: string, bucket: BucketName, decision: Decision): void {
     const counters = this.counters(namespace, bucket);
     if (decision === 'allowed') counters.allowed += 1;
-    else if (decision === 'limited') counters.limited += 1;
+    else if (decision === 'blocked') counters.blocked += 1;
     else counters.errors += 1;
   }
 
   recordBlocked(namespace: string, bucket: BucketName, scope: KeyScope, key: string, untilMs: number): void {
-    const { blocked } = this.counters(namespace, bucket);
+    const { blockedKeys } = this.counters(namespace, bucket);
     const id = `${scope}:${key}`;
-    blocked.delete(id); // re-insert so Map order stays oldest-first
-    blocked.set(id, { scope, key, untilMs });
-    pruneExpired(blocked, Date.now());
-    if (blocked.size > MAX_BLOCKED_KEYS) {
-      const oldest = blocked.keys().next();
-      if (!oldest.done) blocked.delete(oldest.value);
+    blockedKeys.delete(id); // re-insert so Map order stays oldest-first
+    blockedKeys.set(id, { scope, key, untilMs });
+    pruneExpired(blockedKeys, Date.now());
+    if (blockedKeys.size > MAX_BLOCKED_KEYS) {
+      const oldest = blockedKeys.keys().next();
+      if (!oldest.done) blockedKeys.delete(oldest.value);
     }
   }
 
@@ -60,12 +62,12 @@ export class LimiterStatistics {
     const result = {} as Record<BucketName, BucketStatistics>;
     for (const bucket of BUCKET_NAMES) {
       const counters = this.namespaces.get(namespace)?.get(bucket);
-      if (counters) pruneExpired(counters.blocked, now);
+      if (counters) pruneExpired(counters.blockedKeys, now);
       result[bucket] = {
         allowed: counters?.allowed ?? 0,
-        limited: counters?.limited ?? 0,
+        blocked: counters?.blocked ?? 0,
         errors: counters?.errors ?? 0,
-        blocked_keys: [...(counters?.blocked.values() ?? [])].map((b) => ({
+        blocked_keys: [...(counters?.blockedKeys.values() ?? [])].map((b) => ({
           scope: b.scope,
           key: b.key,
           retry_after_seconds: Math.max(1, Math.ceil((b.untilMs - now) / 1000)),
@@ -83,7 +85,7 @@ export class LimiterStatistics {
     }
     let counters = buckets.get(bucket);
     if (!counters) {
-      counters = { allowed: 0, limited: 0, errors: 0, blocked: new Map() };
+      counters = { allowed: 0, blocked: 0, errors: 0, blockedKeys: new Map() };
       buckets.set(bucket, counters);
     }
     return counters;

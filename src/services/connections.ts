@@ -2,16 +2,18 @@ import type { Principal } from '../auth/principal.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
 import type { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
-import { ConnectionNotActiveError, isAppError } from '../errors/index.js';
+import { ConnectionNotActiveError, ValidationError, isAppError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventBus } from './event-bus.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
+import { splitUrlCredentials } from './upstream-headers.js';
 import type { ToolSearchIndex, UpstreamClient, UpstreamTarget, UpstreamTool } from './ports.js';
 import {
   assertClaimsMatch,
   createConnectionInput,
   parseOrThrow,
   type CreateConnectionInput,
+  type ValidCreateConnection,
 } from './validation.js';
 
 export interface ConnectionWithTools {
@@ -59,10 +61,10 @@ export class ConnectionService {
     const input = parseOrThrow(createConnectionInput, body);
     assertClaimsMatch(principal, input);
     const { connections } = this.deps;
-    const headers = input.headers && Object.keys(input.headers).length > 0 ? input.headers : undefined;
+    const { url, headers } = upstreamAccess(input);
     const row = await connections.insert(principal, {
       serverName: input.server_name,
-      url: input.url,
+      url,
       timeoutSeconds: input.timeout,
       headersSealed: headers ? this.deps.secrets.seal(JSON.stringify(headers)) : null,
     });
@@ -224,6 +226,23 @@ export class ConnectionService {
       this.deps.logger.error({ connectionId, err: error }, 'failed to record an upstream status change');
     }
   }
+}
+
+/**
+ * The URL to store and the headers to seal: credentials written into the URL
+ * become an `Authorization: Basic` header, so they are sealed and never
+ * returned. Both at once would be ambiguous, so that is refused.
+ */
+function upstreamAccess(input: ValidCreateConnection): { url: string; headers?: Record<string, string> } {
+  const { url, authorization } = splitUrlCredentials(input.url);
+  const headers: Record<string, string> = { ...input.headers };
+  if (authorization) {
+    if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
+      throw ValidationError.field('url', 'url credentials and an Authorization header cannot both be given');
+    }
+    headers.Authorization = authorization;
+  }
+  return Object.keys(headers).length > 0 ? { url, headers } : { url };
 }
 
 /** Background work on a connection acts as its owner. */

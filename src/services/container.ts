@@ -72,7 +72,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const upstream =
     overrides.upstream ??
     // The guard runs in every environment (SPEC §6); outside production the default allow-list is loopback.
-    new UpstreamPool({ policy: { enforce: true, allowedHosts: config.mcpAllowedHosts }, logger });
+    new UpstreamPool({
+      policy: { enforce: true, allowedHosts: config.mcpAllowedHosts, uniformRefusals: config.environment === 'production' },
+      logger,
+    });
 
   let chroma: ChromaEndpoint | undefined;
   let chromaUrl = config.chromaUrl;
@@ -90,7 +93,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     (err: unknown) => logger.warn({ err }, 'tool search index catch-up deferred'),
   );
 
-  const catalogue = new ToolCatalogue(connectionRepository);
+  const catalogue = new ToolCatalogue(connectionRepository, logger);
   const connections = new ConnectionService({
     connections: connectionRepository,
     owners,

@@ -5,6 +5,8 @@ import type { Tool } from '../db/entities/index.js';
 import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
 import { ToolNotFoundError, ValidationError } from '../errors/index.js';
 import { LoadingCache } from '../common/loading-cache.js';
+import type { Logger } from '../observability/logger.js';
+import { linearRegExpEngine } from './linear-regexp.js';
 
 // ajv-formats is CommonJS with a `default` export that NodeNext typings cannot call directly.
 const addFormats = createRequire(import.meta.url)('ajv-formats') as (ajv: Ajv) => Ajv;
@@ -36,11 +38,19 @@ interface CachedTool {
  * tool of the catalogue on every reload.
  */
 export class ToolCatalogue {
-  private readonly ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
+  private readonly ajv: Ajv;
   private readonly cache = new LoadingCache<string, Map<string, CachedTool>>(CATALOGUE_TTL_MS);
   private readonly compiled = new Map<string, ValidateFunction | null>();
 
-  constructor(private readonly connections: ConnectionRepository) {
+  constructor(
+    private readonly connections: ConnectionRepository,
+    logger: Logger,
+  ) {
+    // Upstream schemas are untrusted: `pattern` and `patternProperties` run on RE2 (linear time), never on V8's backtracking RegExp.
+    const regExp = linearRegExpEngine((pattern, reason) =>
+      logger.warn({ pattern: pattern.slice(0, 200), reason }, 'tool schema pattern not enforced by the gateway (the upstream still validates)'),
+    );
+    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, code: { regExp } });
     addFormats(this.ajv);
   }
 
@@ -77,7 +87,6 @@ export class ToolCatalogue {
       return new Map<string, CachedTool>(rows.map((tool) => [tool.name, { tool, validate: undefined }]));
     });
   }
-
 
   /** An upstream schema we cannot compile is not ours to enforce; the upstream still validates. */
   private compile(schema: Record<string, unknown>): ValidateFunction | null {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AGENT_ID_PATTERN } from '../auth/jwt.js';
 import { AuthorizationError, ValidationError } from '../errors/index.js';
 import type { Principal } from '../auth/principal.js';
+import { duplicateHeaderName, upstreamHeaderRefusal } from './upstream-headers.js';
 
 export const SERVER_NAME_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 export const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -32,9 +33,21 @@ export const createConnectionInput = z
         z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'header values must not contain line breaks'),
       )
       .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers')
+      .superRefine(refuseReservedHeaders)
       .optional(),
   })
   .strict();
+
+/** Upstream headers are for credentials: see upstream-headers.ts for what an agent may set. */
+function refuseReservedHeaders(headers: Record<string, string>, ctx: z.RefinementCtx): void {
+  const names = Object.keys(headers);
+  const duplicate = duplicateHeaderName(names);
+  if (duplicate) ctx.addIssue({ code: 'custom', path: [duplicate], message: `header '${duplicate}' is given twice` });
+  for (const name of names) {
+    const refusal = upstreamHeaderRefusal(name);
+    if (refusal) ctx.addIssue({ code: 'custom', path: [name], message: refusal });
+  }
+}
 
 export type CreateConnectionInput = z.input<typeof createConnectionInput>;
 export type ValidCreateConnection = z.output<typeof createConnectionInput>;

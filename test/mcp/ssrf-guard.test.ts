@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExternalServiceError, ValidationError } from '../../src/errors/index.js';
-import { assertUpstreamUrlAllowed, type HostResolver } from '../../src/mcp/ssrf-guard.js';
+import { assertUpstreamUrlAllowed, URL_NOT_ALLOWED_MESSAGE, type HostResolver } from '../../src/mcp/ssrf-guard.js';
 import type { SsrfPolicy } from '../../src/mcp/types.js';
 
 const production: SsrfPolicy = { enforce: true, allowedHosts: [] };
@@ -117,6 +117,21 @@ describe('allowedHosts exemptions', () => {
       assertUpstreamUrlAllowed('http://mcp.corp./mcp', { enforce: true, allowedHosts: ['mcp.corp'] }, resolver),
     ).resolves.toBeTruthy();
     await refusal('http://evil.example./mcp', production, resolver);
+  });
+});
+
+describe('uniform refusals (production)', () => {
+  const uniform: SsrfPolicy = { enforce: true, allowedHosts: [], uniformRefusals: true };
+  const dns = answers({ 'db.internal.example': ['10.0.0.7'], 'empty.example': [] });
+
+  it('answers a name that does not resolve exactly like a name that resolves to a private address', async () => {
+    const privateName = await refusal('http://db.internal.example/mcp', uniform, dns);
+    const missingName = await refusal('http://cache.internal.example/mcp', uniform, dns);
+    const noAddresses = await refusal('http://empty.example/mcp', uniform, dns);
+    const literal = await refusal('http://10.0.0.8/mcp', uniform, dns);
+    const seen = [privateName, missingName, noAddresses, literal].map((e) => ({ status: e.httpStatus, message: e.message, details: e.details }));
+    expect(new Set(seen.map((s) => JSON.stringify(s))).size).toBe(1);
+    expect(seen[0]).toEqual({ status: 400, message: URL_NOT_ALLOWED_MESSAGE, details: { field: 'url', reason: 'url_not_allowed' } });
   });
 });
 

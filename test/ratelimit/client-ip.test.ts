@@ -11,8 +11,21 @@ describe('clientIp', () => {
     expect(clientIp('203.0.113.9', '1.2.3.4', ['10.0.0.1', '192.168.0.0/16'])).toBe('203.0.113.9');
   });
 
-  it('believes the first hop when the peer is a trusted proxy address', () => {
-    expect(clientIp('10.0.0.1', '198.51.100.7, 10.0.0.2', ['10.0.0.1'])).toBe('198.51.100.7');
+  it('takes the hop the trusted proxy appended, not one the client wrote before it', () => {
+    // The client sent `X-Forwarded-For: 1.2.3.4`; the appending proxy added the address it saw.
+    expect(clientIp('10.0.0.1', '1.2.3.4, 198.51.100.7', ['10.0.0.1'])).toBe('198.51.100.7');
+    expect(clientIp('10.0.0.1', '198.51.100.7', ['10.0.0.1'])).toBe('198.51.100.7');
+  });
+
+  it('skips hops that are trusted proxies themselves, right to left', () => {
+    const trusted = ['10.0.0.0/8'];
+    expect(clientIp('10.0.0.1', '6.6.6.6, 198.51.100.7, 10.0.0.3, 10.0.0.2', trusted)).toBe('198.51.100.7');
+    expect(clientIp('10.0.0.1', '10.0.0.9, 10.0.0.2', trusted)).toBe('10.0.0.9');
+  });
+
+  it('does not let a client choose its address with a forged header through an appending proxy', () => {
+    const forged = ['203.0.113.1', '203.0.113.2', 'not-an-ip', '10.0.0.5'].map((f) => clientIp('10.0.0.1', `${f}, 198.51.100.7`, ['10.0.0.0/8']));
+    expect(new Set(forged)).toEqual(new Set(['198.51.100.7']));
   });
 
   it('believes the first hop when the peer is inside a trusted CIDR', () => {
@@ -30,8 +43,8 @@ describe('clientIp', () => {
     expect(clientIp('10.0.0.1', '[2001:db8::7]:443', ['10.0.0.1'])).toBe('2001:db8::7');
   });
 
-  it('falls back to the peer when the forwarded hop is not an address', () => {
-    expect(clientIp('10.0.0.1', 'unknown, 198.51.100.7', ['10.0.0.1'])).toBe('10.0.0.1');
+  it('falls back to the peer when a hop right of the client is not an address', () => {
+    expect(clientIp('10.0.0.1', '198.51.100.7, unknown', ['10.0.0.1'])).toBe('10.0.0.1');
     expect(clientIp('10.0.0.1', '', ['10.0.0.1'])).toBe('10.0.0.1');
     expect(clientIp('10.0.0.1', '127.1', ['10.0.0.1'])).toBe('10.0.0.1');
   });

@@ -36,7 +36,7 @@ describe('rate limiter with in-memory buckets', () => {
     expect(denied?.details).toMatchObject({ endpoint_type: 'mcp_create_connection', limit: 12, period: 60 });
 
     expect(await metricValue(metrics, 'rate_limit_requests_total{endpoint="mcp_create_connection",status="allowed"}')).toBe(12);
-    expect(await metricValue(metrics, 'rate_limit_requests_total{endpoint="mcp_create_connection",status="limited"}')).toBe(3);
+    expect(await metricValue(metrics, 'rate_limit_requests_total{endpoint="mcp_create_connection",status="blocked"}')).toBe(3);
   });
 
   it('keeps the key blocked after the 60 s window ends, until the block duration is over', async () => {
@@ -132,12 +132,12 @@ describe('rate limiter with in-memory buckets', () => {
     const stats = await limiter.statistics(subject.namespace);
     expect(stats).toMatchObject({ namespace: subject.namespace, store: 'memory', redis: 'not_configured', degraded: false });
     const buckets = stats.buckets as Record<string, Record<string, unknown>>;
-    expect(buckets.mcp_create_connection).toMatchObject({ limit: 10, burst: 2, block_seconds: 300, allowed: 12, limited: 2 });
+    expect(buckets.mcp_create_connection).toMatchObject({ limit: 10, burst: 2, block_seconds: 300, allowed: 12, blocked: 2 });
     expect(buckets.mcp_create_connection?.blocked_keys).toEqual([
       { scope: 'agent', key: subject.agentId, retry_after_seconds: expect.any(Number) },
     ]);
     const other = (await limiter.statistics('someone-else')).buckets as Record<string, Record<string, unknown>>;
-    expect(other.mcp_create_connection).toMatchObject({ allowed: 0, limited: 0, blocked_keys: [] });
+    expect(other.mcp_create_connection).toMatchObject({ allowed: 0, blocked: 0, blocked_keys: [] });
   });
 });
 

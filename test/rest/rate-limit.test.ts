@@ -135,3 +135,31 @@ describe('fail-secure', () => {
     }
   });
 });
+
+describe('client IP behind an appending proxy', () => {
+  it('counts a client under the address the trusted proxy appended, whatever X-Forwarded-For it sent', async () => {
+    // The test client plays the proxy (127.0.0.1, trusted): it appends 198.51.100.7 to a header the client forged.
+    const gw = await production({ TMWS_TRUSTED_PROXIES: '127.0.0.1' });
+    try {
+      const agents = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => gw.agent(`behind-proxy-${i}`, 'proxied')));
+      const attempt = (token: string, n: number) =>
+        gw.request(`${BASE}/connections`, {
+          method: 'POST',
+          token,
+          headers: { 'x-forwarded-for': `203.0.113.${n % 250}, 198.51.100.7` },
+          body: { server_name: 'not valid' },
+        });
+      // Six agents × 10 invalid requests fill the IP window (5 × 12 = 60) without blocking any agent (12 each).
+      const statuses: number[] = [];
+      for (const agent of agents.slice(0, 6)) {
+        for (let i = 0; i < 10; i += 1) statuses.push((await attempt(agent.token, statuses.length)).status);
+      }
+      expect(statuses).toEqual(Array(60).fill(400));
+      const blocked = await attempt(agents[6]!.token, 61);
+      expect(blocked.status).toBe(429);
+      expect((await blocked.json()).details.endpoint_type).toBe('mcp_create_connection');
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -61,6 +61,20 @@ describe('SSRF guard in production (SPEC §6)', () => {
     expect(list.total).toBe(0);
   });
 
+  it('answers an unresolvable name exactly like a refused internal one, so answers do not map internal DNS', async () => {
+    const prober = await gw.agent('dns-prober', 'ssrf-ns');
+    const answer = async (server_name: string, url: string) => {
+      const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: prober.token, body: { server_name, url } });
+      const { error_code, message, details } = await response.json();
+      return { status: response.status, error_code, message, details };
+    };
+    const internal = await answer('internal', `http://localhost:${trapPort}/mcp`);
+    const missing = await answer('missing', 'http://no-such-host.invalid/mcp');
+    expect(missing).toEqual(internal);
+    expect(internal).toMatchObject({ status: 400, error_code: 'VALIDATION_ERROR', details: { reason: 'url_not_allowed' } });
+    expect(internal.message).toContain('TMWS_MCP_ALLOWED_HOSTS');
+  });
+
   it('allows a listed range', async () => {
     const admin = await permissive.agent('ssrf-allowed', 'ssrf-ns');
     const response = await permissive.request(`${BASE}/connections`, {
