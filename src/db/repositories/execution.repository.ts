@@ -3,6 +3,7 @@ import type { Knex } from '@mikro-orm/knex';
 import { canManage, type Principal } from '../../auth/principal.js';
 import { AuthorizationError, ExecutionNotFoundError } from '../../errors/index.js';
 import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionStatus } from '../entities/index.js';
+import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner } from './sql-runner.js';
 
@@ -46,7 +47,6 @@ const POSTGRES_ENCODING: ValueEncoding = { dialect: 'postgresql', date: (d) => d
 /** Rows deleted per statement by the retention sweep. */
 const PURGE_CHUNK = 500;
 
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /**
  * The audit trail. Same scoping rules as connections: namespace always, owner unless admin.
@@ -90,13 +90,15 @@ export class ExecutionRepository {
   /**
    * Records a RUNNING execution on behalf of the principal (who must be the
    * connection owner). Queued: it reaches the database before anything queued
-   * after it, and a failure to write it is reported by the execution's `finish`.
+   * after it. With `durable`, resolves only once the row is written (and
+   * rejects when it could not be); without, a failed write is reconciled by
+   * the execution's `finish`, which then inserts the final row.
    */
-  async insert(principal: Principal, input: NewExecution): Promise<Execution> {
+  async insert(principal: Principal, input: NewExecution, options: { durable?: boolean } = {}): Promise<Execution> {
     const now = new Date();
     const { date, bool } = this.encoding;
     // INSERT_COLUMNS order.
-    this.writes.insert(input.id, [
+    const written = this.writes.insert(input.id, [
       input.id,
       date(now),
       date(now),
@@ -104,7 +106,7 @@ export class ExecutionRepository {
       principal.agentId,
       input.connectionId,
       input.toolName,
-      json(input.arguments),
+      storableJson(input.arguments),
       'RUNNING',
       input.source,
       input.requestId,
@@ -115,7 +117,8 @@ export class ExecutionRepository {
       date(input.startedAt),
       null,
       null,
-    ]);
+    ], options.durable);
+    if (options.durable) await written;
     const execution = {
       ...input,
       createdAt: now,
@@ -170,7 +173,8 @@ export class ExecutionRepository {
   /** Progress of a running execution; a finished one is never reopened. */
   async recordProgress(principal: Principal, id: string, change: ExecutionProgressChange): Promise<void> {
     await this.writes.settled();
-    await this.em.fork().nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, change);
+    const storable = { ...change, progressMessage: storableText(change.progressMessage ?? null) };
+    await this.em.fork().nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, storable);
   }
 
   /**
@@ -187,9 +191,9 @@ export class ExecutionRepository {
       values: [
         outcome.status,
         bool(outcome.isError),
-        json(outcome.result),
+        storableJson(outcome.result),
         outcome.errorCode ?? null,
-        outcome.errorMessage ?? null,
+        storableText(outcome.errorMessage ?? null),
         outcome.finishedAt ? date(outcome.finishedAt) : null,
         outcome.durationMs ?? null,
         date(new Date()),
