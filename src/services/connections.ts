@@ -149,12 +149,13 @@ export class ConnectionService {
   }
 
   /**
-   * Resolves once every status change the upstream pool reported for this
-   * connection so far is written. The pool reports a failed session before
-   * the failing call returns, so a caller answered 502 after this finds the
-   * connection `error` on every instance (SPEC §6: status reflects reality).
+   * A call found the upstream down (or back): records `error` (or `active`)
+   * and resolves once written, after every change the upstream pool reported
+   * before it, so a caller answered 502 then reads `error` on every instance
+   * (SPEC §6: status reflects reality).
    */
-  async statusSettled(connectionId: string): Promise<void> {
+  async recordCallOutcome(connectionId: string, status: 'active' | 'error', message?: string): Promise<void> {
+    this.queueStatusWrite(connectionId, status, message);
     await this.statusWrites.get(connectionId);
   }
 

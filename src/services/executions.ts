@@ -53,6 +53,9 @@ interface RunningExecution {
   done: Promise<CompletedExecution>;
 }
 
+/** Failure reasons (src/mcp/errors.ts) that mean the upstream cannot be used, as opposed to a slow or failing tool. */
+const UPSTREAM_DOWN: ReadonlySet<string> = new Set(['unreachable', 'handshake_failed', 'connection_lost', 'session_expired', 'unauthorized']);
+
 const TERMINAL_EVENT: Record<Exclude<ExecutionStatus, 'RUNNING'>, ExecutionEventType> = {
   COMPLETED: 'COMPLETED',
   FAILED: 'FAILED',
@@ -216,6 +219,7 @@ export class ExecutionService {
     } catch (error) {
       return this.recordFailure(principal, connection, execution, error, signal);
     }
+    if (connection.status === 'error') await this.deps.connectionService.recordCallOutcome(connection.id, 'active');
     // A failure to record the outcome is not the tool's failure: it reaches the caller as is (no result without a row).
     const finished = await this.finish(principal, execution, {
       status: 'COMPLETED',
@@ -237,8 +241,10 @@ export class ExecutionService {
     signal: AbortSignal,
   ): Promise<CompletedExecution> {
     const outcome = failureOutcome(error, signal, execution.startedAt.getTime());
-    // SPEC §6: a 502 is answered only once the connection's status says what the upstream did.
-    if (isAppError(error) && error.httpStatus === 502) await this.deps.connectionService.statusSettled(connection.id);
+    // SPEC §6: a 502 for an upstream that is down is answered only once the connection says `error`.
+    if (isAppError(error) && UPSTREAM_DOWN.has(String(error.details.reason))) {
+      await this.deps.connectionService.recordCallOutcome(connection.id, 'error', error.message);
+    }
     const finished = await this.finish(principal, execution, outcome);
     if (signal.aborted || !finished) {
       // Cancelled (here or elsewhere): the caller gets the recorded execution, not an error.
