@@ -64,6 +64,7 @@ export const INSERT_COLUMNS = [
   'started_at',
   'finished_at',
   'duration_ms',
+  'instance_id',
 ] as const;
 
 /** Terminal-state columns, set by `finish` (same order as FinishWrite.values). */

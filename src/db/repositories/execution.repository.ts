@@ -1,4 +1,5 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { canManage, type Principal } from '../../auth/principal.js';
 import { AuthorizationError, ExecutionNotFoundError } from '../../errors/index.js';
@@ -61,7 +62,14 @@ export class ExecutionRepository {
   private encodingCache: ValueEncoding | undefined;
   private readonly writes: ExecutionWriteQueue;
 
-  constructor(private readonly em: EntityManager) {
+  /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
+  readonly instanceId: string;
+
+  constructor(
+    private readonly em: EntityManager,
+    options: { instanceId?: string } = {},
+  ) {
+    this.instanceId = options.instanceId ?? randomUUID();
     const knex = () => this.knex;
     const runner = this.encoding.dialect === 'sqlite' ? sqlitePreparedRunner(knex) : knexRunner(knex);
     this.writes = new ExecutionWriteQueue(runner, () => this.encoding.dialect);
@@ -117,6 +125,7 @@ export class ExecutionRepository {
       date(input.startedAt),
       null,
       null,
+      this.instanceId,
     ], options.durable);
     if (options.durable) await written;
     const execution = {
@@ -135,6 +144,7 @@ export class ExecutionRepository {
       errorMessage: null,
       finishedAt: null,
       durationMs: null,
+      instanceId: this.instanceId,
     };
     return execution as Execution;
   }
@@ -204,19 +214,14 @@ export class ExecutionRepository {
 
 /** Housekeeping that runs as the gateway itself, never on behalf of a caller. */
 export class ExecutionMaintenance {
-  constructor(private readonly em: EntityManager) {}
+  /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
+  readonly instanceId: string;
 
-  /** Crash safety: whatever was RUNNING when the previous process died can no longer finish. */
-  async failOrphaned(now: Date, runningHere: ReadonlySet<string>): Promise<number> {
-    const where: FilterQuery<Execution> = { status: 'RUNNING' };
-    if (runningHere.size > 0) where.id = { $nin: [...runningHere] };
-    return this.em.fork().nativeUpdate(ExecutionSchema, where, {
-      status: 'FAILED',
-      errorCode: 'GATEWAY_RESTARTED',
-      errorMessage: 'The gateway stopped before this execution finished',
-      finishedAt: now,
-    });
-  }
+  constructor(
+    private readonly em: EntityManager,
+    options: { instanceId?: string } = {},
+  ) {
+    this.instanceId = options.instanceId ?? randomUUID();}
 
   /**
    * Deletes finished executions that started before `cutoff`, a chunk at a
