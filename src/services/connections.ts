@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import { storableText } from '../common/storable-text.js';
 import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
 import type { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
 import { ConnectionNotActiveError, ValidationError, isAppError } from '../errors/index.js';
@@ -48,11 +49,13 @@ const USABLE: ReadonlySet<ConnectionStatus> = new Set(['active', 'error']);
  */
 export class ConnectionService {
   private readonly unsubscribe: (() => void)[] = [];
+  /** Status writes in progress per connection, chained so they land in the order the upstream changed. */
+  private readonly statusWrites = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ConnectionServiceDeps) {
     this.unsubscribe.push(
       deps.upstream.onToolsChanged((id, tools) => void this.onUpstreamToolsChanged(id, tools)),
-      deps.upstream.onStatusChanged((id, status, message) => void this.onUpstreamStatus(id, status, message)),
+      deps.upstream.onStatusChanged((id, status, message) => this.queueStatusWrite(id, status, message)),
       this.closeSessionsDisconnectedElsewhere(),
     );
   }
@@ -147,8 +150,28 @@ export class ConnectionService {
     return target;
   }
 
+  /**
+   * A call found the upstream down (or back): records `error` (or `active`)
+   * and resolves once written, after every change the upstream pool reported
+   * before it, so a caller answered 502 then reads `error` on every instance
+   * (SPEC §6: status reflects reality).
+   */
+  async recordCallOutcome(connectionId: string, status: 'active' | 'error', message?: string): Promise<void> {
+    this.queueStatusWrite(connectionId, status, message);
+    await this.statusWrites.get(connectionId);
+  }
+
   close(): void {
     for (const stop of this.unsubscribe.splice(0)) stop();
+  }
+
+  private queueStatusWrite(connectionId: string, status: 'active' | 'error', message?: string): void {
+    const previous = this.statusWrites.get(connectionId) ?? Promise.resolve();
+    const next = previous.then(() => this.onUpstreamStatus(connectionId, status, message));
+    this.statusWrites.set(connectionId, next);
+    void next.finally(() => {
+      if (this.statusWrites.get(connectionId) === next) this.statusWrites.delete(connectionId);
+    });
   }
 
   private async storeTools(owner: Principal, connectionId: string, tools: UpstreamTool[]): Promise<Tool[]> {
@@ -172,7 +195,10 @@ export class ConnectionService {
     status: ConnectionStatus,
     errorMessage: string | null,
   ): Promise<McpConnection> {
-    const changes = status === 'active' ? { status, errorMessage, connectedAt: new Date() } : { status, errorMessage };
+    // An upstream's message may carry NUL, which PostgreSQL refuses in text.
+    const storedMessage = storableText(errorMessage);
+    const changes =
+      status === 'active' ? { status, errorMessage: storedMessage, connectedAt: new Date() } : { status, errorMessage: storedMessage };
     const updated = await this.deps.connections.update(owner, connection.id, changes);
     this.publishStatus(updated);
     return updated;

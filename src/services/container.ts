@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/core';
 import { Authenticator } from '../auth/authenticate.js';
 import { SecretBox } from '../auth/secret-box.js';
@@ -5,6 +6,7 @@ import type { Config } from '../config/env.js';
 import { migrateUp, openOrm } from '../db/orm.js';
 import { AgentRepository } from '../db/repositories/agent.repository.js';
 import { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
+import { ExecutionLeases } from '../db/repositories/execution-lease.repository.js';
 import { ExecutionMaintenance, ExecutionRepository } from '../db/repositories/execution.repository.js';
 import { UpstreamPool } from '../mcp/client-pool.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,6 +18,7 @@ import { createEmbeddingProvider } from '../vectors/embeddings.js';
 import { createToolIndex } from '../vectors/tool-index.js';
 import { ConnectionService } from './connections.js';
 import { createEventBus, type EventBus } from './event-bus.js';
+import { DEFAULT_EXECUTION_LEASE, ExecutionLeaseKeeper, type ExecutionLeaseOptions } from './execution-leases.js';
 import { ExecutionService } from './executions.js';
 import { HealthService } from './health.js';
 import { liveSearchCatalogue } from './search-catalogue.js';
@@ -47,6 +50,8 @@ export interface Services {
 export interface ServiceOverrides {
   /** Swap the upstream client (e.g. a recording wrapper in tests). */
   upstream?: UpstreamClient;
+  /** Execution lease timings (SPEC §10); tests shorten them. @default DEFAULT_EXECUTION_LEASE */
+  executionLease?: Partial<ExecutionLeaseOptions>;
 }
 
 /** How often expired executions are purged when retention is configured. */
@@ -65,7 +70,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const metrics = new Metrics();
   const agents = new AgentRepository(orm.em);
   const connectionRepository = new ConnectionRepository(orm.em);
-  const executionRepository = new ExecutionRepository(orm.em);
+  const instanceId = randomUUID();
+  const executionRepository = new ExecutionRepository(orm.em, { instanceId });
   const maintenance = new ExecutionMaintenance(orm.em);
   const events = createEventBus(config.redisUrl, logger);
   const limiter = await createRateLimiter(config, { logger, metrics });
@@ -120,11 +126,16 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     },
   });
 
-  // One process owns a SQLite file, so anything RUNNING now was orphaned by a crash.
-  if (config.database.driver === 'sqlite') {
-    const orphaned = await maintenance.failOrphaned(new Date(), executions.runningIds());
-    if (orphaned > 0) logger.warn({ orphaned }, 'executions left RUNNING by a previous process marked FAILED');
-  }
+  // Crash safety on every dialect: this instance's lease covers its RUNNING rows; expired leases are swept.
+  const leaseKeeper = new ExecutionLeaseKeeper({
+    leases: new ExecutionLeases(orm.em),
+    events,
+    logger,
+    instanceId,
+    options: { ...DEFAULT_EXECUTION_LEASE, ...overrides.executionLease },
+    onOrphaned: () => metrics.toolExecutions.inc({ status: 'FAILED' }),
+  });
+  await leaseKeeper.start();
   const retentionTimer = startRetentionSweep(config, maintenance, logger);
   const health = new HealthService({ orm, limiter, toolIndex });
 
@@ -149,6 +160,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       if (retentionTimer) clearInterval(retentionTimer);
       await executions.drain(10_000);
       executions.close();
+      await executionRepository.settled();
+      await leaseKeeper.stop();
       connections.close();
       await upstream.close();
       await toolIndex.close();

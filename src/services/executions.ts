@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { canExecute, type Principal } from '../auth/principal.js';
+import { containsUnstorableText } from '../common/storable-text.js';
 import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
 import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
 import type { ExecutionListQuery, ExecutionOutcome, ExecutionRepository } from '../db/repositories/execution.repository.js';
@@ -52,6 +53,9 @@ interface RunningExecution {
   done: Promise<CompletedExecution>;
 }
 
+/** Failure reasons (src/mcp/errors.ts) that mean the upstream cannot be used, as opposed to a slow or failing tool. */
+const UPSTREAM_DOWN: ReadonlySet<string> = new Set(['unreachable', 'handshake_failed', 'connection_lost', 'session_expired', 'unauthorized']);
+
 const TERMINAL_EVENT: Record<Exclude<ExecutionStatus, 'RUNNING'>, ExecutionEventType> = {
   COMPLETED: 'COMPLETED',
   FAILED: 'FAILED',
@@ -89,14 +93,25 @@ export class ExecutionService {
    * may look it up (or subscribe to it) on any gateway instance right away.
    */
   async start(principal: Principal, request: ExecuteToolRequest): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
-    const started = await this.begin(principal, request);
-    await this.deps.executions.settled();
-    return started;
+    return this.begin(principal, request, { durable: true });
   }
 
-  private async begin(principal: Principal, request: ExecuteToolRequest): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
+  /**
+   * SPEC §10: a caller that saw a result can always find its row. `durable`
+   * dispatches upstream only once the RUNNING row is written; otherwise the
+   * call starts at once and its answer waits for the final row (a RUNNING row
+   * that failed to be written is reconciled by it, see ExecutionWriteQueue).
+   */
+  private async begin(
+    principal: Principal,
+    request: ExecuteToolRequest,
+    options: { durable?: boolean } = {},
+  ): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
     if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
       throw ValidationError.field('arguments', 'arguments must be a JSON object');
+    }
+    if (containsUnstorableText(request.arguments)) {
+      throw ValidationError.field('arguments', 'arguments must not contain the NUL character (U+0000) or unpaired UTF-16 surrogates');
     }
     const connection = await this.deps.connections.findReadableCached(principal, request.connectionId);
     if (!canExecute(principal, connection)) {
@@ -114,7 +129,7 @@ export class ExecutionService {
       source: request.source,
       requestId: request.requestId,
       startedAt: new Date(),
-    });
+    }, options);
     const controller = new AbortController();
     const done = this.run(principal, connection, execution, controller.signal);
     this.running.set(execution.id, { controller, owner: principal, done });
@@ -193,32 +208,49 @@ export class ExecutionService {
     signal: AbortSignal,
   ): Promise<CompletedExecution> {
     const startedAt = execution.startedAt.getTime();
+    let result: UpstreamCallResult;
     try {
-      const result = await this.deps.upstream.callTool(
+      result = await this.deps.upstream.callTool(
         this.targetOf(connection),
         execution.toolName,
         execution.arguments,
         { signal, onProgress: (update) => void this.onProgress(principal, execution, update) },
       );
-      const finished = await this.finish(principal, execution, {
-        status: 'COMPLETED',
-        isError: result.isError === true,
-        result: storableResult(result),
-        errorCode: null,
-        errorMessage: null,
-        finishedAt: new Date(),
-        durationMs: Date.now() - startedAt,
-      });
-      return { execution: finished ?? (await this.reload(principal, execution.id)), result };
     } catch (error) {
-      const outcome = failureOutcome(error, signal, startedAt);
-      const finished = await this.finish(principal, execution, outcome);
-      if (signal.aborted || !finished) {
-        // Cancelled (here or elsewhere): the caller gets the recorded execution, not an error.
-        return { execution: finished ?? (await this.reload(principal, execution.id)), result: null };
-      }
-      throw error;
+      return this.recordFailure(principal, connection, execution, error, signal);
     }
+    if (connection.status === 'error') await this.deps.connectionService.recordCallOutcome(connection.id, 'active');
+    // A failure to record the outcome is not the tool's failure: it reaches the caller as is (no result without a row).
+    const finished = await this.finish(principal, execution, {
+      status: 'COMPLETED',
+      isError: result.isError === true,
+      result: storableResult(result),
+      errorCode: null,
+      errorMessage: null,
+      finishedAt: new Date(),
+      durationMs: Date.now() - startedAt,
+    });
+    return { execution: finished ?? (await this.reload(principal, execution.id)), result };
+  }
+
+  private async recordFailure(
+    principal: Principal,
+    connection: McpConnection,
+    execution: Execution,
+    error: unknown,
+    signal: AbortSignal,
+  ): Promise<CompletedExecution> {
+    const outcome = failureOutcome(error, signal, execution.startedAt.getTime());
+    // SPEC §6: a 502 for an upstream that is down is answered only once the connection says `error`.
+    if (isAppError(error) && UPSTREAM_DOWN.has(String(error.details.reason))) {
+      await this.deps.connectionService.recordCallOutcome(connection.id, 'error', error.message);
+    }
+    const finished = await this.finish(principal, execution, outcome);
+    if (signal.aborted || !finished) {
+      // Cancelled (here or elsewhere): the caller gets the recorded execution, not an error.
+      return { execution: finished ?? (await this.reload(principal, execution.id)), result: null };
+    }
+    throw error;
   }
 
   private targetOf(connection: McpConnection): UpstreamTarget {

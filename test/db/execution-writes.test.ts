@@ -126,6 +126,29 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect((await repo.findReadable(owner, recent.id)).status).toBe('RUNNING');
   });
 
+  it('isolates a row the database refuses: every other row of its batch is written (SPEC §10)', async () => {
+    // An enum CHECK refuses 'BOGUS' on both dialects: the stand-in for any value one tenant could smuggle in.
+    const refused = { ...newExecution(), source: 'BOGUS' as 'REST' };
+    const burst = [...Array.from({ length: 20 }, () => newExecution()), refused, ...Array.from({ length: 20 }, () => newExecution())];
+    const started = await Promise.all(burst.map((execution) => repo.insert(owner, execution)));
+    const finished = await Promise.allSettled(started.map((execution) => repo.finish(owner, execution.id, outcome('COMPLETED'))));
+    finished.forEach((result, i) => expect(result.status).toBe(burst[i] === refused ? 'rejected' : 'fulfilled'));
+    for (const execution of started.filter((e) => e.id !== refused.id)) {
+      expect((await repo.findReadable(owner, execution.id)).status).toBe('COMPLETED');
+    }
+    await expect(repo.findReadable(owner, refused.id)).rejects.toThrow();
+
+    // The same for terminal states written as one multi-row UPDATE.
+    const running = await Promise.all(Array.from({ length: 30 }, () => start()));
+    await repo.settled();
+    const outcomes = await Promise.allSettled(
+      running.map((execution, i) => repo.finish(owner, execution.id, outcome(i === 15 ? ('BOGUS' as 'FAILED') : 'COMPLETED'))),
+    );
+    outcomes.forEach((result, i) => expect(result.status).toBe(i === 15 ? 'rejected' : 'fulfilled'));
+    const statuses = await Promise.all(running.map(async (execution) => (await repo.findReadable(owner, execution.id)).status));
+    statuses.forEach((status, i) => expect(status).toBe(i === 15 ? 'RUNNING' : 'COMPLETED'));
+  });
+
   it('keeps every execution of a burst and reports each outcome', async () => {
     const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
     const changed = await Promise.all(

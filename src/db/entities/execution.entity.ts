@@ -37,6 +37,8 @@ export const ExecutionSchema = defineEntity({
     errorCode: p.string().length(64).nullable(),
     errorMessage: p.text().nullable(),
     startedAt: p.datetime(),
+    /** The gateway instance running it (SPEC §10 leases); null on rows from before leases existed. */
+    instanceId: p.string().length(64).nullable(),
     finishedAt: p.datetime().nullable(),
     durationMs: p.integer().nullable(),
   },

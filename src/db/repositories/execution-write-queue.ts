@@ -13,6 +13,10 @@ import type { SqlRunner } from './sql-runner.js';
  * instead of an INSERT followed by an UPDATE.
  *
  * Guarantees the repository builds on:
+ * - one row's bad value never fails another's write: a statement that fails
+ *   is retried row by row, so only the offending row fails (SPEC §10);
+ * - a RUNNING row that could not be written is reconciled by its terminal
+ *   state: `finish` then inserts the whole final row;
  * - writes reach the database in the order they were queued (an execution's
  *   terminal state never overtakes its RUNNING row);
  * - `finish` resolves only once written, with whether it changed the row
@@ -60,6 +64,7 @@ export const INSERT_COLUMNS = [
   'started_at',
   'finished_at',
   'duration_ms',
+  'instance_id',
 ] as const;
 
 /** Terminal-state columns, set by `finish` (same order as FinishWrite.values). */
@@ -88,9 +93,18 @@ const AGENT_ID = column('agent_id');
 interface QueuedInsert {
   kind: 'insert';
   id: string;
+  /** What is written: the RUNNING row, or the final row when its terminal state joined this batch. */
   values: InsertValues;
-  done: () => void;
-  written: Promise<void>;
+  /** The RUNNING row as queued, kept to reconcile it if this write fails. */
+  running: InsertValues;
+  settle: (error?: unknown) => void;
+  written: Promise<unknown>;
+}
+
+/** A RUNNING row that could not be written, and why. */
+interface FailedInsert {
+  running: InsertValues;
+  error: unknown;
 }
 
 interface QueuedFinish {
@@ -111,31 +125,36 @@ export class ExecutionWriteQueue {
   private urgent = false;
   private immediate = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Inserts that failed: their finish reports the same error instead of "nothing changed". */
-  private readonly failedInserts = new Map<string, unknown>();
+  /** RUNNING rows that failed to be written: their finish inserts the final row instead. */
+  private readonly failedInserts = new Map<string, FailedInsert>();
 
   constructor(
     private readonly sql: SqlRunner,
     private readonly dialect: () => 'sqlite' | 'postgresql',
   ) {}
 
-  /** Queues a new row; a failure surfaces on the execution's `finish`. */
-  insert(id: string, values: InsertValues): void {
-    let done!: () => void;
-    const written = new Promise<void>((resolve) => {
-      done = resolve;
+  /**
+   * Queues a new row. Resolves once it is written; rejects when it could not
+   * be (the execution's `finish` then tries again with the final row). Nobody
+   * has to wait for it: a rejection nobody awaits is not reported as unhandled.
+   * `urgent` writes it on the next turn of the event loop instead of after INSERT_DELAY_MS.
+   */
+  insert(id: string, values: InsertValues, urgent = false): Promise<void> {
+    let settle!: (error?: unknown) => void;
+    const outcome = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
     });
-    this.queue.push({ kind: 'insert', id, values, done, written });
-    this.requestWrite(false);
+    outcome.catch(() => undefined);
+    this.queue.push({ kind: 'insert', id, values, running: values, settle, written: outcome.catch(() => undefined) });
+    this.requestWrite(urgent);
+    return outcome;
   }
 
-  /** Queues a terminal state; resolves with whether the row was still RUNNING (and in scope). */
+  /**
+   * Queues a terminal state; resolves with whether the row was still RUNNING
+   * (and in scope). Rejects only when the row could not be written at all.
+   */
   finish(write: FinishWrite): Promise<boolean> {
-    const failed = this.failedInserts.get(write.id);
-    if (failed !== undefined) {
-      this.failedInserts.delete(write.id);
-      return Promise.reject(failed);
-    }
     let resolve!: (changed: boolean) => void;
     let reject!: (error: unknown) => void;
     const result = new Promise<boolean>((res, rej) => {
@@ -191,7 +210,7 @@ export class ExecutionWriteQueue {
         } catch (error) {
           // writeBatch settles its own statements; this only guards against a bug leaving waiters hanging.
           for (const item of batch) {
-            if (item.kind === 'insert') item.done();
+            if (item.kind === 'insert') item.settle(error);
             else item.reject(error);
           }
         }
@@ -209,22 +228,15 @@ export class ExecutionWriteQueue {
     const inserts = new Map<string, QueuedInsert>();
     const updates: QueuedFinish[] = [];
     const coalesced: { finish: QueuedFinish; changed: boolean }[] = [];
-    const rejected: { finish: QueuedFinish; error: unknown }[] = [];
     for (const item of batch) {
       if (item.kind === 'insert') {
         inserts.set(item.id, item);
         continue;
       }
-      const failed = this.failedInserts.get(item.write.id);
-      if (failed !== undefined) {
-        // Its row was never written (an earlier batch failed): same error, not "nothing changed".
-        this.failedInserts.delete(item.write.id);
-        rejected.push({ finish: item, error: failed });
-        continue;
-      }
-      const pending = inserts.get(item.write.id);
+      const pending = inserts.get(item.write.id) ?? this.reconciliation(item.write);
       if (pending) {
         // Its row is written in this very batch: write the final state straight away.
+        inserts.set(item.write.id, pending);
         const changed = inScope(pending.values, item.write);
         if (changed) pending.values = applyFinish(pending.values, item.write);
         coalesced.push({ finish: item, changed });
@@ -232,46 +244,87 @@ export class ExecutionWriteQueue {
         updates.push(item);
       }
     }
-    let insertError: unknown;
-    try {
-      await this.writeInserts([...inserts.values()]);
-    } catch (error) {
-      insertError = error;
-      if (this.failedInserts.size > 10_000) this.failedInserts.clear();
-      for (const id of inserts.keys()) this.failedInserts.set(id, error);
+    const failures = await this.writeInserts([...inserts.values()]);
+    for (const insert of inserts.values()) {
+      const error = failures.get(insert.id);
+      if (error !== undefined) this.rememberFailedInsert(insert, error);
+      insert.settle(error);
     }
-    for (const insert of inserts.values()) insert.done();
     for (const { finish, changed } of coalesced) {
-      if (insertError === undefined) finish.resolve(changed);
-      else {
-        this.failedInserts.delete(finish.write.id);
-        finish.reject(insertError);
-      }
+      const error = failures.get(finish.write.id);
+      if (error === undefined) finish.resolve(changed);
+      else finish.reject(error);
     }
-    for (const { finish, error } of rejected) finish.reject(error);
     if (updates.length > 0) await this.writeUpdates(updates);
   }
 
-  private async writeInserts(rows: QueuedInsert[]): Promise<void> {
+  /** A finish for a RUNNING row that failed to be written, by someone in its scope: insert the row again, as final. */
+  private reconciliation(write: FinishWrite): QueuedInsert | undefined {
+    const failed = this.failedInserts.get(write.id);
+    if (!failed || !inScope(failed.running, write)) return undefined;
+    this.failedInserts.delete(write.id);
+    const written = Promise.resolve();
+    return { kind: 'insert', id: write.id, values: failed.running, running: failed.running, settle: () => undefined, written };
+  }
+
+  private rememberFailedInsert(insert: QueuedInsert, error: unknown): void {
+    if (this.failedInserts.size > 10_000) this.failedInserts.clear();
+    this.failedInserts.set(insert.id, { running: insert.running, error });
+  }
+
+  /** Writes the rows; returns the error of each row that could not be written. */
+  private async writeInserts(rows: QueuedInsert[]): Promise<Map<string, unknown>> {
+    const failures = new Map<string, unknown>();
     for (let start = 0; start < rows.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = rows.slice(start, start + MAX_ROWS_PER_STATEMENT);
-      const tuple = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
-      const sql =
-        `insert into "executions" (${INSERT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ` +
-        chunk.map(() => tuple).join(', ');
-      await this.sql.query(sql, chunk.flatMap((row) => row.values));
+      await this.rowByRowOnFailure(
+        chunk,
+        (part) => this.sql.query(insertSql(part.length), part.flatMap((row) => row.values)),
+        (row, error) => failures.set(row.id, error),
+      );
     }
+    return failures;
   }
 
   private async writeUpdates(updates: QueuedFinish[]): Promise<void> {
     for (let start = 0; start < updates.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = updates.slice(start, start + MAX_ROWS_PER_STATEMENT);
+      await this.rowByRowOnFailure(
+        chunk,
+        async (part) => {
+          const rows = await this.sql.query(this.updateSql(part.length), part.flatMap(updateParams));
+          const changed = new Set(rows.map((row) => String(row.id)));
+          for (const item of part) item.resolve(changed.has(item.write.id));
+        },
+        (item, error) => item.reject(error),
+      );
+    }
+  }
+
+  /**
+   * Writes a chunk in one statement; when that fails, writes each row on its
+   * own, so a value the database refuses fails only its own row (one
+   * tenant's data never makes another tenant's write fail).
+   */
+  private async rowByRowOnFailure<T>(
+    chunk: T[],
+    write: (part: T[]) => Promise<unknown>,
+    fail: (item: T, error: unknown) => void,
+  ): Promise<void> {
+    try {
+      await write(chunk);
+      return;
+    } catch (error) {
+      if (chunk.length === 1) {
+        fail(chunk[0]!, error);
+        return;
+      }
+    }
+    for (const item of chunk) {
       try {
-        const rows = await this.sql.query(this.updateSql(chunk.length), chunk.flatMap(updateParams));
-        const changed = new Set(rows.map((row) => String(row.id)));
-        for (const item of chunk) item.resolve(changed.has(item.write.id));
+        await write([item]);
       } catch (error) {
-        for (const item of chunk) item.reject(error);
+        fail(item, error);
       }
     }
   }
@@ -294,6 +347,12 @@ export class ExecutionWriteQueue {
       'returning "executions"."id"'
     );
   }
+}
+
+function insertSql(rows: number): string {
+  const tuple = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
+  const columns = INSERT_COLUMNS.map((c) => `"${c}"`).join(', ');
+  return `insert into "executions" (${columns}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
 }
 
 /**

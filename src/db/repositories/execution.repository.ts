@@ -1,8 +1,10 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
 import { canManage, type Principal } from '../../auth/principal.js';
 import { AuthorizationError, ExecutionNotFoundError } from '../../errors/index.js';
 import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionStatus } from '../entities/index.js';
+import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner } from './sql-runner.js';
 
@@ -46,7 +48,6 @@ const POSTGRES_ENCODING: ValueEncoding = { dialect: 'postgresql', date: (d) => d
 /** Rows deleted per statement by the retention sweep. */
 const PURGE_CHUNK = 500;
 
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /**
  * The audit trail. Same scoping rules as connections: namespace always, owner unless admin.
@@ -61,7 +62,14 @@ export class ExecutionRepository {
   private encodingCache: ValueEncoding | undefined;
   private readonly writes: ExecutionWriteQueue;
 
-  constructor(private readonly em: EntityManager) {
+  /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
+  readonly instanceId: string;
+
+  constructor(
+    private readonly em: EntityManager,
+    options: { instanceId?: string } = {},
+  ) {
+    this.instanceId = options.instanceId ?? randomUUID();
     const knex = () => this.knex;
     const runner = this.encoding.dialect === 'sqlite' ? sqlitePreparedRunner(knex) : knexRunner(knex);
     this.writes = new ExecutionWriteQueue(runner, () => this.encoding.dialect);
@@ -90,13 +98,15 @@ export class ExecutionRepository {
   /**
    * Records a RUNNING execution on behalf of the principal (who must be the
    * connection owner). Queued: it reaches the database before anything queued
-   * after it, and a failure to write it is reported by the execution's `finish`.
+   * after it. With `durable`, resolves only once the row is written (and
+   * rejects when it could not be); without, a failed write is reconciled by
+   * the execution's `finish`, which then inserts the final row.
    */
-  async insert(principal: Principal, input: NewExecution): Promise<Execution> {
+  async insert(principal: Principal, input: NewExecution, options: { durable?: boolean } = {}): Promise<Execution> {
     const now = new Date();
     const { date, bool } = this.encoding;
     // INSERT_COLUMNS order.
-    this.writes.insert(input.id, [
+    const written = this.writes.insert(input.id, [
       input.id,
       date(now),
       date(now),
@@ -104,7 +114,7 @@ export class ExecutionRepository {
       principal.agentId,
       input.connectionId,
       input.toolName,
-      json(input.arguments),
+      storableJson(input.arguments),
       'RUNNING',
       input.source,
       input.requestId,
@@ -115,7 +125,9 @@ export class ExecutionRepository {
       date(input.startedAt),
       null,
       null,
-    ]);
+      this.instanceId,
+    ], options.durable);
+    if (options.durable) await written;
     const execution = {
       ...input,
       createdAt: now,
@@ -132,6 +144,7 @@ export class ExecutionRepository {
       errorMessage: null,
       finishedAt: null,
       durationMs: null,
+      instanceId: this.instanceId,
     };
     return execution as Execution;
   }
@@ -170,7 +183,8 @@ export class ExecutionRepository {
   /** Progress of a running execution; a finished one is never reopened. */
   async recordProgress(principal: Principal, id: string, change: ExecutionProgressChange): Promise<void> {
     await this.writes.settled();
-    await this.em.fork().nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, change);
+    const storable = { ...change, progressMessage: storableText(change.progressMessage ?? null) };
+    await this.em.fork().nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, storable);
   }
 
   /**
@@ -187,9 +201,9 @@ export class ExecutionRepository {
       values: [
         outcome.status,
         bool(outcome.isError),
-        json(outcome.result),
+        storableJson(outcome.result),
         outcome.errorCode ?? null,
-        outcome.errorMessage ?? null,
+        storableText(outcome.errorMessage ?? null),
         outcome.finishedAt ? date(outcome.finishedAt) : null,
         outcome.durationMs ?? null,
         date(new Date()),
@@ -200,19 +214,14 @@ export class ExecutionRepository {
 
 /** Housekeeping that runs as the gateway itself, never on behalf of a caller. */
 export class ExecutionMaintenance {
-  constructor(private readonly em: EntityManager) {}
+  /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
+  readonly instanceId: string;
 
-  /** Crash safety: whatever was RUNNING when the previous process died can no longer finish. */
-  async failOrphaned(now: Date, runningHere: ReadonlySet<string>): Promise<number> {
-    const where: FilterQuery<Execution> = { status: 'RUNNING' };
-    if (runningHere.size > 0) where.id = { $nin: [...runningHere] };
-    return this.em.fork().nativeUpdate(ExecutionSchema, where, {
-      status: 'FAILED',
-      errorCode: 'GATEWAY_RESTARTED',
-      errorMessage: 'The gateway stopped before this execution finished',
-      finishedAt: now,
-    });
-  }
+  constructor(
+    private readonly em: EntityManager,
+    options: { instanceId?: string } = {},
+  ) {
+    this.instanceId = options.instanceId ?? randomUUID();}
 
   /**
    * Deletes finished executions that started before `cutoff`, a chunk at a
