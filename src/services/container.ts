@@ -72,7 +72,16 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const upstream =
     overrides.upstream ??
     // The guard runs in every environment (SPEC §6); outside production the default allow-list is loopback.
-    new UpstreamPool({ policy: { enforce: true, allowedHosts: config.mcpAllowedHosts }, logger });
+    new UpstreamPool({
+      policy: { enforce: true, allowedHosts: config.mcpAllowedHosts },
+      logger,
+      // SPEC §14: what one upstream may send.
+      limits: {
+        maxMessageBytes: config.limits.maxResultBytes,
+        maxTools: config.limits.maxToolsPerConnection,
+        maxCallMs: config.limits.maxCallSeconds * 1000,
+      },
+    });
 
   let chroma: ChromaEndpoint | undefined;
   let chromaUrl = config.chromaUrl;
