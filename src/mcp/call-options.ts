@@ -1,5 +1,5 @@
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Progress, ProgressNotification } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type Progress, type ProgressNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolOptions, ProgressUpdate, UpstreamTarget } from './types.js';
 
 /** Turning the public CallToolOptions into SDK request options (the hot path: keep it allocation-light). */
@@ -21,33 +21,51 @@ function toProgressUpdate(p: Progress | ProgressNotification['params']): Progres
  * `notifications/cancelled` for a completed request (and a long-lived caller
  * signal would collect listeners). The SDK gets a per-call child signal instead,
  * unlinked from the caller's as soon as the call settles.
+ *
+ * The child also enforces the hard cap on the call's life: the SDK checks its
+ * `maxTotalTimeout` only when progress arrives, so a call whose last progress
+ * came just before the cap would live on for a whole idle timeout more. At the
+ * cap the child aborts with the SDK's own timeout error, so the SDK cancels
+ * the request upstream (`notifications/cancelled`) and the call ends as a timeout.
  */
-function linkSignal(parent: AbortSignal): { signal: AbortSignal; unlink: () => void } {
+function linkSignal(parent: AbortSignal | undefined, maxTotalMs: number): { signal: AbortSignal; unlink: () => void } {
   const child = new AbortController();
-  const onAbort = () => child.abort(parent.reason);
-  parent.addEventListener('abort', onAbort, { once: true });
-  return { signal: child.signal, unlink: () => parent.removeEventListener('abort', onAbort) };
+  const onAbort = () => child.abort(parent?.reason);
+  parent?.addEventListener('abort', onAbort, { once: true });
+  const cap = setTimeout(() => {
+    child.abort(new McpError(ErrorCode.RequestTimeout, 'Maximum total timeout exceeded', { maxTotalTimeout: maxTotalMs }));
+  }, maxTotalMs);
+  cap.unref();
+  return {
+    signal: child.signal,
+    unlink: () => {
+      clearTimeout(cap);
+      parent?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /**
- * SDK request options of one tool call: idle timeout reset by progress, an
- * optional hard cap, a progressToken always, the caller's signal via a child.
- * `release()` must run when the call settles.
+ * SDK request options of one tool call: idle timeout reset by progress, a hard
+ * cap on the whole call (`opts.maxTotalTimeoutMs`, else `maxCallMs`), a
+ * progressToken always, the caller's signal via a child. `release()` must run
+ * when the call settles.
  */
 export function callRequestOptions(
   target: UpstreamTarget,
   opts: CallToolOptions,
+  maxCallMs: number,
 ): { options: RequestOptions; release: () => void } {
-  const { signal, onProgress } = opts;
-  const link = signal ? linkSignal(signal) : undefined;
+  const { onProgress } = opts;
+  const maxTotal = opts.maxTotalTimeoutMs ?? maxCallMs;
+  const link = linkSignal(opts.signal, maxTotal);
   const options: RequestOptions = {
-    timeout: opts.timeoutMs ?? target.timeoutMs,
+    // Progress extends the idle timeout, but never past the cap.
+    timeout: Math.min(opts.timeoutMs ?? target.timeoutMs, maxTotal),
     resetTimeoutOnProgress: true,
-    maxTotalTimeout: opts.maxTotalTimeoutMs,
-    signal: link?.signal,
+    maxTotalTimeout: maxTotal,
+    signal: link.signal,
     onprogress: onProgress ? (p) => onProgress(toProgressUpdate(p)) : IGNORE_PROGRESS,
   };
-  return { options, release: link ? link.unlink : NOTHING_TO_RELEASE };
+  return { options, release: link.unlink };
 }
-
-const NOTHING_TO_RELEASE = (): void => undefined;

@@ -13,13 +13,15 @@ import {
 import { createEntry, sameEndpoint, type Entry, type Origin } from './pool-entry.js';
 import type { HostResolver } from './ssrf-guard.js';
 import { UpstreamSession } from './session.js';
-import type {
-  CallToolOptions,
-  SsrfPolicy,
-  UpstreamCallResult,
-  UpstreamStatus,
-  UpstreamTarget,
-  UpstreamTool,
+import {
+  DEFAULT_UPSTREAM_LIMITS,
+  type CallToolOptions,
+  type SsrfPolicy,
+  type UpstreamLimits,
+  type UpstreamCallResult,
+  type UpstreamStatus,
+  type UpstreamTarget,
+  type UpstreamTool,
 } from './types.js';
 
 export { UpstreamCancelledError, UpstreamTimeoutError } from './errors.js';
@@ -58,22 +60,26 @@ export class UpstreamPool {
   private readonly logger: Logger;
   private readonly clientInfo: { name: string; version: string };
   private readonly resolver: HostResolver | undefined;
+  private readonly limits: UpstreamLimits;
   private closed = false;
 
   /**
    * @param opts.resolver DNS seam (default: the OS resolver via `dns.lookup`);
    *   resolved once per session, the session's connections are pinned to the answer.
+   * @param opts.limits what one upstream may send (SPEC §14). @default DEFAULT_UPSTREAM_LIMITS
    */
   constructor(opts: {
     policy: SsrfPolicy;
     logger: Logger;
     clientInfo?: { name: string; version: string };
     resolver?: HostResolver;
+    limits?: Partial<UpstreamLimits>;
   }) {
     this.policy = opts.policy;
     this.logger = opts.logger;
     this.clientInfo = opts.clientInfo ?? DEFAULT_CLIENT_INFO;
     this.resolver = opts.resolver;
+    this.limits = { ...DEFAULT_UPSTREAM_LIMITS, ...opts.limits };
   }
 
   /**
@@ -134,7 +140,7 @@ export class UpstreamPool {
       throw new UpstreamCancelledError('Upstream call cancelled before it started', { connection_id: target.connectionId });
     }
     const entry = this.entryFor(target);
-    const { options, release } = callRequestOptions(target, opts);
+    const { options, release } = callRequestOptions(target, opts, this.limits.maxCallMs);
     const call = (s: UpstreamSession) => s.callTool(name, args, options);
     try {
       const live = entry.session;
@@ -226,6 +232,7 @@ export class UpstreamPool {
         logger: this.logger,
         resolver: this.resolver,
         deadline,
+        limits: this.limits,
         events: {
           onDead: (s, failure) => this.handleDeath(entry, s, failure),
           onToolListChanged: (s) => {
@@ -307,7 +314,12 @@ export class UpstreamPool {
     what: string,
   ): AppError {
     if (signal?.aborted) return new UpstreamCancelledError(`Upstream ${what} cancelled`, { connection_id: entry.id });
-    if (failure.kind === 'closed' && (entry.disposed || session.closeReason === 'disconnected')) {
+    // The session died of something the request should hear about (its answer was refused as too large).
+    const death = session.deathError;
+    if (death && (failure.kind === 'closed' || failure.kind === 'connection_lost')) return death;
+    // Closing a session ends its streams too: a stream cut short by our own disconnect is "disconnected".
+    const endedByUs = failure.kind === 'closed' || failure.kind === 'no_answer' || failure.kind === 'cut_off';
+    if (endedByUs && (entry.disposed || session.closeReason === 'disconnected')) {
       return new ExternalServiceError(`Upstream session was closed during ${what}`, {
         connection_id: entry.id,
         reason: 'disconnected',
@@ -388,6 +400,9 @@ export class UpstreamPool {
           const failure = classifyFailure(error, true);
           if (killsSession(failure)) session.markDead(failure);
           this.logger.warn({ connectionId: entry.id, reason: failure.kind }, 'upstream tool refresh failed');
+          // A catalogue past the bounds (SPEC §14) is the upstream's fault, not a hiccup: say so in the status.
+          const appError = toAppError(failure, entry.id, 'tools/list', 'request');
+          if (isBoundsError(appError)) this.setStatus(entry, 'error', appError.message);
           return;
         }
         if (session !== entry.session) {
@@ -437,4 +452,10 @@ export class UpstreamPool {
       }
     }
   }
+}
+
+/** An upstream that crossed a bound of SPEC §14 (too many tools, a message too large). */
+function isBoundsError(error: AppError): boolean {
+  const reason = error.details.reason;
+  return reason === 'too_many_tools' || reason === 'result_too_large';
 }

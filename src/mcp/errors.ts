@@ -2,7 +2,9 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { STATUS_CODES } from 'node:http';
 import { AppError, ExternalServiceError, type ErrorDetails } from '../errors/index.js';
+import { verdictOf } from './verdict.js';
 
 /**
  * Errors of the upstream layer and the one place that reads SDK/undici
@@ -17,10 +19,12 @@ import { AppError, ExternalServiceError, type ErrorDetails } from '../errors/ind
  * | `connection_lost` | the connection broke while a call was in flight (not retried)       |
  * | `session_expired` | upstream forgot the session and recovery failed                     |
  * | `handshake_failed`| the server does not speak MCP (Streamable HTTP nor legacy SSE)      |
- * | `unauthorized`    | upstream answered 401/403 (check the connection's headers)          |
+ * | `unauthorized`    | upstream answered 401 (check the connection's headers)              |
  * | `redirect_refused`| upstream answered with a redirect (never followed)                  |
  * | `upstream_error`  | upstream answered a request with a JSON-RPC error or an HTTP error   |
  * | `protocol_error`  | upstream answered something that is not a valid MCP message         |
+ * | `result_too_large`| one upstream message exceeded TMWS_MAX_RESULT_BYTES — UpstreamResultTooLargeError |
+ * | `too_many_tools`  | `tools/list` offered more than TMWS_MAX_TOOLS_PER_CONNECTION tools  |
  * | `disconnected`    | the session was closed by the gateway while the call was running   |
  *
  * Upstream response bodies are never copied into messages: for a gateway
@@ -40,6 +44,19 @@ export class UpstreamCancelledError extends ExternalServiceError {
   }
 }
 
+/**
+ * One upstream message grew past TMWS_MAX_RESULT_BYTES while it streamed: the
+ * gateway stopped reading and closed the upstream request (SPEC §14).
+ */
+export class UpstreamResultTooLargeError extends ExternalServiceError {
+  constructor(limitBytes: number, details: ErrorDetails = {}) {
+    super(
+      `Upstream message exceeds the gateway's limit of ${limitBytes} bytes (TMWS_MAX_RESULT_BYTES); it was not read further and the upstream request was closed`,
+      { ...details, reason: 'result_too_large', limit_bytes: limitBytes },
+    );
+  }
+}
+
 export type FailureKind =
   /** The request never reached the server (connection refused, DNS, connect timeout, not connected). */
   | 'not_delivered'
@@ -54,6 +71,12 @@ export type FailureKind =
   | 'http_status'
   | 'rpc_error'
   | 'protocol_error'
+  /** One upstream message exceeded the size limit (the request was closed). */
+  | 'too_large'
+  /** A response stream broke off before it carried the answer; the session itself may be fine. */
+  | 'cut_off'
+  /** A response stream ended without a valid answer. */
+  | 'no_answer'
   /** Already an AppError (SSRF refusal, redirect refusal, …): rethrow as is. */
   | 'app_error'
   | 'unknown';
@@ -62,6 +85,7 @@ export interface Failure {
   kind: FailureKind;
   status?: number;
   rpcCode?: number;
+  limitBytes?: number;
   error: unknown;
 }
 
@@ -100,7 +124,9 @@ function classifyNetwork(error: unknown): FailureKind | undefined {
 }
 
 function classifyHttpStatus(status: number, message: string, hadSession: boolean): FailureKind {
-  if (status === 401 || status === 403) return 'unauthorized';
+  // Only 401 asks for credentials. A 403 is as often a web server that is not an
+  // MCP endpoint (a forbidden path, cloud metadata): report the status, blame nothing.
+  if (status === 401) return 'unauthorized';
   // Spec: an unknown session id is answered with 404. Some servers (the reference
   // everything-server among them) answer 400 "No valid session ID" instead.
   if (hadSession && (status === 404 || (status === 400 && /session/i.test(message)))) return 'session_expired';
@@ -111,6 +137,9 @@ function classifyHttpStatus(status: number, message: string, hadSession: boolean
 export function classifyFailure(error: unknown, hadSession: boolean): Failure {
   if (error instanceof AppError) return { kind: 'app_error', error };
   if (error instanceof McpError) {
+    const verdict = verdictOf(error);
+    if (verdict?.kind === 'too_large') return { kind: 'too_large', limitBytes: verdict.limitBytes, error };
+    if (verdict) return { kind: verdict.kind, error };
     if (error.code === ErrorCode.RequestTimeout) return { kind: 'timeout', error };
     if (error.code === ErrorCode.ConnectionClosed && /Connection closed/.test(error.message)) {
       return { kind: 'closed', error };
@@ -139,7 +168,10 @@ export function classifyFailure(error: unknown, hadSession: boolean): Failure {
     return { kind: classifyHttpStatus(status, message, hadSession), status, error };
   }
   if (message === 'Not connected') return { kind: 'not_delivered', error };
-  if (error instanceof Error && error.name === 'ZodError') return { kind: 'protocol_error', error };
+  // A JSON answer that is not JSON, or not JSON-RPC.
+  if (error instanceof Error && (error.name === 'ZodError' || error instanceof SyntaxError)) {
+    return { kind: 'protocol_error', error };
+  }
   return { kind: 'unknown', error };
 }
 
@@ -169,6 +201,18 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
       });
     case 'closed':
       return new ExternalServiceError(`Upstream session closed during ${what}`, { ...base, reason: 'connection_lost' });
+    case 'cut_off':
+      return new ExternalServiceError(`Upstream broke off its answer to ${what} before it was complete`, {
+        ...base,
+        reason: 'connection_lost',
+      });
+    case 'no_answer':
+      return new ExternalServiceError(`Upstream ended its answer to ${what} without a valid JSON-RPC response`, {
+        ...base,
+        reason: 'protocol_error',
+      });
+    case 'too_large':
+      return new UpstreamResultTooLargeError(failure.limitBytes ?? 0, base);
     case 'unauthorized':
       return new ExternalServiceError(`Upstream MCP server refused the credentials (HTTP ${failure.status})`, {
         ...base,
@@ -176,7 +220,7 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
         status: failure.status,
       });
     case 'http_status':
-      return new ExternalServiceError(`Upstream MCP server answered HTTP ${failure.status} to ${what}`, {
+      return new ExternalServiceError(httpStatusMessage(failure.status, what, phase), {
         ...base,
         reason: phase === 'open' ? 'handshake_failed' : 'upstream_error',
         status: failure.status,
@@ -201,6 +245,14 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
         reason: phase === 'open' ? 'handshake_failed' : 'upstream_error',
       });
   }
+}
+
+/** The status as the upstream sent it; while opening, the URL may simply not be an MCP endpoint. */
+function httpStatusMessage(status: number | undefined, what: string, phase: 'open' | 'request'): string {
+  const answered = `HTTP ${status ?? '?'}${status && STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''}`;
+  return phase === 'open'
+    ? `Upstream answered ${answered} to ${what}: no MCP server (Streamable HTTP or SSE) answered at this URL`
+    : `Upstream MCP server answered ${answered} to ${what}`;
 }
 
 /**

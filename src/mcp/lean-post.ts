@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { mediaTypeOf } from '../common/media-type.js';
-import { readAhead, toWebStream } from './sse-read-ahead.js';
+import { EventStreamMeter, tooLargeError, toWebStream, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
+import { readAhead } from './sse-read-ahead.js';
 
 /**
  * Every tool call is one POST on the upstream session. Through undici's WHATWG
@@ -17,8 +18,22 @@ import { readAhead, toWebStream } from './sse-read-ahead.js';
  * failure classification in errors.ts reads them exactly as before.
  *
  * A short event stream that holds nothing but the response is handed over as
- * JSON (see sse-read-ahead.ts); every other answer is passed on unchanged.
+ * JSON (see sse-read-ahead.ts); every other answer is passed on unchanged,
+ * within `bounds` (bounded-body.ts): no upstream message grows past the
+ * size limit, and `bounds.signal` closes the upstream request.
  */
+
+export interface LeanPostOptions extends BodyBounds {
+  /**
+   * undici's headers and body timeouts (ms). A POST that carries a request is
+   * bounded by that request's timeout (its cancellation aborts `signal`); one
+   * without (a notification, a response to the server) has no other bound.
+   * @default 0 (none)
+   */
+  exchangeTimeoutMs?: number;
+  /** Called once the upstream answer is over (read, refused, aborted or failed). */
+  onClosed?: () => void;
+}
 
 /** Statuses whose Response must not carry a body (the constructor refuses one). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
@@ -28,7 +43,12 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * would (redirects are not followed). Returns `undefined` for a request it
  * does not handle (a body that is not a string), so the caller falls back to `fetch`.
  */
-export async function leanPost(dispatcher: Dispatcher, url: URL, init: RequestInit): Promise<Response | undefined> {
+export async function leanPost(
+  dispatcher: Dispatcher,
+  url: URL,
+  init: RequestInit,
+  options: LeanPostOptions,
+): Promise<Response | undefined> {
   if (typeof init.body !== 'string') return undefined;
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((value, name) => {
@@ -42,10 +62,15 @@ export async function leanPost(dispatcher: Dispatcher, url: URL, init: RequestIn
       method: 'POST',
       headers,
       body: init.body,
+      signal: options.signal,
+      headersTimeout: options.exchangeTimeoutMs ?? 0,
+      bodyTimeout: options.exchangeTimeoutMs ?? 0,
     });
   } catch (error) {
+    options.onClosed?.();
     throw new TypeError('fetch failed', { cause: error });
   }
+  if (options.onClosed) answer.body.once('close', options.onClosed);
   const responseHeaders = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value === undefined) continue;
@@ -58,14 +83,21 @@ export async function leanPost(dispatcher: Dispatcher, url: URL, init: RequestIn
     answer.body.resume();
     return new Response(null, { status, statusText, headers: responseHeaders });
   }
-  if (status === 200 && isEventStream(responseHeaders.get('content-type'))) {
-    const ahead = await readAhead(answer.body);
+  const eventStream = isEventStream(responseHeaders.get('content-type'));
+  if (status === 200 && eventStream) {
+    const ahead = await readAhead(answer.body, options);
     if (ahead.kind === 'stream') return new Response(ahead.stream, { status, statusText, headers: responseHeaders });
     responseHeaders.set('content-type', 'application/json');
     responseHeaders.delete('content-length');
     return new Response(`[${ahead.payloads.join(',')}]`, { status, statusText, headers: responseHeaders });
   }
-  return new Response(toWebStream(answer.body), { status, statusText, headers: responseHeaders });
+  // A declared length past the limit is refused before a byte is read.
+  if (!eventStream && status < 300 && Number(answer.headers['content-length'] ?? 0) > options.maxMessageBytes) {
+    answer.body.destroy();
+    throw tooLargeError(options);
+  }
+  const meter = eventStream ? new EventStreamMeter(options.maxMessageBytes) : new WholeBodyMeter(options.maxMessageBytes);
+  return new Response(toWebStream(answer.body, [], {}, options, meter), { status, statusText, headers: responseHeaders });
 }
 
 function isEventStream(contentType: string | null): boolean {

@@ -1,7 +1,9 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ExternalServiceError, ValidationError } from '../errors/index.js';
+import { EventStreamMeter, tooLargeError, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
 import { leanPost } from './lean-post.js';
+import { mediaTypeOf } from '../common/media-type.js';
 import { assertUpstreamUrlAllowed, type PinnedAddress, type ResolvedTarget } from './ssrf-guard.js';
 import type { SsrfPolicy } from './types.js';
 
@@ -19,19 +21,32 @@ import type { SsrfPolicy } from './types.js';
  *   redirect is ExternalServiceError `redirect_refused` — the user should
  *   register the final URL instead.
  * - Requests may only go to the session's own origin.
+ * - Bounded answers (SPEC §14): no upstream message may grow past
+ *   `maxMessageBytes` while it streams (bounded-body.ts); past it the upstream
+ *   request is closed.
+ * - A request's POST is closed when the request ends early: the SDK sends
+ *   `notifications/cancelled` for a request it cancels or times out, and that
+ *   notification aborts the POST still carrying the request's answer, so a
+ *   timed-out call does not keep its upstream request open.
  */
 export interface PinnedFetch {
   fetch: typeof globalThis.fetch;
   /** The last redirect refusal; the SSE transport swallows fetch errors into an ErrorEvent, so the session reads it here. */
   lastRefusal: Error | undefined;
+  /** The last event stream refused as too large (read by the session the same way). */
+  lastTooLarge: Error | undefined;
   close(): Promise<void>;
 }
 
 export interface PinnedFetchOptions {
   resolved: ResolvedTarget;
   policy: SsrfPolicy;
-  /** TCP/TLS connect timeout. */
+  /** TCP/TLS connect timeout; also bounds a POST that carries no request (a notification). */
   connectTimeoutMs: number;
+  /** Largest upstream message (TMWS_MAX_RESULT_BYTES). */
+  maxMessageBytes: number;
+  /** For error details. */
+  connectionId: string;
 }
 
 function pinnedLookup(hostname: string, addresses: PinnedAddress[]): LookupFunction {
@@ -91,7 +106,8 @@ async function redirectError(
   });
 }
 
-export function createPinnedFetch({ resolved, policy, connectTimeoutMs }: PinnedFetchOptions): PinnedFetch {
+export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
+  const { resolved, policy, connectTimeoutMs } = options;
   const agent = new Agent({
     connect: { lookup: pinnedLookup(resolved.hostname, resolved.addresses), timeout: connectTimeoutMs },
     // The SDK bounds every request itself (request timeouts, abort on close);
@@ -100,9 +116,34 @@ export function createPinnedFetch({ resolved, policy, connectTimeoutMs }: Pinned
     headersTimeout: 0,
   });
   const origin = resolved.url.origin;
+  const bounds: BodyBounds = { maxMessageBytes: options.maxMessageBytes, connectionId: options.connectionId };
+  /** POSTs whose answer is still streaming, by the id of the request they carry. */
+  const openRequests = new Map<number, AbortController>();
+
+  const post = async (url: URL, init: RequestInit): Promise<Response | undefined> => {
+    const body = init.body;
+    if (typeof body !== 'string') return undefined;
+    const requestId = requestIdOfPost(body);
+    if (requestId === undefined) {
+      closeCancelledRequest(body, openRequests);
+      return leanPost(agent, url, init, { ...bounds, exchangeTimeoutMs: connectTimeoutMs });
+    }
+    const controller = new AbortController();
+    openRequests.set(requestId, controller);
+    const forget = () => {
+      if (openRequests.get(requestId) === controller) openRequests.delete(requestId);
+    };
+    try {
+      return await leanPost(agent, url, init, { ...bounds, requestId, signal: controller.signal, onClosed: forget });
+    } catch (error) {
+      forget();
+      throw error;
+    }
+  };
 
   const pinned: PinnedFetch = {
     lastRefusal: undefined,
+    lastTooLarge: undefined,
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       if (url.origin !== origin) {
@@ -111,21 +152,27 @@ export function createPinnedFetch({ resolved, policy, connectTimeoutMs }: Pinned
         });
       }
       // POSTs (every tool call) take the cheap path; GETs (event streams) and DELETEs stay on fetch.
-      const lean = init?.method === 'POST' ? await leanPost(agent, url, init) : undefined;
+      const lean = init?.method === 'POST' ? await post(url, init) : undefined;
       const response =
         lean ??
-        (await undiciFetch(url, {
-          ...(init as Parameters<typeof undiciFetch>[1]),
-          // The Streamable HTTP transport hands every POST the same session-long
-          // AbortSignal; undici adds a listener to it per request and only drops it
-          // when the request is garbage-collected, so under load thousands pile up
-          // (MaxListenersExceededWarning). POSTs need no signal here: closing a
-          // session destroys this Agent, which ends every request still running.
-          // GETs (long-lived event streams) keep theirs.
-          signal: init?.method === 'POST' ? undefined : init?.signal,
-          redirect: 'manual',
-          dispatcher: agent,
-        }));
+        bounded(
+          await undiciFetch(url, {
+            ...(init as Parameters<typeof undiciFetch>[1]),
+            // The Streamable HTTP transport hands every POST the same session-long
+            // AbortSignal; undici adds a listener to it per request and only drops it
+            // when the request is garbage-collected, so under load thousands pile up
+            // (MaxListenersExceededWarning). POSTs get their own signal in post();
+            // closing a session destroys this Agent, which ends every request still running.
+            // GETs (long-lived event streams) keep theirs.
+            signal: init?.method === 'POST' ? undefined : init?.signal,
+            redirect: 'manual',
+            dispatcher: agent,
+          }),
+          bounds,
+          (error) => {
+            pinned.lastTooLarge = error;
+          },
+        );
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel().catch(() => undefined);
         const error = await redirectError(response, url, policy);
@@ -135,9 +182,71 @@ export function createPinnedFetch({ resolved, policy, connectTimeoutMs }: Pinned
       return response as unknown as Response;
     }) as typeof globalThis.fetch,
     close: async () => {
+      for (const controller of openRequests.values()) controller.abort();
+      openRequests.clear();
       // destroy, not close: close() would wait for long-lived SSE streams.
       await agent.destroy().catch(() => undefined);
     },
   };
   return pinned;
+}
+
+/**
+ * The id of the request a POST carries. The SDK serialises a request as
+ * `{"method":…,"params":…,"jsonrpc":"2.0","id":N}`, so this reads the ends of
+ * the text instead of parsing every call's arguments. Anything else (a
+ * notification, a response to the server, a batch) is undefined.
+ */
+export function requestIdOfPost(body: string): number | undefined {
+  if (!body.startsWith('{"method":') || !body.endsWith('}')) return undefined;
+  const at = body.lastIndexOf('"id":');
+  if (at < 0) return undefined;
+  const digits = body.slice(at + 5, -1);
+  return /^\d{1,15}$/.test(digits) ? Number(digits) : undefined;
+}
+
+/** `notifications/cancelled` for a request whose POST is still open: close that POST. */
+function closeCancelledRequest(body: string, openRequests: Map<number, AbortController>): void {
+  if (openRequests.size === 0 || body.length > 4096 || !body.includes('"notifications/cancelled"')) return;
+  const id = (parseJson(body) as { method?: unknown; params?: { requestId?: unknown } } | undefined)?.params?.requestId;
+  if (typeof id !== 'number') return;
+  openRequests.get(id)?.abort();
+  openRequests.delete(id);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fetch answer whose body counts its messages (SPEC §14) and fails past the limit, cancelling the upstream request. */
+function bounded(
+  response: Awaited<ReturnType<typeof undiciFetch>>,
+  bounds: BodyBounds,
+  onTooLarge: (error: Error) => void,
+): Response {
+  const body = response.body as ReadableStream<Uint8Array> | null;
+  if (!body || (response.status >= 300 && response.status < 400)) return response as unknown as Response;
+  const meter =
+    mediaTypeOf(response.headers.get('content-type')) === 'text/event-stream'
+      ? new EventStreamMeter(bounds.maxMessageBytes)
+      : new WholeBodyMeter(bounds.maxMessageBytes);
+  const counted = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (!meter.exceeded(chunk)) return controller.enqueue(chunk);
+        const error = tooLargeError(bounds);
+        onTooLarge(error);
+        controller.error(error);
+      },
+    }),
+  );
+  return new Response(counted, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers as unknown as Headers,
+  });
 }

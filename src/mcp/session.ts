@@ -4,12 +4,14 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { ExternalServiceError, type AppError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { withDeadline } from './async-utils.js';
 import { classifyFailure, toAppError, type Failure } from './errors.js';
 import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
 import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
 import type {
+  SessionLimits,
   SsrfPolicy,
   UpstreamCallResult,
   UpstreamTarget,
@@ -93,6 +95,7 @@ export interface OpenSessionOptions {
   /** Epoch ms by which the session must be initialized. */
   deadline: number;
   events: SessionEvents;
+  limits: SessionLimits;
 }
 
 type McpTransport = StreamableHTTPClientTransport | SSEClientTransport;
@@ -138,6 +141,8 @@ export class UpstreamSession {
   private closing: Promise<void> | undefined;
   private probing = false;
   private lastProbeAt = 0;
+  /** Why the session died, when it did (markDead). */
+  private deathFailure: Failure | undefined;
 
   private constructor(
     readonly target: UpstreamTarget,
@@ -148,6 +153,7 @@ export class UpstreamSession {
     private readonly pinned: PinnedFetch,
     private readonly logger: Logger,
     private readonly events: SessionEvents,
+    private readonly limits: SessionLimits,
   ) {
     client.onerror = (error) => this.onTransportError(error);
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
@@ -159,7 +165,13 @@ export class UpstreamSession {
   static async open(options: OpenSessionOptions): Promise<UpstreamSession> {
     const { target, policy, deadline } = options;
     const resolved = await withDeadline(assertUpstreamUrlAllowed(target.url, policy, options.resolver), deadline);
-    const pinned = createPinnedFetch({ resolved, policy, connectTimeoutMs: target.timeoutMs });
+    const pinned = createPinnedFetch({
+      resolved,
+      policy,
+      connectTimeoutMs: target.timeoutMs,
+      maxMessageBytes: options.limits.maxMessageBytes,
+      connectionId: target.connectionId,
+    });
     try {
       const { client, transport, attempt } = await negotiate(options, resolved.url, pinned);
       const session = new UpstreamSession(
@@ -171,6 +183,7 @@ export class UpstreamSession {
         pinned,
         options.logger,
         options.events,
+        options.limits,
       );
       options.logger.info(
         { connectionId: target.connectionId, transport: attempt.kind, url: redactUrl(attempt.url) },
@@ -191,7 +204,19 @@ export class UpstreamSession {
     return this.state === 'open' ? undefined : this.state;
   }
 
-  /** Lists every tool, following `nextCursor`, all pages within `deadline`. */
+  /**
+   * The error that killed the session when it is more telling than "closed"
+   * for the requests it took down (a legacy SSE stream refused as too large).
+   */
+  get deathError(): AppError | undefined {
+    return this.deathFailure?.kind === 'app_error' ? (this.deathFailure.error as AppError) : undefined;
+  }
+
+  /**
+   * Lists every tool, following `nextCursor`, all pages within `deadline`.
+   * More than `limits.maxTools` tools is an error (SPEC §14): pagination stops
+   * there and nothing of the catalogue is kept.
+   */
   async listTools(deadline: number): Promise<UpstreamTool[]> {
     // A server without the tools capability has no tools; asking would only earn "method not found".
     if (!this.client.getServerCapabilities()?.tools) return [];
@@ -205,6 +230,7 @@ export class UpstreamSession {
         ListToolsPageSchema,
         { timeout },
       );
+      if (tools.length + result.tools.length > this.limits.maxTools) throw this.tooManyTools();
       for (const tool of result.tools) tools.push(toUpstreamTool(tool));
       if (!result.nextCursor) return tools;
       if (result.nextCursor === cursor) break; // a cursor that does not advance would loop forever
@@ -215,6 +241,14 @@ export class UpstreamSession {
       this.target.connectionId,
       'tools/list',
       'request',
+    );
+  }
+
+  private tooManyTools(): ExternalServiceError {
+    const limit = this.limits.maxTools;
+    return new ExternalServiceError(
+      `Upstream offers more than ${limit} tools, the gateway's limit per connection (TMWS_MAX_TOOLS_PER_CONNECTION)`,
+      { connection_id: this.target.connectionId, reason: 'too_many_tools', limit },
     );
   }
 
@@ -236,6 +270,7 @@ export class UpstreamSession {
   markDead(failure: Failure): void {
     if (this.state !== 'open') return;
     this.state = 'dead';
+    this.deathFailure = failure;
     this.events.onDead(this, failure);
   }
 
@@ -266,7 +301,9 @@ export class UpstreamSession {
     // A legacy SSE session lives exactly as long as its event stream: the server
     // forgets the session when the stream drops, so a stream error is death.
     if (this.kind === 'sse' && error instanceof SseError) {
-      this.markDead({ kind: 'connection_lost', error });
+      // The stream was refused as too large: that is what the requests it carried should hear.
+      const tooLarge = this.pinned.lastTooLarge;
+      this.markDead(tooLarge ? { kind: 'app_error', error: tooLarge } : { kind: 'connection_lost', error });
       return;
     }
     // Streamable HTTP streams are optional and resumable, so a stream error alone

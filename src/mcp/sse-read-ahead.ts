@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { EventStreamMeter, toWebStream, UNBOUNDED, type BodyBounds, type Ending } from './bounded-body.js';
+import { verdictMessage, type Verdict } from './verdict.js';
 
 /**
  * The answer to a tool-call POST is usually a short event stream holding one
@@ -14,14 +15,23 @@ import { StringDecoder } from 'node:string_decoder';
  * `message` event, the only JSON-RPC message was the response (or responses),
  * and the stream ended (within END_GRACE_MS of the response). Anything else —
  * a progress notification or a request before the response (they must reach
- * the caller as they happen), a `retry:` field, an unparsable or batched
- * payload, a stream that ends without a response (the SDK resumes those) or
- * that stays open — is passed on as the original event stream, bytes
- * included, from the first byte.
+ * the caller as they happen), a `retry:` field, a batched payload, a stream
+ * with event ids that ends without a response (the SDK resumes those) or
+ * that stays open, more than READ_AHEAD_MAX_BYTES — is passed on as the
+ * original event stream, bytes included, from the first byte. A payload that
+ * is not a JSON-RPC message is dropped, as the SDK would drop it.
+ *
+ * Linear: each byte is scanned once for event ends (sse-event-scanner.ts), and
+ * an event is decoded once, when it is complete.
  */
 
 /** How long to wait for the end of a stream after its response before streaming it instead. */
 export const END_GRACE_MS = 20;
+/**
+ * Read-ahead is for short answers: past this many bytes the answer is streamed
+ * (so a flood of comments or skipped events cannot pile up here).
+ */
+export const READ_AHEAD_MAX_BYTES = 1024 * 1024;
 
 export type ReadAhead =
   /** Raw JSON texts of the messages, in order; the stream ended right after the response. */
@@ -29,17 +39,28 @@ export type ReadAhead =
   /** The original bytes as a stream (those read so far, then the rest). */
   | { kind: 'stream'; stream: ReadableStream<Uint8Array> };
 
-const EVENT_END = /\r\n\r\n|\n\n|\r\r/;
-
-export function readAhead(body: Readable): Promise<ReadAhead> {
+/**
+ * Reads the start of a POST's event stream (see above). With `bounds` it also
+ * counts every event (SPEC §14) and, when it knows the request id, answers a
+ * stream the SDK would otherwise wait on until the timeout with a verdict
+ * (verdict.ts): an event past the size limit, a stream that broke off or
+ * ended without a valid answer (and carries no event ids to resume from).
+ */
+export function readAhead(body: Readable, bounds: BodyBounds = UNBOUNDED): Promise<ReadAhead> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const decoder = new StringDecoder('utf8');
+    const meter = new EventStreamMeter(bounds.maxMessageBytes);
+    const { scanner } = meter;
+    /** Pieces of the event being received (views into `chunks`, no copies). */
+    let eventPieces: Buffer[] = [];
+    let readBytes = 0;
     const payloads: string[] = [];
-    let pending = '';
     let responded = false;
     let decided = false;
     let grace: NodeJS.Timeout | undefined;
+    const { requestId } = bounds;
+    /** The SDK would keep waiting for an answer this stream no longer can give. */
+    const unanswerable = () => requestId !== undefined && !responded && !scanner.sawEventId;
 
     const detach = () => {
       clearTimeout(grace);
@@ -49,24 +70,38 @@ export function readAhead(body: Readable): Promise<ReadAhead> {
       body.off('end', onEnd);
       body.off('error', onError);
     };
-    const stream = (ending: { ended?: true; error?: unknown } = {}) => {
+    const stream = (ending: Ending = {}) => {
       if (decided) return;
       decided = true;
       detach();
-      resolve({ kind: 'stream', stream: toWebStream(body, chunks, ending) });
+      resolve({ kind: 'stream', stream: toWebStream(body, chunks, ending, bounds, meter) });
     };
-    /** Reads the complete events in `pending`; false as soon as one rules out conversion. */
-    const consumeEvents = (): boolean => {
-      for (let match = EVENT_END.exec(pending); match; match = EVENT_END.exec(pending)) {
-        const raw = pending.slice(0, match.index);
-        pending = pending.slice(match.index + match[0].length);
+    const answer = (messages: string[]) => {
+      decided = true;
+      detach();
+      resolve({ kind: 'messages', payloads: messages });
+    };
+    const verdict = (v: Verdict) => {
+      answer([verdictMessage(requestId as number | string, v)]);
+      body.destroy();
+    };
+    /** Reads the events the chunk completes; false as soon as one rules out conversion. */
+    const consumeEvents = (chunk: Buffer, ends: number[]): boolean => {
+      let from = 0;
+      for (const end of ends) {
+        eventPieces.push(chunk.subarray(from, end));
+        const raw = eventPieces.length === 1 ? eventPieces[0]!.toString('utf8') : Buffer.concat(eventPieces).toString('utf8');
+        eventPieces = [];
+        from = end;
         if (!acceptEvent(raw)) return false;
       }
+      if (from < chunk.length) eventPieces.push(chunk.subarray(from));
       return true;
     };
     const acceptEvent = (raw: string): boolean => {
       const outcome = classifyEvent(raw);
-      if (outcome === 'skip') return true;
+      // The SDK drops an invalid message (reporting it to onerror), so converting changes nothing it acts on.
+      if (outcome === 'skip' || outcome === 'invalid') return true;
       if (outcome === 'other' || responded) return false;
       payloads.push(outcome.payload);
       responded = true;
@@ -74,19 +109,31 @@ export function readAhead(body: Readable): Promise<ReadAhead> {
     };
     function onData(chunk: Buffer): void {
       chunks.push(chunk);
-      pending += decoder.write(chunk);
-      if (!consumeEvents()) return stream();
+      readBytes += chunk.length;
+      const { ends, largest } = scanner.scan(chunk);
+      if (largest > bounds.maxMessageBytes) {
+        // A complete response read so far is the answer; the rest is refused.
+        if (responded) {
+          answer(payloads);
+          body.destroy();
+          return;
+        }
+        if (requestId !== undefined) return verdict({ kind: 'too_large', limitBytes: bounds.maxMessageBytes });
+        return stream({ tooLarge: true });
+      }
+      if (!consumeEvents(chunk, ends) || readBytes > READ_AHEAD_MAX_BYTES) return stream();
       if (responded && !grace) grace = setTimeout(() => stream(), END_GRACE_MS);
     }
     function onEnd(): void {
-      pending += decoder.end();
+      const trailing = eventPieces.length > 0 && Buffer.concat(eventPieces).toString('utf8').trim() !== '';
+      if (unanswerable()) return verdict({ kind: 'no_answer' });
       // Text after the last blank line is an unterminated event: leave its fate to the SDK's parser.
-      if (!consumeEvents() || pending.trim() !== '' || !responded) return stream({ ended: true });
-      decided = true;
-      detach();
-      resolve({ kind: 'messages', payloads });
+      if (trailing || !responded) return stream({ ended: true });
+      answer(payloads);
     }
     function onError(error: unknown): void {
+      if (bounds.signal?.aborted) return stream({ ended: true });
+      if (unanswerable()) return verdict({ kind: 'cut_off' });
       stream({ error });
     }
     body.on('data', onData);
@@ -100,7 +147,7 @@ export function readAhead(body: Readable): Promise<ReadAhead> {
  * only an id, an event type the SDK ignores), the JSON-RPC response it
  * carries, or `other` (anything that must reach the SDK as a stream).
  */
-function classifyEvent(raw: string): 'skip' | 'other' | { payload: string } {
+function classifyEvent(raw: string): 'skip' | 'invalid' | 'other' | { payload: string } {
   const data: string[] = [];
   let type = '';
   for (const line of raw.split(/\r\n|\r|\n/)) {
@@ -120,56 +167,12 @@ function classifyEvent(raw: string): 'skip' | 'other' | { payload: string } {
   try {
     message = JSON.parse(payload);
   } catch {
-    return 'other';
+    return 'invalid';
   }
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'other';
+  if (Array.isArray(message)) return 'other';
+  if (typeof message !== 'object' || message === null) return 'invalid';
   const fields = message as Record<string, unknown>;
+  if (fields.jsonrpc !== '2.0') return 'invalid';
   const isResponse = 'id' in fields && !('method' in fields) && ('result' in fields || 'error' in fields);
   return isResponse ? { payload } : 'other';
-}
-
-/**
- * A web stream over a Node body, with backpressure, that first replays
- * `prefix` (bytes already read). `ending` says whether the body already ended
- * or failed while it was read ahead. Cancelling the stream closes the body.
- */
-export function toWebStream(
-  body: Readable,
-  prefix: Buffer[] = [],
-  ending: { ended?: true; error?: unknown } = {},
-): ReadableStream<Uint8Array> {
-  // Chunks can still arrive after the reader cancelled; a settled controller must not be touched.
-  let settled = false;
-  const view = (chunk: Buffer) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of prefix) controller.enqueue(view(chunk));
-      const close = () => {
-        if (settled) return;
-        settled = true;
-        controller.close();
-      };
-      const fail = (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        controller.error(new TypeError('terminated', { cause: error }));
-      };
-      if (ending.error !== undefined) return fail(ending.error);
-      if (ending.ended) return close();
-      body.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        controller.enqueue(view(chunk));
-        if ((controller.desiredSize ?? 1) <= 0) body.pause();
-      });
-      body.once('end', close);
-      body.on('error', fail);
-    },
-    pull() {
-      body.resume();
-    },
-    cancel() {
-      settled = true;
-      body.destroy();
-    },
-  });
 }

@@ -37,7 +37,7 @@ export interface CallToolOptions {
   timeoutMs?: number;
   /**
    * Hard cap on the whole call even while progress keeps arriving.
-   * @default undefined (no cap: a tool that keeps reporting progress may run as long as it needs)
+   * @default the pool's `limits.maxCallMs` (TMWS_MAX_CALL_SECONDS)
    */
   maxTotalTimeoutMs?: number;
 }
@@ -49,6 +49,27 @@ export interface UpstreamCallResult {
   isError: boolean;
   _meta?: Record<string, unknown>;
 }
+
+/**
+ * Bounds on what one upstream may send (SPEC §14).
+ */
+export interface UpstreamLimits {
+  /** Largest upstream message or tool result, counted while it streams (TMWS_MAX_RESULT_BYTES). @default 10 MiB */
+  maxMessageBytes: number;
+  /** Most tools kept from one connection's `tools/list` (TMWS_MAX_TOOLS_PER_CONNECTION). @default 1000 */
+  maxTools: number;
+  /** A call's total life, progress or not (TMWS_MAX_CALL_SECONDS), in ms. @default 900 000 */
+  maxCallMs: number;
+}
+
+/** What a session itself enforces. */
+export type SessionLimits = Pick<UpstreamLimits, 'maxMessageBytes' | 'maxTools'>;
+
+export const DEFAULT_UPSTREAM_LIMITS: UpstreamLimits = {
+  maxMessageBytes: 10 * 1024 * 1024,
+  maxTools: 1000,
+  maxCallMs: 900_000,
+};
 
 export type UpstreamStatus = 'active' | 'error';
 

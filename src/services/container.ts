@@ -81,6 +81,12 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     new UpstreamPool({
       policy: { enforce: true, allowedHosts: config.mcpAllowedHosts, uniformRefusals: config.environment === 'production' },
       logger,
+      // SPEC §14: what one upstream may send.
+      limits: {
+        maxMessageBytes: config.limits.maxResultBytes,
+        maxTools: config.limits.maxToolsPerConnection,
+        maxCallMs: config.limits.maxCallSeconds * 1000,
+      },
     });
 
   let chroma: ChromaEndpoint | undefined;

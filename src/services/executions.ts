@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ConnectionService } from './connections.js';
 import type { EventBus, ExecutionEventPayload, ExecutionEventType } from './event-bus.js';
 import type { ProgressUpdate, UpstreamCallResult, UpstreamClient, UpstreamTarget } from './ports.js';
+import { ProgressCoalescer } from './progress-coalescer.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
 import { storableResult } from './tool-result.js';
 
@@ -69,6 +70,8 @@ const TERMINAL_EVENT: Record<Exclude<ExecutionStatus, 'RUNNING'>, ExecutionEvent
  */
 export class ExecutionService {
   private readonly running = new Map<string, RunningExecution>();
+  /** Progress of the executions running here, coalesced to ≤ 10 deliveries a second (SPEC §14). */
+  private readonly progress = new Map<string, ProgressCoalescer<ProgressUpdate>>();
   /**
    * Upstream target per connection row. Rows come from a short-lived cache, so
    * this mostly hits, sparing a header decryption per call and letting the
@@ -208,13 +211,15 @@ export class ExecutionService {
     signal: AbortSignal,
   ): Promise<CompletedExecution> {
     const startedAt = execution.startedAt.getTime();
+    const progress = new ProgressCoalescer<ProgressUpdate>((update) => this.onProgress(principal, execution, update));
+    this.progress.set(execution.id, progress);
     let result: UpstreamCallResult;
     try {
       result = await this.deps.upstream.callTool(
         this.targetOf(connection),
         execution.toolName,
         execution.arguments,
-        { signal, onProgress: (update) => void this.onProgress(principal, execution, update) },
+        { signal, onProgress: (update) => progress.push(update) },
       );
     } catch (error) {
       return this.recordFailure(principal, connection, execution, error, signal);
@@ -268,6 +273,12 @@ export class ExecutionService {
 
   /** Writes the terminal state once; returns null when another outcome won the race. */
   private async finish(principal: Principal, execution: Execution, outcome: ExecutionOutcome): Promise<Execution | null> {
+    // The last progress is recorded and published before the terminal state; later notifications are dropped.
+    const progress = this.progress.get(execution.id);
+    if (progress) {
+      this.progress.delete(execution.id);
+      await progress.drain();
+    }
     const changed = await this.deps.executions.finish(principal, execution.id, outcome);
     if (!changed) return null;
     const finished = Object.assign(execution, outcome);
@@ -342,7 +353,8 @@ function failureOutcome(error: unknown, signal: AbortSignal, startedAt: number):
   if (reason === 'timeout') {
     return { ...base, status: 'TIMED_OUT', errorCode: 'TIMEOUT', errorMessage: (error as AppError).message };
   }
-  const code = isAppError(error) ? error.code : 'INTERNAL_ERROR';
+  // SPEC §14: the row names the bound; the caller's 502 carries it as details.reason.
+  const code = reason === 'result_too_large' ? 'RESULT_TOO_LARGE' : isAppError(error) ? error.code : 'INTERNAL_ERROR';
   const message = isAppError(error) ? error.message : 'Internal error while executing the tool';
   return { ...base, status: 'FAILED', errorCode: code, errorMessage: message };
 }
