@@ -93,6 +93,11 @@ export class NamespaceSnapshot {
       : undefined;
   }
 
+  /** Records in the namespace at this revision. */
+  get size(): number {
+    return this.records.length;
+  }
+
   get hasVectors(): boolean {
     return this.vectors !== undefined;
   }

@@ -296,6 +296,7 @@ class ChromaToolIndex implements ToolIndex {
 
   private async denseRanking(collection: Collection, principal: Principal, vector: number[], wanted: number): Promise<RankedRecord[]> {
     const where = this.ownerFilter(principal);
+    if ((await this.store.count(collection)) === 0) return []; // nothing on disk yet: Chroma would fail the query
     const hits = await this.store.nearest(collection, vector, { limit: wanted + this.queue.size + 10, ...(where ? { where } : {}) });
     return hits.map((h) => ({ id: h.id, metadata: h.metadata, score: similarityFromDistance(h.distance) }));
   }
@@ -318,6 +319,8 @@ class ChromaToolIndex implements ToolIndex {
     const reader = this.reader(principal);
     const { readable } = reader;
     const snapshot = await this.snapshotOf(collection, principal.namespace);
+    // A collection created a moment ago has nothing on disk yet, and Chroma fails a query on it.
+    if (snapshot.size === 0) return [];
     const lexical = snapshot.matches(text, reader);
     const lexicalIds = topIds(lexical, pool);
     const remote = !snapshot.hasVectors && lexicalIds.length > 0;
