@@ -19,17 +19,21 @@ runCli(async () => {
   const orm = await openOrm(config.database);
   const sharedUrl = config.chromaUrl ?? runningGatewayChroma(config.chromaPath);
   const chroma = sharedUrl ? undefined : await startLocalChroma({ path: config.chromaPath, logger });
+  const embeddings = createEmbeddingProvider(config.embeddingProvider);
   const index = createToolIndex({
     chromaUrl: sharedUrl ?? chroma!.url,
-    embeddings: createEmbeddingProvider(config.embeddingProvider),
+    embeddings,
     logger,
+    collectionPrefix: config.chromaCollectionPrefix,
   });
   try {
     await migrateUp(orm);
-    const counts = await index.rebuild(liveSearchCatalogue(new ConnectionOwnerLookup(orm.em)));
+    const owners = new ConnectionOwnerLookup(orm.em);
+    const counts = await index.rebuild(liveSearchCatalogue(owners), { stillLive: (ids) => owners.liveIds(ids) });
     console.log(JSON.stringify({ reindexed_connections: counts.connections, reindexed_tools: counts.tools }));
   } finally {
     await index.close();
+    await embeddings.close();
     await chroma?.stop();
     await orm.close(true);
   }

@@ -82,7 +82,7 @@ export class ConnectionService {
     }
     const tools = await this.storeTools(principal, row.id, upstreamTools);
     const live = await connections.update(principal, row.id, { status: 'active', connectedAt: new Date(), errorMessage: null });
-    await this.deps.index.replaceConnectionTools(this.indexed(live), upstreamTools);
+    this.indexInBackground(this.deps.index.replaceConnectionTools(this.indexed(live), upstreamTools));
     this.publishStatus(live);
     return { connection: live, tools };
   }
@@ -114,7 +114,7 @@ export class ConnectionService {
     const tools = await this.storeTools(owner, id, upstreamTools);
     const refreshed =
       connection.status === 'active' ? connection : await this.setStatus(owner, connection, 'active', null);
-    await this.deps.index.replaceConnectionTools(this.indexed(refreshed), upstreamTools);
+    this.indexInBackground(this.deps.index.replaceConnectionTools(this.indexed(refreshed), upstreamTools));
     return { connection: refreshed, tools };
   }
 
@@ -131,7 +131,7 @@ export class ConnectionService {
       liveName: null,
       disconnectedAt: new Date(),
     });
-    await this.deps.index.removeConnection({ id, namespace: connection.namespace });
+    this.indexInBackground(this.deps.index.removeConnection({ id, namespace: connection.namespace }));
     this.publishStatus(closed);
     this.deps.events.pubsub.publish('connection-closed', { connectionId: id });
     return closed;
@@ -178,6 +178,15 @@ export class ConnectionService {
     const rows = await this.deps.connections.replaceTools(owner, connectionId, tools);
     this.deps.catalogue.invalidate(connectionId);
     return rows;
+  }
+
+  /**
+   * Indexing grows with the upstream's catalogue and queues fairly behind other
+   * namespaces' work (SPEC §14), so no request waits for it: search catches up, and
+   * never shows a disconnected connection meanwhile (it checks the database).
+   */
+  private indexInBackground(write: Promise<void>): void {
+    write.catch((error: unknown) => this.deps.logger.error({ err: error }, 'search index write failed'));
   }
 
   private indexed(connection: McpConnection) {

@@ -96,11 +96,16 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     chromaUrl = chroma.url;
     registerLocalChroma(config.chromaPath, chromaUrl);
   }
-  const toolIndex = createToolIndex({ chromaUrl, embeddings: createEmbeddingProvider(config.embeddingProvider), logger });
+  const embeddings = createEmbeddingProvider(config.embeddingProvider);
+  const toolIndex = createToolIndex({ chromaUrl, embeddings, logger, collectionPrefix: config.chromaCollectionPrefix });
   const owners = new ConnectionOwnerLookup(orm.em);
   metrics.countActiveConnectionsWith(() => owners.countActive());
-  // Catch up on whatever changed while no gateway was indexing (unchanged tools keep their vectors).
-  toolIndex.rebuild(liveSearchCatalogue(owners), { reuseEmbeddings: true, prune: false }).then(
+  // Catch up on whatever changed while no gateway was indexing (unchanged tools keep their vectors), and
+  // prune vectors of connections not live in this database (a restored or replaced database, a reused
+  // namespace name): only in this deployment's collections (TMWS_CHROMA_PREFIX), and never those of a
+  // connection that became live meanwhile (another instance may be indexing it right now).
+  const stillLive = (ids: string[]) => owners.liveIds(ids);
+  toolIndex.rebuild(liveSearchCatalogue(owners), { reuseEmbeddings: true, prune: true, stillLive }).then(
     (counts) => logger.info(counts, 'tool search index in step with the catalogue'),
     (err: unknown) => logger.warn({ err }, 'tool search index catch-up deferred'),
   );
@@ -156,7 +161,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     connectionRepository,
     executions,
     executionRepository,
-    toolSearch: new ToolSearchService(toolIndex),
+    toolSearch: new ToolSearchService(toolIndex, connectionRepository),
     toolIndex,
     limiter,
     events,
@@ -171,6 +176,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       connections.close();
       await upstream.close();
       await toolIndex.close();
+      await embeddings.close();
       if (chroma) {
         unregisterLocalChroma(config.chromaPath);
         await chroma.stop();

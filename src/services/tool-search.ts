@@ -1,14 +1,26 @@
 import type { Principal } from '../auth/principal.js';
-import { ValidationError } from '../errors/index.js';
+import type { ConnectionStatus, McpConnection } from '../db/entities/index.js';
+import { isAppError, ValidationError } from '../errors/index.js';
 import type { ToolMatch, ToolSearchIndex } from './ports.js';
 
 export const DEFAULT_SEARCH_LIMIT = 10;
 export const MAX_SEARCH_LIMIT = 50;
 export const MAX_QUERY_LENGTH = 1_000;
 
+/** Connection rows as the execute hot path reads them (short-lived cache, same 403/404 answers). */
+export interface ReadableConnections {
+  findReadableCached(principal: Principal, id: string): Promise<McpConnection>;
+}
+
+/** Statuses whose tools may be returned by search (the ones the index is told about). */
+const SEARCHABLE: ReadonlySet<ConnectionStatus> = new Set(['active', 'error']);
+
 /** Semantic search over the caller's readable live tools (SPEC §7a). */
 export class ToolSearchService {
-  constructor(private readonly index: ToolSearchIndex) {}
+  constructor(
+    private readonly index: ToolSearchIndex,
+    private readonly connections: ReadableConnections,
+  ) {}
 
   async search(principal: Principal, query: unknown, limit: unknown = DEFAULT_SEARCH_LIMIT): Promise<ToolMatch[]> {
     if (typeof query !== 'string' || query.trim() === '') throw ValidationError.field('q', 'q must be a non-empty search text');
@@ -17,6 +29,23 @@ export class ToolSearchService {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_SEARCH_LIMIT) {
       throw ValidationError.field('limit', `limit must be an integer from 1 to ${MAX_SEARCH_LIMIT}`);
     }
-    return this.index.search(principal, query.trim(), n);
+    return this.index.search(principal, query.trim(), n, (ids) => this.liveAndReadable(principal, ids));
+  }
+
+  /**
+   * The index only knows what it was told, and a Chroma server can outlive (or be
+   * shared beyond) this database: every match is checked against the database, so
+   * a vector of a connection that is gone, foreign or unknown here is never shown.
+   */
+  private async liveAndReadable(principal: Principal, ids: string[]): Promise<ReadonlySet<string>> {
+    const rows = await Promise.all(
+      ids.map((id) =>
+        this.connections.findReadableCached(principal, id).catch((error: unknown) => {
+          if (isAppError(error) && (error.httpStatus === 403 || error.httpStatus === 404)) return undefined;
+          throw error;
+        }),
+      ),
+    );
+    return new Set(rows.filter((row) => row !== undefined && SEARCHABLE.has(row.status)).map((row) => row!.id));
   }
 }

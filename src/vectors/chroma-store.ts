@@ -10,7 +10,7 @@ import {
   type Where,
 } from 'chromadb';
 import type { Logger } from '../observability/logger.js';
-import { collectionNameForNamespace, isToolIndexCollection } from './tool-document.js';
+import { collectionNameForNamespace, DEFAULT_COLLECTION_PREFIX, isToolIndexCollection } from './tool-document.js';
 
 /** Per-record metadata; the keys are the contract with anyone reading the collection. */
 export interface ToolRecordMetadata {
@@ -121,6 +121,7 @@ export class ChromaToolStore {
     private readonly embedding: { name: string; dimensions: number },
     private readonly logger: Logger,
     private readonly timeoutMs = DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
+    private readonly prefix = DEFAULT_COLLECTION_PREFIX,
   ) {
     this.client = clientFromUrl(chromaUrl);
   }
@@ -148,13 +149,20 @@ export class ChromaToolStore {
       embedding_provider: this.embedding.name,
       dimensions: this.embedding.dimensions,
       index_format: TOOL_INDEX_FORMAT,
+      collection_prefix: this.prefix,
     };
+  }
+
+  /** Collections written before prefixes existed carry none: they are the default deployment's. */
+  private isOurs(metadata: Metadata | null | undefined): boolean {
+    return (metadata?.['collection_prefix'] ?? DEFAULT_COLLECTION_PREFIX) === this.prefix;
   }
 
   private isCompatible(collection: Collection, namespace: string): boolean {
     const meta = collection.metadata ?? {};
     return (
       meta['namespace'] === namespace &&
+      this.isOurs(meta) &&
       meta['embedding_provider'] === this.embedding.name &&
       meta['dimensions'] === this.embedding.dimensions &&
       meta['index_format'] === TOOL_INDEX_FORMAT
@@ -165,7 +173,7 @@ export class ChromaToolStore {
   async writable(namespace: string): Promise<Collection> {
     const cached = this.collections.get(namespace);
     if (cached) return cached;
-    const name = collectionNameForNamespace(namespace);
+    const name = collectionNameForNamespace(namespace, this.prefix);
     const open = () =>
       this.call('getOrCreateCollection', () =>
         this.client.getOrCreateCollection({
@@ -196,7 +204,7 @@ export class ChromaToolStore {
   async readable(namespace: string): Promise<Collection | undefined> {
     try {
       const collection = await this.call('getCollection', () =>
-        this.client.getCollection({ name: collectionNameForNamespace(namespace) }),
+        this.client.getCollection({ name: collectionNameForNamespace(namespace, this.prefix) }),
       );
       if (!this.isCompatible(collection, namespace)) return undefined;
       this.collections.set(namespace, collection);
@@ -308,13 +316,13 @@ export class ChromaToolStore {
     );
   }
 
-  /** Tool-index collections that exist, with the namespace each one holds. */
+  /** This deployment's tool-index collections, with the namespace each one holds. */
   async namespaces(): Promise<{ name: string; namespace: string | undefined }[]> {
     const found: { name: string; namespace: string | undefined }[] = [];
     for (let offset = 0; ; offset += 100) {
       const page = await this.call('listCollections', () => this.client.listCollections({ limit: 100, offset }));
       for (const c of page) {
-        if (!isToolIndexCollection(c.name)) continue;
+        if (!isToolIndexCollection(c.name, this.prefix) || !this.isOurs(c.metadata)) continue;
         const namespace = c.metadata?.['namespace'];
         found.push({ name: c.name, namespace: typeof namespace === 'string' ? namespace : undefined });
       }

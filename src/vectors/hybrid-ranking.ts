@@ -60,14 +60,25 @@ export function vectorNorm(v: ArrayLike<number>): number {
   return Math.sqrt(sum);
 }
 
+/** Who is searching: a cache key for what it may read, and the test itself. */
+export interface Reader {
+  /** Same key, same readable set (e.g. `*` for an admin, the agent id otherwise). */
+  key: string;
+  readable: (metadata: ToolRecordMetadata) => boolean;
+}
+
 /**
- * Every tool of one namespace at one collection revision: a BM25 index over the
- * documents, their metadata, and (for namespaces small enough) their vectors, so
+ * Every tool of one namespace at one collection revision: their metadata, BM25
+ * indexes over the documents, and (for namespaces small enough) their vectors, so
  * lexical candidates can get exact dense scores without another Chroma query.
  * Rebuilt when the revision stamp in Chroma changes (any writer, any instance).
  */
 export class NamespaceSnapshot {
-  private readonly index: Bm25Index;
+  /**
+   * One BM25 index per reader, over only what that reader may read: document
+   * frequencies and lengths of another agent's tools must not move a caller's scores.
+   */
+  private readonly lexical = new Map<string, { index: Bm25Index; records: ToolRecord[] }>();
   private readonly byId: Map<string, ToolRecord>;
   private readonly vectors: Map<string, { vector: Float32Array; norm: number }> | undefined;
 
@@ -75,12 +86,16 @@ export class NamespaceSnapshot {
     readonly revision: string,
     private readonly records: readonly ToolRecord[],
   ) {
-    this.index = new Bm25Index(records.map(lexicalText));
     this.byId = new Map(records.map((r) => [r.id, r]));
     const withVectors = records.length > 0 && records.every((r) => r.embedding !== undefined);
     this.vectors = withVectors
       ? new Map(records.map((r) => [r.id, { vector: Float32Array.from(r.embedding ?? []), norm: vectorNorm(r.embedding ?? []) }]))
       : undefined;
+  }
+
+  /** Records in the namespace at this revision. */
+  get size(): number {
+    return this.records.length;
   }
 
   get hasVectors(): boolean {
@@ -100,15 +115,26 @@ export class NamespaceSnapshot {
     return similarityFromDistance(1 - dot / (stored.norm * queryNorm));
   }
 
-  /** BM25 score of every readable record that matches `query` at all, by record id. */
-  matches(query: string, readable: (metadata: ToolRecordMetadata) => boolean): Map<string, number> {
-    const scores = this.index.score(query, { expand: true });
+  /** BM25 score, among what `reader` may read, of every record that matches `query` at all, by record id. */
+  matches(query: string, reader: Reader): Map<string, number> {
+    const { index, records } = this.lexicalFor(reader);
+    const scores = index.score(query, { expand: true });
     const byId = new Map<string, number>();
     scores.forEach((lexical, i) => {
-      const record = this.records[i];
-      if (record && lexical > 0 && readable(record.metadata)) byId.set(record.id, lexical);
+      const record = records[i];
+      if (record && lexical > 0) byId.set(record.id, lexical);
     });
     return byId;
+  }
+
+  private lexicalFor(reader: Reader): { index: Bm25Index; records: ToolRecord[] } {
+    let lexical = this.lexical.get(reader.key);
+    if (!lexical) {
+      const records = this.records.filter((r) => reader.readable(r.metadata));
+      lexical = { index: new Bm25Index(records.map(lexicalText)), records };
+      this.lexical.set(reader.key, lexical);
+    }
+    return lexical;
   }
 }
 

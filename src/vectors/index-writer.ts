@@ -11,6 +11,14 @@ export interface IndexedConnection {
   agentId: string;
 }
 
+export interface PruneOptions {
+  /**
+   * Which of `connectionIds` are live in the database right now. A connection created
+   * (and indexed) after the catalogue was listed keeps its vectors.
+   */
+  stillLive?: (connectionIds: string[]) => Promise<ReadonlySet<string>>;
+}
+
 export type CatalogueEntry = { connection: IndexedConnection; tools: IndexableTool[] };
 export type Catalogue = AsyncIterable<CatalogueEntry> | Iterable<CatalogueEntry>;
 
@@ -53,6 +61,27 @@ function sameRecord(a: ToolRecord, b: ToolRecord): boolean {
  * only what changed, and deletes what vanished. Every method throws on failure;
  * the caller's write queue decides whether to retry.
  */
+/**
+ * Tools embedded and written per step of a connection's replacement: one embedding
+ * batch. Between steps the write queue serves other namespaces, so this bounds how
+ * long one namespace's indexing delays another's.
+ * @default 32
+ */
+export const INDEX_STEP_TOOLS = 32;
+
+/** What is left of replacing one connection's tools after a step. */
+export interface ReplaceProgress {
+  /** Records still to embed and upsert, with the text behind each one's vector. */
+  pending: { record: ToolRecord; text: string }[];
+  /** Ids of tools the connection no longer lists; deleted by the last step. */
+  stale: string[];
+}
+
+/**
+ * The write side of the tool index: turns tool lists into Chroma records, embeds
+ * only what changed, and deletes what vanished. Every method throws on failure;
+ * the caller's write queue decides whether to retry.
+ */
 export class IndexWriter {
   private readonly toolVectors = new Map<string, number[]>();
 
@@ -60,10 +89,27 @@ export class IndexWriter {
     private readonly store: ChromaToolStore,
     private readonly embeddings: EmbeddingProvider,
     private readonly logger: Logger,
+    private readonly stepTools = INDEX_STEP_TOOLS,
   ) {}
 
-  async replaceConnection(connection: IndexedConnection, tools: IndexableTool[]): Promise<void> {
-    await this.withCollectionRetry(connection.namespace, (c) => this.writeConnection(c, connection, tools, true));
+  /**
+   * One bounded step of replacing a connection's indexed tools with `tools`: the
+   * first step plans (what changed, what vanished), each step embeds and upserts
+   * at most `stepTools` tools, the last deletes vanished ones. Returns what is left.
+   */
+  async replaceConnectionStep(
+    connection: IndexedConnection,
+    tools: IndexableTool[],
+    progress?: ReplaceProgress,
+  ): Promise<ReplaceProgress | undefined> {
+    let rest: ReplaceProgress | undefined;
+    await this.withCollectionRetry(connection.namespace, async (collection, reopened) => {
+      // A plan made against a collection that vanished meanwhile is void: plan again.
+      const plan = progress && !reopened ? progress : await this.planReplace(collection, connection, tools, true);
+      rest = await this.applyStep(collection, plan, this.stepTools);
+      return plan.pending.length > 0 || (rest === undefined && plan.stale.length > 0);
+    });
+    return rest;
   }
 
   async removeConnection(connection: Pick<IndexedConnection, 'id' | 'namespace'>): Promise<void> {
@@ -71,11 +117,14 @@ export class IndexWriter {
   }
 
   /** Runs `write` on the namespace's collection; once more on a fresh handle if it was dropped meanwhile. */
-  private async withCollectionRetry(namespace: string, write: (c: Collection) => Promise<boolean>): Promise<void> {
+  private async withCollectionRetry(
+    namespace: string,
+    write: (c: Collection, reopened: boolean) => Promise<boolean>,
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         const collection = await this.store.writable(namespace);
-        if (await write(collection)) await this.store.touch(collection, namespace);
+        if (await write(collection, attempt > 0)) await this.store.touch(collection, namespace);
         return;
       } catch (error) {
         if (!isChromaNotFound(error) || attempt > 0) throw error;
@@ -84,29 +133,48 @@ export class IndexWriter {
     }
   }
 
-  /** Upserts changed tools and deletes vanished ones; returns whether anything changed. */
+  /** Which of the connection's tools need (re-)embedding, and which stored ones it no longer lists. */
+  private async planReplace(
+    collection: Collection,
+    connection: IndexedConnection,
+    tools: IndexableTool[],
+    reuseEmbeddings: boolean,
+  ): Promise<ReplaceProgress> {
+    const wanted = uniqueByName(tools).map((tool) => ({ tool, record: recordFor(connection, tool) }));
+    const existing = await this.store.records(collection, { connection_id: connection.id });
+    const existingById = new Map(existing.map((r) => [r.id, r]));
+    const pending = wanted
+      .filter(({ record }) => {
+        const old = existingById.get(record.id);
+        return !reuseEmbeddings || !old || !sameRecord(old, record);
+      })
+      .map(({ tool, record }) => ({ record, text: toolEmbeddingText(tool) }));
+    const keep = new Set(wanted.map(({ record }) => record.id));
+    return { pending, stale: existing.filter((r) => !keep.has(r.id)).map((r) => r.id) };
+  }
+
+  /** Embeds and upserts up to `limit` pending records; deletes the stale ones once nothing is pending. */
+  private async applyStep(collection: Collection, plan: ReplaceProgress, limit: number): Promise<ReplaceProgress | undefined> {
+    const step = plan.pending.slice(0, limit);
+    if (step.length > 0) {
+      const vectors = await this.embedTools(step.map((p) => p.text));
+      await this.store.upsert(collection, step.map((p) => p.record), vectors);
+    }
+    if (plan.pending.length > limit) return { pending: plan.pending.slice(limit), stale: plan.stale };
+    await this.store.deleteIds(collection, plan.stale);
+    return undefined;
+  }
+
+  /** The whole replacement in one go (rebuild); returns whether anything changed. */
   private async writeConnection(
     collection: Collection,
     connection: IndexedConnection,
     tools: IndexableTool[],
     reuseEmbeddings: boolean,
   ): Promise<boolean> {
-    const unique = uniqueByName(tools);
-    const wanted = unique.map((tool) => ({ tool, record: recordFor(connection, tool) }));
-    const existing = await this.store.records(collection, { connection_id: connection.id });
-    const existingById = new Map(existing.map((r) => [r.id, r]));
-    const changed = wanted.filter(({ record }) => {
-      const old = existingById.get(record.id);
-      return !reuseEmbeddings || !old || !sameRecord(old, record);
-    });
-    if (changed.length > 0) {
-      const vectors = await this.embedTools(changed.map(({ tool }) => toolEmbeddingText(tool)));
-      await this.store.upsert(collection, changed.map(({ record }) => record), vectors);
-    }
-    const keep = new Set(wanted.map(({ record }) => record.id));
-    const stale = existing.filter((r) => !keep.has(r.id)).map((r) => r.id);
-    await this.store.deleteIds(collection, stale);
-    return changed.length > 0 || stale.length > 0;
+    const plan = await this.planReplace(collection, connection, tools, reuseEmbeddings);
+    await this.applyStep(collection, plan, Number.POSITIVE_INFINITY);
+    return plan.pending.length > 0 || plan.stale.length > 0;
   }
 
   /** Embeds tool texts, reusing vectors of texts seen recently (least recently used are evicted). */
@@ -134,37 +202,53 @@ export class IndexWriter {
   }
 
   /**
-   * Writes every listed connection; with `prune`, also deletes whatever the
-   * catalogue no longer lists (other connections, whole namespaces).
+   * Writes every listed connection; with `prune`, also deletes the vectors of every
+   * connection the catalogue does not list (in this deployment's collections only),
+   * unless `stillLive` says it became live after the listing was taken.
    */
-  async rebuild(entries: CatalogueEntry[], reuseEmbeddings: boolean, prune = true): Promise<{ connections: number; tools: number }> {
+  async rebuild(
+    entries: CatalogueEntry[],
+    reuseEmbeddings: boolean,
+    prune: PruneOptions | false,
+  ): Promise<{ connections: number; tools: number }> {
     const byNamespace = new Map<string, CatalogueEntry[]>();
     for (const entry of entries) {
       const list = byNamespace.get(entry.connection.namespace) ?? [];
       list.push(entry);
       byNamespace.set(entry.connection.namespace, list);
     }
+    const listed = new Set(entries.map((e) => e.connection.id));
     let tools = 0;
     for (const [namespace, list] of byNamespace) {
       await this.withCollectionRetry(namespace, async (collection) => {
         for (const { connection, tools: connectionTools } of list) {
           await this.writeConnection(collection, connection, connectionTools, reuseEmbeddings);
         }
-        if (!prune) return true;
-        const listed = new Set(list.map((e) => e.connection.id));
-        const leftovers = (await this.store.records(collection)).filter((r) => !listed.has(r.metadata.connection_id));
-        await this.store.deleteIds(collection, leftovers.map((r) => r.id));
+        if (prune) await this.pruneUnlisted(collection, listed, prune);
         return true;
       });
       tools += list.reduce((n, e) => n + uniqueByName(e.tools).length, 0);
     }
     if (prune) {
       for (const { name, namespace } of await this.store.namespaces()) {
-        if (namespace === undefined || !byNamespace.has(namespace)) await this.store.drop(name, namespace);
+        if (namespace !== undefined && byNamespace.has(namespace)) continue;
+        const collection = namespace === undefined ? undefined : await this.store.readable(namespace);
+        const kept = collection ? await this.pruneUnlisted(collection, listed, prune) : 0;
+        if (kept === 0) await this.store.drop(name, namespace);
       }
     }
     this.logger.info({ namespaces: byNamespace.size, connections: entries.length, tools }, 'tool index rebuilt');
     return { connections: entries.length, tools };
   }
 
+  /** Deletes records of connections neither listed nor live now; returns how many records remain unlisted. */
+  private async pruneUnlisted(collection: Collection, listed: ReadonlySet<string>, prune: PruneOptions): Promise<number> {
+    const leftovers = (await this.store.records(collection)).filter((r) => !listed.has(r.metadata.connection_id));
+    if (leftovers.length === 0) return 0;
+    const live = prune.stillLive ? await prune.stillLive([...new Set(leftovers.map((r) => r.metadata.connection_id))]) : new Set();
+    const dead = leftovers.filter((r) => !live.has(r.metadata.connection_id));
+    await this.store.deleteIds(collection, dead.map((r) => r.id));
+    if (dead.length > 0) this.logger.info({ collection: collection.name, deleted: dead.length }, 'vectors of connections not live here pruned');
+    return leftovers.length - dead.length;
+  }
 }

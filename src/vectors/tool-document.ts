@@ -83,7 +83,12 @@ export function toolDocument(tool: IndexableTool): string {
   return parameters ? `${head}\nParameters: ${parameters}` : head;
 }
 
-const COLLECTION_PREFIX = 'tmws-ns-';
+/**
+ * Collection names start with the deployment's prefix (`TMWS_CHROMA_PREFIX`), so two
+ * deployments sharing one Chroma server never open, prune or drop each other's collections.
+ * @default 'tmws'
+ */
+export const DEFAULT_COLLECTION_PREFIX = 'tmws';
 
 /**
  * Chroma collection of a namespace. Chroma names allow 3–512 of `[a-zA-Z0-9._-]`,
@@ -91,15 +96,19 @@ const COLLECTION_PREFIX = 'tmws-ns-';
  * sanitized prefix, and the sha256 suffix keeps distinct namespaces distinct even when
  * they sanitize alike (`a b` vs `a_b`). The true namespace is kept in collection metadata.
  */
-export function collectionNameForNamespace(namespace: string): string {
+export function collectionNameForNamespace(namespace: string, prefix = DEFAULT_COLLECTION_PREFIX): string {
   const readable = namespace.replace(/[^a-zA-Z0-9_-]+/g, '_').slice(0, 40);
   const digest = createHash('sha256').update(namespace, 'utf8').digest('hex').slice(0, 16);
-  return `${COLLECTION_PREFIX}${readable}${readable ? '-' : ''}${digest}`;
+  return `${prefix}-ns-${readable}${readable ? '-' : ''}${digest}`;
 }
 
-/** Whether a collection was created by the tool index (so `rebuild` may drop it). */
-export function isToolIndexCollection(name: string): boolean {
-  return name.startsWith(COLLECTION_PREFIX);
+/**
+ * Whether a collection name looks like one of this deployment's tool-index collections.
+ * Names alone can overlap (prefix `a` vs `a-ns`): the store also compares the prefix
+ * recorded in the collection's metadata.
+ */
+export function isToolIndexCollection(name: string, prefix = DEFAULT_COLLECTION_PREFIX): boolean {
+  return name.startsWith(`${prefix}-ns-`);
 }
 
 /** Record id of one tool of one connection; unique inside the namespace's collection. */

@@ -19,9 +19,17 @@ import {
   topIds,
   type FusionCandidate,
   type RankedRecord,
+  type Reader,
   vectorNorm,
 } from './hybrid-ranking.js';
-import { IndexWriter, type Catalogue, type CatalogueEntry, type IndexedConnection } from './index-writer.js';
+import {
+  IndexWriter,
+  type Catalogue,
+  type CatalogueEntry,
+  type IndexedConnection,
+  type PruneOptions,
+  type ReplaceProgress,
+} from './index-writer.js';
 import type { IndexableTool } from './tool-document.js';
 import { DEFAULT_CATCH_UP_BACKOFF_MS, WriteQueue } from './write-queue.js';
 
@@ -38,22 +46,29 @@ export interface ToolMatch {
   score: number;
 }
 
-export interface RebuildOptions {
+export interface RebuildOptions extends PruneOptions {
   /** Keep the vectors of tools whose text did not change. @default false */
   reuseEmbeddings?: boolean;
   /**
-   * Delete what the catalogue no longer lists. Off for the startup catch-up,
-   * which must not touch namespaces of a Chroma shared with other deployments.
+   * Delete what the catalogue does not list (connections not live in this
+   * database), in this deployment's collections only (`collectionPrefix`).
    * @default true
    */
   prune?: boolean;
 }
 
+/**
+ * Which connections (by id) may appear in a search answer. The index holds what it
+ * was told; the database says what is live and readable now.
+ */
+export type LiveConnectionFilter = (connectionIds: string[]) => Promise<ReadonlySet<string>>;
+
 export interface ToolIndex {
   /**
    * Replaces the indexed set of this connection with `tools` (idempotent upsert keyed
-   * by connection+tool; tools no longer present are deleted). If Chroma is down the
-   * work is remembered and replayed when Chroma is back. Never throws.
+   * by connection+tool; tools no longer present are deleted). Queued fairly per
+   * namespace; resolves once applied, or remembered for catch-up when Chroma is down.
+   * Never throws, so callers on a request path need not wait for it.
    */
   replaceConnectionTools(connection: IndexedConnection, tools: IndexableTool[]): Promise<void>;
   /** Removes all of a connection's tools (disconnect). Same catch-up semantics. */
@@ -61,9 +76,10 @@ export interface ToolIndex {
   /**
    * Ranked matches among the tools `principal` may read: one collection per namespace,
    * and only the caller's own connections unless it is an admin. Sorted by score desc.
+   * With `live`, matches of connections it does not return are left out (before `limit`).
    * @throws ServiceUnavailableError when Chroma is unreachable.
    */
-  search(principal: Principal, query: string, limit: number): Promise<ToolMatch[]>;
+  search(principal: Principal, query: string, limit: number, live?: LiveConnectionFilter): Promise<ToolMatch[]>;
   /**
    * Rebuilds the index from a full catalogue listing: every listed tool is written,
    * everything else (other connections, namespaces no longer listed) is deleted.
@@ -94,6 +110,10 @@ export interface ToolIndexOptions {
   catchUpBackoffMs?: { initial: number; max: number };
   /** @default SNAPSHOT_VECTOR_LIMIT */
   snapshotVectorLimit?: number;
+  /** Prefix of this deployment's collection names (`TMWS_CHROMA_PREFIX`). @default DEFAULT_COLLECTION_PREFIX */
+  collectionPrefix?: string;
+  /** @default INDEX_STEP_TOOLS */
+  stepTools?: number;
 }
 
 /** Largest `limit` honoured by search; the API layer caps lower (50). */
@@ -107,13 +127,13 @@ export const MAX_SEARCH_LIMIT = 100;
 export const SNAPSHOT_VECTOR_LIMIT = 20_000;
 
 type WriteOp =
-  | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[] }
+  | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[]; progress?: ReplaceProgress }
   | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
   | {
       kind: 'rebuild';
       entries: CatalogueEntry[];
       reuseEmbeddings: boolean;
-      prune: boolean;
+      prune: PruneOptions | false;
       settle: { resolve: (counts: { connections: number; tools: number }) => void; reject: (e: unknown) => void };
     };
 
@@ -144,8 +164,9 @@ class ChromaToolIndex implements ToolIndex {
       opts.embeddings,
       this.logger,
       opts.requestTimeoutMs ?? DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
+      opts.collectionPrefix,
     );
-    this.writer = new IndexWriter(this.store, opts.embeddings, this.logger);
+    this.writer = new IndexWriter(this.store, opts.embeddings, this.logger, opts.stepTools);
     this.queue = new WriteQueue<WriteOp>({
       apply: (op) => this.apply(op),
       isTransient: isChromaUnavailable,
@@ -158,11 +179,12 @@ class ChromaToolIndex implements ToolIndex {
   }
 
   async replaceConnectionTools(connection: IndexedConnection, tools: IndexableTool[]): Promise<void> {
-    await this.queue.submit(connection.id, { kind: 'replace', connection, tools: [...tools] });
+    await this.queue.submit(connection.namespace, connection.id, { kind: 'replace', connection, tools: [...tools] });
   }
 
   async removeConnection(connection: Pick<IndexedConnection, 'id' | 'namespace'>): Promise<void> {
-    await this.queue.submit(connection.id, { kind: 'remove', connection: { id: connection.id, namespace: connection.namespace } });
+    const target = { id: connection.id, namespace: connection.namespace };
+    await this.queue.submit(connection.namespace, connection.id, { kind: 'remove', connection: target });
   }
 
   async rebuild(catalogue: Catalogue, options: RebuildOptions = {}): Promise<{ connections: number; tools: number }> {
@@ -180,10 +202,10 @@ class ChromaToolIndex implements ToolIndex {
           settled = true;
         },
       };
-      const prune = options.prune ?? true;
+      const prune = options.prune === false ? false : { ...(options.stillLive ? { stillLive: options.stillLive } : {}) };
       const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, prune, settle };
       // A pruning rebuild lists the whole catalogue, so writes queued before it are already covered.
-      void this.queue.submit('\u0000rebuild', op, { clearOthers: prune }).then(() => {
+      void this.queue.submit('\u0000rebuild', 'rebuild', op, { clearOthers: prune !== false }).then(() => {
         if (this.queue.snapshot().includes(op)) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
         else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
       });
@@ -206,25 +228,31 @@ class ChromaToolIndex implements ToolIndex {
 
   async close(): Promise<void> {
     const dropped = this.queue.close();
+    this.snapshots.clear();
     if (dropped > 0) {
       this.logger.warn({ dropped }, 'closing with index writes still pending; the next startup catch-up rebuilds them');
     }
   }
 
-  private async apply(op: WriteOp): Promise<void> {
-    if (op.kind === 'replace') await this.writer.replaceConnection(op.connection, op.tools);
-    else if (op.kind === 'remove') await this.writer.removeConnection(op.connection);
+  /** One bounded step of `op`; returns the rest of a replacement still to do. */
+  private async apply(op: WriteOp): Promise<WriteOp | undefined> {
+    if (op.kind === 'replace') {
+      const progress = await this.writer.replaceConnectionStep(op.connection, op.tools, op.progress);
+      return progress ? { ...op, progress } : undefined;
+    }
+    if (op.kind === 'remove') await this.writer.removeConnection(op.connection);
     else op.settle.resolve(await this.writer.rebuild(op.entries, op.reuseEmbeddings, op.prune));
+    return undefined;
   }
 
-  async search(principal: Principal, query: string, limit: number): Promise<ToolMatch[]> {
+  async search(principal: Principal, query: string, limit: number, live?: LiveConnectionFilter): Promise<ToolMatch[]> {
     const text = query.trim();
     const wanted = Number.isFinite(limit) ? Math.min(Math.max(Math.floor(limit), 1), MAX_SEARCH_LIMIT) : 10;
     if (text === '') return [];
     let collection: Collection | undefined;
     let vector: number[] | undefined;
     try {
-      [collection, [vector]] = await Promise.all([this.store.readable(principal.namespace), this.opts.embeddings.embed([text])]);
+      [collection, [vector]] = await Promise.all([this.store.readable(principal.namespace), this.opts.embeddings.embed([text], { urgent: true })]);
     } catch (error) {
       throw isChromaUnavailable(error) ? unavailable(error) : error;
     }
@@ -236,8 +264,10 @@ class ChromaToolIndex implements ToolIndex {
           : await this.hybridRanking(collection, principal, text, vector, wanted);
       this.queue.kick(); // Chroma answered: a good moment to replay queued writes
       const visible = this.visibilityFilter();
-      return ranked
-        .filter((r) => visible(r.metadata))
+      const shown = ranked.filter((r) => visible(r.metadata));
+      const liveIds = live ? await live([...new Set(shown.map((r) => r.metadata.connection_id))]) : undefined;
+      return shown
+        .filter((r) => !liveIds || liveIds.has(r.metadata.connection_id))
         .slice(0, wanted)
         .map((r) => ({
           connectionId: r.metadata.connection_id,
@@ -256,12 +286,17 @@ class ChromaToolIndex implements ToolIndex {
     return principal.role === 'admin' ? undefined : { agent_id: principal.agentId };
   }
 
-  private readable(principal: Principal): (m: ToolRecordMetadata) => boolean {
-    return (m) => m.namespace === principal.namespace && (principal.role === 'admin' || m.agent_id === principal.agentId);
+  private reader(principal: Principal): Reader {
+    const admin = principal.role === 'admin';
+    return {
+      key: admin ? '*' : `agent:${principal.agentId}`,
+      readable: (m) => m.namespace === principal.namespace && (admin || m.agent_id === principal.agentId),
+    };
   }
 
   private async denseRanking(collection: Collection, principal: Principal, vector: number[], wanted: number): Promise<RankedRecord[]> {
     const where = this.ownerFilter(principal);
+    if ((await this.store.count(collection)) === 0) return []; // nothing on disk yet: Chroma would fail the query
     const hits = await this.store.nearest(collection, vector, { limit: wanted + this.queue.size + 10, ...(where ? { where } : {}) });
     return hits.map((h) => ({ id: h.id, metadata: h.metadata, score: similarityFromDistance(h.distance) }));
   }
@@ -281,9 +316,12 @@ class ChromaToolIndex implements ToolIndex {
   ): Promise<RankedRecord[]> {
     const where = this.ownerFilter(principal);
     const pool = Math.max(DEFAULT_CANDIDATE_POOL, wanted);
-    const readable = this.readable(principal);
+    const reader = this.reader(principal);
+    const { readable } = reader;
     const snapshot = await this.snapshotOf(collection, principal.namespace);
-    const lexical = snapshot.matches(text, readable);
+    // A collection created a moment ago has nothing on disk yet, and Chroma fails a query on it.
+    if (snapshot.size === 0) return [];
+    const lexical = snapshot.matches(text, reader);
     const lexicalIds = topIds(lexical, pool);
     const remote = !snapshot.hasVectors && lexicalIds.length > 0;
     const [dense, forLexical] = await Promise.all([

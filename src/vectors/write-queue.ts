@@ -4,8 +4,11 @@ import type { Logger } from '../observability/logger.js';
 export const DEFAULT_CATCH_UP_BACKOFF_MS = { initial: 1_000, max: 30_000 } as const;
 
 export interface WriteQueueOptions<Op> {
-  /** Applies one operation; throws when it could not be applied. */
-  apply: (op: Op) => Promise<void>;
+  /**
+   * Applies one bounded step of `op` and returns the rest of the work (undefined
+   * when done); throws when the step could not be applied.
+   */
+  apply: (op: Op) => Promise<Op | undefined | void>;
   /** Whether a failure is transient (keep the operation and retry later) or not (drop it). */
   isTransient: (error: unknown) => boolean;
   /** Called when an operation is dropped after a permanent failure. */
@@ -14,18 +17,39 @@ export interface WriteQueueOptions<Op> {
   backoffMs?: { initial: number; max: number };
 }
 
+interface Pending<Op> {
+  op: Op;
+  /** Submitters waiting for this write (or the newer one that replaced it). */
+  waiters: (() => void)[];
+}
+
+interface Running<Op> extends Pending<Op> {
+  group: string;
+  key: string;
+}
+
 /**
- * Pending index writes, keyed so that a newer write for the same key replaces an
- * older one that has not run yet (only the latest tool list of a connection
- * matters). Writes run one at a time in arrival order. When the store is down the
- * failed write goes back to the front and the queue retries with backoff, which is
- * what lets the index catch up after an outage without the callers noticing.
+ * Pending index writes, grouped (by namespace) and keyed (by connection) so that a
+ * newer write for a key replaces an older one that has not run yet: only the latest
+ * tool list of a connection matters.
+ *
+ * Fair across groups: the queue takes one bounded step (see `apply`) from the group
+ * at the head, then moves that group to the back, so an 800-tool catalogue in one
+ * namespace delays another namespace's write by one step, not by the whole catalogue.
+ * Within a group, a write runs to its end before the next one starts.
+ *
+ * When the store is down the failed step goes back to the front and the queue retries
+ * with backoff, which is what lets the index catch up after an outage without the
+ * callers noticing.
  */
 export class WriteQueue<Op> {
-  private pending = new Map<string, Op>();
-  /** The write being applied right now: not done yet, so it still counts as pending. */
-  private inFlight: Op | undefined;
-  private running: Promise<void> | undefined;
+  /** Group → key → write; the order of groups is the round-robin order. */
+  private groups = new Map<string, Map<string, Pending<Op>>>();
+  /** The step being applied right now: not done yet, so it still counts as pending. */
+  private inFlight: Running<Op> | undefined;
+  private running: Promise<void> = Promise.resolve();
+  /** Set while `run` loops; cleared in the same tick it decides to stop, so a later submit starts a new pass. */
+  private looping = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs: number;
   private closed = false;
@@ -38,30 +62,39 @@ export class WriteQueue<Op> {
 
   /** Writes not applied yet, including the one running now. */
   get size(): number {
-    return this.pending.size + (this.inFlight === undefined ? 0 : 1);
+    let queued = 0;
+    for (const writes of this.groups.values()) queued += writes.size;
+    return queued + (this.inFlight === undefined ? 0 : 1);
   }
 
-  /** Operations not applied yet (running one first, then oldest first); used to hide stale search results. */
+  /** Operations not applied yet (running one first); used to hide stale search results. */
   snapshot(): Op[] {
-    return this.inFlight === undefined ? [...this.pending.values()] : [this.inFlight, ...this.pending.values()];
+    const queued = [...this.groups.values()].flatMap((writes) => [...writes.values()].map((p) => p.op));
+    return this.inFlight === undefined ? queued : [this.inFlight.op, ...queued];
   }
 
   /**
-   * Queues `op` under `key` (replacing a queued one with the same key) and waits
-   * for one pass over the queue. Never rejects: failures stay queued or are logged.
-   * `clearOthers` drops every queued operation first (a full rebuild supersedes them).
+   * Queues `op` under `key` in `group` (replacing a queued write with the same key)
+   * and resolves once it was applied, dropped, or parked for catch-up because the
+   * store is down. Never rejects. `clearOthers` drops every queued write first (a
+   * full rebuild supersedes them).
    */
-  async submit(key: string, op: Op, options: { clearOthers?: boolean } = {}): Promise<void> {
-    if (this.closed) return;
-    if (options.clearOthers) this.pending.clear();
-    this.pending.delete(key); // re-inserting moves it behind older work
-    this.pending.set(key, op);
-    await this.drain();
+  submit(group: string, key: string, op: Op, options: { clearOthers?: boolean } = {}): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (options.clearOthers) this.releaseAll();
+    return new Promise((resolve) => {
+      const writes = this.groups.get(group) ?? new Map<string, Pending<Op>>();
+      const replaced = writes.get(key);
+      writes.delete(key); // re-inserting moves it behind older work of the group
+      writes.set(key, { op, waiters: [...(replaced?.waiters ?? []), resolve] });
+      this.groups.set(group, writes);
+      void this.drain();
+    });
   }
 
   /** Starts a pass now if one is not already running (e.g. the store answered again). */
   kick(): void {
-    if (this.pending.size === 0 || this.closed) return;
+    if (this.groups.size === 0 || this.closed) return;
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
@@ -70,31 +103,46 @@ export class WriteQueue<Op> {
   }
 
   drain(): Promise<void> {
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
+    if (!this.looping) this.running = this.run();
     return this.running;
   }
 
+  private takeNext(): Running<Op> | undefined {
+    const head = this.groups.entries().next();
+    if (head.done) return undefined;
+    const [group, writes] = head.value;
+    const first = writes.entries().next();
+    this.groups.delete(group);
+    if (first.done) return this.takeNext();
+    const [key, pending] = first.value;
+    writes.delete(key);
+    if (writes.size > 0) this.groups.set(group, writes); // round robin: the group goes to the back
+    return { group, key, ...pending };
+  }
+
   private async run(): Promise<void> {
+    this.looping = true;
     for (;;) {
-      if (this.closed) return;
-      const next = this.pending.entries().next();
-      if (next.done) return;
-      const [key, op] = next.value;
-      this.pending.delete(key);
-      this.inFlight = op;
+      const next = this.closed ? undefined : this.takeNext();
+      if (!next) {
+        this.looping = false;
+        return;
+      }
+      this.inFlight = next;
       try {
-        await this.options.apply(op);
+        const rest = await this.options.apply(next.op);
         this.retryDelayMs = this.backoff.initial;
+        if (rest === undefined || rest === null) this.finish(next);
+        else this.continueLater(next, rest);
       } catch (error) {
         if (!this.options.isTransient(error)) {
-          this.options.logger.error({ err: error, key }, 'index write failed permanently; dropped');
-          this.options.onDropped?.(op, error);
+          this.options.logger.error({ err: error, key: next.key }, 'index write failed permanently; dropped');
+          this.options.onDropped?.(next.op, error);
+          this.finish(next);
           continue;
         }
-        // Back to the front, unless a newer write for the same key arrived meanwhile.
-        if (!this.pending.has(key)) this.pending = new Map([[key, op], ...this.pending]);
+        this.looping = false;
+        this.parkForRetry(next);
         this.scheduleRetry(error);
         return;
       } finally {
@@ -103,12 +151,49 @@ export class WriteQueue<Op> {
     }
   }
 
+  /** The write is done: its waiters are released, unless a newer write for the key took them over. */
+  private finish(done: Running<Op>): void {
+    const newer = this.groups.get(done.group)?.get(done.key);
+    if (newer) newer.waiters.unshift(...done.waiters);
+    else for (const release of done.waiters) release();
+  }
+
+  /** The rest of a write runs at its group's next turn, before the group's other writes. */
+  private continueLater(step: Running<Op>, rest: Op): void {
+    const writes = this.groups.get(step.group);
+    if (writes?.has(step.key)) return this.finish(step); // a newer write for the key supersedes the rest
+    this.groups.delete(step.group); // round robin: the group goes to the back
+    this.groups.set(step.group, new Map([[step.key, { op: rest, waiters: step.waiters }], ...(writes ?? [])]));
+  }
+
+  /** Back to the very front, unless a newer write for the same key arrived meanwhile; then releases every waiter. */
+  private parkForRetry(failed: Running<Op>): void {
+    const writes = this.groups.get(failed.group) ?? new Map<string, Pending<Op>>();
+    const merged = writes.has(failed.key) ? writes : new Map([[failed.key, { op: failed.op, waiters: [] }], ...writes]);
+    this.groups.delete(failed.group);
+    this.groups = new Map([[failed.group, merged], ...this.groups]);
+    for (const release of failed.waiters) release();
+    this.releaseWaiters();
+  }
+
+  /** Everyone waiting is told "queued for catch-up"; the writes themselves stay. */
+  private releaseWaiters(): void {
+    for (const writes of this.groups.values()) {
+      for (const pending of writes.values()) for (const release of pending.waiters.splice(0)) release();
+    }
+  }
+
+  private releaseAll(): void {
+    this.releaseWaiters();
+    this.groups.clear();
+  }
+
   private scheduleRetry(error: unknown): void {
     if (this.retryTimer || this.closed) return;
     const wait = this.retryDelayMs;
     this.retryDelayMs = Math.min(wait * 2, this.backoff.max);
     this.options.logger.warn(
-      { err: error, pending: this.pending.size, retryInMs: wait },
+      { err: error, pending: this.size, retryInMs: wait },
       'vector store unavailable; index writes queued for catch-up',
     );
     this.retryTimer = setTimeout(() => {
@@ -123,6 +208,8 @@ export class WriteQueue<Op> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    return this.size;
+    const pending = this.size;
+    this.releaseWaiters();
+    return pending;
   }
 }

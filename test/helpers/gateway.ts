@@ -2,6 +2,7 @@
  * Starts a real gateway on a random loopback port with its own SQLite file,
  * and offers the few things every HTTP test needs: agents, tokens, requests.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,15 +36,19 @@ export interface TestGateway {
 /**
  * `env` overrides TMWS_* variables; defaults: environment test, a fresh database of the
  * project's dialect (SQLite, or PostgreSQL in the `postgresql` project), shared test Chroma.
+ * Each database gets its own Chroma collection prefix: a gateway prunes, at start-up, the vectors
+ * of connections its database does not know, and test files share one Chroma server.
  */
 export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-test-'));
-  const database = env.TMWS_DATABASE_URL ? undefined : await createTestDatabase();
+  const database = env['TMWS_DATABASE_URL'] ? undefined : await createTestDatabase();
+  const databaseUrl = env['TMWS_DATABASE_URL'] ?? database!.url;
   const config = loadConfig(
     {
       TMWS_ENVIRONMENT: 'test',
       TMWS_SECRET_KEY: TEST_SECRET,
-      TMWS_DATABASE_URL: database?.url ?? '',
+      TMWS_DATABASE_URL: databaseUrl,
+      TMWS_CHROMA_PREFIX: `t${createHash('sha256').update(databaseUrl).digest('hex').slice(0, 12)}`,
       TMWS_API_PORT: '0',
       TMWS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       TMWS_CHROMA_URL: inject('chromaUrl'),

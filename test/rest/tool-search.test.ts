@@ -19,6 +19,7 @@ let alice: TestAgent; // namespace north
 let alfred: TestAgent; // namespace north, another agent
 let northAdmin: TestAgent;
 let bob: TestAgent; // namespace south
+const created: { agent: TestAgent; id: string }[] = [];
 
 // A private Chroma: this file stops and restarts it.
 const startChroma = (port?: number) =>
@@ -44,7 +45,10 @@ beforeAll(async () => {
   ] as const) {
     const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: name, url } });
     expect(response.status).toBe(201);
+    created.push({ agent, id: (await response.json()).id });
   }
+  // Indexing runs off the request path (SPEC §14): the index catches up shortly after create.
+  for (const { agent, id } of created) await searchableSoon(agent, 'echo a message back', id);
 });
 afterAll(async () => {
   await gw?.close();
@@ -55,6 +59,15 @@ async function search(agent: TestAgent, q: string, limit?: number) {
   const query = new URLSearchParams({ q, ...(limit ? { limit: String(limit) } : {}) });
   const response = await gw.request(`${BASE}/tools/search?${query}`, { token: agent.token });
   return { status: response.status, body: await response.json() };
+}
+
+async function searchableSoon(agent: TestAgent, q: string, connectionId: string): Promise<void> {
+  const found = async () =>
+    ((await search(agent, q, 50)).body.results ?? []).some((r: { connection_id: string }) => r.connection_id === connectionId);
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    if (await found()) return;
+  }
+  throw new Error(`connection ${connectionId} did not become searchable`);
 }
 
 describe('tool search through the REST bridge', () => {

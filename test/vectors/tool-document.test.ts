@@ -45,10 +45,17 @@ describe('tool documents', () => {
 describe('collection names', () => {
   it('are valid Chroma names for any namespace, and distinct for distinct namespaces', () => {
     const namespaces = ['default', 'a', 'team b/with spaces', 'team_b_with_spaces', 'ünïcödé', '..', 'x'.repeat(300), ''];
-    const names = namespaces.map(collectionNameForNamespace);
+    const names = namespaces.map((namespace) => collectionNameForNamespace(namespace));
     for (const name of names) expect(name).toMatch(CHROMA_NAME);
     expect(new Set(names).size).toBe(namespaces.length);
     expect(collectionNameForNamespace('default')).toBe(collectionNameForNamespace('default'));
+  });
+
+  it('start with the deployment prefix, so deployments sharing a Chroma never share a collection', () => {
+    const longest = 'p'.repeat(31);
+    expect(collectionNameForNamespace('x'.repeat(300), longest)).toMatch(CHROMA_NAME);
+    expect(collectionNameForNamespace('default', 'blue')).toMatch(/^blue-ns-/);
+    expect(collectionNameForNamespace('default', 'blue')).not.toBe(collectionNameForNamespace('default', 'green'));
   });
 });
 

@@ -256,6 +256,11 @@ function assertReadable(principal: Principal, id: string, row: McpConnection | n
   return row;
 }
 
+/** Statuses whose tools are catalogued and searchable. */
+const LIVE_STATUSES: ConnectionStatus[] = ['active', 'error'];
+/** Ids per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
+const LIVE_ID_CHUNK = 500;
+
 /**
  * The gateway's own background work (upstream notifications, re-indexing)
  * has no caller; it acts as the connection's owner. Kept apart from the
@@ -273,6 +278,18 @@ export class ConnectionOwnerLookup {
   /** Connections in the `active` state across every namespace and instance (the `mcp_connections_active` gauge). */
   async countActive(): Promise<number> {
     return this.em.fork().count(McpConnectionSchema, { status: 'active' });
+  }
+
+  /** Which of `ids` are live connections (active or error): the search index keeps only their vectors. */
+  async liveIds(ids: readonly string[]): Promise<Set<string>> {
+    const valid = ids.filter((id) => UUID_PATTERN.test(id));
+    const live = new Set<string>();
+    const em = this.em.fork();
+    for (let start = 0; start < valid.length; start += LIVE_ID_CHUNK) {
+      const where = { id: { $in: valid.slice(start, start + LIVE_ID_CHUNK) }, status: { $in: LIVE_STATUSES } };
+      for (const row of await em.find(McpConnectionSchema, where, { fields: ['id'] })) live.add(row.id);
+    }
+    return live;
   }
 
   /** Every live connection with its catalogue, for `tools:reindex`. */
