@@ -28,6 +28,8 @@ export const ANONYMOUS_PRINCIPAL: Principal = { agentId: 'dev-agent', namespace:
 export interface AuthenticatorOptions {
   secretKey: string;
   authEnabled: boolean;
+  /** Longest token lifetime accepted, in seconds (SPEC §14). @default no limit */
+  maxTokenTtlSeconds?: number;
 }
 
 /** An authenticated caller, and until when its token is accepted. */
@@ -78,13 +80,29 @@ export class Authenticator {
     const now = Date.now();
     const known = this.verifiedTokens.get(token);
     if (known && known.trustUntil > now) return known;
-    const agentId = await verifyAgentToken(token, this.secret);
+    const agentId = await verifyAgentToken(token, this.secret, this.options.maxTokenTtlSeconds);
     // `exp` is present and numeric: verification requires it.
     const expiresAt = (Number(decodeJwt(token).exp) + CLOCK_SKEW_SECONDS) * 1000;
     const verified = { agentId, expiresAt, trustUntil: Math.min(expiresAt, now + VERIFIED_TOKEN_TTL_MS) };
     if (this.verifiedTokens.size >= MAX_CACHED_ENTRIES) this.verifiedTokens.clear();
     this.verifiedTokens.set(token, verified);
     return verified;
+  }
+
+  /**
+   * Whether an already authenticated caller may still act, and as whom now:
+   * the token must not have expired and the agent must still exist and be
+   * active. Reads the agent through the same short-lived cache as
+   * `authenticateCaller`, so long-lived streams see a change within
+   * AGENT_CACHE_TTL_MS, whichever process made it (the CLI writes the
+   * database directly; nothing is pushed to this cache).
+   */
+  async revalidate(caller: AuthenticatedCaller): Promise<Principal> {
+    if (!this.options.authEnabled) return caller.principal;
+    if (caller.expiresAt !== null && Date.now() >= caller.expiresAt) throw new AuthenticationError('Token has expired');
+    const principal = await this.loadActiveAgent(caller.principal.agentId);
+    if (!principal) throw new AuthenticationError('Agent is unknown or inactive');
+    return principal;
   }
 
   private loadActiveAgent(agentId: string): Promise<Principal | null> {

@@ -10,11 +10,11 @@ export const DEFAULT_MAX_PENDING_EVENTS = 1_000;
 export interface EventQueue<T> extends AsyncIterableIterator<T> {
   /** Stops listening and ends the iteration; safe to call more than once. */
   close(): Promise<void>;
+  /** Stops listening; the events already buffered are still read, then `error` is thrown. */
+  fail(error: unknown): void;
 }
 
 export interface EventQueueOptions {
-  /** Epoch milliseconds at which the stream ends by itself (the caller's token expires). */
-  endsAt?: number | null;
   maxPending?: number;
 }
 
@@ -32,13 +32,11 @@ export function openEventQueue<T>(source: AsyncIterable<T>, options: EventQueueO
   let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
   let failure: unknown;
   let done = false;
-  let expiry: NodeJS.Timeout | undefined;
 
   const finish = (error?: unknown) => {
     if (done) return;
     done = true;
     failure = error;
-    if (expiry) clearTimeout(expiry);
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
     if (waiting) {
       const pending = waiting;
@@ -71,12 +69,6 @@ export function openEventQueue<T>(source: AsyncIterable<T>, options: EventQueueO
   // The first next() runs the subscription's executor synchronously, so the listener is attached from here on.
   void pump();
 
-  if (options.endsAt !== undefined && options.endsAt !== null) {
-    const delay = Math.max(0, Math.min(options.endsAt - Date.now(), 2 ** 31 - 1));
-    expiry = setTimeout(() => finish(), delay);
-    expiry.unref();
-  }
-
   const queue: EventQueue<T> = {
     next() {
       const value = buffer.shift();
@@ -100,6 +92,9 @@ export function openEventQueue<T>(source: AsyncIterable<T>, options: EventQueueO
     },
     async close() {
       await queue.return?.();
+    },
+    fail(error: unknown) {
+      finish(error);
     },
     [Symbol.asyncIterator]() {
       return queue;
@@ -146,9 +141,4 @@ export function withCleanup<T>(generator: AsyncGenerator<T>, cleanup: () => Prom
     },
   };
   return wrapped;
-}
-
-/** Keeps only the events `keep` accepts; ends with the source. */
-export async function* filterEvents<T>(source: AsyncIterable<T>, keep: (event: T) => boolean): AsyncGenerator<T> {
-  for await (const event of source) if (keep(event)) yield event;
 }

@@ -5,11 +5,12 @@ import type { DocumentNode, ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, type Context, type ServerOptions, type SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isAppError } from '../errors/index.js';
+import { AuthenticationError, isAppError } from '../errors/index.js';
 import { clientIp } from '../ratelimit/client-ip.js';
 import type { Services } from '../services/container.js';
 import { verifyCaller, type VerifiedCaller } from './caller.js';
 import { mapError } from './errors.js';
+import { RECHECK_INTERVAL_MS } from './subscription-access.js';
 import { GRAPHQL_PATH, type GatewayYoga } from './yoga.js';
 
 /**
@@ -27,6 +28,7 @@ interface SocketState {
   requestId: string;
   clientIp: string;
   expiryTimer?: NodeJS.Timeout;
+  recheckTimer?: NodeJS.Timeout;
 }
 
 /** Yoga's enveloped execute/subscribe, carried to graphql-ws in the root value. */
@@ -58,26 +60,61 @@ function stateOf(socket: WebSocket, request: IncomingMessage, services: Services
   return state;
 }
 
-/** Ends the socket when the token stops being valid: 4401 Unauthorized, which graphql-ws clients do not retry. */
-function scheduleExpiry(socket: WebSocket, state: SocketState): void {
-  if (state.expiryTimer) clearTimeout(state.expiryTimer);
-  const expiresAt = state.caller?.expiresAt;
-  if (expiresAt === null || expiresAt === undefined) return;
-  const delay = Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
-  state.expiryTimer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), delay);
-  state.expiryTimer.unref();
+/**
+ * A close reason the client can show as is. graphql-ws clients treat 4401
+ * Unauthorized as final (no retries) — 4403 Forbidden would be retried with
+ * back-off for about 40 s before the error surfaced.
+ */
+function unauthorizedReason(error: unknown): string {
+  const message = isAppError(error) ? error.message : 'Authentication failed';
+  // A close reason is at most 123 bytes.
+  return `Unauthorized: ${message}`.slice(0, 120);
 }
 
-/** `connection_init` check: a refusal makes graphql-ws close the socket with 4403 Forbidden. */
+/**
+ * Ends the socket with 4401 as soon as its caller may no longer act: at the
+ * token's expiry, and when the agent was deactivated or deleted (checked every
+ * RECHECK_INTERVAL_MS, also while the socket is idle between operations).
+ */
+function watchCaller(socket: WebSocket, state: SocketState, services: Services): void {
+  stopWatching(state);
+  const caller = state.caller;
+  if (!caller) return;
+  const end = (error: unknown) => socket.close(CloseCode.Unauthorized, unauthorizedReason(error));
+  if (caller.expiresAt !== null) {
+    const delay = Math.max(0, Math.min(caller.expiresAt - Date.now(), 2 ** 31 - 1));
+    state.expiryTimer = setTimeout(() => end(new AuthenticationError('Token has expired')), delay);
+    state.expiryTimer.unref();
+  }
+  state.recheckTimer = setInterval(() => {
+    services.authenticator.revalidate(caller).catch(end);
+  }, RECHECK_INTERVAL_MS);
+  state.recheckTimer.unref();
+}
+
+function stopWatching(state: SocketState): void {
+  if (state.expiryTimer) clearTimeout(state.expiryTimer);
+  if (state.recheckTimer) clearInterval(state.recheckTimer);
+}
+
+/**
+ * `connection_init` check. A refusal closes the socket with 4401 and the
+ * reason in words ("Unauthorized: Token has expired") at once; graphql-ws's
+ * own 4403 that follows the `false` finds the socket already closing.
+ */
 async function acceptConnection(ctx: SocketContext, services: Services): Promise<boolean> {
   const state = stateOf(ctx.extra.socket, ctx.extra.request, services);
   try {
     state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
   } catch (error) {
-    if (!isAppError(error)) services.logger.error({ err: error, requestId: state.requestId }, 'WebSocket authentication failed unexpectedly');
+    if (isAppError(error)) ctx.extra.socket.close(CloseCode.Unauthorized, unauthorizedReason(error));
+    else {
+      services.logger.error({ err: error, requestId: state.requestId }, 'WebSocket authentication failed unexpectedly');
+      ctx.extra.socket.close(CloseCode.InternalServerError, 'Internal server error');
+    }
     return false;
   }
-  scheduleExpiry(ctx.extra.socket, state);
+  watchCaller(ctx.extra.socket, state, services);
   return true;
 }
 
@@ -96,9 +133,8 @@ async function prepareOperation(
   try {
     state.caller = await verifyCaller(services, authorizationOf(ctx.connectionParams), true);
   } catch (error) {
-    const mapped = mapError(error, state.requestId).error;
-    ctx.extra.socket.close(CloseCode.Unauthorized, mapped.message.slice(0, 120));
-    return [mapped];
+    ctx.extra.socket.close(CloseCode.Unauthorized, unauthorizedReason(error));
+    return [mapError(error, state.requestId).error];
   }
   const enveloped = yoga.getEnveloped({
     caller: state.caller,
@@ -132,10 +168,11 @@ async function prepareOperation(
  * Fastify server, running operations through the same Yoga envelope as HTTP
  * (limits, error mapping, context, rate limits).
  * - The token travels in `connectionParams.authorization` (`Bearer x` or bare).
- *   It is checked at `connection_init` — refused → close 4403 Forbidden, as
- *   graphql-ws does for a rejected connection — and again for every operation.
- * - When it expires, or the agent is deactivated (seen at the next operation),
- *   the socket is closed with 4401 Unauthorized.
+ *   It is checked at `connection_init` and again for every operation; refused
+ *   → close 4401 Unauthorized with the reason in words.
+ * - When it expires, or the agent is deactivated or deleted, the socket is
+ *   closed with 4401 within RECHECK_INTERVAL_MS (+ the agent cache's second).
+ *   Each subscription also re-checks per event (subscription-access.ts).
  */
 export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, services: Services): { close(): Promise<void> } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
@@ -160,7 +197,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: GatewayYoga, servic
       subscribe: (args) => (args.rootValue as RootValue).subscribe(args),
       onClose: (ctx) => {
         const state = states.get(ctx.extra.socket);
-        if (state?.expiryTimer) clearTimeout(state.expiryTimer);
+        if (state) stopWatching(state);
       },
     },
     wss,

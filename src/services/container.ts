@@ -156,7 +156,11 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     metrics,
     orm,
     agents,
-    authenticator: new Authenticator(agents, { secretKey: config.secretKey, authEnabled: config.authEnabled }),
+    authenticator: new Authenticator(agents, {
+      secretKey: config.secretKey,
+      authEnabled: config.authEnabled,
+      maxTokenTtlSeconds: config.limits.maxTokenTtlSeconds,
+    }),
     connections,
     connectionRepository,
     executions,

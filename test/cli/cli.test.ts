@@ -64,6 +64,13 @@ describe('command line', () => {
     expect(payload.exp! - payload.iat!).toBe(7200);
   });
 
+  it('token refuses a lifetime above TMWS_MAX_TOKEN_TTL (the gateway would answer 401)', () => {
+    const result = cli('token.ts', ['--agent-id', 'admin-agent-uuid', '--ttl', '8d']);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('--ttl 8d is longer than the maximum token lifetime of 7d (TMWS_MAX_TOKEN_TTL)');
+  });
+
   it('backup writes a consistent copy and refuses to overwrite', () => {
     const out = join(dir, 'backup.db');
     const result = cli('backup.ts', ['--out', out]);

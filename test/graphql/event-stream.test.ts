@@ -31,9 +31,15 @@ describe('openEventQueue', () => {
     expect(isAppError(error) && error.code).toBe('SERVICE_UNAVAILABLE');
   });
 
-  it('ends by itself at `endsAt` (token expiry)', async () => {
+  it('fail() delivers what is buffered, then the error, and stops listening', async () => {
     const pubsub = createPubSub<Channels>();
-    const queue = openEventQueue(pubsub.subscribe('topic', 'a'), { endsAt: Date.now() + 50 });
+    const queue = openEventQueue(pubsub.subscribe('topic', 'a'));
+    pubsub.publish('topic', 'a', 1);
+    await new Promise((r) => setTimeout(r, 10));
+    queue.fail(new Error('revoked'));
+    pubsub.publish('topic', 'a', 2);
+    expect(await queue.next()).toEqual({ done: false, value: 1 });
+    await expect(queue.next()).rejects.toThrow('revoked');
     expect(await queue.next()).toEqual({ done: true, value: undefined });
   });
 });

@@ -5,7 +5,8 @@ import type { ConnectionStatusPayload } from '../../services/event-bus.js';
 import { builder } from '../builder.js';
 import { requirePrincipal, type GraphQLContext } from '../context.js';
 import { renameValidationField } from '../errors.js';
-import { filterEvents, openEventQueue, withCleanup } from '../event-stream.js';
+import { openEventQueue, withCleanup } from '../event-stream.js';
+import { authorisedEvents, unlessRevoked, type AccessRevoked } from '../subscription-access.js';
 import { pageWindow, toConnection } from '../pagination.js';
 import { ToolRef } from './tool.js';
 
@@ -156,15 +157,15 @@ builder.mutationFields((t) => {
 builder.subscriptionField('connectionStatusChanged', (t) =>
   t.withAuth({ authenticated: true }).field({
     type: McpConnectionRef,
-    description: 'Each status change of a connection the caller may read (its own; the whole namespace for admins).',
-    subscribe: (_root, _args, { services, principal, credentialsExpireAt }) => {
-      const queue = openEventQueue(services.events.pubsub.subscribe('namespace-connections', principal.namespace), {
-        endsAt: credentialsExpireAt,
-      });
-      const visible = (event: ConnectionStatusPayload) => canManage(principal, event);
-      return withCleanup(filterEvents(queue, visible), () => queue.close());
+    description:
+      'Each status change of a connection the caller may read (its own; the whole namespace for admins). Ends with UNAUTHENTICATED or AUTHORIZATION_ERROR once the caller may no longer read them.',
+    subscribe: (_root, _args, context) => {
+      const queue = openEventQueue(context.services.events.pubsub.subscribe('namespace-connections', context.principal.namespace));
+      const readable = authorisedEvents(queue, context, (current, event: ConnectionStatusPayload) => canManage(current, event));
+      return withCleanup(readable, () => queue.close());
     },
-    resolve: async (event, _args, { services, principal }) => {
+    resolve: async (payload: ConnectionStatusPayload | AccessRevoked, _args, { services, principal }) => {
+      const event = unlessRevoked(payload);
       const row = await services.connectionRepository.findReadable(principal, event.connectionId);
       // The event's status is the one this notification is about, even if another change followed.
       return Object.assign(row, { status: event.status, errorMessage: event.errorMessage });
