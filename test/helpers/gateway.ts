@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { createApp, type Gateway } from '../../src/app.js';
 import { signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type LoggerOptions } from '../../src/observability/logger.js';
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
 
@@ -31,8 +31,14 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** `env` overrides TMWS_* variables; defaults: environment test, fresh SQLite, shared test Chroma. */
-export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+/**
+ * `env` overrides TMWS_* variables; defaults: environment test, fresh SQLite, shared test Chroma.
+ * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
+ */
+export async function startGateway(
+  env: Record<string, string> = {},
+  options: { logDestination?: LoggerOptions['destination'] } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-test-'));
   const config = loadConfig(
     {
@@ -47,7 +53,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     },
     dir,
   );
-  const gateway = await createApp(config, { logger: createLogger(config.logLevel) });
+  const gateway = await createApp(config, { logger: createLogger(config.logLevel, { destination: options.logDestination }) });
   const url = await gateway.listen();
   const secret = secretKeyBytes(config.secretKey);
 
