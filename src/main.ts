@@ -1,6 +1,7 @@
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
 import { createLogger } from './observability/logger.js';
+import { startupBanner } from './observability/startup-banner.js';
 
 /** Bound on graceful shutdown before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -16,13 +17,18 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  // A person at a terminal reads coloured lines; supervisors and log shippers get JSON.
+  const pretty = config.environment === 'development' && process.stdout.isTTY === true;
+  const logger = createLogger(config.logLevel, { pretty });
   const gateway = await createApp(config, { logger });
   const url = await gateway.listen();
   logger.info(
     { url, environment: config.environment, database: config.database.driver, secret: config.secretSource },
     'TMWS Gateway listening',
   );
+  // On stderr, so that standard output stays one JSON document per line.
+  const hasAgents = await gateway.services.agents.hasAny();
+  process.stderr.write(`\n${startupBanner({ url, config, hasAgents }).join('\n')}\n\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

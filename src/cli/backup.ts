@@ -1,12 +1,18 @@
 /** `npm run backup -- --out FILE`: a consistent online copy of the SQLite database (VACUUM INTO). */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openOrm } from '../db/orm.js';
+import { parseCliArgs, type CliUsage } from './args.js';
 import { cliConfig, fail, runCli } from './shared.js';
 
+const USAGE: CliUsage = {
+  synopsis: 'npm run backup -- --out FILE',
+  summary: 'Writes a consistent online copy of the SQLite database (VACUUM INTO) while the gateway runs; prints {backup, bytes}.',
+  flags: [['--out FILE', 'the new file (an existing file is never overwritten)']],
+};
+
 runCli(async () => {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const values = parseCliArgs(USAGE, { out: { type: 'string' } });
   if (!values.out) fail('--out FILE is required');
   const out = resolve(values.out);
   if (existsSync(out)) fail(`${out} already exists; choose a new file`);

@@ -14,13 +14,23 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Principal } from '../auth/principal.js';
 import { readEnvironment } from '../config/env.js';
 import { createLogger } from '../observability/logger.js';
 import { startLocalChroma, type ChromaEndpoint } from '../vectors/chroma-server.js';
 import { createEmbeddingProvider, DEFAULT_EMBEDDING_PROVIDER } from '../vectors/embeddings.js';
 import { createToolIndex, type IndexableTool, type IndexedConnection, type RankingMode, type ToolIndex } from '../vectors/tool-index.js';
+import { parseCliArgs, type CliUsage } from './args.js';
+
+const USAGE: CliUsage = {
+  synopsis: 'npm run eval:tool-search -- [--queries dev|heldout|all] [--json FILE] [--misses]',
+  summary: 'Measures semantic tool search (recall@1, recall@5, MRR, latency) on test/fixtures/tool-search.',
+  flags: [
+    ['--queries SET', 'dev, heldout or all (default all)'],
+    ['--json FILE', 'also write the figures as JSON'],
+    ['--misses', 'list the queries whose tool is not in the hybrid top 5'],
+  ],
+};
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/tool-search');
 const TARGETS = { recallAt5: 0.9, mrr: 0.75, p50Ms: 30 } as const;
@@ -95,7 +105,7 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'string' }, queries: { type: 'string', default: 'all' }, misses: { type: 'boolean', default: false } } });
+  const values = parseCliArgs(USAGE, { json: { type: 'string' }, queries: { type: 'string', default: 'all' }, misses: { type: 'boolean', default: false } });
   const env = readEnvironment();
   const logger = createLogger('warn');
   const { servers, dev, heldout } = loadFixtures();

@@ -1,10 +1,16 @@
 /** `npm run migrate` applies pending migrations; `-- --status` lists applied and pending ones. */
-import { parseArgs } from 'node:util';
 import { migrateUp, openOrm } from '../db/orm.js';
+import { parseCliArgs, type CliUsage } from './args.js';
 import { cliConfig, runCli } from './shared.js';
 
+const USAGE: CliUsage = {
+  synopsis: 'npm run migrate [-- --status]',
+  summary: 'Applies pending migrations to TMWS_DATABASE_URL (npm start does this too).',
+  flags: [['--status', 'list applied and pending migrations instead of applying them']],
+};
+
 runCli(async () => {
-  const { values } = parseArgs({ options: { status: { type: 'boolean', default: false } } });
+  const values = parseCliArgs(USAGE, { status: { type: 'boolean', default: false } });
   const config = cliConfig();
   const orm = await openOrm(config.database);
   try {

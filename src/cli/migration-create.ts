@@ -4,10 +4,19 @@
  * database URL (`--postgres postgresql://…`), since the diff is computed
  * against a live schema.
  */
-import { parseArgs } from 'node:util';
 import { openOrm } from '../db/orm.js';
+import { parseCliArgs, type CliUsage } from './args.js';
 
-const { values } = parseArgs({ options: { postgres: { type: 'string' }, initial: { type: 'boolean' } } });
+const USAGE: CliUsage = {
+  synopsis: 'npm run migration:create -- [--initial] [--postgres URL]',
+  summary: 'Maintainers: writes a migration per dialect from the entity definitions (SQLite in memory; PostgreSQL needs a scratch database).',
+  flags: [
+    ['--initial', 'write the initial migration instead of a diff'],
+    ['--postgres URL', 'also write the PostgreSQL migration, diffed against this scratch database'],
+  ],
+};
+
+const values = parseCliArgs(USAGE, { postgres: { type: 'string' }, initial: { type: 'boolean' } });
 
 async function createFor(target: Parameters<typeof openOrm>[0]): Promise<void> {
   const orm = await openOrm(target);

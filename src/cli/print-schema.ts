@@ -6,12 +6,20 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printGatewaySchema } from '../graphql/schema.js';
+import { parseCliArgs, type CliUsage } from './args.js';
+
+const USAGE: CliUsage = {
+  synopsis: 'npm run schema:print [-- --check]',
+  summary: 'Writes schema/schema.graphql (sorted SDL) from the Pothos schema.',
+  flags: [['--check', 'write nothing; exit 1 when the file differs from the code']],
+};
 
 export const SCHEMA_PATH = resolve(process.cwd(), 'schema/schema.graphql');
 
-function main(argv: string[]): number {
+function main(): number {
+  const { check } = parseCliArgs(USAGE, { check: { type: 'boolean', default: false } });
   const sdl = printGatewaySchema();
-  if (argv.includes('--check')) {
+  if (check) {
     const current = existsSync(SCHEMA_PATH) ? readFileSync(SCHEMA_PATH, 'utf8') : '';
     if (current === sdl) return 0;
     process.stderr.write(`${SCHEMA_PATH} is out of date: run npm run schema:print\n`);
@@ -23,4 +31,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = main();

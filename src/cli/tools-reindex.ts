@@ -11,9 +11,18 @@ import { startLocalChroma } from '../vectors/chroma-server.js';
 import { createEmbeddingProvider } from '../vectors/embeddings.js';
 import { runningGatewayChroma } from '../vectors/local-chroma-registry.js';
 import { createToolIndex } from '../vectors/tool-index.js';
+import { parseCliArgs, type CliUsage } from './args.js';
 import { cliConfig, runCli } from './shared.js';
 
+const USAGE: CliUsage = {
+  synopsis: 'npm run tools:reindex',
+  summary:
+    'Rebuilds the semantic tool index from the stored catalogues, in TMWS_CHROMA_URL, else the local Chroma\n' +
+    'of a running gateway, else a local Chroma started for the run; prints the counts.',
+};
+
 runCli(async () => {
+  parseCliArgs(USAGE, {});
   const config = cliConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const orm = await openOrm(config.database);

@@ -4,7 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
-import { loadOrCreateDevSecret } from './secret-key.js';
+import { loadOrCreateDevSecret, type DevSecret } from './secret-key.js';
 
 /** The only module that reads the environment. Everything else receives a Config. */
 export type Environment = 'production' | 'development' | 'test';
@@ -14,6 +14,8 @@ export interface Config {
   secretKey: string;
   /** Where the secret came from; logged at startup (never the key itself). */
   secretSource: 'env' | 'file';
+  /** The development key file, when the secret came from it (`created`: by this very load). */
+  secretKeyFile: DevSecret | undefined;
   database: DatabaseTarget;
   databaseUrl: string;
   apiHost: string;
@@ -198,8 +200,10 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
 
   let secretKey = e.TMWS_SECRET_KEY ?? '';
   let secretSource: Config['secretSource'] = 'env';
+  let secretKeyFile: DevSecret | undefined;
   if (!secretKey && e.TMWS_ENVIRONMENT === 'development') {
-    secretKey = loadOrCreateDevSecret(resolve(dataDir, 'secret.key'));
+    secretKeyFile = loadOrCreateDevSecret(resolve(dataDir, 'secret.key'));
+    secretKey = secretKeyFile.key;
     secretSource = 'file';
   } else if (!secretKey) {
     problems.push(`TMWS_SECRET_KEY: required in ${e.TMWS_ENVIRONMENT} (at least 32 characters)`);
@@ -247,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     environment: e.TMWS_ENVIRONMENT,
     secretKey,
     secretSource,
+    secretKeyFile,
     database,
     databaseUrl: e.TMWS_DATABASE_URL,
     apiHost: e.TMWS_API_HOST,

@@ -7,6 +7,7 @@ import type { Services } from '../services/container.js';
 import type { GatewayServerContext } from './caller.js';
 import type { GraphQLContext } from './context.js';
 import { mapError } from './errors.js';
+import { gatewayGraphiQLOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { useAgentAuthentication } from './plugins/use-agent-authentication.js';
 import { useErrorMapping } from './plugins/use-error-mapping.js';
 import { DEFAULT_QUERY_LIMITS, useDisableIntrospection, useQueryLimits, type QueryLimits } from './plugins/use-query-limits.js';
@@ -34,7 +35,8 @@ export function createGatewayYoga(services: Services, options: GatewayYogaOption
   return createYoga<GatewayServerContext, GraphQLContext>({
     schema: gatewaySchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: production ? false : { title: 'TMWS Gateway', subscriptionsProtocol: 'SSE' },
+    graphiql: production ? false : gatewayGraphiQLOptions(),
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     // CORS is handled by Fastify for every route, GraphQL included.
     cors: false,

@@ -12,7 +12,7 @@ import {
 } from './errors.js';
 import { createEntry, sameEndpoint, type Entry, type Origin } from './pool-entry.js';
 import type { HostResolver } from './ssrf-guard.js';
-import { UpstreamSession } from './session.js';
+import { redactUrl, UpstreamSession } from './session.js';
 import {
   DEFAULT_UPSTREAM_LIMITS,
   type CallToolOptions,
@@ -259,6 +259,7 @@ export class UpstreamPool {
       }
       return session;
     } catch (error) {
+      this.logOpenFailure(entry, origin, error);
       if (origin !== 'connect' && !entry.disposed) {
         this.setStatus(entry, 'error', error instanceof Error ? error.message : String(error));
       }
@@ -266,6 +267,23 @@ export class UpstreamPool {
     } finally {
       entry.opening = undefined;
     }
+  }
+
+  /** Every failed attempt to reach an upstream, with its reason: what an operator reads first when a create answers 502. */
+  private logOpenFailure(entry: Entry, origin: Origin, error: unknown): void {
+    const details = error instanceof AppError ? error.details : {};
+    this.logger.warn(
+      {
+        connectionId: entry.id,
+        url: safeUrlForLog(entry.target.url),
+        attempt: origin,
+        errorCode: error instanceof AppError ? error.code : undefined,
+        reason: details.reason,
+        upstreamStatus: details.status,
+        err: error instanceof Error ? error.message : String(error),
+      },
+      'upstream connection attempt failed',
+    );
   }
 
   /**
@@ -458,4 +476,13 @@ export class UpstreamPool {
 function isBoundsError(error: AppError): boolean {
   const reason = error.details.reason;
   return reason === 'too_many_tools' || reason === 'result_too_large';
+}
+
+/** The URL without credentials, query or fragment; a URL that does not even parse is logged as such. */
+function safeUrlForLog(url: string | URL): string {
+  try {
+    return redactUrl(typeof url === 'string' ? new URL(url) : url);
+  } catch {
+    return '(invalid URL)';
+  }
 }

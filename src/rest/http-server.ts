@@ -54,6 +54,7 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     const labels = { method: request.method, route, status: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    logRequest(logger, request.id, labels, reply.elapsedTime);
   });
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -69,6 +70,26 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
   });
 
   return app;
+}
+
+/** Probes poll these every few seconds: logged at debug so they do not drown the requests people make. */
+const PROBE_ROUTES = new Set(['/health', '/health/ready', '/metrics']);
+
+/**
+ * One line per request: method, route pattern (never the raw URL, whose query may
+ * carry a search or a stray credential), status, duration and request id. Never a
+ * header value, a body or tool arguments.
+ */
+function logRequest(
+  logger: Services['logger'],
+  requestId: string,
+  labels: { method: string; route: string; status: string },
+  elapsedMs: number,
+): void {
+  const level = PROBE_ROUTES.has(labels.route) ? 'debug' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  const durationMs = Math.round(elapsedMs * 10) / 10;
+  logger[level]({ requestId, method: labels.method, route: labels.route, status: Number(labels.status), durationMs }, 'request');
 }
 
 /** Renders an AppError as the v2.3.0 body with its status and headers. */

@@ -56,11 +56,12 @@ describe('command line', () => {
   });
 
   it('token prints an HS256 JWT for the agent with the requested lifetime', async () => {
-    const result = cli('token.ts', ['--agent-id', 'admin-agent-uuid', '--ttl', '2h']);
+    cli('agent-create.ts', ['--agent-id', 'token-agent', '--namespace', 'admin', '--name', 'Token']);
+    const result = cli('token.ts', ['--agent-id', 'token-agent', '--ttl', '2h']);
     expect(result.status).toBe(0);
     const { payload, protectedHeader } = await jwtVerify(result.stdout, secretKeyBytes(SECRET));
     expect(protectedHeader.alg).toBe('HS256');
-    expect(payload.sub).toBe('admin-agent-uuid');
+    expect(payload.sub).toBe('token-agent');
     expect(payload.exp! - payload.iat!).toBe(7200);
   });
 
@@ -69,6 +70,37 @@ describe('command line', () => {
     expect(result.status).not.toBe(0);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('--ttl 8d is longer than the maximum token lifetime of 7d (TMWS_MAX_TOKEN_TTL)');
+  });
+
+  it('token refuses an agent that does not exist, and an inactive one, with a non-zero exit and no token', () => {
+    const unknown = cli('token.ts', ['--agent-id', 'nobody-here']);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/no agent "nobody-here".*npm run agent:create/);
+
+    cli('agent-create.ts', ['--agent-id', 'sleeper', '--namespace', 'admin', '--status', 'inactive']);
+    const inactive = cli('token.ts', ['--agent-id', 'sleeper']);
+    expect(inactive.status).not.toBe(0);
+    expect(inactive.stdout).toBe('');
+    expect(inactive.stderr).toMatch(/agent "sleeper" is inactive/);
+  });
+
+  it.each(['agent-create.ts', 'token.ts', 'migrate.ts', 'backup.ts', 'tools-reindex.ts', 'print-schema.ts', 'migration-create.ts', 'eval-tool-search.ts'])(
+    '%s answers --help and -h with its usage and exit 0',
+    (script) => {
+      for (const flag of ['--help', '-h']) {
+        const result = cli(script, [flag]);
+        expect(result.status, `${script} ${flag}: ${result.stderr}`).toBe(0);
+        expect(result.stdout).toMatch(/^usage: npm run /);
+        expect(result.stdout).toMatch(/--help, -h/);
+      }
+    },
+  );
+
+  it('refuses an unknown flag with one line pointing at --help', () => {
+    const result = cli('token.ts', ['--agent', 'x']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe("Unknown option '--agent' (see --help)");
   });
 
   it('backup writes a consistent copy and refuses to overwrite', () => {

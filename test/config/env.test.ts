@@ -77,9 +77,12 @@ describe('configuration', () => {
     const path = join(dir, 'data', 'secret.key');
     expect(first.secretKey).toMatch(/^[0-9a-f]{64}$/);
     expect(first.secretSource).toBe('file');
+    expect(first.secretKeyFile).toEqual({ key: first.secretKey, path, created: true });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, 'utf8').trim()).toBe(first.secretKey);
-    expect(loadConfig({}, dir).secretKey).toBe(first.secretKey);
+    const second = loadConfig({}, dir);
+    expect(second.secretKey).toBe(first.secretKey);
+    expect(second.secretKeyFile?.created).toBe(false);
   });
 
   it('parses the v2.3 database URL forms', () => {

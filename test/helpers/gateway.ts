@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { createApp, type Gateway } from '../../src/app.js';
 import { signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type LoggerOptions } from '../../src/observability/logger.js';
 import { createTestDatabase } from './database.js';
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
@@ -38,8 +38,12 @@ export interface TestGateway {
  * project's dialect (SQLite, or PostgreSQL in the `postgresql` project), shared test Chroma.
  * Each database gets its own Chroma collection prefix: a gateway prunes, at start-up, the vectors
  * of connections its database does not know, and test files share one Chroma server.
+ * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
  */
-export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startGateway(
+  env: Record<string, string> = {},
+  options: { logDestination?: LoggerOptions['destination'] } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-test-'));
   const database = env['TMWS_DATABASE_URL'] ? undefined : await createTestDatabase();
   const databaseUrl = env['TMWS_DATABASE_URL'] ?? database!.url;
@@ -57,7 +61,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     },
     dir,
   );
-  const gateway = await createApp(config, { logger: createLogger(config.logLevel) });
+  const gateway = await createApp(config, { logger: createLogger(config.logLevel, { destination: options.logDestination }) });
   const url = await gateway.listen();
   const secret = secretKeyBytes(config.secretKey);
 

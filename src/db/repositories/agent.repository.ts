@@ -20,6 +20,11 @@ export class AgentRepository {
     return this.em.fork().findOne(AgentSchema, { id });
   }
 
+  /** True once any agent exists: start-up names the command that creates the first one otherwise. */
+  async hasAny(): Promise<boolean> {
+    return (await this.em.fork().count(AgentSchema, {})) > 0;
+  }
+
   /** Creates the agent or updates it in place (the CLI is idempotent). */
   async upsert(input: AgentInput): Promise<Agent> {
     const em = this.em.fork();

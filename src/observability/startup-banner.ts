@@ -1,0 +1,63 @@
+import { relative, isAbsolute } from 'node:path';
+import type { Config } from '../config/env.js';
+
+/** What start-up knows once the gateway listens. */
+export interface StartupFacts {
+  url: string;
+  config: Config;
+  /** False on a fresh database: the banner then names the command that creates the first agent. */
+  hasAgents: boolean;
+  cwd?: string;
+}
+
+/** The walk-through's first agent: the deployment guide's admin. */
+const FIRST_AGENT = '--agent-id admin-agent-uuid --namespace admin --name "Admin Agent" --role admin';
+
+/**
+ * Plain lines for the person who typed `npm start` (the JSON log is for machines):
+ * where it listens, GraphiQL, what to run next, a key file just created, and in
+ * development exactly what is relaxed and how to run for production.
+ */
+export function startupBanner(facts: StartupFacts): string[] {
+  const { url, config } = facts;
+  const cwd = facts.cwd ?? process.cwd();
+  const lines = [`TMWS Gateway listening on ${url} (${config.environment}, ${describeDatabase(config, cwd)})`];
+  if (config.environment !== 'production') {
+    lines.push(`  GraphiQL:  ${url}/graphql  (sign in: paste {"Authorization": "Bearer <token>"} into its Headers tab)`);
+  }
+  if (config.secretKeyFile?.created) {
+    lines.push(`  ${shortPath(config.secretKeyFile.path, cwd)} was just created: the key that signs tokens; keep it, or tokens stop working`);
+  }
+  if (!facts.hasAgents) {
+    lines.push(`  Next:      npm run agent:create -- ${FIRST_AGENT}`);
+    lines.push('             TOKEN=$(npm run -s token -- --agent-id admin-agent-uuid)');
+  }
+  if (config.environment !== 'production') lines.push(relaxedLine(config, cwd));
+  return lines;
+}
+
+/** One line: every default that is looser than production, then how to run for production. */
+function relaxedLine(config: Config, cwd: string): string {
+  const relaxed: string[] = [];
+  if (config.secretKeyFile) relaxed.push(`secret key generated in ${shortPath(config.secretKeyFile.path, cwd)}`);
+  if (!config.authEnabled) relaxed.push('AUTHENTICATION OFF (every request acts as dev-agent, admin)');
+  relaxed.push('GraphiQL and introspection on');
+  if (config.mcpAllowedHosts.length > 0) relaxed.push(`upstream MCP servers allowed on ${config.mcpAllowedHosts.join(', ')}`);
+  if (config.corsOrigins.includes('*')) relaxed.push('CORS from any origin');
+  return (
+    `  ${config.environment} mode relaxes: ${relaxed.join('; ')}. ` +
+    'For production: TMWS_ENVIRONMENT=production TMWS_SECRET_KEY=<32+ random characters> npm start'
+  );
+}
+
+function describeDatabase(config: Config, cwd: string): string {
+  if (config.database.driver === 'sqlite') return `SQLite ${shortPath(config.database.path, cwd)}`;
+  return 'PostgreSQL';
+}
+
+/** A path under the working directory is shown relative to it, as the user typed it. */
+function shortPath(path: string, cwd: string): string {
+  if (!isAbsolute(path)) return path;
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
