@@ -24,6 +24,9 @@ runCli(async () => {
   const config = cliConfig();
   const ttl = parseDurationSeconds(values.ttl ?? config.tokenTtl);
   if (!ttl) fail('--ttl must look like 3600, 15m, 24h or 7d');
+  if (ttl > config.limits.maxTokenTtlSeconds) {
+    fail(`--ttl ${values.ttl ?? config.tokenTtl} is longer than TMWS_MAX_TOKEN_TTL (${config.limits.maxTokenTtlSeconds} s): the gateway would refuse the token`);
+  }
   const refusal = await whyAgentCannotSignIn(config.database, agentId);
   if (refusal) fail(refusal);
   console.log(await signAgentToken(agentId, secretKeyBytes(config.secretKey), ttl));

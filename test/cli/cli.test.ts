@@ -78,6 +78,13 @@ describe('command line', () => {
     expect(inactive.stderr).toMatch(/agent "sleeper" is inactive/);
   });
 
+  it('token refuses a lifetime the gateway would not accept (TMWS_MAX_TOKEN_TTL)', () => {
+    const result = cli('token.ts', ['--agent-id', 'token-agent', '--ttl', '30d']);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/longer than TMWS_MAX_TOKEN_TTL/);
+  });
+
   it.each(['agent-create.ts', 'token.ts', 'migrate.ts', 'backup.ts', 'tools-reindex.ts', 'print-schema.ts', 'migration-create.ts', 'eval-tool-search.ts'])(
     '%s answers --help and -h with its usage and exit 0',
     (script) => {
