@@ -92,7 +92,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     retention: values.retention ?? '15s',
     soakConcurrency: Math.max(1, Math.floor(positiveNumber('soak-concurrency', values['soak-concurrency'], 32))),
     profileDir: values.profile || values['profile-dir'] ? (values['profile-dir'] ?? 'bench/profiles') : undefined,
-    out: values.out ?? (soak > 0 ? 'bench/soak-results.json' : 'bench/results.json'),
+    // bench/out/ is ignored by git: a run never overwrites the committed bench/results.json unless asked to.
+    out: values.out ?? (soak > 0 ? 'bench/out/soak-results.json' : 'bench/out/results.json'),
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
     compare: values.compare ? parseCompare(values.compare) : undefined,
   };

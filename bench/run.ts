@@ -218,7 +218,7 @@ async function runMatrix(options: BenchOptions): Promise<void> {
       `\nMachine: ${info.cpus} × ${info.cpuModel}, Node ${info.node}. ` +
         `${options.rounds} rounds × ${options.durationSeconds} s per target and concurrency, interleaved.\n\n`,
     );
-    process.stdout.write(`${formatRows(rows)}\n\nSPEC §9 targets:\n${formatChecks(checks)}\n`);
+    process.stdout.write(`${formatRows(rows)}\n\nTargets (bench/report.ts):\n${formatChecks(checks)}\n`);
     writeJson(options.out, {
       kind: 'throughput',
       at: new Date().toISOString(),

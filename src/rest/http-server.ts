@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { AppError, RouteNotFoundError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
+import { preflightRefusal } from './cors-preflight.js';
 import { requestIdFrom } from './request-context.js';
 
 /** SPEC §4: request bodies above 1 MiB are refused with 413. */
@@ -28,15 +29,6 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
   app.decorateRequest('principal', undefined);
   app.decorateRequest('requestId', '');
 
-  await app.register(cors, {
-    // No configured origins → no CORS headers at all; `*` (development only) never with credentials.
-    origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins.length > 0 ? services.config.corsOrigins : false,
-    credentials: services.config.corsOrigins.length > 0 && !services.config.corsOrigins.includes('*'),
-    exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept'],
-    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-  });
-
   app.addHook('onRequest', async (request, reply) => {
     request.requestId = request.id;
     reply.header('X-Request-ID', request.id);
@@ -46,6 +38,20 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     if (request.url.startsWith('/api/') || request.url.startsWith('/graphql')) {
       reply.header('Cache-Control', 'no-store');
     }
+  });
+
+  // Before @fastify/cors, which answers the preflights it allows.
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = preflightRefusal(request.method, request.headers, services.config.corsOrigins);
+    if (refusal) return sendError(reply, request, refusal);
+  });
+  await app.register(cors, {
+    // No configured origins → no CORS headers at all; `*` (development only) never with credentials.
+    origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins.length > 0 ? services.config.corsOrigins : false,
+    credentials: services.config.corsOrigins.length > 0 && !services.config.corsOrigins.includes('*'),
+    exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept'],
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
   });
 
   const { metrics, logger } = services;
