@@ -55,6 +55,20 @@ describe('message size', () => {
   });
 });
 
+describe('the standalone event stream (Streamable HTTP GET)', () => {
+  it('one endless event on it is cut at the limit; the session and its calls carry on', async () => {
+    hostile = await startHostileUpstream({ endlessGetStream: true });
+    h = createPool(undefined, { maxMessageBytes: 256 * 1024 });
+    const t = target(hostile.url);
+    await h.pool.connect(t);
+    await eventually(() => (hostile?.state().closedByClient ?? 0) > 0, 10_000, 'the endless GET stream closed by the gateway');
+    await expect(h.pool.callTool(t, 'echo', { message: 'still here' })).resolves.toMatchObject({
+      content: [{ type: 'text', text: 'still here' }],
+    });
+    expect(h.pool.isOpen(t.connectionId)).toBe(true);
+  });
+});
+
 describe('closing the upstream request', () => {
   it('a cancelled call closes its still-open upstream request and tells the upstream', async () => {
     hostile = await startHostileUpstream();
