@@ -134,7 +134,10 @@ export function toWebStream(
         controller.enqueue(view(chunk));
         if ((controller.desiredSize ?? 1) <= 0) body.pause();
       });
-      body.once('end', () => close());
+      // A request's stream that ends here without event ids cannot be resumed: if it did not carry
+      // the answer, the SDK would wait for one until the timeout. The verdict after everything else
+      // settles the request at once; after an answer it is a response to nobody, which the SDK ignores.
+      body.once('end', () => close(resumable() ? undefined : verdictTail({ kind: 'no_answer' })));
       body.on('error', fail);
     },
     pull() {

@@ -69,6 +69,23 @@ describe('the standalone event stream (Streamable HTTP GET)', () => {
   });
 });
 
+describe('a response stream that ends without an answer', () => {
+  it('after a progress notification: the call fails at once as protocol_error, not at the timeout', async () => {
+    hostile = await startHostileUpstream();
+    h = createPool();
+    const t = target(hostile.url, { timeoutMs: 60_000 });
+    await h.pool.connect(t);
+    const progress: number[] = [];
+    const started = performance.now();
+    const error = await rejectionOf(h.pool.callTool(t, 'progress-then-end', {}, { onProgress: (p) => progress.push(p.progress) }));
+    expect((error as ExternalServiceError).details).toMatchObject({ reason: 'protocol_error' });
+    expect(progress).toEqual([1]);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    // An ordinary call on the same session still answers.
+    await expect(h.pool.callTool(t, 'echo', { message: 'ok' })).resolves.toMatchObject({ isError: false });
+  });
+});
+
 describe('closing the upstream request', () => {
   it('a cancelled call closes its still-open upstream request and tells the upstream', async () => {
     hostile = await startHostileUpstream();
