@@ -52,6 +52,18 @@ export class WholeBodyMeter implements Meter {
   }
 }
 
+const ignore = (): void => undefined;
+
+/**
+ * Stops reading an upstream body and closes its request. undici's body emits
+ * an AbortError when destroyed: with no listener left that would be an
+ * uncaught exception, so one is added first.
+ */
+export function closeBody(body: Readable): void {
+  body.on('error', ignore);
+  body.destroy();
+}
+
 export function tooLargeError(bounds: BodyBounds): UpstreamResultTooLargeError {
   const details = bounds.connectionId ? { connection_id: bounds.connectionId } : {};
   return new UpstreamResultTooLargeError(bounds.maxMessageBytes, details);
@@ -106,7 +118,7 @@ export function toWebStream(
         controller.error(new TypeError('terminated', { cause: error }));
       };
       const refuse = () => {
-        body.destroy();
+        closeBody(body);
         const tail = verdictTail({ kind: 'too_large', limitBytes: bounds.maxMessageBytes });
         if (tail) return close(tail);
         if (settled) return;
@@ -122,7 +134,10 @@ export function toWebStream(
         controller.enqueue(view(chunk));
         if ((controller.desiredSize ?? 1) <= 0) body.pause();
       });
-      body.once('end', () => close());
+      // A request's stream that ends here without event ids cannot be resumed: if it did not carry
+      // the answer, the SDK would wait for one until the timeout. The verdict after everything else
+      // settles the request at once; after an answer it is a response to nobody, which the SDK ignores.
+      body.once('end', () => close(resumable() ? undefined : verdictTail({ kind: 'no_answer' })));
       body.on('error', fail);
     },
     pull() {
@@ -130,7 +145,7 @@ export function toWebStream(
     },
     cancel() {
       settled = true;
-      body.destroy();
+      closeBody(body);
     },
   });
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { mediaTypeOf } from '../common/media-type.js';
-import { EventStreamMeter, tooLargeError, toWebStream, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
+import { closeBody, EventStreamMeter, tooLargeError, toWebStream, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
 import { readAhead } from './sse-read-ahead.js';
 
 /**
@@ -93,7 +93,7 @@ export async function leanPost(
   }
   // A declared length past the limit is refused before a byte is read.
   if (!eventStream && status < 300 && Number(answer.headers['content-length'] ?? 0) > options.maxMessageBytes) {
-    answer.body.destroy();
+    closeBody(answer.body);
     throw tooLargeError(options);
   }
   const meter = eventStream ? new EventStreamMeter(options.maxMessageBytes) : new WholeBodyMeter(options.maxMessageBytes);

@@ -1,9 +1,9 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { mediaTypeOf } from '../common/media-type.js';
 import { ExternalServiceError, ValidationError } from '../errors/index.js';
 import { EventStreamMeter, tooLargeError, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
 import { leanPost } from './lean-post.js';
-import { mediaTypeOf } from '../common/media-type.js';
 import { assertUpstreamUrlAllowed, type PinnedAddress, type ResolvedTarget } from './ssrf-guard.js';
 import type { SsrfPolicy } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { EventStreamMeter, toWebStream, UNBOUNDED, type BodyBounds, type Ending } from './bounded-body.js';
+import { closeBody, EventStreamMeter, toWebStream, UNBOUNDED, type BodyBounds, type Ending } from './bounded-body.js';
 import { verdictMessage, type Verdict } from './verdict.js';
 
 /**
@@ -83,7 +83,7 @@ export function readAhead(body: Readable, bounds: BodyBounds = UNBOUNDED): Promi
     };
     const verdict = (v: Verdict) => {
       answer([verdictMessage(requestId as number | string, v)]);
-      body.destroy();
+      closeBody(body);
     };
     /** Reads the events the chunk completes; false as soon as one rules out conversion. */
     const consumeEvents = (chunk: Buffer, ends: number[]): boolean => {
@@ -115,7 +115,7 @@ export function readAhead(body: Readable, bounds: BodyBounds = UNBOUNDED): Promi
         // A complete response read so far is the answer; the rest is refused.
         if (responded) {
           answer(payloads);
-          body.destroy();
+          closeBody(body);
           return;
         }
         if (requestId !== undefined) return verdict({ kind: 'too_large', limitBytes: bounds.maxMessageBytes });

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../../src/observability/logger.js';
 import { UpstreamPool } from '../../src/mcp/client-pool.js';
-import type { SsrfPolicy, UpstreamStatus, UpstreamTarget, UpstreamTool } from '../../src/mcp/types.js';
+import type { SsrfPolicy, UpstreamLimits, UpstreamStatus, UpstreamTarget, UpstreamTool } from '../../src/mcp/types.js';
 
 /** Development policy: loopback upstreams are fine. */
 export const OPEN_POLICY: SsrfPolicy = { enforce: false, allowedHosts: [] };
@@ -26,9 +26,9 @@ export interface PoolHarness {
   toolEvents: Array<{ connectionId: string; tools: UpstreamTool[] }>;
 }
 
-export function createPool(policy: SsrfPolicy = OPEN_POLICY): PoolHarness {
+export function createPool(policy: SsrfPolicy = OPEN_POLICY, limits?: Partial<UpstreamLimits>): PoolHarness {
   const { logger, text } = capturingLogger();
-  const pool = new UpstreamPool({ policy, logger });
+  const pool = new UpstreamPool({ policy, logger, ...(limits ? { limits } : {}) });
   const harness: PoolHarness = { pool, logs: text, statuses: [], toolEvents: [] };
   pool.onStatusChanged((connectionId, status, message) => harness.statuses.push({ connectionId, status, message }));
   pool.onToolsChanged((connectionId, tools) => harness.toolEvents.push({ connectionId, tools }));
