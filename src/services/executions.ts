@@ -54,8 +54,19 @@ interface RunningExecution {
   done: Promise<CompletedExecution>;
 }
 
-/** Failure reasons (src/mcp/errors.ts) that mean the upstream cannot be used, as opposed to a slow or failing tool. */
-const UPSTREAM_DOWN: ReadonlySet<string> = new Set(['unreachable', 'handshake_failed', 'connection_lost', 'session_expired', 'unauthorized']);
+/**
+ * Failure reasons (src/mcp/errors.ts) that mean the upstream cannot be used, as opposed to a slow or failing tool.
+ * `protocol_error` is among them: an upstream that shuts down ends its open answers cleanly but empty, which
+ * cannot be told apart from one that answers garbage — and neither is usable until a call succeeds again.
+ */
+const UPSTREAM_DOWN: ReadonlySet<string> = new Set([
+  'unreachable',
+  'handshake_failed',
+  'connection_lost',
+  'session_expired',
+  'unauthorized',
+  'protocol_error',
+]);
 
 const TERMINAL_EVENT: Record<Exclude<ExecutionStatus, 'RUNNING'>, ExecutionEventType> = {
   COMPLETED: 'COMPLETED',
