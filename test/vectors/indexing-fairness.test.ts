@@ -35,6 +35,17 @@ async function create(agent: TestAgent, serverName: string, url: string): Promis
   return { id: (await response.json()).id, ms };
 }
 
+/** Polls until the agent has an active connection: its catalogue is stored and its indexing has begun. */
+async function activeConnection(agent: TestAgent): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    const { connections = [] } = (await (await gw.request(`${BASE}/connections`, { token: agent.token })).json()) as {
+      connections?: { status: string }[];
+    };
+    if (connections.some((c) => c.status === 'active')) return;
+  }
+  throw new Error(`${agent.id} has no active connection`);
+}
+
 /** Polls search until `toolName` of `connectionId` is among the matches; returns when (performance.now()). */
 async function searchable(agent: TestAgent, q: string, connectionId: string, toolName: string): Promise<number> {
   const found = async () => {
@@ -51,9 +62,11 @@ async function searchable(agent: TestAgent, q: string, connectionId: string, too
 describe('indexing a large catalogue', () => {
   it("does not delay another namespace's create or /health, is fair to the other namespace, and completes", async () => {
     const { result, worstHealthMs, probes } = await probeHealthWhile(gw.url, async () => {
-      const bigConnection = await create(alice, 'catalogue-800', big.url);
-      // The 800 tools are being embedded now; another namespace creates a connection meanwhile.
+      const bigCreate = create(alice, 'catalogue-800', big.url);
+      await activeConnection(alice);
+      // The 800 tools are being indexed now; another namespace creates a connection meanwhile.
       const smallConnection = await create(bob, 'small', small.url);
+      const bigConnection = await bigCreate;
       const smallSearchableAt = searchable(bob, 'echo a message back', smallConnection.id, 'echo');
       const bigSearchableAt = searchable(alice, 'Generated tool number 799', bigConnection.id, 'bulk-799');
       return { bigConnection, smallConnection, smallAt: await smallSearchableAt, bigAt: await bigSearchableAt };
