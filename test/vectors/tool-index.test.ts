@@ -130,6 +130,24 @@ describe('tool index on a live Chroma', () => {
     }
   });
 
+  it("scores an agent's matches the same whatever another agent of the namespace has indexed", async () => {
+    const listChannels = tool('list_channels', 'List the channels of the workspace');
+    await index.replaceConnectionTools(connection('conn-ana', 'bm25-scope', 'ana'), [sendMessage, listChannels, forecast, readFile]);
+    const ranking = async () =>
+      (await index.search(agent('ana', 'bm25-scope'), 'send a message to a channel', 10)).map((m) => [m.toolName, m.score] as const);
+    const alone = await ranking();
+    expect(alone.map(([name]) => name)).toContain('list_channels');
+
+    // Another agent's catalogue full of "channel" (document frequencies, document lengths) in the same namespace.
+    const channelTools = ['archive', 'rename', 'join', 'leave', 'mute', 'pin', 'topic', 'invite'].map((verb) =>
+      tool(`${verb}_channel`, `${verb} a channel of the workspace and everything posted in that channel`, { channel: 'Channel id' }),
+    );
+    await index.replaceConnectionTools(connection('conn-ben', 'bm25-scope', 'ben'), channelTools);
+    const withNeighbour = await ranking();
+    expect(withNeighbour.map(([name]) => name)).toEqual(alone.map(([name]) => name));
+    withNeighbour.forEach(([, score], i) => expect(score).toBeCloseTo(alone[i]![1], 6));
+  });
+
   it('answers an empty list for a namespace that has nothing indexed or a blank query', async () => {
     expect(await index.search(agent('nobody', 'empty-namespace'), 'read a file', 10)).toEqual([]);
     expect(await index.search(agent('alice', 'team-a'), '   ', 10)).toEqual([]);
