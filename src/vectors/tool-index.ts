@@ -23,6 +23,7 @@ import {
   vectorNorm,
 } from './hybrid-ranking.js';
 import {
+  catalogueCounts,
   IndexWriter,
   type Catalogue,
   type CatalogueEntry,
@@ -126,16 +127,23 @@ export const MAX_SEARCH_LIMIT = 100;
  */
 export const SNAPSHOT_VECTOR_LIMIT = 20_000;
 
+interface RebuildOp {
+  kind: 'rebuild';
+  entries: CatalogueEntry[];
+  reuseEmbeddings: boolean;
+  prune: PruneOptions | false;
+  settle: { resolve: (counts: { connections: number; tools: number }) => void; reject: (e: unknown) => void };
+  /** The entry being written, and what is left of it. */
+  next: number;
+  progress?: ReplaceProgress;
+  /** Connections written or removed by a newer write since the listing: the rebuild leaves them alone. */
+  superseded: Set<string>;
+}
+
 type WriteOp =
   | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[]; progress?: ReplaceProgress }
   | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
-  | {
-      kind: 'rebuild';
-      entries: CatalogueEntry[];
-      reuseEmbeddings: boolean;
-      prune: PruneOptions | false;
-      settle: { resolve: (counts: { connections: number; tools: number }) => void; reject: (e: unknown) => void };
-    };
+  | RebuildOp;
 
 export function createToolIndex(opts: ToolIndexOptions): ToolIndex {
   return new ChromaToolIndex(opts);
@@ -179,11 +187,13 @@ class ChromaToolIndex implements ToolIndex {
   }
 
   async replaceConnectionTools(connection: IndexedConnection, tools: IndexableTool[]): Promise<void> {
+    this.supersede(connection.id);
     await this.queue.submit(connection.namespace, connection.id, { kind: 'replace', connection, tools: [...tools] });
   }
 
   async removeConnection(connection: Pick<IndexedConnection, 'id' | 'namespace'>): Promise<void> {
     const target = { id: connection.id, namespace: connection.namespace };
+    this.supersede(connection.id);
     await this.queue.submit(connection.namespace, connection.id, { kind: 'remove', connection: target });
   }
 
@@ -203,10 +213,15 @@ class ChromaToolIndex implements ToolIndex {
         },
       };
       const prune = options.prune === false ? false : { ...(options.stillLive ? { stillLive: options.stillLive } : {}) };
-      const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, prune, settle };
-      // A pruning rebuild lists the whole catalogue, so writes queued before it are already covered.
-      void this.queue.submit('\u0000rebuild', 'rebuild', op, { clearOthers: prune !== false }).then(() => {
-        if (this.queue.snapshot().includes(op)) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
+      const reuseEmbeddings = options.reuseEmbeddings ?? false;
+      // Writes still queued were submitted after their change reached the database, so they are at least as new
+      // as the listing (and a later change queues another): the rebuild leaves those connections to them.
+      const superseded = new Set(this.queue.snapshot().flatMap((o) => (o.kind === 'rebuild' ? [] : [o.connection.id])));
+      const op: RebuildOp = { kind: 'rebuild', entries, reuseEmbeddings, prune, settle, next: 0, superseded };
+      // Bounded steps like any write, taking turns with the namespaces.
+      void this.queue.submit('\u0000rebuild', 'rebuild', op).then(() => {
+        const parked = this.queue.snapshot().some((o) => o.kind === 'rebuild' && o.settle === settle);
+        if (parked) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
         else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
       });
     });
@@ -240,9 +255,33 @@ class ChromaToolIndex implements ToolIndex {
       const progress = await this.writer.replaceConnectionStep(op.connection, op.tools, op.progress);
       return progress ? { ...op, progress } : undefined;
     }
-    if (op.kind === 'remove') await this.writer.removeConnection(op.connection);
-    else op.settle.resolve(await this.writer.rebuild(op.entries, op.reuseEmbeddings, op.prune));
+    if (op.kind === 'remove') {
+      await this.writer.removeConnection(op.connection);
+      return undefined;
+    }
+    return this.rebuildStep(op);
+  }
+
+  /** Writes (a step of) the next listed connection; once all are written, prunes and settles. */
+  private async rebuildStep(op: RebuildOp): Promise<RebuildOp | undefined> {
+    let { next, progress } = op;
+    while (next < op.entries.length && op.superseded.has(op.entries[next]!.connection.id)) {
+      next += 1;
+      progress = undefined;
+    }
+    const entry = op.entries[next];
+    if (entry) {
+      const rest = await this.writer.replaceConnectionStep(entry.connection, entry.tools, progress, op.reuseEmbeddings);
+      return rest ? { ...op, next, progress: rest } : { ...op, next: next + 1, progress: undefined };
+    }
+    if (op.prune) await this.writer.pruneUnlistedEverywhere(op.entries, op.prune, op.superseded);
+    op.settle.resolve(catalogueCounts(op.entries));
     return undefined;
+  }
+
+  /** A newer write of `connectionId` wins over what a pending rebuild listed for it. */
+  private supersede(connectionId: string): void {
+    for (const op of this.queue.snapshot()) if (op.kind === 'rebuild') op.superseded.add(connectionId);
   }
 
   async search(principal: Principal, query: string, limit: number, live?: LiveConnectionFilter): Promise<ToolMatch[]> {
@@ -370,15 +409,13 @@ class ChromaToolIndex implements ToolIndex {
     if (pending.length === 0) return () => true;
     const removed = new Set<string>();
     const replaced = new Map<string, Set<string>>();
-    let rebuiltConnections: Set<string> | undefined;
+    // A pending rebuild hides nothing here: what it will prune is what the caller's live filter refuses.
     for (const op of pending) {
       if (op.kind === 'remove') removed.add(op.connection.id);
       else if (op.kind === 'replace') replaced.set(op.connection.id, new Set(op.tools.map((t) => t.name)));
-      else rebuiltConnections = new Set(op.entries.map((e) => e.connection.id));
     }
     return (m) => {
       if (removed.has(m.connection_id)) return false;
-      if (rebuiltConnections && !rebuiltConnections.has(m.connection_id) && !replaced.has(m.connection_id)) return false;
       const tools = replaced.get(m.connection_id);
       return tools ? tools.has(m.tool_name) : true;
     };

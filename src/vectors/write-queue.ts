@@ -76,12 +76,10 @@ export class WriteQueue<Op> {
   /**
    * Queues `op` under `key` in `group` (replacing a queued write with the same key)
    * and resolves once it was applied, dropped, or parked for catch-up because the
-   * store is down. Never rejects. `clearOthers` drops every queued write first (a
-   * full rebuild supersedes them).
+   * store is down. Never rejects.
    */
-  submit(group: string, key: string, op: Op, options: { clearOthers?: boolean } = {}): Promise<void> {
+  submit(group: string, key: string, op: Op): Promise<void> {
     if (this.closed) return Promise.resolve();
-    if (options.clearOthers) this.releaseAll();
     return new Promise((resolve) => {
       const writes = this.groups.get(group) ?? new Map<string, Pending<Op>>();
       const replaced = writes.get(key);
@@ -181,11 +179,6 @@ export class WriteQueue<Op> {
     for (const writes of this.groups.values()) {
       for (const pending of writes.values()) for (const release of pending.waiters.splice(0)) release();
     }
-  }
-
-  private releaseAll(): void {
-    this.releaseWaiters();
-    this.groups.clear();
   }
 
   private scheduleRetry(error: unknown): void {

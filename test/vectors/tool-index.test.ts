@@ -153,6 +153,33 @@ describe('tool index on a live Chroma', () => {
     expect(await index.search(agent('alice', 'team-a'), '   ', 10)).toEqual([]);
   });
 
+  it('a rebuild takes turns with the namespaces, and a newer write of a listed connection wins over the listing', async () => {
+    const stepped = createToolIndex({ chromaUrl: chroma.url, embeddings, logger, stepTools: 2 });
+    try {
+      const many = Array.from({ length: 16 }, (_, i) => tool(`tool_${i}`, `Generated helper number ${i} for the fairness test`));
+      const finished: string[] = [];
+      const rebuilt = stepped
+        .rebuild(
+          [
+            { connection: connection('conn-many', 'turns-a', 'tina'), tools: many },
+            { connection: connection('conn-late', 'turns-c', 'tom'), tools: [readFile] },
+          ],
+          { prune: false },
+        )
+        .then(() => finished.push('rebuild'));
+      const other = stepped.replaceConnectionTools(connection('conn-other', 'turns-b', 'ulla'), [sendMessage]).then(() => finished.push('other'));
+      const newer = stepped.replaceConnectionTools(connection('conn-late', 'turns-c', 'tom'), [forecast]).then(() => finished.push('newer'));
+      await Promise.all([rebuilt, other, newer]);
+
+      expect(finished.indexOf('other')).toBeLessThan(finished.indexOf('rebuild'));
+      const late = await stepped.search(agent('tom', 'turns-c'), 'read a file or the weather', 10);
+      expect(late.map((m) => m.toolName)).toEqual(['get_forecast']);
+      expect(await stepped.search(agent('tina', 'turns-a'), 'generated helper', 50)).toHaveLength(16);
+    } finally {
+      await stepped.close();
+    }
+  });
+
   it('rebuild rewrites the index from the catalogue and drops what it no longer lists', async () => {
     const rebuilt = await index.rebuild([
       { connection: connection('conn-a', 'team-a', 'alice'), tools: [readFile] },
