@@ -62,11 +62,6 @@ function sameRecord(a: ToolRecord, b: ToolRecord): boolean {
 }
 
 /**
- * The write side of the tool index: turns tool lists into Chroma records, embeds
- * only what changed, and deletes what vanished. Every method throws on failure;
- * the caller's write queue decides whether to retry.
- */
-/**
  * Tools embedded and written per step of a connection's replacement: one embedding
  * batch. Between steps the write queue serves other namespaces, so this bounds how
  * long one namespace's indexing delays another's.
@@ -80,6 +75,8 @@ export interface ReplaceProgress {
   pending: { record: ToolRecord; text: string }[];
   /** Ids of tools the connection no longer lists; deleted by the last step. */
   stale: string[];
+  /** Whether the replacement changes anything at all (the last step then marks the collection changed). */
+  changed: boolean;
 }
 
 /**
@@ -101,6 +98,9 @@ export class IndexWriter {
    * One bounded step of replacing a connection's indexed tools with `tools`: the
    * first step plans (what changed, what vanished), each step embeds and upserts
    * at most `stepTools` tools, the last deletes vanished ones. Returns what is left.
+   * Only the last step stamps a new collection revision: every stamp makes searchers
+   * reload the namespace snapshot, and a large catalogue would otherwise cause one
+   * reload per step. The tools become searchable together, when the last step is done.
    */
   async replaceConnectionStep(
     connection: IndexedConnection,
@@ -113,7 +113,7 @@ export class IndexWriter {
       // A plan made against a collection that vanished meanwhile is void: plan again.
       const plan = progress && !reopened ? progress : await this.planReplace(collection, connection, tools, reuseEmbeddings);
       rest = await this.applyStep(collection, plan, this.stepTools);
-      return plan.pending.length > 0 || (rest === undefined && plan.stale.length > 0);
+      return rest === undefined && plan.changed;
     });
     return rest;
   }
@@ -156,7 +156,8 @@ export class IndexWriter {
       })
       .map(({ tool, record }) => ({ record, text: toolEmbeddingText(tool) }));
     const keep = new Set(wanted.map(({ record }) => record.id));
-    return { pending, stale: existing.filter((r) => !keep.has(r.id)).map((r) => r.id) };
+    const stale = existing.filter((r) => !keep.has(r.id)).map((r) => r.id);
+    return { pending, stale, changed: pending.length > 0 || stale.length > 0 };
   }
 
   /** Embeds and upserts up to `limit` pending records; deletes the stale ones once nothing is pending. */
@@ -166,7 +167,7 @@ export class IndexWriter {
       const vectors = await this.embedTools(step.map((p) => p.text));
       await this.store.upsert(collection, step.map((p) => p.record), vectors);
     }
-    if (plan.pending.length > limit) return { pending: plan.pending.slice(limit), stale: plan.stale };
+    if (plan.pending.length > limit) return { ...plan, pending: plan.pending.slice(limit) };
     await this.store.deleteIds(collection, plan.stale);
     return undefined;
   }

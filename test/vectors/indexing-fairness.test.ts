@@ -47,13 +47,13 @@ async function activeConnection(agent: TestAgent): Promise<void> {
 }
 
 /** Polls search until `toolName` of `connectionId` is among the matches; returns when (performance.now()). */
-async function searchable(agent: TestAgent, q: string, connectionId: string, toolName: string): Promise<number> {
+async function searchable(agent: TestAgent, q: string, connectionId: string, toolName: string, intervalMs: number): Promise<number> {
   const found = async () => {
     const response = await gw.request(`${BASE}/tools/search?${new URLSearchParams({ q, limit: '10' })}`, { token: agent.token });
     const { results = [] } = (await response.json()) as { results?: { connection_id: string; tool_name: string }[] };
     return results.some((r) => r.connection_id === connectionId && r.tool_name === toolName);
   };
-  for (const deadline = Date.now() + 150_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+  for (const deadline = Date.now() + 150_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, intervalMs))) {
     if (await found()) return performance.now();
   }
   throw new Error(`${toolName} of ${connectionId} never became searchable`);
@@ -67,8 +67,8 @@ describe('indexing a large catalogue', () => {
       // The 800 tools are being indexed now; another namespace creates a connection meanwhile.
       const smallConnection = await create(bob, 'small', small.url);
       const bigConnection = await bigCreate;
-      const smallSearchableAt = searchable(bob, 'echo a message back', smallConnection.id, 'echo');
-      const bigSearchableAt = searchable(alice, 'Generated tool number 799', bigConnection.id, 'bulk-799');
+      const smallSearchableAt = searchable(bob, 'echo a message back', smallConnection.id, 'echo', 200);
+      const bigSearchableAt = searchable(alice, 'Generated tool number 799', bigConnection.id, 'bulk-799', 1_000);
       return { bigConnection, smallConnection, smallAt: await smallSearchableAt, bigAt: await bigSearchableAt };
     });
     console.info(
