@@ -132,7 +132,8 @@ interface RebuildOp {
   entries: CatalogueEntry[];
   reuseEmbeddings: boolean;
   prune: PruneOptions | false;
-  settle: { resolve: (counts: { connections: number; tools: number }) => void; reject: (e: unknown) => void };
+  /** Shared by every step of this rebuild: the counts once it is done, or why it failed. */
+  settle: { done?: { connections: number; tools: number }; reject: (e: unknown) => void };
   /** The entry being written, and what is left of it. */
   next: number;
   progress?: ReplaceProgress;
@@ -202,11 +203,7 @@ class ChromaToolIndex implements ToolIndex {
     for await (const entry of catalogue) entries.push({ connection: entry.connection, tools: [...entry.tools] });
     return new Promise((resolve, reject) => {
       let settled = false;
-      const settle = {
-        resolve: (counts: { connections: number; tools: number }) => {
-          if (!settled) resolve(counts);
-          settled = true;
-        },
+      const settle: RebuildOp['settle'] = {
         reject: (error: unknown) => {
           if (!settled) reject(error);
           settled = true;
@@ -218,8 +215,13 @@ class ChromaToolIndex implements ToolIndex {
       // as the listing (and a later change queues another): the rebuild leaves those connections to them.
       const superseded = new Set(this.queue.snapshot().flatMap((o) => (o.kind === 'rebuild' ? [] : [o.connection.id])));
       const op: RebuildOp = { kind: 'rebuild', entries, reuseEmbeddings, prune, settle, next: 0, superseded };
-      // Bounded steps like any write, taking turns with the namespaces.
+      // Bounded steps like any write, taking turns with the namespaces. Settled once the queue is past the
+      // last step, so a caller that closes the index right after sees nothing pending.
       void this.queue.submit('\u0000rebuild', 'rebuild', op).then(() => {
+        if (settle.done) {
+          settled = true;
+          return resolve(settle.done);
+        }
         const parked = this.queue.snapshot().some((o) => o.kind === 'rebuild' && o.settle === settle);
         if (parked) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
         else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
@@ -275,7 +277,7 @@ class ChromaToolIndex implements ToolIndex {
       return rest ? { ...op, next, progress: rest } : { ...op, next: next + 1, progress: undefined };
     }
     if (op.prune) await this.writer.pruneUnlistedEverywhere(op.entries, op.prune, op.superseded);
-    op.settle.resolve(catalogueCounts(op.entries));
+    op.settle.done = catalogueCounts(op.entries);
     return undefined;
   }
 
