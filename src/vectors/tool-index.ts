@@ -7,7 +7,6 @@ import {
   DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
   isChromaNotFound,
   isChromaUnavailable,
-  type ToolRecordMetadata,
 } from './chroma-store.js';
 import type { EmbeddingProvider } from './embeddings.js';
 import {
@@ -22,15 +21,8 @@ import {
   type Reader,
   vectorNorm,
 } from './hybrid-ranking.js';
-import {
-  catalogueCounts,
-  IndexWriter,
-  type Catalogue,
-  type CatalogueEntry,
-  type IndexedConnection,
-  type PruneOptions,
-  type ReplaceProgress,
-} from './index-writer.js';
+import { applyWriteStep, visibleDespitePendingWrites, type RebuildOp, type WriteOp } from './index-write-ops.js';
+import { IndexWriter, type Catalogue, type CatalogueEntry, type IndexedConnection, type PruneOptions } from './index-writer.js';
 import type { IndexableTool } from './tool-document.js';
 import { DEFAULT_CATCH_UP_BACKOFF_MS, WriteQueue } from './write-queue.js';
 
@@ -127,25 +119,6 @@ export const MAX_SEARCH_LIMIT = 100;
  */
 export const SNAPSHOT_VECTOR_LIMIT = 20_000;
 
-interface RebuildOp {
-  kind: 'rebuild';
-  entries: CatalogueEntry[];
-  reuseEmbeddings: boolean;
-  prune: PruneOptions | false;
-  /** Shared by every step of this rebuild: the counts once it is done, or why it failed. */
-  settle: { done?: { connections: number; tools: number }; reject: (e: unknown) => void };
-  /** The entry being written, and what is left of it. */
-  next: number;
-  progress?: ReplaceProgress;
-  /** Connections written or removed by a newer write since the listing: the rebuild leaves them alone. */
-  superseded: Set<string>;
-}
-
-type WriteOp =
-  | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[]; progress?: ReplaceProgress }
-  | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
-  | RebuildOp;
-
 export function createToolIndex(opts: ToolIndexOptions): ToolIndex {
   return new ChromaToolIndex(opts);
 }
@@ -177,7 +150,7 @@ class ChromaToolIndex implements ToolIndex {
     );
     this.writer = new IndexWriter(this.store, opts.embeddings, this.logger, opts.stepTools);
     this.queue = new WriteQueue<WriteOp>({
-      apply: (op) => this.apply(op),
+      apply: (op) => applyWriteStep(this.writer, op),
       isTransient: isChromaUnavailable,
       onDropped: (op, error) => {
         if (op.kind === 'rebuild') op.settle.reject(error);
@@ -251,36 +224,6 @@ class ChromaToolIndex implements ToolIndex {
     }
   }
 
-  /** One bounded step of `op`; returns the rest of a replacement still to do. */
-  private async apply(op: WriteOp): Promise<WriteOp | undefined> {
-    if (op.kind === 'replace') {
-      const progress = await this.writer.replaceConnectionStep(op.connection, op.tools, op.progress);
-      return progress ? { ...op, progress } : undefined;
-    }
-    if (op.kind === 'remove') {
-      await this.writer.removeConnection(op.connection);
-      return undefined;
-    }
-    return this.rebuildStep(op);
-  }
-
-  /** Writes (a step of) the next listed connection; once all are written, prunes and settles. */
-  private async rebuildStep(op: RebuildOp): Promise<RebuildOp | undefined> {
-    let { next, progress } = op;
-    while (next < op.entries.length && op.superseded.has(op.entries[next]!.connection.id)) {
-      next += 1;
-      progress = undefined;
-    }
-    const entry = op.entries[next];
-    if (entry) {
-      const rest = await this.writer.replaceConnectionStep(entry.connection, entry.tools, progress, op.reuseEmbeddings);
-      return rest ? { ...op, next, progress: rest } : { ...op, next: next + 1, progress: undefined };
-    }
-    if (op.prune) await this.writer.pruneUnlistedEverywhere(op.entries, op.prune, op.superseded);
-    op.settle.done = catalogueCounts(op.entries);
-    return undefined;
-  }
-
   /** A newer write of `connectionId` wins over what a pending rebuild listed for it. */
   private supersede(connectionId: string): void {
     for (const op of this.queue.snapshot()) if (op.kind === 'rebuild') op.superseded.add(connectionId);
@@ -304,7 +247,7 @@ class ChromaToolIndex implements ToolIndex {
           ? await this.denseRanking(collection, principal, vector, wanted)
           : await this.hybridRanking(collection, principal, text, vector, wanted);
       this.queue.kick(); // Chroma answered: a good moment to replay queued writes
-      const visible = this.visibilityFilter();
+      const visible = visibleDespitePendingWrites(this.queue.snapshot());
       const shown = ranked.filter((r) => visible(r.metadata));
       const liveIds = live ? await live([...new Set(shown.map((r) => r.metadata.connection_id))]) : undefined;
       return shown
@@ -403,23 +346,5 @@ class ChromaToolIndex implements ToolIndex {
     this.snapshots.set(namespace, loading);
     loading.catch(() => this.snapshots.delete(namespace));
     return loading;
-  }
-
-  /** Hides results that queued (not yet applied) writes are about to delete. */
-  private visibilityFilter(): (m: ToolRecordMetadata) => boolean {
-    const pending = this.queue.snapshot();
-    if (pending.length === 0) return () => true;
-    const removed = new Set<string>();
-    const replaced = new Map<string, Set<string>>();
-    // A pending rebuild hides nothing here: what it will prune is what the caller's live filter refuses.
-    for (const op of pending) {
-      if (op.kind === 'remove') removed.add(op.connection.id);
-      else if (op.kind === 'replace') replaced.set(op.connection.id, new Set(op.tools.map((t) => t.name)));
-    }
-    return (m) => {
-      if (removed.has(m.connection_id)) return false;
-      const tools = replaced.get(m.connection_id);
-      return tools ? tools.has(m.tool_name) : true;
-    };
   }
 }
