@@ -133,6 +133,11 @@ export class WriteQueue<Op> {
         if (rest === undefined || rest === null) this.finish(next);
         else this.continueLater(next, rest);
       } catch (error) {
+        if (this.closed) {
+          // Shutting down: the write failed because its resources are gone, nothing worth logging.
+          this.finish(next);
+          continue;
+        }
         if (!this.options.isTransient(error)) {
           this.options.logger.error({ err: error, key: next.key }, 'index write failed permanently; dropped');
           this.options.onDropped?.(next.op, error);
@@ -203,6 +208,7 @@ export class WriteQueue<Op> {
     this.retryTimer = undefined;
     const pending = this.size;
     this.releaseWaiters();
+    for (const release of this.inFlight?.waiters.splice(0) ?? []) release();
     return pending;
   }
 }
