@@ -1,18 +1,14 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ConnectionOwnerLookup, ConnectionRepository } from '../../src/db/repositories/connection.repository.js';
+import { freshPostgresDatabase, freshSqliteDatabase } from '../helpers/databases.js';
 
 /**
  * The search index keeps only vectors of connections live in this database (SPEC §7a,
  * issue 18): the start-up prune asks which of the ids it found in Chroma are live.
  */
-const POSTGRES_ADMIN_URL = process.env.TMWS_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const owner = { agentId: 'prune-owner', namespace: 'prune', role: 'agent' as const };
 
 function answersWhichConnectionsAreLive(open: () => Promise<MikroORM>) {
@@ -44,28 +40,11 @@ function answersWhichConnectionsAreLive(open: () => Promise<MikroORM>) {
 }
 
 describe('live connection ids on SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tmws-live-ids-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  answersWhichConnectionsAreLive(() => openOrm({ driver: 'sqlite', path: join(dir, 'live.db') }));
+  const target = freshSqliteDatabase();
+  answersWhichConnectionsAreLive(() => openOrm(target));
 });
 
 describe('live connection ids on PostgreSQL', () => {
-  const database = `tmws_test_${randomBytes(4).toString('hex')}`;
-  let admin: MikroORM | undefined;
-
-  beforeAll(async () => {
-    admin = await openOrm({ driver: 'postgresql', url: POSTGRES_ADMIN_URL });
-    await admin.em.getConnection().execute(`CREATE DATABASE ${database}`);
-  });
-  afterAll(async () => {
-    await admin?.em.getConnection().execute(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
-    await admin?.close(true);
-  });
-
-  const target = (): DatabaseTarget => {
-    const url = new URL(POSTGRES_ADMIN_URL);
-    url.pathname = `/${database}`;
-    return { driver: 'postgresql', url: url.href };
-  };
-  answersWhichConnectionsAreLive(() => openOrm(target()));
+  const target = freshPostgresDatabase();
+  answersWhichConnectionsAreLive(() => openOrm(target));
 });
