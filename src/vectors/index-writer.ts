@@ -31,6 +31,11 @@ export type Catalogue = AsyncIterable<CatalogueEntry> | Iterable<CatalogueEntry>
  */
 export const TOOL_VECTOR_CACHE_SIZE = 10_000;
 
+/** Connections and (distinct) tools in a catalogue listing. */
+export function catalogueCounts(entries: CatalogueEntry[]): { connections: number; tools: number } {
+  return { connections: entries.length, tools: entries.reduce((n, e) => n + uniqueByName(e.tools).length, 0) };
+}
+
 /** Last write wins for a tool name listed twice. */
 function uniqueByName(tools: IndexableTool[]): IndexableTool[] {
   return [...new Map(tools.map((t) => [t.name, t])).values()];
@@ -57,11 +62,6 @@ function sameRecord(a: ToolRecord, b: ToolRecord): boolean {
 }
 
 /**
- * The write side of the tool index: turns tool lists into Chroma records, embeds
- * only what changed, and deletes what vanished. Every method throws on failure;
- * the caller's write queue decides whether to retry.
- */
-/**
  * Tools embedded and written per step of a connection's replacement: one embedding
  * batch. Between steps the write queue serves other namespaces, so this bounds how
  * long one namespace's indexing delays another's.
@@ -75,6 +75,8 @@ export interface ReplaceProgress {
   pending: { record: ToolRecord; text: string }[];
   /** Ids of tools the connection no longer lists; deleted by the last step. */
   stale: string[];
+  /** Whether the replacement changes anything at all (the last step then marks the collection changed). */
+  changed: boolean;
 }
 
 /**
@@ -96,18 +98,22 @@ export class IndexWriter {
    * One bounded step of replacing a connection's indexed tools with `tools`: the
    * first step plans (what changed, what vanished), each step embeds and upserts
    * at most `stepTools` tools, the last deletes vanished ones. Returns what is left.
+   * Only the last step stamps a new collection revision: every stamp makes searchers
+   * reload the namespace snapshot, and a large catalogue would otherwise cause one
+   * reload per step. The tools become searchable together, when the last step is done.
    */
   async replaceConnectionStep(
     connection: IndexedConnection,
     tools: IndexableTool[],
     progress?: ReplaceProgress,
+    reuseEmbeddings = true,
   ): Promise<ReplaceProgress | undefined> {
     let rest: ReplaceProgress | undefined;
     await this.withCollectionRetry(connection.namespace, async (collection, reopened) => {
       // A plan made against a collection that vanished meanwhile is void: plan again.
-      const plan = progress && !reopened ? progress : await this.planReplace(collection, connection, tools, true);
+      const plan = progress && !reopened ? progress : await this.planReplace(collection, connection, tools, reuseEmbeddings);
       rest = await this.applyStep(collection, plan, this.stepTools);
-      return plan.pending.length > 0 || (rest === undefined && plan.stale.length > 0);
+      return rest === undefined && plan.changed;
     });
     return rest;
   }
@@ -150,7 +156,8 @@ export class IndexWriter {
       })
       .map(({ tool, record }) => ({ record, text: toolEmbeddingText(tool) }));
     const keep = new Set(wanted.map(({ record }) => record.id));
-    return { pending, stale: existing.filter((r) => !keep.has(r.id)).map((r) => r.id) };
+    const stale = existing.filter((r) => !keep.has(r.id)).map((r) => r.id);
+    return { pending, stale, changed: pending.length > 0 || stale.length > 0 };
   }
 
   /** Embeds and upserts up to `limit` pending records; deletes the stale ones once nothing is pending. */
@@ -160,21 +167,9 @@ export class IndexWriter {
       const vectors = await this.embedTools(step.map((p) => p.text));
       await this.store.upsert(collection, step.map((p) => p.record), vectors);
     }
-    if (plan.pending.length > limit) return { pending: plan.pending.slice(limit), stale: plan.stale };
+    if (plan.pending.length > limit) return { ...plan, pending: plan.pending.slice(limit) };
     await this.store.deleteIds(collection, plan.stale);
     return undefined;
-  }
-
-  /** The whole replacement in one go (rebuild); returns whether anything changed. */
-  private async writeConnection(
-    collection: Collection,
-    connection: IndexedConnection,
-    tools: IndexableTool[],
-    reuseEmbeddings: boolean,
-  ): Promise<boolean> {
-    const plan = await this.planReplace(collection, connection, tools, reuseEmbeddings);
-    await this.applyStep(collection, plan, Number.POSITIVE_INFINITY);
-    return plan.pending.length > 0 || plan.stale.length > 0;
   }
 
   /** Embeds tool texts, reusing vectors of texts seen recently (least recently used are evicted). */
@@ -202,53 +197,38 @@ export class IndexWriter {
   }
 
   /**
-   * Writes every listed connection; with `prune`, also deletes the vectors of every
-   * connection the catalogue does not list (in this deployment's collections only),
-   * unless `stillLive` says it became live after the listing was taken.
+   * The last step of a pruning rebuild: deletes the vectors of every connection the
+   * catalogue does not list (in this deployment's collections only), unless
+   * `stillLive` says it became live after the listing was taken; drops collections
+   * left with nothing live. `keep`: connections newer writes took care of.
    */
-  async rebuild(
-    entries: CatalogueEntry[],
-    reuseEmbeddings: boolean,
-    prune: PruneOptions | false,
-  ): Promise<{ connections: number; tools: number }> {
-    const byNamespace = new Map<string, CatalogueEntry[]>();
-    for (const entry of entries) {
-      const list = byNamespace.get(entry.connection.namespace) ?? [];
-      list.push(entry);
-      byNamespace.set(entry.connection.namespace, list);
+  async pruneUnlistedEverywhere(entries: CatalogueEntry[], prune: PruneOptions, keep: ReadonlySet<string>): Promise<void> {
+    const listed = new Set([...entries.map((e) => e.connection.id), ...keep]);
+    const listedNamespaces = new Set(entries.map((e) => e.connection.namespace));
+    for (const { name, namespace } of await this.store.namespaces()) {
+      const collection = namespace === undefined ? undefined : await this.store.readable(namespace);
+      const kept = collection && namespace !== undefined ? await this.pruneUnlisted(collection, namespace, listed, prune) : 0;
+      if (kept === 0 && (namespace === undefined || !listedNamespaces.has(namespace))) await this.store.drop(name, namespace);
     }
-    const listed = new Set(entries.map((e) => e.connection.id));
-    let tools = 0;
-    for (const [namespace, list] of byNamespace) {
-      await this.withCollectionRetry(namespace, async (collection) => {
-        for (const { connection, tools: connectionTools } of list) {
-          await this.writeConnection(collection, connection, connectionTools, reuseEmbeddings);
-        }
-        if (prune) await this.pruneUnlisted(collection, listed, prune);
-        return true;
-      });
-      tools += list.reduce((n, e) => n + uniqueByName(e.tools).length, 0);
-    }
-    if (prune) {
-      for (const { name, namespace } of await this.store.namespaces()) {
-        if (namespace !== undefined && byNamespace.has(namespace)) continue;
-        const collection = namespace === undefined ? undefined : await this.store.readable(namespace);
-        const kept = collection ? await this.pruneUnlisted(collection, listed, prune) : 0;
-        if (kept === 0) await this.store.drop(name, namespace);
-      }
-    }
-    this.logger.info({ namespaces: byNamespace.size, connections: entries.length, tools }, 'tool index rebuilt');
-    return { connections: entries.length, tools };
+    this.logger.info({ namespaces: listedNamespaces.size, ...catalogueCounts(entries) }, 'tool index rebuilt');
   }
 
   /** Deletes records of connections neither listed nor live now; returns how many records remain unlisted. */
-  private async pruneUnlisted(collection: Collection, listed: ReadonlySet<string>, prune: PruneOptions): Promise<number> {
+  private async pruneUnlisted(
+    collection: Collection,
+    namespace: string,
+    listed: ReadonlySet<string>,
+    prune: PruneOptions,
+  ): Promise<number> {
     const leftovers = (await this.store.records(collection)).filter((r) => !listed.has(r.metadata.connection_id));
     if (leftovers.length === 0) return 0;
     const live = prune.stillLive ? await prune.stillLive([...new Set(leftovers.map((r) => r.metadata.connection_id))]) : new Set();
     const dead = leftovers.filter((r) => !live.has(r.metadata.connection_id));
-    await this.store.deleteIds(collection, dead.map((r) => r.id));
-    if (dead.length > 0) this.logger.info({ collection: collection.name, deleted: dead.length }, 'vectors of connections not live here pruned');
+    if (dead.length > 0) {
+      await this.store.deleteIds(collection, dead.map((r) => r.id));
+      await this.store.touch(collection, namespace);
+      this.logger.info({ namespace, deleted: dead.length }, 'vectors of connections not live here pruned');
+    }
     return leftovers.length - dead.length;
   }
 }

@@ -7,7 +7,6 @@ import {
   DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
   isChromaNotFound,
   isChromaUnavailable,
-  type ToolRecordMetadata,
 } from './chroma-store.js';
 import type { EmbeddingProvider } from './embeddings.js';
 import {
@@ -22,14 +21,8 @@ import {
   type Reader,
   vectorNorm,
 } from './hybrid-ranking.js';
-import {
-  IndexWriter,
-  type Catalogue,
-  type CatalogueEntry,
-  type IndexedConnection,
-  type PruneOptions,
-  type ReplaceProgress,
-} from './index-writer.js';
+import { applyWriteStep, visibleDespitePendingWrites, type RebuildOp, type WriteOp } from './index-write-ops.js';
+import { IndexWriter, type Catalogue, type CatalogueEntry, type IndexedConnection, type PruneOptions } from './index-writer.js';
 import type { IndexableTool } from './tool-document.js';
 import { DEFAULT_CATCH_UP_BACKOFF_MS, WriteQueue } from './write-queue.js';
 
@@ -126,17 +119,6 @@ export const MAX_SEARCH_LIMIT = 100;
  */
 export const SNAPSHOT_VECTOR_LIMIT = 20_000;
 
-type WriteOp =
-  | { kind: 'replace'; connection: IndexedConnection; tools: IndexableTool[]; progress?: ReplaceProgress }
-  | { kind: 'remove'; connection: Pick<IndexedConnection, 'id' | 'namespace'> }
-  | {
-      kind: 'rebuild';
-      entries: CatalogueEntry[];
-      reuseEmbeddings: boolean;
-      prune: PruneOptions | false;
-      settle: { resolve: (counts: { connections: number; tools: number }) => void; reject: (e: unknown) => void };
-    };
-
 export function createToolIndex(opts: ToolIndexOptions): ToolIndex {
   return new ChromaToolIndex(opts);
 }
@@ -168,7 +150,7 @@ class ChromaToolIndex implements ToolIndex {
     );
     this.writer = new IndexWriter(this.store, opts.embeddings, this.logger, opts.stepTools);
     this.queue = new WriteQueue<WriteOp>({
-      apply: (op) => this.apply(op),
+      apply: (op) => applyWriteStep(this.writer, op),
       isTransient: isChromaUnavailable,
       onDropped: (op, error) => {
         if (op.kind === 'rebuild') op.settle.reject(error);
@@ -179,11 +161,13 @@ class ChromaToolIndex implements ToolIndex {
   }
 
   async replaceConnectionTools(connection: IndexedConnection, tools: IndexableTool[]): Promise<void> {
+    this.supersede(connection.id);
     await this.queue.submit(connection.namespace, connection.id, { kind: 'replace', connection, tools: [...tools] });
   }
 
   async removeConnection(connection: Pick<IndexedConnection, 'id' | 'namespace'>): Promise<void> {
     const target = { id: connection.id, namespace: connection.namespace };
+    this.supersede(connection.id);
     await this.queue.submit(connection.namespace, connection.id, { kind: 'remove', connection: target });
   }
 
@@ -192,21 +176,27 @@ class ChromaToolIndex implements ToolIndex {
     for await (const entry of catalogue) entries.push({ connection: entry.connection, tools: [...entry.tools] });
     return new Promise((resolve, reject) => {
       let settled = false;
-      const settle = {
-        resolve: (counts: { connections: number; tools: number }) => {
-          if (!settled) resolve(counts);
-          settled = true;
-        },
+      const settle: RebuildOp['settle'] = {
         reject: (error: unknown) => {
           if (!settled) reject(error);
           settled = true;
         },
       };
       const prune = options.prune === false ? false : { ...(options.stillLive ? { stillLive: options.stillLive } : {}) };
-      const op: WriteOp = { kind: 'rebuild', entries, reuseEmbeddings: options.reuseEmbeddings ?? false, prune, settle };
-      // A pruning rebuild lists the whole catalogue, so writes queued before it are already covered.
-      void this.queue.submit('\u0000rebuild', 'rebuild', op, { clearOthers: prune !== false }).then(() => {
-        if (this.queue.snapshot().includes(op)) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
+      const reuseEmbeddings = options.reuseEmbeddings ?? false;
+      // Writes still queued were submitted after their change reached the database, so they are at least as new
+      // as the listing (and a later change queues another): the rebuild leaves those connections to them.
+      const superseded = new Set(this.queue.snapshot().flatMap((o) => (o.kind === 'rebuild' ? [] : [o.connection.id])));
+      const op: RebuildOp = { kind: 'rebuild', entries, reuseEmbeddings, prune, settle, next: 0, superseded };
+      // Bounded steps like any write, taking turns with the namespaces. Settled once the queue is past the
+      // last step, so a caller that closes the index right after sees nothing pending.
+      void this.queue.submit('\u0000rebuild', 'rebuild', op).then(() => {
+        if (settle.done) {
+          settled = true;
+          return resolve(settle.done);
+        }
+        const parked = this.queue.snapshot().some((o) => o.kind === 'rebuild' && o.settle === settle);
+        if (parked) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
         else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
       });
     });
@@ -234,15 +224,9 @@ class ChromaToolIndex implements ToolIndex {
     }
   }
 
-  /** One bounded step of `op`; returns the rest of a replacement still to do. */
-  private async apply(op: WriteOp): Promise<WriteOp | undefined> {
-    if (op.kind === 'replace') {
-      const progress = await this.writer.replaceConnectionStep(op.connection, op.tools, op.progress);
-      return progress ? { ...op, progress } : undefined;
-    }
-    if (op.kind === 'remove') await this.writer.removeConnection(op.connection);
-    else op.settle.resolve(await this.writer.rebuild(op.entries, op.reuseEmbeddings, op.prune));
-    return undefined;
+  /** A newer write of `connectionId` wins over what a pending rebuild listed for it. */
+  private supersede(connectionId: string): void {
+    for (const op of this.queue.snapshot()) if (op.kind === 'rebuild') op.superseded.add(connectionId);
   }
 
   async search(principal: Principal, query: string, limit: number, live?: LiveConnectionFilter): Promise<ToolMatch[]> {
@@ -263,7 +247,7 @@ class ChromaToolIndex implements ToolIndex {
           ? await this.denseRanking(collection, principal, vector, wanted)
           : await this.hybridRanking(collection, principal, text, vector, wanted);
       this.queue.kick(); // Chroma answered: a good moment to replay queued writes
-      const visible = this.visibilityFilter();
+      const visible = visibleDespitePendingWrites(this.queue.snapshot());
       const shown = ranked.filter((r) => visible(r.metadata));
       const liveIds = live ? await live([...new Set(shown.map((r) => r.metadata.connection_id))]) : undefined;
       return shown
@@ -362,25 +346,5 @@ class ChromaToolIndex implements ToolIndex {
     this.snapshots.set(namespace, loading);
     loading.catch(() => this.snapshots.delete(namespace));
     return loading;
-  }
-
-  /** Hides results that queued (not yet applied) writes are about to delete. */
-  private visibilityFilter(): (m: ToolRecordMetadata) => boolean {
-    const pending = this.queue.snapshot();
-    if (pending.length === 0) return () => true;
-    const removed = new Set<string>();
-    const replaced = new Map<string, Set<string>>();
-    let rebuiltConnections: Set<string> | undefined;
-    for (const op of pending) {
-      if (op.kind === 'remove') removed.add(op.connection.id);
-      else if (op.kind === 'replace') replaced.set(op.connection.id, new Set(op.tools.map((t) => t.name)));
-      else rebuiltConnections = new Set(op.entries.map((e) => e.connection.id));
-    }
-    return (m) => {
-      if (removed.has(m.connection_id)) return false;
-      if (rebuiltConnections && !rebuiltConnections.has(m.connection_id) && !replaced.has(m.connection_id)) return false;
-      const tools = replaced.get(m.connection_id);
-      return tools ? tools.has(m.tool_name) : true;
-    };
   }
 }

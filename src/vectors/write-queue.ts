@@ -76,12 +76,10 @@ export class WriteQueue<Op> {
   /**
    * Queues `op` under `key` in `group` (replacing a queued write with the same key)
    * and resolves once it was applied, dropped, or parked for catch-up because the
-   * store is down. Never rejects. `clearOthers` drops every queued write first (a
-   * full rebuild supersedes them).
+   * store is down. Never rejects.
    */
-  submit(group: string, key: string, op: Op, options: { clearOthers?: boolean } = {}): Promise<void> {
+  submit(group: string, key: string, op: Op): Promise<void> {
     if (this.closed) return Promise.resolve();
-    if (options.clearOthers) this.releaseAll();
     return new Promise((resolve) => {
       const writes = this.groups.get(group) ?? new Map<string, Pending<Op>>();
       const replaced = writes.get(key);
@@ -135,6 +133,11 @@ export class WriteQueue<Op> {
         if (rest === undefined || rest === null) this.finish(next);
         else this.continueLater(next, rest);
       } catch (error) {
+        if (this.closed) {
+          // Shutting down: the write failed because its resources are gone, nothing worth logging.
+          this.finish(next);
+          continue;
+        }
         if (!this.options.isTransient(error)) {
           this.options.logger.error({ err: error, key: next.key }, 'index write failed permanently; dropped');
           this.options.onDropped?.(next.op, error);
@@ -183,11 +186,6 @@ export class WriteQueue<Op> {
     }
   }
 
-  private releaseAll(): void {
-    this.releaseWaiters();
-    this.groups.clear();
-  }
-
   private scheduleRetry(error: unknown): void {
     if (this.retryTimer || this.closed) return;
     const wait = this.retryDelayMs;
@@ -210,6 +208,7 @@ export class WriteQueue<Op> {
     this.retryTimer = undefined;
     const pending = this.size;
     this.releaseWaiters();
+    for (const release of this.inFlight?.waiters.splice(0) ?? []) release();
     return pending;
   }
 }

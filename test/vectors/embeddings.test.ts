@@ -24,4 +24,19 @@ describe('embedding providers', () => {
     expect(cosine(vectors[0]!, vectors[1]!)).toBeGreaterThan(cosine(vectors[0]!, vectors[2]!));
     expect(await provider.embed([])).toEqual([]);
   });
+
+  it('answers a query before indexing work queued ahead of it, and gives the same vectors either way', async () => {
+    const provider = createEmbeddingProvider('use-lite', { batchSize: 8 });
+    try {
+      const tools = Array.from({ length: 96 }, (_, i) => `Generated tool number ${i} that manages records of kind ${i % 7}`);
+      const finished: string[] = [];
+      const indexing = provider.embed(tools).then((v) => (finished.push('indexing'), v));
+      const query = provider.embed([tools[95]!], { urgent: true }).then((v) => (finished.push('query'), v));
+      const [indexed, [asked]] = await Promise.all([indexing, query]);
+      expect(finished).toEqual(['query', 'indexing']);
+      expect(cosine(asked!, indexed[95]!)).toBeCloseTo(1, 4);
+    } finally {
+      await provider.close();
+    }
+  });
 });

@@ -35,14 +35,25 @@ async function create(agent: TestAgent, serverName: string, url: string): Promis
   return { id: (await response.json()).id, ms };
 }
 
+/** Polls until the agent has an active connection: its catalogue is stored and its indexing has begun. */
+async function activeConnection(agent: TestAgent): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    const { connections = [] } = (await (await gw.request(`${BASE}/connections`, { token: agent.token })).json()) as {
+      connections?: { status: string }[];
+    };
+    if (connections.some((c) => c.status === 'active')) return;
+  }
+  throw new Error(`${agent.id} has no active connection`);
+}
+
 /** Polls search until `toolName` of `connectionId` is among the matches; returns when (performance.now()). */
-async function searchable(agent: TestAgent, q: string, connectionId: string, toolName: string): Promise<number> {
+async function searchable(agent: TestAgent, q: string, connectionId: string, toolName: string, intervalMs: number): Promise<number> {
   const found = async () => {
     const response = await gw.request(`${BASE}/tools/search?${new URLSearchParams({ q, limit: '10' })}`, { token: agent.token });
     const { results = [] } = (await response.json()) as { results?: { connection_id: string; tool_name: string }[] };
     return results.some((r) => r.connection_id === connectionId && r.tool_name === toolName);
   };
-  for (const deadline = Date.now() + 150_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+  for (const deadline = Date.now() + 150_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, intervalMs))) {
     if (await found()) return performance.now();
   }
   throw new Error(`${toolName} of ${connectionId} never became searchable`);
@@ -51,11 +62,13 @@ async function searchable(agent: TestAgent, q: string, connectionId: string, too
 describe('indexing a large catalogue', () => {
   it("does not delay another namespace's create or /health, is fair to the other namespace, and completes", async () => {
     const { result, worstHealthMs, probes } = await probeHealthWhile(gw.url, async () => {
-      const bigConnection = await create(alice, 'catalogue-800', big.url);
-      // The 800 tools are being embedded now; another namespace creates a connection meanwhile.
+      const bigCreate = create(alice, 'catalogue-800', big.url);
+      await activeConnection(alice);
+      // The 800 tools are being indexed now; another namespace creates a connection meanwhile.
       const smallConnection = await create(bob, 'small', small.url);
-      const smallSearchableAt = searchable(bob, 'echo a message back', smallConnection.id, 'echo');
-      const bigSearchableAt = searchable(alice, 'Generated tool number 799', bigConnection.id, 'bulk-799');
+      const bigConnection = await bigCreate;
+      const smallSearchableAt = searchable(bob, 'echo a message back', smallConnection.id, 'echo', 200);
+      const bigSearchableAt = searchable(alice, 'Generated tool number 799', bigConnection.id, 'bulk-799', 1_000);
       return { bigConnection, smallConnection, smallAt: await smallSearchableAt, bigAt: await bigSearchableAt };
     });
     console.info(

@@ -130,9 +130,54 @@ describe('tool index on a live Chroma', () => {
     }
   });
 
+  it("scores an agent's matches the same whatever another agent of the namespace has indexed", async () => {
+    const listChannels = tool('list_channels', 'List the channels of the workspace');
+    await index.replaceConnectionTools(connection('conn-ana', 'bm25-scope', 'ana'), [sendMessage, listChannels, forecast, readFile]);
+    const ranking = async () =>
+      (await index.search(agent('ana', 'bm25-scope'), 'send a message to a channel', 10)).map((m) => [m.toolName, m.score] as const);
+    const alone = await ranking();
+    expect(alone.map(([name]) => name)).toContain('list_channels');
+
+    // Another agent's catalogue full of "channel" (document frequencies, document lengths) in the same namespace.
+    const channelTools = ['archive', 'rename', 'join', 'leave', 'mute', 'pin', 'topic', 'invite'].map((verb) =>
+      tool(`${verb}_channel`, `${verb} a channel of the workspace and everything posted in that channel`, { channel: 'Channel id' }),
+    );
+    await index.replaceConnectionTools(connection('conn-ben', 'bm25-scope', 'ben'), channelTools);
+    const withNeighbour = await ranking();
+    expect(withNeighbour.map(([name]) => name)).toEqual(alone.map(([name]) => name));
+    withNeighbour.forEach(([, score], i) => expect(score).toBeCloseTo(alone[i]![1], 6));
+  });
+
   it('answers an empty list for a namespace that has nothing indexed or a blank query', async () => {
     expect(await index.search(agent('nobody', 'empty-namespace'), 'read a file', 10)).toEqual([]);
     expect(await index.search(agent('alice', 'team-a'), '   ', 10)).toEqual([]);
+  });
+
+  it('a rebuild takes turns with the namespaces, and a newer write of a listed connection wins over the listing', async () => {
+    const stepped = createToolIndex({ chromaUrl: chroma.url, embeddings, logger, stepTools: 2 });
+    try {
+      const many = Array.from({ length: 16 }, (_, i) => tool(`tool_${i}`, `Generated helper number ${i} for the fairness test`));
+      const finished: string[] = [];
+      const rebuilt = stepped
+        .rebuild(
+          [
+            { connection: connection('conn-many', 'turns-a', 'tina'), tools: many },
+            { connection: connection('conn-late', 'turns-c', 'tom'), tools: [readFile] },
+          ],
+          { prune: false },
+        )
+        .then(() => finished.push('rebuild'));
+      const other = stepped.replaceConnectionTools(connection('conn-other', 'turns-b', 'ulla'), [sendMessage]).then(() => finished.push('other'));
+      const newer = stepped.replaceConnectionTools(connection('conn-late', 'turns-c', 'tom'), [forecast]).then(() => finished.push('newer'));
+      await Promise.all([rebuilt, other, newer]);
+
+      expect(finished.indexOf('other')).toBeLessThan(finished.indexOf('rebuild'));
+      const late = await stepped.search(agent('tom', 'turns-c'), 'read a file or the weather', 10);
+      expect(late.map((m) => m.toolName)).toEqual(['get_forecast']);
+      expect(await stepped.search(agent('tina', 'turns-a'), 'generated helper', 50)).toHaveLength(16);
+    } finally {
+      await stepped.close();
+    }
   });
 
   it('rebuild rewrites the index from the catalogue and drops what it no longer lists', async () => {
