@@ -239,8 +239,8 @@ export class ChromaToolStore {
     const include = [IncludeEnum.documents, IncludeEnum.metadatas];
     if (options.withEmbeddings) include.push(IncludeEnum.embeddings);
     for (let offset = 0; ; offset += PAGE_SIZE) {
-      const page = await this.call('get', () =>
-        collection.get({ ...(where ? { where } : {}), limit: PAGE_SIZE, offset, include }),
+      const page = await retryWhileSegmentUnwritten(() =>
+        this.call('get', () => collection.get({ ...(where ? { where } : {}), limit: PAGE_SIZE, offset, include })),
       );
       page.ids.forEach((id, i) => {
         const metadata = toMetadata(page.metadatas[i]);
@@ -305,15 +305,17 @@ export class ChromaToolStore {
     options: { limit: number; where?: Where; ids?: string[] },
     withMetadata: boolean,
   ) {
-    return this.call('query', () =>
-      collection.query({
-        queryEmbeddings: [vector],
-        nResults: options.limit,
-        ...(options.where ? { where: options.where } : {}),
-        ...(options.ids ? { ids: options.ids } : {}),
-        include: withMetadata ? [IncludeEnum.distances, IncludeEnum.metadatas] : [IncludeEnum.distances],
-      }),
-    );
+    const run = () =>
+      this.call('query', () =>
+        collection.query({
+          queryEmbeddings: [vector],
+          nResults: options.limit,
+          ...(options.where ? { where: options.where } : {}),
+          ...(options.ids ? { ids: options.ids } : {}),
+          include: withMetadata ? [IncludeEnum.distances, IncludeEnum.metadatas] : [IncludeEnum.distances],
+        }),
+      );
+    return retryWhileSegmentUnwritten(run);
   }
 
   /** This deployment's tool-index collections, with the namespace each one holds. */
@@ -334,4 +336,30 @@ export class ChromaToolStore {
     if (namespace !== undefined) this.collections.delete(namespace);
     await this.call('deleteCollection', () => this.client.deleteCollection({ name }));
   }
+}
+
+/** Waits between attempts of a read Chroma refused because a segment was not written yet (≈ 1.5 s in all). */
+const SEGMENT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
+
+/** Chroma's error for a read that reached a collection before its vector segment was written to disk. */
+function isSegmentNotWrittenYet(error: unknown): boolean {
+  return /Nothing found on disk|Error creating hnsw segment reader/.test(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Chroma (1.0, local) answers a query, or a get with embeddings, on records written a
+ * moment ago, before its vector segment reached the disk, with "Nothing found on disk".
+ * Search runs beside indexing, so it meets that window; it is a
+ * transient state of a healthy server, not an outage: retry briefly.
+ */
+async function retryWhileSegmentUnwritten<T>(run: () => Promise<T>): Promise<T> {
+  for (const delayMs of SEGMENT_RETRY_DELAYS_MS) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isSegmentNotWrittenYet(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return run();
 }
