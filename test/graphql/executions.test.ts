@@ -130,7 +130,7 @@ describe('executions and execution(id)', () => {
   it('lists executions with filters, totalCount and one batched connection lookup', async () => {
     const spy = vi.spyOn(gw.gateway.services.connectionRepository, 'findManyReadable');
     try {
-      const all = await data(gw, ExecutionsDocument, { first: 100 }, agent.token);
+      const all = await data(gw, ExecutionsDocument, { first: 50 }, agent.token);
       expect(all.executions.totalCount).toBeGreaterThanOrEqual(3);
       expect(all.executions.edges.every((e) => e.node.connection.id === e.node.connectionId)).toBe(true);
       expect(spy).toHaveBeenCalledTimes(1);
