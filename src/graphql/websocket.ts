@@ -87,7 +87,10 @@ function watchCaller(socket: WebSocket, state: SocketState, services: Services):
     state.expiryTimer.unref();
   }
   state.recheckTimer = setInterval(() => {
-    services.authenticator.revalidate(caller).catch(end);
+    services.authenticator.revalidate(caller).catch((error: unknown) => {
+      // A database hiccup is no verdict on the caller; its subscriptions end on their own checks.
+      if (isAppError(error)) end(error);
+    });
   }, RECHECK_INTERVAL_MS);
   state.recheckTimer.unref();
 }
