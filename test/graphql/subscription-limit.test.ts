@@ -6,9 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExecutionProgressDocument, ExecutionUpdatesDocument } from '../gql/graphql.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, collect, EventReader, sse, wsClient, type GraphQLPayload, type SseSubscription } from './client.js';
+import { createConnection } from './fixtures.js';
 
 const UPDATES = 'subscription { executionUpdates { type } }';
+const STATUSES = 'subscription { connectionStatusChanged { id status } }';
 
 /** The first payload of a subscription that the server refused (it ends after it), or 'open' (closed again here). */
 async function outcome(subscription: SseSubscription<unknown>): Promise<GraphQLPayload<unknown> | 'open'> {
@@ -23,13 +26,15 @@ describe('subscriptions per agent (limit 3)', () => {
   let gw: TestGateway;
   let agent: TestAgent;
   let other: TestAgent;
+  let upstream: TestUpstream;
   beforeAll(async () => {
-    gw = await startGateway({ TMWS_MAX_SUBSCRIPTIONS_PER_AGENT: '3' });
+    [gw, upstream] = await Promise.all([startGateway({ TMWS_MAX_SUBSCRIPTIONS_PER_AGENT: '3' }), startTestUpstream()]);
     agent = await gw.agent('sub-limit-agent', 'sub-limit-ns');
     other = await gw.agent('sub-limit-other', 'sub-limit-ns');
   });
   afterAll(async () => {
     await gw?.close();
+    await upstream?.stop();
   });
 
   it('counts SSE and WebSocket together, refuses one more with RATE_LIMIT_EXCEEDED, and frees a slot when one ends', async () => {
@@ -37,9 +42,14 @@ describe('subscriptions per agent (limit 3)', () => {
     const open: SseSubscription<unknown>[] = [];
     try {
       open.push(await sse(gw, ExecutionUpdatesDocument, {}, agent.token), await sse(gw, ExecutionUpdatesDocument, {}, agent.token));
-      // The third, over the socket: its events are read so that a refusal would show.
-      const overSocket = new EventReader(client.subscribe(UPDATES));
-      expect(await overSocket.next(1_000)).toBe('timeout');
+      // The third, over the socket; a WebSocket subscribes asynchronously: create connections until it reports one.
+      const overSocket = new EventReader(client.subscribe(STATUSES));
+      let live = false;
+      for (let attempt = 0; attempt < 20 && !live; attempt++) {
+        const id = await createConnection(gw, agent, `sub-limit-probe-${attempt}`, upstream.url);
+        live = (await overSocket.until((p) => JSON.stringify(p).includes(id), 1_000).catch(() => [])).length > 0;
+      }
+      expect(live).toBe(true);
 
       const refused = await outcome(await sse(gw, ExecutionUpdatesDocument, {}, agent.token));
       expect(refused).not.toBe('open');
@@ -67,20 +77,28 @@ describe('subscriptions per agent (limit 3)', () => {
 describe('subscriptions per agent (default 100)', () => {
   let gw: TestGateway;
   let agent: TestAgent;
+  let upstream: TestUpstream;
   beforeAll(async () => {
-    gw = await startGateway();
+    [gw, upstream] = await Promise.all([startGateway(), startTestUpstream()]);
     agent = await gw.agent('sub-default-agent', 'sub-default-ns');
   });
   afterAll(async () => {
     await gw?.close();
+    await upstream?.stop();
   });
 
   it('accepts 100 on one socket and refuses the 101st', async () => {
     const client = wsClient(gw, `Bearer ${agent.token}`);
     try {
-      const readers = Array.from({ length: 100 }, () => new EventReader(client.subscribe(UPDATES)));
-      const results = await Promise.all(readers.map((reader) => reader.next(2_000)));
-      expect(results.every((r) => r === 'timeout')).toBe(true);
+      const readers = Array.from({ length: 100 }, () => new EventReader(client.subscribe(STATUSES)));
+      // All 100 are live once each has reported a connection created after it subscribed.
+      const live = new Set<number>();
+      for (let attempt = 0; attempt < 20 && live.size < readers.length; attempt++) {
+        const id = await createConnection(gw, agent, `sub-default-probe-${attempt}`, upstream.url);
+        const seen = await Promise.all(readers.map((reader) => reader.until((p) => JSON.stringify(p).includes(id), 1_000).catch(() => [])));
+        seen.forEach((events, index) => events.length > 0 && live.add(index));
+      }
+      expect(live.size).toBe(100);
       const overflow = await collect(client.subscribe(UPDATES));
       expect(overflow.flatMap((p) => codes(p))).toEqual(['RATE_LIMIT_EXCEEDED']);
     } finally {
