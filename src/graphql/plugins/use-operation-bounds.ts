@@ -51,22 +51,49 @@ function tooCostly(cost: number, maxCost: number): GraphQLError {
  * Serialises the result once to measure it. When it fits, the text is kept on
  * the result (Yoga's `result.stringify` hook) so that sending it does not
  * serialise it a second time; when it does not, the whole result is replaced.
+ * A result whose strings alone exceed the limit is refused without being
+ * serialised at all (six aliased pages of 1 MB arguments would otherwise make
+ * a string too long for V8).
  */
 function replacementIfTooLarge(result: ExecutionResult, maxBytes: number): ExecutionResult | undefined {
-  const text = JSON.stringify(result);
-  // UTF-8 takes at least one byte per UTF-16 unit and at most three.
-  const bytes = text.length > maxBytes || text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text);
-  if (bytes <= maxBytes) {
-    Object.defineProperty(result, 'stringify', {
-      value: (value: unknown) => (value === result ? text : JSON.stringify(value)),
-      enumerable: false,
-      configurable: true,
-    });
-    return undefined;
+  if (atLeastBytes(result, maxBytes) <= maxBytes) {
+    const text = JSON.stringify(result);
+    // UTF-8 takes at least one byte per UTF-16 unit and at most three.
+    const bytes = text.length > maxBytes || text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text);
+    if (bytes <= maxBytes) {
+      Object.defineProperty(result, 'stringify', {
+        value: (value: unknown) => (value === result ? text : JSON.stringify(value)),
+        enumerable: false,
+        configurable: true,
+      });
+      return undefined;
+    }
   }
   const limit = `${Math.round(maxBytes / 1024 / 1024)} MiB`;
   const error = new GraphQLError(`Response too large: more than ${limit}; ask for fewer items or fields`, {
     extensions: { code: 'VALIDATION_ERROR', details: { reason: 'response_too_large', limit_bytes: maxBytes } },
   });
   return { data: null, errors: [error] };
+}
+
+/**
+ * A lower bound of the serialised size: the characters of every string and
+ * key (JSON adds quotes, separators and escapes on top). Stops counting as
+ * soon as it passes `stopAbove`.
+ */
+function atLeastBytes(value: unknown, stopAbove: number): number {
+  let total = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && total <= stopAbove) {
+    const next = pending.pop();
+    if (typeof next === 'string') total += next.length;
+    else if (Array.isArray(next)) for (const item of next) pending.push(item);
+    else if (next !== null && typeof next === 'object') {
+      for (const [key, child] of Object.entries(next)) {
+        total += key.length;
+        pending.push(child);
+      }
+    }
+  }
+  return total;
 }
