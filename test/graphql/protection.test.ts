@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_QUERY_LIMITS } from '../../src/graphql/plugins/use-query-limits.js';
 import { ConnectionsDocument, ExecutionsDocument, MeDocument } from '../gql/graphql.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, collect, graphql, sse, wsClient } from './client.js';
 import { createConnection } from './fixtures.js';
@@ -155,6 +156,14 @@ describe('response size cap (16 MiB)', () => {
     expect(small.body.errors).toBeUndefined();
     expect(small.body.data!.executions.edges).toHaveLength(5);
     expect(small.body.data!.executions.edges[0]!.node.arguments.message).toHaveLength(1_000_000);
+  });
+
+  it('refuses the 15-alias amplification over real data at once, while /health stays fast for everyone else', async () => {
+    const query = `query($n: Int) { ${Array.from({ length: 15 }, (_, i) => `p${i}: executions(first: $n) { edges { node { id arguments } } }`).join(' ')} }`;
+    const { result, worstHealthMs } = await probeHealthWhile(gw.url, () => graphql(gw, query, { n: 100 }, heavy.token));
+    expect(result.status).toBe(400);
+    expect(codes(result)).toEqual(['VALIDATION_ERROR']);
+    expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
   });
 
   it('does the same for an event over SSE and over graphql-ws', async () => {
