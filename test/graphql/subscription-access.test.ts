@@ -247,3 +247,28 @@ describe('when access cannot be re-checked', () => {
     }
   });
 });
+
+describe('the cost of re-authorising', () => {
+  it('re-reads the agent at most about once a second, however many events arrive', async () => {
+    const admin = await gw.agent(`sub-access-admin-${++counter}`, NS, 'admin');
+    const stream = await open('sse', admin.token, UPDATES);
+    const lookups = vi.spyOn(gw.gateway.services.agents, 'findById');
+    try {
+      const started = Date.now();
+      const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => ownerRuns(`burst ${counter} ${i}`)));
+      const last = ids.at(-1)!;
+      const seen = await stream.reader.until((p) => {
+        const event = (p.data as Updates | undefined)?.executionUpdates;
+        return event?.execution.id === last && event.type === 'COMPLETED';
+      });
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      const seconds = (Date.now() - started) / 1000;
+      // Dozens of events, one check each: the admin row is still read at most once per second (the cache), not per event.
+      const adminLookups = lookups.mock.calls.filter(([id]) => id === admin.id).length;
+      expect(adminLookups).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    } finally {
+      lookups.mockRestore();
+      await stream.close();
+    }
+  });
+});
