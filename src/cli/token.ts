@@ -26,7 +26,8 @@ runCli(async () => {
   if (!ttl) fail('--ttl must look like 3600, 15m, 24h or 7d');
   // The gateway refuses longer-lived tokens (401); better to say so now than to print a useless one.
   const max = config.limits.maxTokenTtlSeconds;
-  if (ttl > max) fail(`--ttl ${formatSeconds(ttl)} is longer than the maximum token lifetime of ${formatSeconds(max)} (TMWS_MAX_TOKEN_TTL)`);
+  const source = values.ttl ? '--ttl' : 'TMWS_TOKEN_TTL';
+  if (ttl > max) fail(`${source} ${formatSeconds(ttl)} is longer than the maximum token lifetime of ${formatSeconds(max)} (TMWS_MAX_TOKEN_TTL)`);
   const refusal = await whyAgentCannotSignIn(config.database, agentId);
   if (refusal) fail(refusal);
   console.log(await signAgentToken(agentId, secretKeyBytes(config.secretKey), ttl));

@@ -108,8 +108,9 @@ export class RateLimitExceededError extends AppError {
     readonly limit: number,
     readonly periodSeconds: number,
     readonly retryAfterSeconds: number,
+    message = `Rate limit exceeded for ${endpointType}`,
   ) {
-    super('RATE_LIMIT_EXCEEDED', 429, `Rate limit exceeded for ${endpointType}`, {
+    super('RATE_LIMIT_EXCEEDED', 429, message, {
       endpoint_type: endpointType,
       limit,
       period: periodSeconds,

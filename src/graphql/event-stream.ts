@@ -104,11 +104,12 @@ export function openEventQueue<T>(source: AsyncIterable<T>, options: EventQueueO
 }
 
 /**
- * Wraps a generator so that `return()` also runs `cleanup` — even when the
+ * Wraps a stream so that `return()` also runs `cleanup` — even when a
  * generator never started (graphql-js may end a subscription before its
- * first event, and a generator's `finally` only runs once it has started).
+ * first event, and a generator's `finally` only runs once it has started) —
+ * as does the stream's end or failure. `cleanup` runs once.
  */
-export function withCleanup<T>(generator: AsyncGenerator<T>, cleanup: () => Promise<void>): AsyncIterableIterator<T> {
+export function withCleanup<T>(source: AsyncIterator<T>, cleanup: () => void | Promise<void>): AsyncIterableIterator<T> {
   let cleaned = false;
   const runCleanup = async () => {
     if (cleaned) return;
@@ -118,7 +119,7 @@ export function withCleanup<T>(generator: AsyncGenerator<T>, cleanup: () => Prom
   const wrapped: AsyncIterableIterator<T> = {
     async next() {
       try {
-        const result = await generator.next();
+        const result = await source.next();
         if (result.done) await runCleanup();
         return result;
       } catch (error) {
@@ -129,12 +130,13 @@ export function withCleanup<T>(generator: AsyncGenerator<T>, cleanup: () => Prom
     async return() {
       // Cleanup first: it ends the queue the generator may be waiting on, so its return() can settle.
       await runCleanup();
-      await generator.return(undefined);
+      await source.return?.(undefined);
       return { done: true, value: undefined };
     },
     async throw(error: unknown) {
       await runCleanup();
-      return generator.throw(error);
+      if (source.throw) return source.throw(error);
+      throw error;
     },
     [Symbol.asyncIterator]() {
       return wrapped;

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js';
-import { AppError, AuthenticationError, AuthorizationError, isAppError } from '../errors/index.js';
+import { AppError, AuthenticationError, AuthorizationError, ServiceUnavailableError, isAppError } from '../errors/index.js';
 import type { AuthenticatedContext } from './context.js';
 import type { EventQueue } from './event-stream.js';
 
@@ -56,7 +56,8 @@ export function subscriptionAccess(context: AuthenticatedContext): () => Promise
  * delivered. The caller is checked per event and every RECHECK_INTERVAL_MS
  * while the stream is quiet, and at the token's expiry; once it may no longer
  * read, the stream yields one AccessRevoked and ends. Any other AppError that
- * ends the queue (a subscriber too far behind) is delivered the same way.
+ * ends the queue (a subscriber too far behind) is delivered the same way, and
+ * a failed check (database down) ends it as SERVICE_UNAVAILABLE: fail-secure.
  */
 export async function* authorisedEvents<T>(
   queue: EventQueue<T>,
@@ -78,8 +79,13 @@ export async function* authorisedEvents<T>(
       if (readable(principal, event)) yield event;
     }
   } catch (error) {
-    if (!isAppError(error)) throw error;
-    yield new AccessRevoked(error);
+    if (isAppError(error)) {
+      yield new AccessRevoked(error);
+      return;
+    }
+    // Access cannot be confirmed (the database is down): end, as a deny, with a reason the client can act on.
+    context.services.logger.warn({ err: error, requestId: context.requestId }, 'subscription ended: access could not be re-checked');
+    yield new AccessRevoked(new ServiceUnavailableError('Could not re-check access; subscription ended, subscribe again later'));
   } finally {
     clearInterval(watch);
     if (expiry) clearTimeout(expiry);

@@ -67,8 +67,10 @@ function stateOf(socket: WebSocket, request: IncomingMessage, services: Services
  */
 function unauthorizedReason(error: unknown): string {
   const message = isAppError(error) ? error.message : 'Authentication failed';
-  // A close reason is at most 123 bytes.
-  return `Unauthorized: ${message}`.slice(0, 120);
+  // A close reason is at most 123 bytes (ws throws beyond).
+  let reason = `Unauthorized: ${message}`;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
 }
 
 /**
@@ -87,7 +89,10 @@ function watchCaller(socket: WebSocket, state: SocketState, services: Services):
     state.expiryTimer.unref();
   }
   state.recheckTimer = setInterval(() => {
-    services.authenticator.revalidate(caller).catch(end);
+    services.authenticator.revalidate(caller).catch((error: unknown) => {
+      // A database hiccup is no verdict on the caller; its subscriptions end on their own checks.
+      if (isAppError(error)) end(error);
+    });
   }, RECHECK_INTERVAL_MS);
   state.recheckTimer.unref();
 }

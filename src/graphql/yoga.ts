@@ -11,6 +11,7 @@ import { gatewayGraphiQLOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { useAgentAuthentication } from './plugins/use-agent-authentication.js';
 import { useErrorMapping } from './plugins/use-error-mapping.js';
 import { DEFAULT_QUERY_LIMITS, useDisableIntrospection, useQueryLimits, type QueryLimits } from './plugins/use-query-limits.js';
+import { useSubscriptionLimit } from './plugins/use-subscription-limit.js';
 import { gatewaySchema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -63,6 +64,7 @@ export function createGatewayYoga(services: Services, options: GatewayYogaOption
       useAgentAuthentication(services),
       ...(production ? [useDisableIntrospection()] : []),
       useQueryLimits(options.limits ?? DEFAULT_QUERY_LIMITS, production),
+      useSubscriptionLimit(services.config.limits.maxSubscriptionsPerAgent),
       useErrorMapping(services.logger),
     ],
   });

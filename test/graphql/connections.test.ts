@@ -106,7 +106,7 @@ describe('createConnection', () => {
 
 describe('connections and connection(id)', () => {
   it('pages with first/after and reports totalCount', async () => {
-    const all = await data(gw, ConnectionsDocument, { first: 100 }, agent.token);
+    const all = await data(gw, ConnectionsDocument, { first: 50 }, agent.token);
     const total = all.connections.totalCount;
     expect(total).toBeGreaterThanOrEqual(3);
     expect(all.connections.edges).toHaveLength(total);
@@ -174,7 +174,7 @@ describe('refreshTools and disconnect', () => {
     expect(first.disconnect!.disconnectedAt).toMatch(ISO);
     const again = await data(gw, DisconnectDocument, { id }, agent.token);
     expect(again.disconnect).toEqual(first.disconnect);
-    const live = await data(gw, ConnectionsDocument, { first: 100 }, agent.token);
+    const live = await data(gw, ConnectionsDocument, { first: 50 }, agent.token);
     expect(live.connections.edges.map((e) => e.node.id)).not.toContain(id);
     const closed = await data(gw, ConnectionsDocument, { status: 'DISCONNECTED' }, agent.token);
     expect(closed.connections.edges.map((e) => e.node.id)).toContain(id);

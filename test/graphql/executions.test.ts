@@ -65,6 +65,8 @@ function expectLongRunStream(events: Event[], firstStatus = 'RUNNING') {
   const values = progress.map((e) => e.progress!);
   expect(values).toEqual([...values].sort((a, b) => a - b));
   expect(progress.at(-1)).toMatchObject({ progress: 4, total: 4 });
+  // Each event shows the execution as of that event: the last PROGRESS one is still RUNNING.
+  expect(progress.map((e) => e.execution.status)).toEqual(progress.map(() => 'RUNNING'));
   expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { status: 'COMPLETED', isError: false } });
   expect(events.filter((e) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(e.type))).toHaveLength(1);
 }
@@ -130,7 +132,7 @@ describe('executions and execution(id)', () => {
   it('lists executions with filters, totalCount and one batched connection lookup', async () => {
     const spy = vi.spyOn(gw.gateway.services.connectionRepository, 'findManyReadable');
     try {
-      const all = await data(gw, ExecutionsDocument, { first: 100 }, agent.token);
+      const all = await data(gw, ExecutionsDocument, { first: 50 }, agent.token);
       expect(all.executions.totalCount).toBeGreaterThanOrEqual(3);
       expect(all.executions.edges.every((e) => e.node.connection.id === e.node.connectionId)).toBe(true);
       expect(spy).toHaveBeenCalledTimes(1);
@@ -251,6 +253,34 @@ describe('namespace subscriptions', () => {
     subscription.close();
     const mine = events.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === execution.id);
     expect(mine.map((e) => e.type)).toEqual(['STATE', 'COMPLETED']);
+  });
+
+  it('shows an event’s execution as of that event, even when it is delivered after the call finished', async () => {
+    const subscription = await sse(gw, ExecutionUpdatesDocument, {}, agent.token);
+    const done = (await execute('echo', { message: 'as of the event' })).body.data!.executeTool!;
+    // What a subscriber slower than the call sees: the call's PROGRESS event arrives once its row is COMPLETED.
+    gw.gateway.services.events.pubsub.publish('namespace-executions', agent.namespace, {
+      type: 'PROGRESS',
+      executionId: done.id,
+      namespace: agent.namespace,
+      agentId: agent.id,
+      connectionId: everythingId,
+      toolName: 'echo',
+      status: 'RUNNING',
+      progress: 1,
+      total: 2,
+      message: 'halfway',
+      at: new Date().toISOString(),
+    });
+    const events = await collect(subscription.events, (e) => e.data?.executionUpdates.type === 'PROGRESS');
+    subscription.close();
+    const mine = events.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === done.id);
+    expect(mine.map((e) => [e.type, e.execution.status])).toEqual([
+      ['STATE', 'RUNNING'],
+      ['COMPLETED', 'COMPLETED'],
+      ['PROGRESS', 'RUNNING'],
+    ]);
+    expect(mine.at(-1)).toMatchObject({ progress: 1, total: 2, message: 'halfway', execution: { isError: false } });
   });
 
   it('connectionStatusChanged reports create and disconnect', async () => {

@@ -72,13 +72,13 @@ describe.each([
   it('does not see the owner’s connections, executions or tools in lists and searches', async () => {
     const viewer = viewerOf();
     const visible = (agentId: string) => visibleTo(viewer, agentId);
-    const connections = await data(gw, ConnectionsDocument, { first: 100 }, viewer.token);
+    const connections = await data(gw, ConnectionsDocument, { first: 50 }, viewer.token);
     const connectionIds = connections.connections.edges.map((e) => e.node.id);
     expect(connectionIds).toContain(connectionOf.get(viewer.id));
     expect(connectionIds).not.toContain(ownerConnection());
     expect(connections.connections.edges.every((e) => e.node.namespace === viewer.namespace && visible(e.node.agentId))).toBe(true);
     expect(connections.connections.totalCount).toBe(connectionIds.length);
-    const executions = await data(gw, ExecutionsDocument, { first: 100 }, viewer.token);
+    const executions = await data(gw, ExecutionsDocument, { first: 50 }, viewer.token);
     expect(executions.executions.edges.map((e) => e.node.id)).not.toContain(ownerExecution);
     expect(executions.executions.edges.every((e) => visible(e.node.agentId))).toBe(true);
     const matches = await data(gw, SearchToolsDocument, { query: 'echo the message back', limit: 50 }, viewer.token);
@@ -170,7 +170,7 @@ describe.each([
 
 describe('an admin of the same namespace', () => {
   it('reads the owner’s connections and executions', async () => {
-    const connections = await data(gw, ConnectionsDocument, { first: 100 }, admin.token);
+    const connections = await data(gw, ConnectionsDocument, { first: 50 }, admin.token);
     expect(connections.connections.edges.map((e) => e.node.id)).toEqual(
       expect.arrayContaining([ownerConnection(), connectionOf.get(peer.id)]),
     );

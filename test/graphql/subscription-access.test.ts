@@ -4,7 +4,7 @@
  * demoted from admin or moved to another namespace, and never delivers an
  * event the agent could not read at that moment.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentSchema } from '../../src/db/entities/index.js';
 import type { AgentInput } from '../../src/db/repositories/agent.repository.js';
 import { ExecuteToolDocument, StartExecutionDocument } from '../gql/graphql.js';
@@ -223,6 +223,51 @@ describe('connectionStatusChanged', () => {
       expect(leaked(after.payloads, second)).toBe(false);
       expectRevoked(after, 'AUTHORIZATION_ERROR');
     } finally {
+      await stream.close();
+    }
+  });
+});
+
+describe('when access cannot be re-checked', () => {
+  it('ends the stream as SERVICE_UNAVAILABLE rather than keep delivering (fail-secure)', async () => {
+    const admin = await gw.agent(`sub-access-admin-${++counter}`, NS, 'admin');
+    const stream = await open('sse', admin.token, UPDATES);
+    const outage = vi.spyOn(gw.gateway.services.agents, 'findById');
+    try {
+      await ownerRunSeenBy(stream, `visible-${counter}`);
+      outage.mockRejectedValue(new Error('SQLITE_BUSY: database is locked'));
+      gw.gateway.services.authenticator.forget(admin.id);
+      const after = await stream.drain(8_000);
+      expect(after.payloads.filter((p) => p.data)).toEqual([]);
+      expectRevoked(after, 'SERVICE_UNAVAILABLE');
+      expect(JSON.stringify(after.payloads)).not.toContain('SQLITE');
+    } finally {
+      outage.mockRestore();
+      await stream.close();
+    }
+  });
+});
+
+describe('the cost of re-authorising', () => {
+  it('re-reads the agent at most about once a second, however many events arrive', async () => {
+    const admin = await gw.agent(`sub-access-admin-${++counter}`, NS, 'admin');
+    const stream = await open('sse', admin.token, UPDATES);
+    const lookups = vi.spyOn(gw.gateway.services.agents, 'findById');
+    try {
+      const started = Date.now();
+      const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => ownerRuns(`burst ${counter} ${i}`)));
+      const last = ids.at(-1)!;
+      const seen = await stream.reader.until((p) => {
+        const event = (p.data as Updates | undefined)?.executionUpdates;
+        return event?.execution.id === last && event.type === 'COMPLETED';
+      });
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      const seconds = (Date.now() - started) / 1000;
+      // Dozens of events, one check each: the admin row is still read at most once per second (the cache), not per event.
+      const adminLookups = lookups.mock.calls.filter(([id]) => id === admin.id).length;
+      expect(adminLookups).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    } finally {
+      lookups.mockRestore();
       await stream.close();
     }
   });

@@ -1,6 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { useOperationBounds } from './use-operation-bounds.js';
 
 /**
  * Static limits applied to every operation (HTTP and WebSocket) before it
@@ -20,12 +21,16 @@ export interface QueryLimits {
   maxTokens: number;
   /**
    * Maximum static cost: objects 2, scalars 1, ×1.5 per level of depth, ×`first`
-   * when given as a literal. A full 100-item executions page with each
-   * connection's tools costs about 5 800. @default 8000
+   * (or `limit`) at its value — literal, variable or default (20). A 100-item
+   * executions page of id, status, tool name, result and each connection's
+   * tools costs about 5 800; a page with every field of the execution and its
+   * connection about 117 per item. @default 8000
    */
   maxCost: number;
   /** Maximum directives per operation. @default 20 */
   maxDirectives: number;
+  /** Largest response, or subscription event, in bytes (SPEC §14). @default 16 MiB */
+  maxResponseBytes: number;
 }
 
 export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({
@@ -34,29 +39,37 @@ export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({
   maxTokens: 2_000,
   maxCost: 8_000,
   maxDirectives: 20,
+  maxResponseBytes: 16 * 1024 * 1024,
 });
 
+/** graphql-armor's cost weights, applied by operationCost with the variables at hand. */
+const COST_WEIGHTS = { objectCost: 2, scalarCost: 1, depthCostFactor: 1.5 };
+
 /**
- * graphql-armor with the limits above. In production, field suggestions
- * ("Did you mean …?") are blocked as well, since they leak the schema that
- * introspection no longer shows.
+ * graphql-armor for the limits of the document alone (depth, aliases, tokens,
+ * directives), plus useOperationBounds for those that need the variables or
+ * the result (cost, response size). graphql-armor's own cost rule is off: it
+ * counts `first` only when written as a literal. In production, field
+ * suggestions ("Did you mean …?") are blocked as well, since they leak the
+ * schema that introspection no longer shows.
  */
 export function useQueryLimits(limits: QueryLimits, production: boolean): Plugin {
-  return EnvelopArmorPlugin({
+  const armor = EnvelopArmorPlugin({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...refuseAs('query_depth') },
     maxAliases: { n: limits.maxAliases, ...refuseAs('query_aliases') },
     maxTokens: { n: limits.maxTokens, ...refuseAs('query_tokens') },
-    costLimit: {
-      maxCost: limits.maxCost,
-      objectCost: 2,
-      scalarCost: 1,
-      depthCostFactor: 1.5,
-      ignoreIntrospection: true,
-      ...refuseAs('query_cost'),
-    },
+    costLimit: { enabled: false },
     maxDirectives: { n: limits.maxDirectives, ...refuseAs('query_directives') },
     blockFieldSuggestion: { enabled: production },
   });
+  const bounds = useOperationBounds({ maxCost: limits.maxCost, weights: COST_WEIGHTS, maxResponseBytes: limits.maxResponseBytes });
+  return {
+    onPluginInit({ addPlugin }) {
+      // An envelop plugin is a Yoga plugin without the HTTP hooks.
+      addPlugin(armor as Plugin);
+      addPlugin(bounds);
+    },
+  };
 }
 
 /**
