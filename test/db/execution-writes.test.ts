@@ -149,6 +149,21 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     statuses.forEach((status, i) => expect(status).toBe(i === 15 ? 'RUNNING' : 'COMPLETED'));
   });
 
+  it('reconciles a RUNNING row the database failed to take: the terminal state writes the whole row', async () => {
+    let databaseDown = true;
+    const flaky = new ExecutionRepository(orm.em, {
+      wrapSql: (runner) => ({
+        query: (sql, params) => (databaseDown && sql.startsWith('insert') ? Promise.reject(new Error('database is locked')) : runner.query(sql, params)),
+      }),
+    });
+    const execution = newExecution();
+    await expect(flaky.insert(owner, execution, { durable: true })).rejects.toThrow('database is locked');
+    databaseDown = false;
+    expect(await flaky.finish(stranger, execution.id, outcome('CANCELLED'))).toBe(false);
+    expect(await flaky.finish(owner, execution.id, outcome('COMPLETED'))).toBe(true);
+    expect(await flaky.findReadable(owner, execution.id)).toMatchObject({ status: 'COMPLETED', arguments: execution.arguments, durationMs: 7 });
+  });
+
   it('keeps every execution of a burst and reports each outcome', async () => {
     const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
     const changed = await Promise.all(

@@ -6,7 +6,7 @@ import { AuthorizationError, ExecutionNotFoundError } from '../../errors/index.j
 import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionStatus } from '../entities/index.js';
 import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
-import { knexRunner, sqlitePreparedRunner } from './sql-runner.js';
+import { knexRunner, sqlitePreparedRunner, type SqlRunner } from './sql-runner.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -65,14 +65,18 @@ export class ExecutionRepository {
   /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
   readonly instanceId: string;
 
+  /**
+   * @param options.instanceId the lease this repository's RUNNING rows live under. @default a new UUID
+   * @param options.wrapSql wraps the statement runner (tests inject database faults with it).
+   */
   constructor(
     private readonly em: EntityManager,
-    options: { instanceId?: string } = {},
+    options: { instanceId?: string; wrapSql?: (runner: SqlRunner) => SqlRunner } = {},
   ) {
     this.instanceId = options.instanceId ?? randomUUID();
     const knex = () => this.knex;
     const runner = this.encoding.dialect === 'sqlite' ? sqlitePreparedRunner(knex) : knexRunner(knex);
-    this.writes = new ExecutionWriteQueue(runner, () => this.encoding.dialect);
+    this.writes = new ExecutionWriteQueue(options.wrapSql ? options.wrapSql(runner) : runner, () => this.encoding.dialect);
   }
 
   private get knex(): Knex {
@@ -214,14 +218,7 @@ export class ExecutionRepository {
 
 /** Housekeeping that runs as the gateway itself, never on behalf of a caller. */
 export class ExecutionMaintenance {
-  /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
-  readonly instanceId: string;
-
-  constructor(
-    private readonly em: EntityManager,
-    options: { instanceId?: string } = {},
-  ) {
-    this.instanceId = options.instanceId ?? randomUUID();}
+  constructor(private readonly em: EntityManager) {}
 
   /**
    * Deletes finished executions that started before `cutoff`, a chunk at a
