@@ -66,8 +66,10 @@ function createOwnerOnly(path: string): void {
 /**
  * Opens the database. SQLite runs in WAL mode so readers never block the
  * writer, with `synchronous = FULL`: a transaction is on disk when its
- * commit returns, so an execution a caller saw answered survives a power
- * loss too (NORMAL could lose the last commits; SPEC §10).
+ * commit returns, so whatever a caller saw acknowledged survives a power
+ * loss too (NORMAL could lose the last commits; SPEC §10). The execution
+ * write queue, the one hot writer, reaches the same durability with an
+ * fdatasync off the main thread instead (see wal-sync.ts).
  */
 export async function openOrm(target: DatabaseTarget, options: OrmOptions = {}): Promise<MikroORM> {
   const orm = await MikroORM.init(ormConfig(target, options));

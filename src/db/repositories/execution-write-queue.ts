@@ -117,6 +117,12 @@ interface QueuedFinish {
 
 type Queued = QueuedInsert | QueuedFinish;
 
+/** What the database said about one terminal state, reported once the batch is durable. */
+interface UpdateOutcome {
+  item: QueuedFinish;
+  outcome: { changed: boolean } | { error: unknown };
+}
+
 export class ExecutionWriteQueue {
   private queue: Queued[] = [];
   private inFlight: Queued[] = [];
@@ -128,9 +134,15 @@ export class ExecutionWriteQueue {
   /** RUNNING rows that failed to be written: their finish inserts the final row instead. */
   private readonly failedInserts = new Map<string, FailedInsert>();
 
+  /**
+   * @param durable resolves once everything committed so far is on stable
+   *   storage (SQLite: an fdatasync of the WAL, see wal-sync.ts); nobody
+   *   hears about a batch before. @default already durable (PostgreSQL commits are)
+   */
   constructor(
     private readonly sql: SqlRunner,
     private readonly dialect: () => 'sqlite' | 'postgresql',
+    private readonly durable: () => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -245,17 +257,28 @@ export class ExecutionWriteQueue {
       }
     }
     const failures = await this.writeInserts([...inserts.values()]);
+    const updated = updates.length > 0 ? await this.writeUpdates(updates) : [];
+    // Acknowledged means durable (SPEC §10): nobody learns the outcome of this batch before it is on disk.
+    // A failed sync fails every waiter (its rows were written, so nothing is reconciled).
+    const syncError = await this.durable().then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('sync failed'),
+    );
     for (const insert of inserts.values()) {
       const error = failures.get(insert.id);
       if (error !== undefined) this.rememberFailedInsert(insert, error);
-      insert.settle(error);
+      insert.settle(error ?? syncError);
     }
     for (const { finish, changed } of coalesced) {
-      const error = failures.get(finish.write.id);
+      const error = failures.get(finish.write.id) ?? syncError;
       if (error === undefined) finish.resolve(changed);
       else finish.reject(error);
     }
-    if (updates.length > 0) await this.writeUpdates(updates);
+    for (const { item, outcome } of updated) {
+      if (syncError !== undefined) item.reject(syncError);
+      else if ('error' in outcome) item.reject(outcome.error);
+      else item.resolve(outcome.changed);
+    }
   }
 
   /** A finish for a RUNNING row that failed to be written, by someone in its scope: insert the row again, as final. */
@@ -286,7 +309,10 @@ export class ExecutionWriteQueue {
     return failures;
   }
 
-  private async writeUpdates(updates: QueuedFinish[]): Promise<void> {
+  /** Writes the terminal states; returns each one's outcome, for the caller to report once durable. */
+  private async writeUpdates(updates: QueuedFinish[]): Promise<UpdateOutcome[]> {
+    const outcomes = updates.map((item): UpdateOutcome => ({ item, outcome: { changed: false } }));
+    const outcomeOf = new Map(outcomes.map((entry) => [entry.item, entry]));
     for (let start = 0; start < updates.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = updates.slice(start, start + MAX_ROWS_PER_STATEMENT);
       await this.rowByRowOnFailure(
@@ -294,11 +320,12 @@ export class ExecutionWriteQueue {
         async (part) => {
           const rows = await this.sql.query(this.updateSql(part.length), part.flatMap(updateParams));
           const changed = new Set(rows.map((row) => String(row.id)));
-          for (const item of part) item.resolve(changed.has(item.write.id));
+          for (const item of part) outcomeOf.get(item)!.outcome = { changed: changed.has(item.write.id) };
         },
-        (item, error) => item.reject(error),
+        (item, error) => (outcomeOf.get(item)!.outcome = { error }),
       );
     }
+    return outcomes;
   }
 
   /**

@@ -7,6 +7,7 @@ import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionSt
 import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner, type SqlRunner } from './sql-runner.js';
+import { walFileSync } from './wal-sync.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -75,8 +76,12 @@ export class ExecutionRepository {
   ) {
     this.instanceId = options.instanceId ?? randomUUID();
     const knex = () => this.knex;
-    const runner = this.encoding.dialect === 'sqlite' ? sqlitePreparedRunner(knex) : knexRunner(knex);
-    this.writes = new ExecutionWriteQueue(options.wrapSql ? options.wrapSql(runner) : runner, () => this.encoding.dialect);
+    const sqlite = this.encoding.dialect === 'sqlite';
+    const runner = sqlite ? sqlitePreparedRunner(knex, { commitWithoutSync: true }) : knexRunner(knex);
+    const path = String(em.config.get('dbName'));
+    // SQLite: each batch commits without fsync, then the WAL is synced off the main thread before anyone hears back.
+    const durable = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : undefined;
+    this.writes = new ExecutionWriteQueue(options.wrapSql ? options.wrapSql(runner) : runner, () => this.encoding.dialect, durable);
   }
 
   private get knex(): Knex {
