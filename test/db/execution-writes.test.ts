@@ -164,6 +164,18 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect(await flaky.findReadable(owner, execution.id)).toMatchObject({ status: 'COMPLETED', arguments: execution.arguments, durationMs: 7 });
   });
 
+  it('records progress on a running execution in scope, never on a finished one, with NUL made safe', async () => {
+    const started = await start();
+    await repo.recordProgress(owner, started.id, { progress: 2, progressTotal: 4, progressMessage: 'half\u0000way' });
+    await repo.recordProgress(stranger, started.id, { progress: 3, progressTotal: 4, progressMessage: 'not yours' });
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ progress: 2, progressTotal: 4, progressMessage: 'half\uFFFDway' });
+    await repo.recordProgress(admin, started.id, { progress: 3, progressTotal: 4, progressMessage: null });
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ progress: 3, progressMessage: null });
+    await repo.finish(owner, started.id, outcome('COMPLETED'));
+    await repo.recordProgress(owner, started.id, { progress: 4, progressTotal: 4, progressMessage: 'late' });
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ status: 'COMPLETED', progress: 3 });
+  });
+
   it('keeps every execution of a burst and reports each outcome', async () => {
     const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
     const changed = await Promise.all(

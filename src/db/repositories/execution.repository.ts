@@ -62,6 +62,8 @@ const PURGE_CHUNK = 500;
 export class ExecutionRepository {
   private encodingCache: ValueEncoding | undefined;
   private readonly writes: ExecutionWriteQueue;
+  /** Statements outside the queue (progress), on the queue's connection handling. */
+  private readonly sql: SqlRunner;
 
   /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
   readonly instanceId: string;
@@ -81,7 +83,8 @@ export class ExecutionRepository {
     const path = String(em.config.get('dbName'));
     // SQLite: each batch commits without fsync, then the WAL is synced off the main thread before anyone hears back.
     const durable = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : undefined;
-    this.writes = new ExecutionWriteQueue(options.wrapSql ? options.wrapSql(runner) : runner, () => this.encoding.dialect, durable);
+    this.sql = options.wrapSql ? options.wrapSql(runner) : runner;
+    this.writes = new ExecutionWriteQueue(this.sql, () => this.encoding.dialect, durable);
   }
 
   private get knex(): Knex {
@@ -189,11 +192,20 @@ export class ExecutionRepository {
     return { rows, total };
   }
 
-  /** Progress of a running execution; a finished one is never reopened. */
+  /**
+   * Progress of a running execution; a finished one is never reopened.
+   * Nobody is answered on the strength of it, so on SQLite it commits
+   * without an fsync of its own (the next execution batch's sync covers it):
+   * a progress flood never turns into a stream of fsyncs on the main thread.
+   */
   async recordProgress(principal: Principal, id: string, change: ExecutionProgressChange): Promise<void> {
     await this.writes.settled();
-    const storable = { ...change, progressMessage: storableText(change.progressMessage ?? null) };
-    await this.em.fork().nativeUpdate(ExecutionSchema, { ...this.scope(principal), id, status: 'RUNNING' }, storable);
+    const { namespace, agentId } = this.scope(principal);
+    await this.sql.query(
+      'update "executions" set "progress" = ?, "progress_total" = ?, "progress_message" = ? ' +
+        `where "id" = ? and "namespace" = ? and "status" = 'RUNNING'${agentId === undefined ? '' : ' and "agent_id" = ?'}`,
+      [change.progress ?? null, change.progressTotal ?? null, storableText(change.progressMessage ?? null), id, namespace, ...(agentId === undefined ? [] : [agentId])],
+    );
   }
 
   /**
