@@ -50,6 +50,8 @@ interface QueuedInsert {
   values: InsertValues;
   /** The RUNNING row as queued, kept to reconcile it if this write fails. */
   running: InsertValues;
+  /** Somebody is answered on this row (startExecution): it must be durable first. */
+  durable: boolean;
   settle: (error?: unknown) => void;
   written: Promise<unknown>;
 }
@@ -102,16 +104,18 @@ export class ExecutionWriteQueue {
    * Queues a new row. Resolves once it is written; rejects when it could not
    * be (the execution's `finish` then tries again with the final row). Nobody
    * has to wait for it: a rejection nobody awaits is not reported as unhandled.
-   * `urgent` writes it on the next turn of the event loop instead of after INSERT_DELAY_MS.
+   * `durable` writes it on the next turn of the event loop instead of after
+   * INSERT_DELAY_MS, and resolves only once it is on stable storage; otherwise
+   * a RUNNING row is durable with the next batch that somebody is answered on.
    */
-  insert(id: string, values: InsertValues, urgent = false): Promise<void> {
+  insert(id: string, values: InsertValues, durable = false): Promise<void> {
     let settle!: (error?: unknown) => void;
     const outcome = new Promise<void>((resolve, reject) => {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     outcome.catch(() => undefined);
-    this.queue.push({ kind: 'insert', id, values, running: values, settle, written: outcome.catch(() => undefined) });
-    this.requestWrite(urgent);
+    this.queue.push({ kind: 'insert', id, values, running: values, durable, settle, written: outcome.catch(() => undefined) });
+    this.requestWrite(durable);
     return outcome;
   }
 
@@ -211,27 +215,33 @@ export class ExecutionWriteQueue {
     }
     const failures = await this.writeInserts([...inserts.values()]);
     const updated = updates.length > 0 ? await this.writeUpdates(updates) : [];
-    // Acknowledged means durable (SPEC §10): nobody learns the outcome of this batch before it is on disk.
-    // A failed sync fails every waiter (its rows were written, so nothing is reconciled).
-    const syncError = await this.durable().then(
-      () => undefined,
-      (error: unknown) => error ?? new Error('sync failed'),
-    );
     for (const insert of inserts.values()) {
       const error = failures.get(insert.id);
       if (error !== undefined) this.rememberFailedInsert(insert, error);
-      insert.settle(error ?? syncError);
     }
-    for (const { finish, changed } of coalesced) {
-      const error = failures.get(finish.write.id) ?? syncError;
-      if (error === undefined) finish.resolve(changed);
-      else finish.reject(error);
-    }
-    for (const { item, outcome } of updated) {
-      if (syncError !== undefined) item.reject(syncError);
-      else if ('error' in outcome) item.reject(outcome.error);
-      else item.resolve(outcome.changed);
-    }
+    const notify = (syncError: unknown) => {
+      for (const insert of inserts.values()) insert.settle(failures.get(insert.id) ?? syncError);
+      for (const { finish, changed } of coalesced) {
+        const error = failures.get(finish.write.id) ?? syncError;
+        if (error === undefined) finish.resolve(changed);
+        else finish.reject(error);
+      }
+      for (const { item, outcome } of updated) {
+        if (syncError !== undefined) item.reject(syncError);
+        else if ('error' in outcome) item.reject(outcome.error);
+        else item.resolve(outcome.changed);
+      }
+    };
+    // Acknowledged means durable (SPEC §10): nobody learns the outcome of this batch before it is on disk.
+    // The sync runs while the next batch is written (a sync requested during another one waits for the
+    // next, so it covers this batch). A batch of plain RUNNING rows answers nobody and waits for no sync
+    // (the next one covers it), which halves the syncs when calls outlast INSERT_DELAY_MS. A failed sync
+    // fails every waiter (the rows were written, so nothing is reconciled).
+    if (!batch.some((item) => item.kind === 'finish' || item.durable)) return notify(undefined);
+    this.durable().then(
+      () => notify(undefined),
+      (error: unknown) => notify(error ?? new Error('sync failed')),
+    );
   }
 
   /** A finish for a RUNNING row that failed to be written, by someone in its scope: insert the row again, as final. */
@@ -240,7 +250,7 @@ export class ExecutionWriteQueue {
     if (!failed || !inScope(failed.running, write)) return undefined;
     this.failedInserts.delete(write.id);
     const written = Promise.resolve();
-    return { kind: 'insert', id: write.id, values: failed.running, running: failed.running, settle: () => undefined, written };
+    return { kind: 'insert', id: write.id, values: failed.running, running: failed.running, durable: true, settle: () => undefined, written };
   }
 
   private rememberFailedInsert(insert: QueuedInsert, error: unknown): void {

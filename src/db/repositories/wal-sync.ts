@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 
 /**
  * Durable group commit for SQLite without blocking the event loop.
@@ -20,22 +20,25 @@ export function walFileSync(walPath: string): () => Promise<void> {
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
 
-  const syncOnce = async (): Promise<void> => {
-    let handle;
-    try {
-      // Opened per sync: SQLite may delete and re-create the WAL (last connection closed), never a stale file.
-      handle = await open(walPath, 'r');
-    } catch (error) {
-      // No WAL file: nothing is pending in it (a checkpoint moved it into the synced database file).
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-  };
+  const syncOnce = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      let fd: number;
+      try {
+        // Opened per sync (a few microseconds, no I/O): SQLite may delete and re-create the WAL, never a stale file.
+        fd = openSync(walPath, 'r');
+      } catch (error) {
+        // No WAL file: nothing is pending in it (a checkpoint moved it into the synced database file).
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') resolve();
+        else reject(error);
+        return;
+      }
+      // Only the fdatasync, the part that waits for the disk, goes to the thread pool.
+      fdatasync(fd, (error) => {
+        closeSync(fd);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
 
   const sync = (): Promise<void> => {
     if (!running) {
