@@ -71,10 +71,15 @@ export class ExecutionRepository {
   /**
    * @param options.instanceId the lease this repository's RUNNING rows live under. @default a new UUID
    * @param options.wrapSql wraps the statement runner (tests inject database faults with it).
+   * @param options.wrapSync wraps the wait for durability (tests hold it back with it).
    */
   constructor(
     private readonly em: EntityManager,
-    options: { instanceId?: string; wrapSql?: (runner: SqlRunner) => SqlRunner } = {},
+    options: {
+      instanceId?: string;
+      wrapSql?: (runner: SqlRunner) => SqlRunner;
+      wrapSync?: (sync: () => Promise<void>) => () => Promise<void>;
+    } = {},
   ) {
     this.instanceId = options.instanceId ?? randomUUID();
     const knex = () => this.knex;
@@ -82,7 +87,8 @@ export class ExecutionRepository {
     const runner = sqlite ? sqlitePreparedRunner(knex, { commitWithoutSync: true }) : knexRunner(knex);
     const path = String(em.config.get('dbName'));
     // SQLite: each batch commits without fsync, then the WAL is synced off the main thread before anyone hears back.
-    const durable = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : undefined;
+    const sync = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : async () => undefined;
+    const durable = options.wrapSync ? options.wrapSync(sync) : sync;
     this.sql = options.wrapSql ? options.wrapSql(runner) : runner;
     this.writes = new ExecutionWriteQueue(this.sql, () => this.encoding.dialect, durable);
   }
