@@ -1,5 +1,5 @@
 /** `npm run backup -- --out FILE`: a consistent online copy of the SQLite database (VACUUM INTO). */
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openOrm } from '../db/orm.js';
 import { parseCliArgs, type CliUsage } from './args.js';
@@ -20,6 +20,8 @@ runCli(async () => {
   if (config.database.driver !== 'sqlite') fail('backup copies SQLite databases; use pg_dump for PostgreSQL');
   const orm = await openOrm(config.database);
   try {
+    // Owner-only from its first byte (SPEC §14): VACUUM INTO fills an empty file it finds, keeping its mode.
+    closeSync(openSync(out, 'wx', 0o600));
     // VACUUM INTO reads one consistent snapshot while the gateway keeps writing (WAL).
     await orm.em.getConnection().execute('VACUUM INTO ?', [out]);
   } finally {

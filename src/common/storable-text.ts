@@ -52,6 +52,11 @@ function storableValue(value: unknown): unknown {
   return value;
 }
 
+/** The value itself when every string in it is storable, else a copy with NUL and lone surrogates replaced. */
+export function storableStructure<T>(value: T): T {
+  return containsUnstorableText(value) ? (storableValue(value) as T) : value;
+}
+
 /**
  * JSON text for a `json`/`jsonb` column, with NUL and lone surrogates
  * replaced. The common case (nothing to replace) costs one scan of the text.

@@ -18,7 +18,7 @@ export function loadOrCreateDevSecret(path: string): DevSecret {
     const existing = readFileSync(path, 'utf8').trim();
     if (existing.length >= 32) return { key: existing, path, created: false };
   }
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('hex');
   writeFileSync(path, `${key}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);

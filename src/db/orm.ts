@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MikroORM, type Options } from '@mikro-orm/core';
@@ -44,17 +44,39 @@ export function ormConfig(target: DatabaseTarget, options: OrmOptions = {}): Opt
   if (target.driver === 'postgresql') {
     return { ...common, driver: PostgreSqlDriver, clientUrl: target.url, pool: { min: 0, max: 20 } };
   }
-  if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
+  if (target.path !== ':memory:') createOwnerOnly(target.path);
   return { ...common, driver: BetterSqliteDriver, dbName: target.path, pool: { min: 1, max: 1 } };
 }
 
-/** Opens the database; SQLite runs in WAL mode so readers never block the writer. */
+/**
+ * SPEC §14: the database holds every tenant's arguments and results, so its
+ * folder is created 0700 and its file 0600 before SQLite opens it; SQLite
+ * gives its -wal and -shm files the database file's mode. A file that exists
+ * already is tightened to 0600 (a folder that exists is left alone: it may be
+ * shared, like /tmp).
+ */
+function createOwnerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
+}
+
+/**
+ * Opens the database. SQLite runs in WAL mode so readers never block the
+ * writer, with `synchronous = FULL`: a transaction is on disk when its
+ * commit returns, so whatever a caller saw acknowledged survives a power
+ * loss too (NORMAL could lose the last commits; SPEC §10). The execution
+ * write queue, the one hot writer, reaches the same durability with an
+ * fdatasync off the main thread instead (see wal-sync.ts).
+ */
 export async function openOrm(target: DatabaseTarget, options: OrmOptions = {}): Promise<MikroORM> {
   const orm = await MikroORM.init(ormConfig(target, options));
   if (target.driver === 'sqlite') {
     const connection = orm.em.getConnection();
     await connection.execute('PRAGMA journal_mode = WAL');
-    await connection.execute('PRAGMA synchronous = NORMAL');
+    await connection.execute('PRAGMA synchronous = FULL');
     await connection.execute('PRAGMA busy_timeout = 5000');
     // WAL files never shrink by themselves: after a checkpoint, cut one that grew past 4 MiB back.
     await connection.execute('PRAGMA journal_size_limit = 4194304');

@@ -236,16 +236,23 @@ export class ExecutionService {
       return this.recordFailure(principal, connection, execution, error, signal);
     }
     if (connection.status === 'error') await this.deps.connectionService.recordCallOutcome(connection.id, 'active');
-    // A failure to record the outcome is not the tool's failure: it reaches the caller as is (no result without a row).
-    const finished = await this.finish(principal, execution, {
-      status: 'COMPLETED',
-      isError: result.isError === true,
-      result: storableResult(result),
-      errorCode: null,
-      errorMessage: null,
-      finishedAt: new Date(),
-      durationMs: Date.now() - startedAt,
-    });
+    let finished: Execution | null;
+    try {
+      finished = await this.finish(principal, execution, {
+        status: 'COMPLETED',
+        isError: result.isError === true,
+        result: storableResult(result),
+        errorCode: null,
+        errorMessage: null,
+        finishedAt: new Date(),
+        durationMs: Date.now() - startedAt,
+      });
+    } catch (error) {
+      // The outcome could not be recorded: the caller gets the error, never a result without a row,
+      // and the row is closed as FAILED when the database takes that, rather than left RUNNING.
+      await this.finish(principal, execution, failureOutcome(error, signal, startedAt)).catch(() => null);
+      throw error;
+    }
     return { execution: finished ?? (await this.reload(principal, execution.id)), result };
   }
 

@@ -106,7 +106,7 @@ export async function startLocalChroma(opts: LocalChromaOptions): Promise<Chroma
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await findFreePort(host));
   const dataPath = resolve(opts.path);
-  mkdirSync(dataPath, { recursive: true });
+  mkdirSync(dataPath, { recursive: true, mode: 0o700 });
   const server = new LocalChromaProcess({
     cli: chromaCliPath(),
     dataPath,

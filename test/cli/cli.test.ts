@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -109,6 +109,7 @@ describe('command line', () => {
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ backup: out, bytes: expect.any(Number) });
     expect(existsSync(out)).toBe(true);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(cli('backup.ts', ['--out', out]).stderr).toMatch(/already exists/);
   });
 });

@@ -6,6 +6,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { ExecutionSchema } from '../../src/db/entities/index.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ExecutionMaintenance, ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
 
@@ -20,6 +21,10 @@ const owner = { agentId: 'owner', namespace: 'writes', role: 'agent' as const };
 const stranger = { agentId: 'stranger', namespace: 'writes', role: 'agent' as const };
 const admin = { agentId: 'boss', namespace: 'writes', role: 'admin' as const };
 const foreignAdmin = { agentId: 'boss', namespace: 'elsewhere', role: 'admin' as const };
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 function outcome(status: ExecutionOutcome['status'], extra: Partial<ExecutionOutcome> = {}): ExecutionOutcome {
   return {
@@ -147,6 +152,48 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     outcomes.forEach((result, i) => expect(result.status).toBe(i === 15 ? 'rejected' : 'fulfilled'));
     const statuses = await Promise.all(running.map(async (execution) => (await repo.findReadable(owner, execution.id)).status));
     statuses.forEach((status, i) => expect(status).toBe(i === 15 ? 'RUNNING' : 'COMPLETED'));
+  });
+
+  it('reconciles a RUNNING row the database failed to take: the terminal state writes the whole row', async () => {
+    let databaseDown = true;
+    const flaky = new ExecutionRepository(orm.em, {
+      wrapSql: (runner) => ({
+        query: (sql, params) => (databaseDown && sql.startsWith('insert') ? Promise.reject(new Error('database is locked')) : runner.query(sql, params)),
+      }),
+    });
+    const execution = newExecution();
+    await expect(flaky.insert(owner, execution, { durable: true })).rejects.toThrow('database is locked');
+    databaseDown = false;
+    expect(await flaky.finish(stranger, execution.id, outcome('CANCELLED'))).toBe(false);
+    expect(await flaky.finish(owner, execution.id, outcome('COMPLETED'))).toBe(true);
+    expect(await flaky.findReadable(owner, execution.id)).toMatchObject({ status: 'COMPLETED', arguments: execution.arguments, durationMs: 7 });
+  });
+
+  it('records progress on a running execution in scope, never on a finished one, with NUL made safe', async () => {
+    const started = await start();
+    await repo.recordProgress(owner, started.id, { progress: 2, progressTotal: 4, progressMessage: 'half\u0000way' });
+    await repo.recordProgress(stranger, started.id, { progress: 3, progressTotal: 4, progressMessage: 'not yours' });
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ progress: 2, progressTotal: 4, progressMessage: 'half\uFFFDway' });
+    await repo.recordProgress(admin, started.id, { progress: 3, progressTotal: 4, progressMessage: null });
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ progress: 3, progressMessage: null });
+    await repo.finish(owner, started.id, outcome('COMPLETED'));
+    await repo.recordProgress(owner, started.id, { progress: 4, progressTotal: 4, progressMessage: 'late' });
+    expect(await repo.findReadable(owner, started.id)).toMatchObject({ status: 'COMPLETED', progress: 3 });
+  });
+
+  it('answers nobody before the batch is durable (acknowledged means durable, SPEC §10)', async () => {
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const held = new ExecutionRepository(orm.em, { wrapSync: (sync) => async () => { await gate; await sync(); } });
+    const execution = await held.insert(owner, newExecution());
+    let answered = false;
+    const finished = held.finish(owner, execution.id, outcome('COMPLETED')).then((changed) => ((answered = true), changed));
+    // Committed (readable) but not yet acknowledged while the sync is held back.
+    await until(async () => (await orm.em.fork().findOne(ExecutionSchema, { id: execution.id }))?.status === 'COMPLETED');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    openGate();
+    expect(await finished).toBe(true);
   });
 
   it('keeps every execution of a burst and reports each outcome', async () => {

@@ -62,6 +62,22 @@ describe('connection status after a failed execute on PostgreSQL', () => {
     expect(seen).toEqual(connections.map(() => ({ executed: 502, status: 'error' })));
   }, 60_000);
 
+  it('is active again as soon as a call through it succeeded once the upstream is back', async () => {
+    const { id, upstream } = await liveConnection('back');
+    await upstream.stop();
+    const failed = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, { method: 'POST', token: agent.token, body: { arguments: { message: 'x' } } });
+    expect(failed.status).toBe(502);
+    const restarted = await startTestUpstream({ port: upstream.port });
+    try {
+      const executed = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, { method: 'POST', token: agent.token, body: { arguments: { message: 'back' } } });
+      expect(executed.status).toBe(200);
+      const read = await gw.request(`/api/v1/mcp/connections/${id}`, { token: agent.token });
+      expect(((await read.json()) as { status: string }).status).toBe('active');
+    } finally {
+      await restarted.stop();
+    }
+  }, 60_000);
+
   it('is error as soon as a call in flight answered 502 because its upstream went down', async () => {
     const connections = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => liveConnection(`lost-${i}`)));
     const seen = await Promise.all(

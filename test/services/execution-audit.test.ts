@@ -90,6 +90,12 @@ describe('audit rows on PostgreSQL under a poisoned call', () => {
     expect(await gw.gateway.services.orm.em.fork().count(ExecutionSchema, {})).toBe(ordinary.length + 1);
   }, 60_000);
 
+  it('stores an upstream catalogue carrying NUL with U+FFFD instead of failing the create', async () => {
+    const read = await gw.request(`/api/v1/mcp/connections/${tenants[0]!.connectionId}`, { token: tenants[0]!.agent.token });
+    const { tools } = (await read.json()) as { tools: { name: string; description: string }[] };
+    expect(tools.find((tool) => tool.name === 'nul')?.description).toBe('Answers text with NUL\uFFFD');
+  });
+
   it('refuses a NUL argument on GraphQL before anything runs', async () => {
     const tenant = tenants[1]!;
     const before = await gw.gateway.services.orm.em.fork().count(ExecutionSchema, {});

@@ -20,7 +20,10 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createPostgresDatabase, type TestPostgresDatabase } from '../helpers/postgres-database.js';
 
 const owner = { agentId: 'lease-owner', namespace: 'leases', role: 'agent' as const };
-const FAST = { ttlMs: 600, renewEveryMs: 150, sweepEveryMs: 100 };
+/** Live instances: a lease long enough that a busy test machine never lets it lapse, swept often. */
+const LIVE = { ttlMs: 5_000, renewEveryMs: 500, sweepEveryMs: 100 };
+/** The lease a crashed instance took before it stopped renewing. */
+const CRASHED_TTL_MS = 300;
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -45,7 +48,7 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
     await orm?.close(true);
   });
 
-  const instance = async (options = FAST) => {
+  const instance = async (options = LIVE) => {
     const instanceId = randomUUID();
     const keeper = new ExecutionLeaseKeeper({ leases: new ExecutionLeases(orm.em), events, logger, instanceId, options });
     keepers.push(keeper);
@@ -66,7 +69,7 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
 
     // A crashed instance: registered with a lease, then never renewed again.
     const crashedId = randomUUID();
-    await new ExecutionLeases(orm.em).register({ id: crashedId, host: 'elsewhere', pid: 1 }, FAST.ttlMs);
+    await new ExecutionLeases(orm.em).register({ id: crashedId, host: 'elsewhere', pid: 1 }, CRASHED_TTL_MS);
     const crashedRepo = new ExecutionRepository(orm.em, { instanceId: crashedId });
     const orphans = await Promise.all(Array.from({ length: 5 }, () => run(crashedRepo)));
 
@@ -86,8 +89,8 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
       expect(row).toMatchObject({ status: 'FAILED', errorCode: 'GATEWAY_RESTARTED' });
       expect(row.finishedAt).toBeInstanceOf(Date);
     }
-    // Several sweeps of both live instances have run by now (sweepEveryMs 100): their rows are untouched.
-    await new Promise((resolve) => setTimeout(resolve, 4 * FAST.renewEveryMs));
+    // Several more sweeps (every 100 ms) run meanwhile: the live instances' rows stay untouched.
+    await new Promise((resolve) => setTimeout(resolve, 5 * LIVE.sweepEveryMs));
     for (const execution of [...mine, ...others]) expect(await status(execution.id)).toBe('RUNNING');
     await until(async () => orphans.every((e) => terminal.some((t) => t.executionId === e.id && t.type === 'FAILED')));
     void iterator.return?.();

@@ -9,6 +9,7 @@ import {
 } from '../../errors/index.js';
 import { McpConnectionSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
 import { LoadingCache } from '../../common/loading-cache.js';
+import { storableStructure } from '../../common/storable-text.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -218,7 +219,8 @@ export class ConnectionRepository {
       await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId }, { ctx });
       await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace }, { ctx });
       const now = new Date();
-      const rows = tools.map((tool, position) =>
+      // Upstream text: NUL and lone surrogates (refused by PostgreSQL) are stored as U+FFFD.
+      const rows = tools.map(storableStructure).map((tool, position) =>
         em.create(
           ToolSchema,
           {

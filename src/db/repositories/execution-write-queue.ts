@@ -1,4 +1,15 @@
+import {
+  MAX_ROWS_PER_STATEMENT,
+  applyFinish,
+  inScope,
+  insertSql,
+  updateSql,
+  type FinishWrite,
+  type InsertValues,
+} from './execution-write-sql.js';
 import type { SqlRunner } from './sql-runner.js';
+
+export type { FinishWrite, InsertValues } from './execution-write-sql.js';
 
 /**
  * Group commit for the two writes every tool call makes (the RUNNING row and
@@ -32,64 +43,6 @@ import type { SqlRunner } from './sql-runner.js';
  */
 export const INSERT_DELAY_MS = 10;
 
-/** Values of one new execution row, in INSERT_COLUMNS order (already encoded for the driver). */
-export type InsertValues = unknown[];
-
-/** The terminal state of one execution, in FINISH_COLUMNS order after the id (already encoded). */
-export interface FinishWrite {
-  id: string;
-  namespace: string;
-  /** `null` for an admin scope (the whole namespace). */
-  agentId: string | null;
-  /** status, is_error, result, error_code, error_message, finished_at, duration_ms, updated_at */
-  values: unknown[];
-}
-
-export const INSERT_COLUMNS = [
-  'id',
-  'created_at',
-  'updated_at',
-  'namespace',
-  'agent_id',
-  'connection_id',
-  'tool_name',
-  'arguments',
-  'status',
-  'source',
-  'request_id',
-  'is_error',
-  'result',
-  'error_code',
-  'error_message',
-  'started_at',
-  'finished_at',
-  'duration_ms',
-  'instance_id',
-] as const;
-
-/** Terminal-state columns, set by `finish` (same order as FinishWrite.values). */
-export const FINISH_COLUMNS = [
-  'status',
-  'is_error',
-  'result',
-  'error_code',
-  'error_message',
-  'finished_at',
-  'duration_ms',
-  'updated_at',
-] as const;
-
-/** PostgreSQL types of the VALUES list of the batched UPDATE (untyped parameters would be text). */
-const POSTGRES_FINISH_TYPES = ['uuid', 'varchar', 'varchar', 'text', 'boolean', 'jsonb', 'varchar', 'text', 'timestamptz', 'int', 'timestamptz'];
-
-/** Rows per statement; far below SQLite's and PostgreSQL's bound-parameter limits. */
-const MAX_ROWS_PER_STATEMENT = 200;
-
-const column = (name: string): number => INSERT_COLUMNS.indexOf(name as (typeof INSERT_COLUMNS)[number]);
-const STATUS = column('status');
-const NAMESPACE = column('namespace');
-const AGENT_ID = column('agent_id');
-
 interface QueuedInsert {
   kind: 'insert';
   id: string;
@@ -97,6 +50,8 @@ interface QueuedInsert {
   values: InsertValues;
   /** The RUNNING row as queued, kept to reconcile it if this write fails. */
   running: InsertValues;
+  /** Somebody is answered on this row (startExecution): it must be durable first. */
+  durable: boolean;
   settle: (error?: unknown) => void;
   written: Promise<unknown>;
 }
@@ -117,6 +72,12 @@ interface QueuedFinish {
 
 type Queued = QueuedInsert | QueuedFinish;
 
+/** What the database said about one terminal state, reported once the batch is durable. */
+interface UpdateOutcome {
+  item: QueuedFinish;
+  outcome: { changed: boolean } | { error: unknown };
+}
+
 export class ExecutionWriteQueue {
   private queue: Queued[] = [];
   private inFlight: Queued[] = [];
@@ -128,25 +89,33 @@ export class ExecutionWriteQueue {
   /** RUNNING rows that failed to be written: their finish inserts the final row instead. */
   private readonly failedInserts = new Map<string, FailedInsert>();
 
+  /**
+   * @param durable resolves once everything committed so far is on stable
+   *   storage (SQLite: an fdatasync of the WAL, see wal-sync.ts); nobody
+   *   hears about a batch before. @default already durable (PostgreSQL commits are)
+   */
   constructor(
     private readonly sql: SqlRunner,
     private readonly dialect: () => 'sqlite' | 'postgresql',
+    private readonly durable: () => Promise<void> = async () => undefined,
   ) {}
 
   /**
    * Queues a new row. Resolves once it is written; rejects when it could not
    * be (the execution's `finish` then tries again with the final row). Nobody
    * has to wait for it: a rejection nobody awaits is not reported as unhandled.
-   * `urgent` writes it on the next turn of the event loop instead of after INSERT_DELAY_MS.
+   * `durable` writes it on the next turn of the event loop instead of after
+   * INSERT_DELAY_MS, and resolves only once it is on stable storage; otherwise
+   * a RUNNING row is durable with the next batch that somebody is answered on.
    */
-  insert(id: string, values: InsertValues, urgent = false): Promise<void> {
+  insert(id: string, values: InsertValues, durable = false): Promise<void> {
     let settle!: (error?: unknown) => void;
     const outcome = new Promise<void>((resolve, reject) => {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     outcome.catch(() => undefined);
-    this.queue.push({ kind: 'insert', id, values, running: values, settle, written: outcome.catch(() => undefined) });
-    this.requestWrite(urgent);
+    this.queue.push({ kind: 'insert', id, values, running: values, durable, settle, written: outcome.catch(() => undefined) });
+    this.requestWrite(durable);
     return outcome;
   }
 
@@ -245,17 +214,34 @@ export class ExecutionWriteQueue {
       }
     }
     const failures = await this.writeInserts([...inserts.values()]);
+    const updated = updates.length > 0 ? await this.writeUpdates(updates) : [];
     for (const insert of inserts.values()) {
       const error = failures.get(insert.id);
       if (error !== undefined) this.rememberFailedInsert(insert, error);
-      insert.settle(error);
     }
-    for (const { finish, changed } of coalesced) {
-      const error = failures.get(finish.write.id);
-      if (error === undefined) finish.resolve(changed);
-      else finish.reject(error);
-    }
-    if (updates.length > 0) await this.writeUpdates(updates);
+    const notify = (syncError: unknown) => {
+      for (const insert of inserts.values()) insert.settle(failures.get(insert.id) ?? syncError);
+      for (const { finish, changed } of coalesced) {
+        const error = failures.get(finish.write.id) ?? syncError;
+        if (error === undefined) finish.resolve(changed);
+        else finish.reject(error);
+      }
+      for (const { item, outcome } of updated) {
+        if (syncError !== undefined) item.reject(syncError);
+        else if ('error' in outcome) item.reject(outcome.error);
+        else item.resolve(outcome.changed);
+      }
+    };
+    // Acknowledged means durable (SPEC §10): nobody learns the outcome of this batch before it is on disk.
+    // The sync runs while the next batch is written (a sync requested during another one waits for the
+    // next, so it covers this batch). A batch of plain RUNNING rows answers nobody and waits for no sync
+    // (the next one covers it), which halves the syncs when calls outlast INSERT_DELAY_MS. A failed sync
+    // fails every waiter (the rows were written, so nothing is reconciled).
+    if (!batch.some((item) => item.kind === 'finish' || item.durable)) return notify(undefined);
+    this.durable().then(
+      () => notify(undefined),
+      (error: unknown) => notify(error ?? new Error('sync failed')),
+    );
   }
 
   /** A finish for a RUNNING row that failed to be written, by someone in its scope: insert the row again, as final. */
@@ -264,7 +250,7 @@ export class ExecutionWriteQueue {
     if (!failed || !inScope(failed.running, write)) return undefined;
     this.failedInserts.delete(write.id);
     const written = Promise.resolve();
-    return { kind: 'insert', id: write.id, values: failed.running, running: failed.running, settle: () => undefined, written };
+    return { kind: 'insert', id: write.id, values: failed.running, running: failed.running, durable: true, settle: () => undefined, written };
   }
 
   private rememberFailedInsert(insert: QueuedInsert, error: unknown): void {
@@ -286,19 +272,23 @@ export class ExecutionWriteQueue {
     return failures;
   }
 
-  private async writeUpdates(updates: QueuedFinish[]): Promise<void> {
+  /** Writes the terminal states; returns each one's outcome, for the caller to report once durable. */
+  private async writeUpdates(updates: QueuedFinish[]): Promise<UpdateOutcome[]> {
+    const outcomes = updates.map((item): UpdateOutcome => ({ item, outcome: { changed: false } }));
+    const outcomeOf = new Map(outcomes.map((entry) => [entry.item, entry]));
     for (let start = 0; start < updates.length; start += MAX_ROWS_PER_STATEMENT) {
       const chunk = updates.slice(start, start + MAX_ROWS_PER_STATEMENT);
       await this.rowByRowOnFailure(
         chunk,
         async (part) => {
-          const rows = await this.sql.query(this.updateSql(part.length), part.flatMap(updateParams));
+          const rows = await this.sql.query(updateSql(part.length, this.dialect() === 'postgresql'), part.flatMap(updateParams));
           const changed = new Set(rows.map((row) => String(row.id)));
-          for (const item of part) item.resolve(changed.has(item.write.id));
+          for (const item of part) outcomeOf.get(item)!.outcome = { changed: changed.has(item.write.id) };
         },
-        (item, error) => item.reject(error),
+        (item, error) => (outcomeOf.get(item)!.outcome = { error }),
       );
     }
+    return outcomes;
   }
 
   /**
@@ -329,30 +319,6 @@ export class ExecutionWriteQueue {
     }
   }
 
-  /**
-   * One UPDATE for many rows: `update … from (values …)`, supported by SQLite
-   * (3.33+, RETURNING 3.35+) and PostgreSQL alike. VALUES columns are named
-   * column1…columnN in both. RETURNING tells which rows were still RUNNING.
-   */
-  private updateSql(rows: number): string {
-    const postgres = this.dialect() === 'postgresql';
-    const placeholders = POSTGRES_FINISH_TYPES.map((type) => (postgres ? `?::${type}` : '?')).join(', ');
-    const tuples = Array.from({ length: rows }, () => `(${placeholders})`).join(', ');
-    // v.column1 id, column2 namespace, column3 agent id (null: admin scope), then FINISH_COLUMNS.
-    const set = FINISH_COLUMNS.map((name, i) => `"${name}" = v.column${i + 4}`).join(', ');
-    return (
-      `update "executions" set ${set} from (values ${tuples}) as v ` +
-      `where "executions"."id" = v.column1 and "executions"."status" = 'RUNNING' ` +
-      `and "executions"."namespace" = v.column2 and (v.column3 is null or "executions"."agent_id" = v.column3) ` +
-      'returning "executions"."id"'
-    );
-  }
-}
-
-function insertSql(rows: number): string {
-  const tuple = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
-  const columns = INSERT_COLUMNS.map((c) => `"${c}"`).join(', ');
-  return `insert into "executions" (${columns}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
 }
 
 /**
@@ -379,23 +345,6 @@ function takeBatch(queue: Queued[]): { batch: Queued[]; deferred: Queued[] } {
     batch.push(item);
   }
   return { batch, deferred };
-}
-
-/** Whether a finish would match the not-yet-written row (RUNNING, same namespace, owner unless admin scope). */
-function inScope(values: InsertValues, write: FinishWrite): boolean {
-  return (
-    values[STATUS] === 'RUNNING' &&
-    values[NAMESPACE] === write.namespace &&
-    (write.agentId === null || values[AGENT_ID] === write.agentId)
-  );
-}
-
-function applyFinish(values: InsertValues, write: FinishWrite): InsertValues {
-  const next = [...values];
-  FINISH_COLUMNS.forEach((name, i) => {
-    next[column(name)] = write.values[i];
-  });
-  return next;
 }
 
 function updateParams(item: QueuedFinish): unknown[] {

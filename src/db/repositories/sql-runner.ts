@@ -45,7 +45,7 @@ const MAX_CACHED_STATEMENTS = 512;
  * to itself (our row never joins, or rolls back with, somebody else's
  * transaction); a connection the pool replaces gets its own statements.
  */
-export function sqlitePreparedRunner(knex: () => Knex): SqlRunner {
+export function sqlitePreparedRunner(knex: () => Knex, options: { commitWithoutSync?: boolean } = {}): SqlRunner {
   const statements = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
 
   const prepared = (db: SqliteDatabase, sql: string): SqliteStatement => {
@@ -68,11 +68,15 @@ export function sqlitePreparedRunner(knex: () => Knex): SqlRunner {
       };
       const db = await client.acquireConnection();
       try {
+        // The caller makes the commit durable itself, off the main thread (wal-sync.ts); the
+        // connection's own level (FULL, see orm.ts) is back before anyone else uses it.
+        if (options.commitWithoutSync) prepared(db, 'PRAGMA synchronous = NORMAL').run([]);
         const statement = prepared(db, sql);
         if (statement.reader) return statement.all(params);
         statement.run(params);
         return [];
       } finally {
+        if (options.commitWithoutSync) prepared(db, 'PRAGMA synchronous = FULL').run([]);
         await client.releaseConnection(db);
       }
     },
