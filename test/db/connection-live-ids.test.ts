@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ConnectionOwnerLookup, ConnectionRepository } from '../../src/db/repositories/connection.repository.js';
-import { freshPostgresDatabase, freshSqliteDatabase } from '../helpers/databases.js';
+import { suiteDatabase } from '../helpers/database.js';
 
 /**
  * The search index keeps only vectors of connections live in this database (SPEC §7a,
@@ -40,11 +40,11 @@ function answersWhichConnectionsAreLive(open: () => Promise<MikroORM>) {
 }
 
 describe('live connection ids on SQLite', () => {
-  const target = freshSqliteDatabase();
+  const target = suiteDatabase('sqlite');
   answersWhichConnectionsAreLive(() => openOrm(target));
 });
 
 describe('live connection ids on PostgreSQL', () => {
-  const target = freshPostgresDatabase();
+  const target = suiteDatabase('postgresql');
   answersWhichConnectionsAreLive(() => openOrm(target));
 });

@@ -1,21 +1,17 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { ExecutionSchema } from '../../src/db/entities/index.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ExecutionMaintenance, ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
+import { suiteDatabase } from '../helpers/database.js';
 
 /**
  * The execution write path (group-commit queue, plain SQL) must read back
  * exactly like MikroORM's own writes did, and keep "first outcome wins" and
  * scoping, on SQLite and PostgreSQL alike.
  */
-const POSTGRES_ADMIN_URL = process.env.TMWS_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 const owner = { agentId: 'owner', namespace: 'writes', role: 'agent' as const };
 const stranger = { agentId: 'stranger', namespace: 'writes', role: 'agent' as const };
@@ -209,29 +205,11 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
 }
 
 describe('execution writes on SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tmws-writes-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  behavesLikeTheAuditTrail(() => openOrm({ driver: 'sqlite', path: join(dir, 'writes.db') }));
+  const target = suiteDatabase('sqlite');
+  behavesLikeTheAuditTrail(() => openOrm(target));
 });
 
 describe('execution writes on PostgreSQL', () => {
-  const database = `tmws_test_${randomBytes(4).toString('hex')}`;
-  let admin: MikroORM | undefined;
-
-  beforeAll(async () => {
-    admin = await openOrm({ driver: 'postgresql', url: POSTGRES_ADMIN_URL });
-    await admin.em.getConnection().execute(`CREATE DATABASE ${database}`);
-  });
-
-  afterAll(async () => {
-    await admin?.em.getConnection().execute(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
-    await admin?.close(true);
-  });
-
-  const target = (): DatabaseTarget => {
-    const url = new URL(POSTGRES_ADMIN_URL);
-    url.pathname = `/${database}`;
-    return { driver: 'postgresql', url: url.href };
-  };
-  behavesLikeTheAuditTrail(() => openOrm(target()));
+  const target = suiteDatabase('postgresql');
+  behavesLikeTheAuditTrail(() => openOrm(target));
 });

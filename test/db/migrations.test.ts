@@ -1,15 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { AgentSchema, McpConnectionSchema } from '../../src/db/entities/index.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ConnectionRepository } from '../../src/db/repositories/connection.repository.js';
 import { DuplicateConnectionError } from '../../src/errors/index.js';
+import { suiteDatabase } from '../helpers/database.js';
 
-const POSTGRES_ADMIN_URL = process.env.TMWS_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const principal = { agentId: 'migrator', namespace: 'mig', role: 'agent' as const };
 
 /** Applies migrations, checks idempotence and that the schema enforces live-name uniqueness. */
@@ -48,20 +47,9 @@ describe('migrations', () => {
   });
 
   describe('on PostgreSQL', () => {
-    const database = `tmws_test_${randomBytes(4).toString('hex')}`;
-    let admin: Awaited<ReturnType<typeof openOrm>> | undefined;
-
-    afterAll(async () => {
-      await admin?.em.getConnection().execute(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
-      await admin?.close(true);
-    });
-
+    const target = suiteDatabase('postgresql');
     it('apply on a fresh database', async () => {
-      admin = await openOrm({ driver: 'postgresql', url: POSTGRES_ADMIN_URL });
-      await admin.em.getConnection().execute(`CREATE DATABASE ${database}`);
-      const url = new URL(POSTGRES_ADMIN_URL);
-      url.pathname = `/${database}`;
-      await exercise({ driver: 'postgresql', url: url.toString() });
+      await exercise(target);
     });
   });
 });

@@ -5,20 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
-import { createPostgresDatabase, type TestPostgresDatabase } from '../helpers/postgres-database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 
 /** Several connections at once: the old race lost about one in two, so a handful always catches it. */
 const CONNECTIONS = 8;
 
-let database: TestPostgresDatabase;
+let database: TestDatabase;
 let redis: RedisTestServer;
 let gw: TestGateway;
 let agent: TestAgent;
 
 beforeAll(async () => {
-  [database, redis] = await Promise.all([createPostgresDatabase(), startRedis()]);
+  [database, redis] = await Promise.all([createTestDatabase('postgresql'), startRedis()]);
   gw = await startGateway({ TMWS_DATABASE_URL: database.url, TMWS_REDIS_URL: redis.url });
   agent = await gw.agent('status-agent', 'status-ns');
 }, 60_000);

@@ -17,7 +17,7 @@ import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { AgentRepository } from '../../src/db/repositories/agent.repository.js';
 import { TEST_SECRET } from '../helpers/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
-import { createPostgresDatabase, type TestPostgresDatabase } from '../helpers/postgres-database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 
 const CALLS = 200;
@@ -132,7 +132,7 @@ describe('kill -9 during 200 concurrent executions', () => {
   }, 180_000);
 
   it('on PostgreSQL: the surviving instance fails only the dead one’s rows; every answered call has its row', async () => {
-    const database: TestPostgresDatabase = await createPostgresDatabase();
+    const database: TestDatabase = await createTestDatabase('postgresql');
     cleanups.push(() => database.drop());
     const upstream = await startTestUpstream();
     cleanups.push(() => upstream.stop());

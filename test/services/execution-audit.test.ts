@@ -11,18 +11,18 @@ import { ExecuteToolDocument, StartExecutionDocument } from '../gql/graphql.js';
 import { codes, graphql } from '../graphql/client.js';
 import { POISONED_TEXT, startNulResultUpstream, type NulResultUpstream } from '../fixtures/nul-result-upstream.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
-import { createPostgresDatabase, type TestPostgresDatabase } from '../helpers/postgres-database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const NAMESPACES = ['audit-a', 'audit-b', 'audit-c'];
 const CALLS_PER_NAMESPACE = 15;
 
-let database: TestPostgresDatabase;
+let database: TestDatabase;
 let upstream: NulResultUpstream;
 let gw: TestGateway;
 const tenants: { agent: TestAgent; connectionId: string }[] = [];
 
 beforeAll(async () => {
-  [database, upstream] = await Promise.all([createPostgresDatabase(), startNulResultUpstream()]);
+  [database, upstream] = await Promise.all([createTestDatabase('postgresql'), startNulResultUpstream()]);
   gw = await startGateway({ TMWS_DATABASE_URL: database.url });
   for (const namespace of NAMESPACES) {
     const agent = await gw.agent(`${namespace}-agent`, namespace);

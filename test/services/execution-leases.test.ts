@@ -17,7 +17,7 @@ import { ExecutionRepository } from '../../src/db/repositories/execution.reposit
 import { createEventBus, type ExecutionEventPayload } from '../../src/services/event-bus.js';
 import { ExecutionLeaseKeeper } from '../../src/services/execution-leases.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createPostgresDatabase, type TestPostgresDatabase } from '../helpers/postgres-database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const owner = { agentId: 'lease-owner', namespace: 'leases', role: 'agent' as const };
 /** Live instances: a lease long enough that a busy test machine never lets it lapse, swept often. */
@@ -124,10 +124,10 @@ describe('execution leases on SQLite', () => {
 });
 
 describe('execution leases on PostgreSQL', () => {
-  let database: TestPostgresDatabase | undefined;
+  let database: TestDatabase | undefined;
   afterAll(async () => database?.drop());
   leasesBehave(async () => {
-    database = await createPostgresDatabase();
+    database = await createTestDatabase('postgresql');
     return { driver: 'postgresql', url: database.url };
   });
 });
