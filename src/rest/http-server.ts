@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppError, RouteNotFoundError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
+import { drainRequestBody } from './drain-request.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
 import { requestIdFrom } from './request-context.js';
 
@@ -63,6 +64,11 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
+    if (known?.httpStatus === 413) {
+      // Read the rest of the body (bounded) before answering and closing, so the client sees its 413.
+      await drainRequestBody(request.raw);
+      reply.header('Connection', 'close');
+    }
     if (known) return sendError(reply, request, known);
     logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
     return sendError(reply, request, new AppError('INTERNAL_ERROR', 500, 'Internal server error'));
