@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { AppError, RouteNotFoundError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { drainRequestBody } from './drain-request.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
 import { requestIdFrom } from './request-context.js';
 
@@ -26,6 +27,7 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false } },
   });
+  registerJsonBodyParser(app);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('requestId', '');
 
