@@ -9,7 +9,7 @@ import type { GraphQLContext } from './context.js';
 import { mapError } from './errors.js';
 import { useAgentAuthentication } from './plugins/use-agent-authentication.js';
 import { useErrorMapping } from './plugins/use-error-mapping.js';
-import { useJsonDepthLimit } from './plugins/use-json-depth-limit.js';
+import { useVariablesGuard } from './plugins/use-variables-guard.js';
 import { DEFAULT_QUERY_LIMITS, useDisableIntrospection, useQueryLimits, type QueryLimits } from './plugins/use-query-limits.js';
 import { gatewaySchema } from './schema.js';
 
@@ -60,7 +60,7 @@ export function createGatewayYoga(services: Services, options: GatewayYogaOption
     },
     plugins: [
       useAgentAuthentication(services),
-      useJsonDepthLimit(),
+      useVariablesGuard(),
       ...(production ? [useDisableIntrospection()] : []),
       useQueryLimits(options.limits ?? DEFAULT_QUERY_LIMITS, production),
       useErrorMapping(services.logger),

@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { AppError, RouteNotFoundError, isAppError } from '../errors/index.js';
+import { AppError, RouteNotFoundError, ValidationError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { drainRequestBody } from './drain-request.js';
 import { registerJsonBodyParser } from './json-body.js';
@@ -26,6 +26,11 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     return503OnClosing: true,
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false } },
+    // A path Fastify cannot decode (`/connections/%ZZ`): the gateway's 400, not Fastify's own body.
+    frameworkErrors: (_error, request, reply) => {
+      reply.header('X-Request-ID', request.id);
+      sendError(reply, request, ValidationError.field('path', 'The URL path is not validly percent-encoded'));
+    },
   });
   registerJsonBodyParser(app);
   app.decorateRequest('principal', undefined);
