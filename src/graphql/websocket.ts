@@ -11,6 +11,7 @@ import type { Services } from '../services/container.js';
 import { verifyCaller, type VerifiedCaller } from './caller.js';
 import { mapError } from './errors.js';
 import { GRAPHQL_PATH, type GatewayYoga } from './yoga.js';
+import { nestingRefusal } from './plugins/use-variables-guard.js';
 
 /**
  * Largest graphql-ws message accepted, the same bound as an HTTP body.
@@ -100,6 +101,8 @@ async function prepareOperation(
     ctx.extra.socket.close(CloseCode.Unauthorized, mapped.message.slice(0, 120));
     return [mapped];
   }
+  const tooDeep = nestingRefusal(payload);
+  if (tooDeep) return [mapError(tooDeep, state.requestId).error];
   const enveloped = yoga.getEnveloped({
     caller: state.caller,
     requestId: state.requestId,

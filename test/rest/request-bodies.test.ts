@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawHandshake } from '../graphql/client.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 
@@ -103,6 +104,18 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     });
     expect(viaGet.status).toBeLessThan(500);
     expect(JSON.stringify(await viaGet.json())).toContain('VALIDATION_ERROR');
+  });
+
+  it('refuses deep variables over WebSocket with VALIDATION_ERROR', async () => {
+    const { ack, socket } = await rawHandshake(gw, { authorization: `Bearer ${agent.token}` });
+    expect(ack).toBe(true);
+    const query = `mutation($args: JSON) { executeTool(input: {connectionId: "${connectionId}", toolName: "echo", arguments: $args}) { id } }`;
+    const answer = new Promise<string>((resolve) => socket.once('message', (raw) => resolve(raw.toString())));
+    socket.send(`{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(query)},"variables":{"args":${nestedObject(5_000)}}}}`);
+    const message = JSON.parse(await answer) as { type: string; payload: Array<{ extensions: { code: string } }> };
+    socket.close();
+    expect(message.type).toBe('error');
+    expect(message.payload[0]?.extensions.code).toBe('VALIDATION_ERROR');
   });
 
   it('answers 413 PAYLOAD_TOO_LARGE above 1 MiB on REST and GraphQL', async () => {

@@ -9,6 +9,23 @@ function refusal(message: string, field: string, details: Record<string, unknown
 }
 
 /**
+ * The refusal for `variables` / `extensions` nested deeper than `maxDepth`, if
+ * they are. Also used by the WebSocket transport, which does not run Yoga's
+ * request pipeline.
+ */
+export function nestingRefusal(
+  params: { variables?: unknown; extensions?: unknown },
+  maxDepth = MAX_JSON_DEPTH,
+): GraphQLError | undefined {
+  for (const field of ['variables', 'extensions'] as const) {
+    if (valueTooDeep(params[field], maxDepth)) {
+      return refusal(`GraphQL ${field} nested deeper than ${maxDepth} levels`, field, { max_depth: maxDepth });
+    }
+  }
+  return undefined;
+}
+
+/**
  * GraphQL `variables` and `extensions` as a client sent them, checked before
  * Yoga or anything recursive touches them (SPEC §14):
  * - on GET they are JSON in the query string, which Yoga parses without
@@ -32,11 +49,8 @@ export function useVariablesGuard(maxDepth = MAX_JSON_DEPTH): Plugin {
       }
     },
     onParams({ params }) {
-      for (const field of ['variables', 'extensions'] as const) {
-        if (valueTooDeep(params[field], maxDepth)) {
-          throw refusal(`GraphQL ${field} nested deeper than ${maxDepth} levels`, field, { max_depth: maxDepth });
-        }
-      }
+      const tooDeep = nestingRefusal(params, maxDepth);
+      if (tooDeep) throw tooDeep;
     },
   };
 }
