@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppError, RouteNotFoundError, ValidationError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
+import { answerClientError } from './client-error.js';
 import { drainRequestBody } from './drain-request.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
@@ -26,6 +27,7 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     return503OnClosing: true,
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false } },
+    clientErrorHandler: answerClientError,
     // A path Fastify cannot decode (`/connections/%ZZ`): the gateway's 400, not Fastify's own body.
     frameworkErrors: (_error, request, reply) => {
       reply.header('X-Request-ID', request.id);

@@ -127,6 +127,15 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     }
   });
 
+  it('answers requests Node cannot parse in the gateway error format: 431 for headers above 16 KiB, 400 for garbage', async () => {
+    const huge = await exchange(`GET /health HTTP/1.1\r\nHost: g\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, Buffer.alloc(0));
+    expect(huge.response).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(huge.response.split('\r\n\r\n')[1]!)).toMatchObject({ error_code: 'PAYLOAD_TOO_LARGE', details: { limit_bytes: 16384 } });
+    const garbage = await exchange('NOT HTTP AT ALL\r\n\r\n', Buffer.alloc(0));
+    expect(garbage.response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.response.split('\r\n\r\n')[1]!)).toMatchObject({ error_code: 'VALIDATION_ERROR' });
+  });
+
   it('lets a client that writes a whole 2 MiB body read its 413, every time', async () => {
     const body = Buffer.alloc(2 * 1024 * 1024, 'x');
     const head =
