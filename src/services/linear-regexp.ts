@@ -91,22 +91,12 @@ export class LinearPatterns {
 
   /** Runs one validation (synchronous) with a fresh MATCH_BUDGET. */
   withinBudget<T>(validation: () => T): T {
-    this.remaining = MATCH_BUDGET;
-    try {
-      return validation();
-    } finally {
-      this.remaining = MATCH_BUDGET;
-    }
+    return withReset(() => (this.remaining = MATCH_BUDGET), validation);
   }
 
   /** Compiles one schema (synchronous, e.g. `ajv.compile`) with a fresh COMPILE_BUDGET. */
   withinCompileBudget<T>(compilation: () => T): T {
-    this.compileRemaining = COMPILE_BUDGET;
-    try {
-      return compilation();
-    } finally {
-      this.compileRemaining = COMPILE_BUDGET;
-    }
+    return withReset(() => (this.compileRemaining = COMPILE_BUDGET), compilation);
   }
 
   private compile(pattern: string): PatternTester {
@@ -153,5 +143,15 @@ export class LinearPatterns {
     if (this.reported.has(pattern) || this.reported.size >= MAX_REPORTED_PATTERNS) return;
     this.reported.add(pattern);
     this.onUnenforced(pattern, reason);
+  }
+}
+
+/** Runs `work` between two resets, so a budget never leaks from one run into the next. */
+function withReset<T>(reset: () => void, work: () => T): T {
+  reset();
+  try {
+    return work();
+  } finally {
+    reset();
   }
 }
