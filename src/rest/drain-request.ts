@@ -15,7 +15,7 @@ export const DRAIN_MAX_MS = 5_000;
  * that sends more than the bounds allow gets the answer and the close at once.
  */
 export function drainRequestBody(raw: IncomingMessage, maxBytes = DRAIN_MAX_BYTES, maxMs = DRAIN_MAX_MS): Promise<void> {
-  if (raw.complete || raw.destroyed || Number(raw.headers['content-length']) > maxBytes) return Promise.resolve();
+  if (raw.complete || raw.readableEnded || raw.destroyed || Number(raw.headers['content-length']) > maxBytes) return Promise.resolve();
   return new Promise((resolve) => {
     let seen = 0;
     const finish = () => {
