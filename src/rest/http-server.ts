@@ -3,7 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { AppError, RouteNotFoundError, ValidationError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { answerClientError } from './client-error.js';
-import { drainRequestBody } from './drain-request.js';
+import { closeAfterDrain } from './drain-request.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
 import { requestIdFrom } from './request-context.js';
@@ -73,11 +73,8 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
-    if (known?.httpStatus === 413) {
-      // Read the rest of the body (bounded) before answering and closing, so the client sees its 413.
-      await drainRequestBody(request.raw);
-      reply.header('Connection', 'close');
-    }
+    // Read the rest of the body (bounded) before answering and closing, so the client sees its 413.
+    if (known?.httpStatus === 413) await closeAfterDrain(request.raw, reply.raw);
     if (known) return sendError(reply, request, known);
     logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
     return sendError(reply, request, new AppError('INTERNAL_ERROR', 500, 'Internal server error'));

@@ -127,6 +127,24 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     }
   });
 
+  it('does not wait for ever on a client that stops sending its oversized body', async () => {
+    const head =
+      `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${agent.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`;
+    const { hostname, port } = new URL(gw.url);
+    const response = await new Promise<string>((resolve) => {
+      const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', () => undefined);
+      // The answer is complete when the gateway ends its side (this client never ends its own).
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      // 64 KiB of the announced 2 MiB, then silence: the drain gives up after its time bound.
+      socket.on('connect', () => socket.write(head + 'x'.repeat(64 * 1024)));
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
   it('answers requests Node cannot parse in the gateway error format: 431 for headers above 16 KiB, 400 for garbage', async () => {
     const huge = await exchange(`GET /health HTTP/1.1\r\nHost: g\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, Buffer.alloc(0));
     expect(huge.response).toMatch(/^HTTP\/1\.1 431 /);
