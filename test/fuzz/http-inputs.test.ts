@@ -16,7 +16,7 @@ import { startGateway, type TestAgent, type TestGateway } from '../helpers/gatew
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_205);
-const RUNS = 60;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 const BASE = '/api/v1/mcp';
 
 /** The `error_code`s of README's REST error table, read from the README itself. */
