@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawHandshake } from '../graphql/client.js';
+import { createConnection } from '../helpers/connections.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 
@@ -13,9 +14,7 @@ let connectionId: string;
 beforeAll(async () => {
   [gw, upstream] = await Promise.all([startGateway(), startTestUpstream()]);
   agent = await gw.agent('body-agent', 'body-ns');
-  const created = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'bodies', url: upstream.url } });
-  expect(created.status).toBe(201);
-  connectionId = ((await created.json()) as { id: string }).id;
+  connectionId = await createConnection(gw, agent, 'bodies', upstream.url);
 });
 afterAll(async () => {
   await gw?.close();

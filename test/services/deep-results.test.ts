@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnection } from '../helpers/connections.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startRawJsonUpstream, type RawJsonUpstream } from '../fixtures/upstreams/raw-json-upstream.js';
 
@@ -14,9 +15,7 @@ let nextResult = '';
 beforeAll(async () => {
   [gw, upstream] = await Promise.all([startGateway(), startRawJsonUpstream(() => nextResult)]);
   agent = await gw.agent('deep-agent', 'deep-ns');
-  const created = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'deep', url: upstream.url } });
-  expect(created.status).toBe(201);
-  connectionId = ((await created.json()) as { id: string }).id;
+  connectionId = await createConnection(gw, agent, 'deep', upstream.url);
 });
 afterAll(async () => {
   await gw?.close();

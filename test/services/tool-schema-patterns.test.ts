@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnection } from '../helpers/connections.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
 import { startSchemaUpstream, type SchemaUpstream } from '../fixtures/upstreams/schema-upstream.js';
@@ -44,13 +45,7 @@ beforeAll(async () => {
     ]),
   ]);
   agent = await gw.agent('pattern-agent', 'pattern-ns');
-  const created = await gw.request(`${BASE}/connections`, {
-    method: 'POST',
-    token: agent.token,
-    body: { server_name: 'patterns', url: upstream.url },
-  });
-  expect(created.status).toBe(201);
-  connectionId = ((await created.json()) as { id: string }).id;
+  connectionId = await createConnection(gw, agent, 'patterns', upstream.url);
 });
 afterAll(async () => {
   await gw?.close();
