@@ -114,6 +114,20 @@ describe('REST bodies', () => {
     );
   });
 
+  it('create against a real upstream with arbitrary upstream headers: 201 or 400, never a failed handshake', async () => {
+    let n = 0;
+    const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'grapheme-ascii', maxLength: 30 }));
+    const name = fc.oneof(fc.constantFrom('Authorization', 'X-Api-Key', 'Cookie', 'Host', 'x-a', 'X-Forwarded-For'), fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/));
+    await run(
+      fc.asyncProperty(fc.dictionary(name, value, { maxKeys: 3 }), async (headers) => {
+        n += 1;
+        const response = await inject({ method: 'POST', url: `${BASE}/connections`, payload: { server_name: `headers-${n}`, url: upstream.url, headers } });
+        assertDocumented(response);
+        expect([201, 400], response.body.slice(0, 200)).toContain(response.statusCode);
+      }),
+    );
+  });
+
   it('raw bodies that are not (quite) JSON, with any content type', async () => {
     const contentType = fc.constantFrom('application/json', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', '', 'application/graphql+json');
     await run(
