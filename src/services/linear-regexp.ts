@@ -35,6 +35,40 @@ function needsBacktracking(pattern: string): boolean {
   return false;
 }
 
+/** JavaScript's `\s` (ECMA-262 WhiteSpace and LineTerminator), as RE2 class content. */
+const JS_WHITESPACE = '\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+
+/**
+ * Rewrites the constructs whose meaning differs between JavaScript and RE2 so
+ * that RE2 matches what the schema's author (writing ECMA-262) meant: `.`
+ * excludes every JavaScript line terminator, not only `\n`; `\s` / `\S` use
+ * JavaScript's Unicode whitespace, not RE2's ASCII set. (`\S` inside a class
+ * keeps RE2's meaning: a negated set cannot be nested there.)
+ */
+function withJavaScriptMeaning(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i] ?? '';
+    if (ch === '\\') {
+      const next = pattern[i + 1] ?? '';
+      i += 1;
+      if (next === 's') out += inClass ? JS_WHITESPACE : `[${JS_WHITESPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${JS_WHITESPACE}]`;
+      else out += ch + next;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+      out += ch;
+    } else if (ch === '[') {
+      inClass = true;
+      out += ch;
+    } else {
+      out += ch === '.' ? '[^\\n\\r\\x{2028}\\x{2029}]' : ch;
+    }
+  }
+  return out;
+}
+
 /**
  * Matching work allowed for one validation, in RE2 program instructions ×
  * input characters. RE2 is linear in the input, but the constant is the
@@ -127,7 +161,7 @@ export class LinearPatterns {
     if (this.compileRemaining <= 0) return 'the schema exceeds the pattern compile budget';
     let re2: RE2JS;
     try {
-      re2 = RE2JS.compile(RE2JS.translateRegExp(pattern));
+      re2 = RE2JS.compile(RE2JS.translateRegExp(withJavaScriptMeaning(pattern)));
     } catch (error) {
       return error instanceof Error ? error.message : 'not a valid pattern';
     }

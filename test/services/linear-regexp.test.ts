@@ -40,6 +40,19 @@ describe('LinearPatterns (RE2 for tool schema patterns)', () => {
     );
   });
 
+  it('keeps the JavaScript meaning of ., \\s and \\S', () => {
+    const { validator } = ajvWithLinearPatterns();
+    const atoms = fc.constantFrom('.', '\\s', '\\S', '[\\s]', '[a\\s]', 'a', '\\d', '\\w');
+    const text = fc.string({ unit: fc.constantFrom('a', '1', ' ', '\t', '\n', '\r', '\u000b', '\u00a0', '\u2028', '\u3000', '\ufeff', 'é', '_'), maxLength: 4 });
+    fc.assert(
+      fc.property(fc.array(atoms, { minLength: 1, maxLength: 4 }), text, (parts, input) => {
+        const pattern = `^${parts.join('')}$`;
+        expect(validator(pattern)(input)).toBe(new RegExp(pattern, 'u').test(input));
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
+  });
+
   it('never throws, whatever the pattern and the input', () => {
     const { validator } = ajvWithLinearPatterns();
     const patternText = fc.string({ unit: fc.constantFrom(...'ab()[]{}|*+?^$\\.-,:=!<>kudpPwWsS0123456789'.split('')), maxLength: 24 });
