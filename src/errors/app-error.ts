@@ -130,8 +130,8 @@ export class ServiceUnavailableError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(limitBytes: number) {
-    super('PAYLOAD_TOO_LARGE', 413, `Request body exceeds ${limitBytes} bytes`, { limit_bytes: limitBytes });
+  constructor(limitBytes: number, what = 'Request body', httpStatus = 413) {
+    super('PAYLOAD_TOO_LARGE', httpStatus, `${what} exceeds ${limitBytes} bytes`, { limit_bytes: limitBytes });
   }
 }
 

@@ -83,9 +83,22 @@ function fromAppError(error: AppError, located: GraphQLError | undefined): Graph
  */
 function labelled(error: GraphQLError): GraphQLError {
   const extensions = error.extensions as Record<string, unknown>;
+  const foreign = typeof extensions.code === 'string' ? FOREIGN_CLIENT_ERROR_CODES[extensions.code] : undefined;
+  if (foreign) {
+    // Yoga's own refusals (request method and params, operation name, body size): the gateway's code for them.
+    extensions.details = { reason: extensions.code };
+    extensions.code = foreign;
+  }
   if (typeof extensions.code !== 'string') extensions.code = 'VALIDATION_ERROR';
   return error;
 }
+
+/** Codes Yoga gives the requests it refuses before executing them, and the gateway's codes for them. */
+const FOREIGN_CLIENT_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
+  BAD_REQUEST: 'VALIDATION_ERROR',
+  OPERATION_RESOLUTION_FAILURE: 'VALIDATION_ERROR',
+  REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+};
 
 function masked(located: GraphQLError | undefined, requestId: string | undefined): GraphQLError {
   const extensions: Record<string, unknown> = { code: INTERNAL_CODE };

@@ -17,7 +17,7 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
     url: GRAPHQL_PATH,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (request, reply) => {
-      const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+      const response = notAcceptableWithBody(await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply }));
       response.headers.forEach((value, key) => {
         reply.header(key, value);
       });
@@ -36,6 +36,26 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
       await yoga.dispose();
     },
   };
+}
+
+/**
+ * Yoga answers an `Accept` it cannot serve with an empty 406; give it a body
+ * in the GraphQL error format with a documented code, like every other refusal.
+ */
+function notAcceptableWithBody(response: Response): Response {
+  if (response.status !== 406 || response.body !== null) return response;
+  const body = {
+    errors: [
+      {
+        message: 'Not acceptable: the response is available as application/graphql-response+json, application/json, text/event-stream or multipart/mixed (UTF-8)',
+        extensions: { code: 'VALIDATION_ERROR', details: { reason: 'not_acceptable' } },
+      },
+    ],
+  };
+  const headers = new Headers(response.headers);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.delete('content-length');
+  return new Response(JSON.stringify(body), { status: 406, headers });
 }
 
 function isStreamed(response: Response): boolean {

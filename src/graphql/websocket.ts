@@ -12,6 +12,7 @@ import { verifyCaller, type VerifiedCaller } from './caller.js';
 import { mapError } from './errors.js';
 import { RECHECK_INTERVAL_MS } from './subscription-access.js';
 import { GRAPHQL_PATH, type GatewayYoga } from './yoga.js';
+import { nestingRefusal } from './plugins/use-variables-guard.js';
 
 /**
  * Largest graphql-ws message accepted, the same bound as an HTTP body.
@@ -141,6 +142,8 @@ async function prepareOperation(
     ctx.extra.socket.close(CloseCode.Unauthorized, unauthorizedReason(error));
     return [mapError(error, state.requestId).error];
   }
+  const tooDeep = nestingRefusal(payload);
+  if (tooDeep) return [mapError(tooDeep, state.requestId).error];
   const enveloped = yoga.getEnveloped({
     caller: state.caller,
     requestId: state.requestId,

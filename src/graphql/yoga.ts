@@ -10,6 +10,7 @@ import { mapError } from './errors.js';
 import { gatewayGraphiQLOptions, renderOfflineGraphiQL } from './graphiql.js';
 import { useAgentAuthentication } from './plugins/use-agent-authentication.js';
 import { useErrorMapping } from './plugins/use-error-mapping.js';
+import { useVariablesGuard } from './plugins/use-variables-guard.js';
 import { DEFAULT_QUERY_LIMITS, useDisableIntrospection, useQueryLimits, type QueryLimits } from './plugins/use-query-limits.js';
 import { useSubscriptionLimit } from './plugins/use-subscription-limit.js';
 import { gatewaySchema } from './schema.js';
@@ -62,6 +63,7 @@ export function createGatewayYoga(services: Services, options: GatewayYogaOption
     },
     plugins: [
       useAgentAuthentication(services),
+      useVariablesGuard(),
       ...(production ? [useDisableIntrospection()] : []),
       useQueryLimits(options.limits ?? DEFAULT_QUERY_LIMITS, production),
       useSubscriptionLimit(services.config.limits.maxSubscriptionsPerAgent),

@@ -1,7 +1,10 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { AppError, RouteNotFoundError, isAppError } from '../errors/index.js';
+import { AppError, RouteNotFoundError, ValidationError, isAppError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
+import { answerClientError } from './client-error.js';
+import { closeAfterDrain } from './drain-request.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
 import { preflightRefusal } from './cors-preflight.js';
 import { requestIdFrom } from './request-context.js';
@@ -25,7 +28,14 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     return503OnClosing: true,
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false } },
+    clientErrorHandler: answerClientError,
+    // A path Fastify cannot decode (`/connections/%ZZ`): the gateway's 400, not Fastify's own body.
+    frameworkErrors: (_error, request, reply) => {
+      reply.header('X-Request-ID', request.id);
+      sendError(reply, request, ValidationError.field('path', 'The URL path is not validly percent-encoded'));
+    },
   });
+  registerJsonBodyParser(app);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('requestId', '');
 
@@ -70,6 +80,8 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
+    // Read the rest of the body (bounded) before answering and closing, so the client sees its 413.
+    if (known?.httpStatus === 413) await closeAfterDrain(request.raw, reply.raw);
     if (known) return sendError(reply, request, known);
     logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
     return sendError(reply, request, new AppError('INTERNAL_ERROR', 500, 'Internal server error'));

@@ -6,7 +6,7 @@ import type { ConnectionRepository } from '../db/repositories/connection.reposit
 import { ToolNotFoundError, ValidationError } from '../errors/index.js';
 import { LoadingCache } from '../common/loading-cache.js';
 import type { Logger } from '../observability/logger.js';
-import { linearRegExpEngine } from './linear-regexp.js';
+import { LinearPatterns } from './linear-regexp.js';
 
 // ajv-formats is CommonJS with a `default` export that NodeNext typings cannot call directly.
 const addFormats = createRequire(import.meta.url)('ajv-formats') as (ajv: Ajv) => Ajv;
@@ -39,6 +39,7 @@ interface CachedTool {
  */
 export class ToolCatalogue {
   private readonly ajv: Ajv;
+  private readonly patterns: LinearPatterns;
   private readonly cache = new LoadingCache<string, Map<string, CachedTool>>(CATALOGUE_TTL_MS);
   private readonly compiled = new Map<string, ValidateFunction | null>();
 
@@ -47,10 +48,10 @@ export class ToolCatalogue {
     logger: Logger,
   ) {
     // Upstream schemas are untrusted: `pattern` and `patternProperties` run on RE2 (linear time), never on V8's backtracking RegExp.
-    const regExp = linearRegExpEngine((pattern, reason) =>
+    this.patterns = new LinearPatterns((pattern, reason) =>
       logger.warn({ pattern: pattern.slice(0, 200), reason }, 'tool schema pattern not enforced by the gateway (the upstream still validates)'),
     );
-    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, code: { regExp } });
+    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, code: { regExp: this.patterns.engine } });
     addFormats(this.ajv);
   }
 
@@ -61,7 +62,7 @@ export class ToolCatalogue {
     if (!entry) throw new ToolNotFoundError(toolName, connectionId);
     if (entry.validate === undefined) entry.validate = this.compile(entry.tool.inputSchema);
     const validate = entry.validate;
-    if (validate && !validate(args)) {
+    if (validate && !this.patterns.withinBudget(() => validate(args))) {
       const first = validate.errors?.[0];
       const where = first?.instancePath ? `arguments${first.instancePath.replaceAll('/', '.')}` : 'arguments';
       throw new ValidationError(`${where} ${first?.message ?? 'do not match the tool input schema'}`, {
@@ -96,7 +97,7 @@ export class ToolCatalogue {
     if (known !== undefined) return known;
     let validate: ValidateFunction | null;
     try {
-      validate = this.ajv.compile(rest);
+      validate = this.patterns.withinCompileBudget(() => this.ajv.compile(rest));
     } catch {
       validate = null;
     }

@@ -30,7 +30,8 @@ export const createConnectionInput = z
     headers: z
       .record(
         z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'header names must be HTTP tokens'),
-        z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'header values must not contain line breaks'),
+        // RFC 9110 field-value characters: anything else cannot be sent and would fail the handshake (502) instead.
+        z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'header values must be printable characters (no line breaks or controls, Latin-1 only)'),
       )
       .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers')
       .superRefine(refuseReservedHeaders)

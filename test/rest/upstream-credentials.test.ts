@@ -55,6 +55,15 @@ describe('upstream headers an agent may set', () => {
     expect(body).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: `headers.${name}` } });
   });
 
+  it.each([['a line break', 'a\r\nX-Injected: 1'], ['a control character', 'a\u0007'], ['a character outside Latin-1', '€']])(
+    'refuses a header value with %s with 400, not a failed handshake',
+    async (_label, value) => {
+      const { status, body } = await create({ server_name: 'bad-value', url: keyed.url, headers: { 'X-Api-Key': value } });
+      expect(status).toBe(400);
+      expect(body.details.field).toBe('headers.X-Api-Key');
+    },
+  );
+
   it('refuses one header given twice in different letter case', async () => {
     const { status, body } = await create({ server_name: 'twice', url: keyed.url, headers: { 'X-Api-Key': 'a', 'x-api-key': 'b' } });
     expect(status).toBe(400);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnection } from '../helpers/connections.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
 import { startSchemaUpstream, type SchemaUpstream } from '../fixtures/upstreams/schema-upstream.js';
@@ -32,6 +33,11 @@ beforeAll(async () => {
         inputSchema: { type: 'object', properties: { pair: { type: 'string', pattern: '^(a)\\1$' }, n: { type: 'integer' } } },
       },
       {
+        name: 'huge_program',
+        description: 'linear, but with a 50,000-instruction program',
+        inputSchema: { type: 'object', properties: { text: { type: 'string', pattern: '\\w{1000}'.repeat(50) } } },
+      },
+      {
         name: 'unicode',
         description: 'JavaScript escapes translated for RE2',
         inputSchema: { type: 'object', properties: { code: { type: 'string', pattern: '^[\\u0041-\\u005A]{3}-\\d+$' } } },
@@ -39,13 +45,7 @@ beforeAll(async () => {
     ]),
   ]);
   agent = await gw.agent('pattern-agent', 'pattern-ns');
-  const created = await gw.request(`${BASE}/connections`, {
-    method: 'POST',
-    token: agent.token,
-    body: { server_name: 'patterns', url: upstream.url },
-  });
-  expect(created.status).toBe(201);
-  connectionId = ((await created.json()) as { id: string }).id;
+  connectionId = await createConnection(gw, agent, 'patterns', upstream.url);
 });
 afterAll(async () => {
   await gw?.close();
@@ -92,6 +92,16 @@ describe('upstream schema patterns run in linear time (SPEC §14)', () => {
     const wrongType = await execute('backreference', { pair: 'aa', n: 'three' });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.details.field).toBe('arguments.n');
+  });
+
+  it('bounds the matching work of one call: a huge program over a long argument is left to the upstream', async () => {
+    // 50,000 instructions × 100,000 characters took re2js 76 s; past the match budget the gateway does not match.
+    const text = `${'a'.repeat(100_000)}!`;
+    const { result, worstHealthMs } = await probeHealthWhile(gw.url, () => execute('huge_program', { text }));
+    expect(result.status).toBe(200);
+    expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
+    // Within the budget the same pattern is enforced.
+    expect((await execute('huge_program', { text: 'short' })).status).toBe(400);
   });
 
   it('keeps the meaning of JavaScript escapes such as \\uXXXX', async () => {

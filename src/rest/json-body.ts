@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../common/json-depth.js';
+import { ValidationError } from '../errors/index.js';
+
+/**
+ * Every `application/json` body (REST and `/graphql`): Fastify's own parser
+ * (prototype-poisoning protection included), behind a nesting bound of
+ * MAX_JSON_DEPTH — deeper is a 400 VALIDATION_ERROR, never a stack overflow
+ * later on (SPEC §14). The size bound (413) is Fastify's `bodyLimit`.
+ */
+export function registerJsonBodyParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
+    const body = raw.toString(); // parseAs 'string': already a string
+    if (jsonTextTooDeep(body)) {
+      done(ValidationError.field('body', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH }), undefined);
+      return;
+    }
+    parseJson(request, body, done);
+  });
+}

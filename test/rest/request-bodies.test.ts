@@ -1,0 +1,170 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawHandshake } from '../graphql/client.js';
+import { createConnection } from '../helpers/connections.js';
+import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
+
+const BASE = '/api/v1/mcp';
+let gw: TestGateway;
+let agent: TestAgent;
+let upstream: TestUpstream;
+let connectionId: string;
+
+beforeAll(async () => {
+  [gw, upstream] = await Promise.all([startGateway(), startTestUpstream()]);
+  agent = await gw.agent('body-agent', 'body-ns');
+  connectionId = await createConnection(gw, agent, 'bodies', upstream.url);
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.stop();
+});
+
+/** `{"a":{"a":…1…}}` nested `depth` objects deep. */
+const nestedObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+const nestedArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+const WRITE_CHUNK = 16 * 1024;
+
+interface RawExchange {
+  /** Everything the gateway sent back, as text. */
+  response: string;
+  /** The socket error the client saw, if any (EPIPE, ECONNRESET). */
+  error?: string;
+}
+
+/**
+ * Writes a whole request on a raw socket, as a client that sends its body
+ * before reading does (half-open: the gateway's FIN does not stop it), and
+ * collects whatever comes back until the socket closes.
+ */
+function exchange(head: string, body: Buffer): Promise<RawExchange> {
+  const { hostname, port } = new URL(gw.url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      error ??= e.code ?? e.message;
+    });
+    socket.on('close', () => resolve({ response: Buffer.concat(chunks).toString('latin1'), error }));
+    socket.on('connect', async () => {
+      socket.write(head);
+      // Like an upload over a real network: the body trickles in after the headers, whatever comes back meanwhile.
+      for (let offset = 0; offset < body.length && !socket.destroyed; offset += WRITE_CHUNK) {
+        const ok = socket.write(body.subarray(offset, offset + WRITE_CHUNK));
+        if (!ok) await new Promise((r) => socket.once('drain', r).once('close', r));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      if (!socket.destroyed) socket.end();
+    });
+  });
+}
+
+describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
+  const post = (path: string, body: string) => gw.request(path, { method: 'POST', token: agent.token, body });
+  const execute = `${BASE}/connections/${'{id}'}/tools/echo/execute`;
+
+  it.each([
+    ['create, nested object', () => `{"server_name":"x","url":"http://127.0.0.1:1/mcp","headers":${nestedObject(100)}}`],
+    ['create, nested array', () => `{"server_name":${nestedArray(5_000)}}`],
+    ['execute arguments', () => `{"arguments":{"message":"x","deep":${nestedObject(10_000)}}}`],
+  ])('refuses JSON nested deeper than 64 with 400 VALIDATION_ERROR: %s', async (label, body) => {
+    const path = label.startsWith('execute') ? execute.replace('{id}', connectionId) : `${BASE}/connections`;
+    const response = await post(path, body());
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: 'body', max_depth: 64 } });
+  });
+
+  it('accepts nesting up to the limit', async () => {
+    // The body object is level 1, `arguments` 2, so `deep` may hold 62 more levels.
+    const response = await post(execute.replace('{id}', connectionId), `{"arguments":{"message":"x","deep":${nestedObject(61)}}}`);
+    expect(response.status).toBe(200);
+  });
+
+  it('does not count brackets inside strings', async () => {
+    const message = '[[[[{{{{'.repeat(100);
+    const response = await post(execute.replace('{id}', connectionId), JSON.stringify({ arguments: { message } }));
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).result.result).toBe(message);
+  });
+
+  it('refuses deep GraphQL variables and bodies with VALIDATION_ERROR, never 500', async () => {
+    const query = 'mutation($args: JSON) { executeTool(input: {connectionId: "c", toolName: "echo", arguments: $args}) { id } }';
+    const deepVariables = `{"query":${JSON.stringify(query)},"variables":{"args":${nestedObject(10_000)}}}`;
+    const response = await post('/graphql', deepVariables);
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toContain('VALIDATION_ERROR');
+
+    const viaGet = await gw.request(`/graphql?query=${encodeURIComponent('{ me { id } }')}&variables=${encodeURIComponent(`{"x":${nestedArray(1_000)}}`)}`, {
+      token: agent.token,
+    });
+    expect(viaGet.status).toBeLessThan(500);
+    expect(JSON.stringify(await viaGet.json())).toContain('VALIDATION_ERROR');
+  });
+
+  it('refuses deep variables over WebSocket with VALIDATION_ERROR', async () => {
+    const { ack, socket } = await rawHandshake(gw, { authorization: `Bearer ${agent.token}` });
+    expect(ack).toBe(true);
+    const query = `mutation($args: JSON) { executeTool(input: {connectionId: "${connectionId}", toolName: "echo", arguments: $args}) { id } }`;
+    const answer = new Promise<string>((resolve) => socket.once('message', (raw) => resolve(raw.toString())));
+    socket.send(`{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(query)},"variables":{"args":${nestedObject(5_000)}}}}`);
+    const message = JSON.parse(await answer) as { type: string; payload: Array<{ extensions: { code: string } }> };
+    socket.close();
+    expect(message.type).toBe('error');
+    expect(message.payload[0]?.extensions.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('answers 413 PAYLOAD_TOO_LARGE above 1 MiB on REST and GraphQL', async () => {
+    const padding = 'x'.repeat(1024 * 1024);
+    for (const path of [`${BASE}/connections`, '/graphql']) {
+      const response = await post(path, JSON.stringify({ query: '{ me { id } }', pad: padding }));
+      expect(response.status, path).toBe(413);
+      expect(((await response.json()) as any).error_code).toBe('PAYLOAD_TOO_LARGE');
+    }
+  });
+
+  it('does not wait for ever on a client that stops sending its oversized body', async () => {
+    const head =
+      `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${agent.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`;
+    const { hostname, port } = new URL(gw.url);
+    const response = await new Promise<string>((resolve) => {
+      const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', () => undefined);
+      // The answer is complete when the gateway ends its side (this client never ends its own).
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      // 64 KiB of the announced 2 MiB, then silence: the drain gives up after its time bound.
+      socket.on('connect', () => socket.write(head + 'x'.repeat(64 * 1024)));
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('answers requests Node cannot parse in the gateway error format: 431 for headers above 16 KiB, 400 for garbage', async () => {
+    const huge = await exchange(`GET /health HTTP/1.1\r\nHost: g\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, Buffer.alloc(0));
+    expect(huge.response).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(huge.response.split('\r\n\r\n')[1]!)).toMatchObject({ error_code: 'PAYLOAD_TOO_LARGE', details: { limit_bytes: 16384 } });
+    const garbage = await exchange('NOT HTTP AT ALL\r\n\r\n', Buffer.alloc(0));
+    expect(garbage.response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.response.split('\r\n\r\n')[1]!)).toMatchObject({ error_code: 'VALIDATION_ERROR' });
+  });
+
+  it('lets a client that writes a whole 2 MiB body read its 413, every time', async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const head =
+      `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${agent.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const { response, error } = await exchange(head, body);
+      const answered = response.startsWith('HTTP/1.1 413') && response.includes('PAYLOAD_TOO_LARGE');
+      outcomes.push(answered && !error ? '413' : `${error ?? 'no error'}, ${answered ? '413 read' : 'no 413'}`);
+      expect(response.toLowerCase()).toContain('connection: close');
+    }
+    expect(outcomes).toEqual(Array(30).fill('413'));
+  });
+});
