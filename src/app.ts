@@ -5,7 +5,10 @@ import { registerConnectionRoutes } from './rest/connections.routes.js';
 import { createHttpServer } from './rest/http-server.js';
 import { registerOperationsRoutes } from './rest/operations.routes.js';
 import { mountGraphQL } from './graphql/mount.js';
-import { createServices, type ServiceOverrides, type Services } from './services/container.js';
+import { createServices, DEFAULT_DRAIN_MS, type ServiceOverrides, type Services } from './services/container.js';
+
+/** After the drain, how long answers still being written get before the remaining sockets are closed. */
+const CLOSE_GRACE_MS = 1_000;
 
 export interface Gateway {
   http: FastifyInstance;
@@ -45,7 +48,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       if (closed) return;
       closed = true;
       await graphql.close();
-      await http.close();
+      // Stop accepting (new requests get 503, idle keep-alive sockets close) while the requests in flight
+      // keep their sockets: a call that finishes within the drain must reach its caller.
+      const stopped = http.close();
+      await services.executions.drain(options.drainMs ?? DEFAULT_DRAIN_MS);
+      // Drained or cancelled: give their answers a moment to be written, then close what is left
+      // (event streams, clients that never finish sending).
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([stopped, new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+      clearTimeout(grace);
+      http.server.closeAllConnections();
+      await stopped;
       await services.close();
     },
   };

@@ -26,7 +26,8 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     // Request ids come from X-Request-ID (validated) or are minted; see the onRequest hook.
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     return503OnClosing: true,
-    forceCloseConnections: true,
+    // Only idle keep-alive sockets are closed at once; app.close() drains the busy ones, then closes them.
+    forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
     clientErrorHandler: answerClientError,
     // A path Fastify cannot decode (`/connections/%ZZ`): the gateway's 400, not Fastify's own body.

@@ -52,7 +52,12 @@ export interface ServiceOverrides {
   upstream?: UpstreamClient;
   /** Execution lease timings (SPEC §10); tests shorten them. @default DEFAULT_EXECUTION_LEASE */
   executionLease?: Partial<ExecutionLeaseOptions>;
+  /** How long a graceful stop waits for running executions before cancelling them. @default DEFAULT_DRAIN_MS */
+  drainMs?: number;
 }
+
+/** Graceful stop (SIGTERM): running executions get this long to finish, then they are cancelled. */
+export const DEFAULT_DRAIN_MS = 10_000;
 
 /** How often expired executions are purged when retention is configured. */
 const RETENTION_SWEEP_MS = 60_000;
@@ -173,7 +178,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     health,
     async close() {
       if (retentionTimer) clearInterval(retentionTimer);
-      await executions.drain(10_000);
+      await executions.drain(overrides.drainMs ?? DEFAULT_DRAIN_MS);
       executions.close();
       await executionRepository.settled();
       await leaseKeeper.stop();

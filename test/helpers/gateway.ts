@@ -38,11 +38,12 @@ export interface TestGateway {
  * project's dialect (SQLite, or PostgreSQL in the `postgresql` project), shared test Chroma.
  * Each database gets its own Chroma collection prefix: a gateway prunes, at start-up, the vectors
  * of connections its database does not know, and test files share one Chroma server.
+ * `options.drainMs` shortens the graceful-stop wait for running executions.
  * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
  */
 export async function startGateway(
   env: Record<string, string> = {},
-  options: { logDestination?: LoggerOptions['destination'] } = {},
+  options: { logDestination?: LoggerOptions['destination']; drainMs?: number } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-test-'));
   const database = env['TMWS_DATABASE_URL'] ? undefined : await createTestDatabase();
@@ -61,7 +62,10 @@ export async function startGateway(
     },
     dir,
   );
-  const gateway = await createApp(config, { logger: createLogger(config.logLevel, { destination: options.logDestination }) });
+  const gateway = await createApp(config, {
+    logger: createLogger(config.logLevel, { destination: options.logDestination }),
+    ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
+  });
   const url = await gateway.listen();
   const secret = secretKeyBytes(config.secretKey);
 
