@@ -26,6 +26,9 @@ export default defineConfig({
     hookTimeout: 90_000,
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
+    // `npm run test:coverage`: lines and branches of src/ exercised in the test processes (code that
+    // runs only in spawned children — the CLI, `npm start`, the crash-test gateway — is not counted).
+    coverage: { provider: 'v8', include: ['src/**/*.ts'], reporter: ['text-summary', 'json-summary'], reportsDirectory: 'coverage' },
     projects: [
       {
         extends: true,
