@@ -2,7 +2,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type LoggingMessageNotification,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ExternalServiceError, type AppError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -11,6 +17,7 @@ import { classifyFailure, toAppError, type Failure } from './errors.js';
 import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
 import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
 import type {
+  LogEntry,
   SessionLimits,
   SsrfPolicy,
   UpstreamCallResult,
@@ -143,6 +150,8 @@ export class UpstreamSession {
   private lastProbeAt = 0;
   /** Why the session died, when it did (markDead). */
   private deathFailure: Failure | undefined;
+  /** The calls in flight on this session (keyed by their request options), with their log listener. */
+  private readonly callsInFlight = new Map<RequestOptions, ((entry: LogEntry) => void) | undefined>();
 
   private constructor(
     readonly target: UpstreamTarget,
@@ -159,6 +168,23 @@ export class UpstreamSession {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.state === 'open') this.events.onToolListChanged(this);
     });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => this.onLogMessage(notification));
+  }
+
+  /**
+   * `notifications/message` carries no request id or progress token, and the
+   * SDK does not say which POST stream carried it. So a message is attributed
+   * to a call only while that call is the session's sole call in flight;
+   * with several calls in flight (or none) it is dropped rather than shown to
+   * the wrong execution — possibly another agent's.
+   */
+  private onLogMessage({ params }: LoggingMessageNotification): void {
+    if (this.callsInFlight.size !== 1) return;
+    const [onLog] = this.callsInFlight.values();
+    if (!onLog) return;
+    const entry: LogEntry = { level: params.level, data: params.data };
+    if (typeof params.logger === 'string') entry.logger = params.logger;
+    onLog(entry);
   }
 
   /** Validates the URL (SSRF), pins its addresses, negotiates the transport and initializes. */
@@ -256,14 +282,24 @@ export class UpstreamSession {
    * Hot path: one SDK request, no logging, no extra allocation beyond the
    * params object. `options` must carry `onprogress` so a progressToken is sent.
    */
-  async callTool(name: string, args: Record<string, unknown>, options: RequestOptions): Promise<UpstreamCallResult> {
-    const result = await this.client.request(
-      { method: 'tools/call', params: { name, arguments: args } },
-      RelayedCallToolResultSchema,
-      options,
-    );
-    result.isError ??= false;
-    return result as UpstreamCallResult;
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: RequestOptions,
+    onLog?: (entry: LogEntry) => void,
+  ): Promise<UpstreamCallResult> {
+    this.callsInFlight.set(options, onLog);
+    try {
+      const result = await this.client.request(
+        { method: 'tools/call', params: { name, arguments: args } },
+        RelayedCallToolResultSchema,
+        options,
+      );
+      result.isError ??= false;
+      return result as UpstreamCallResult;
+    } finally {
+      this.callsInFlight.delete(options);
+    }
   }
 
   /** Marks the session dead (once) and tells the pool; pending requests are failed by close(). */
