@@ -7,6 +7,7 @@ import {
   LoggingMessageNotificationSchema,
   McpError,
   ToolListChangedNotificationSchema,
+  type JSONRPCMessage,
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -25,6 +26,13 @@ import type {
   UpstreamTool,
   UpstreamTransportKind,
 } from './types.js';
+
+/** An upstream log message's params as the gateway relays them: level, logger (when a string) and data, as is. */
+function toLogEntry(params: { level?: unknown; logger?: unknown; data?: unknown }): LogEntry {
+  const entry: LogEntry = { level: String(params.level), data: params.data };
+  if (typeof params.logger === 'string') entry.logger = params.logger;
+  return entry;
+}
 
 /** Safety bound on `tools/list` pagination: a server looping on cursors must not hang a connect. */
 export const MAX_TOOL_PAGES = 100;
@@ -150,8 +158,10 @@ export class UpstreamSession {
   private lastProbeAt = 0;
   /** Why the session died, when it did (markDead). */
   private deathFailure: Failure | undefined;
-  /** The calls in flight on this session (keyed by their request options), with their log listener. */
-  private readonly callsInFlight = new Map<RequestOptions, ((entry: LogEntry) => void) | undefined>();
+  /** The calls in flight on this session, by JSON-RPC request id, with their log listener. */
+  private readonly callLogs = new Map<number | string, ((entry: LogEntry) => void) | undefined>();
+  /** The id of the last tools/call request the SDK sent (see watchCallIds). */
+  private sentCallId: number | string | undefined;
 
   private constructor(
     readonly target: UpstreamTarget,
@@ -168,23 +178,38 @@ export class UpstreamSession {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.state === 'open') this.events.onToolListChanged(this);
     });
+    // Log messages: read from each call's own stream (Streamable HTTP), else see onLogMessage.
+    this.watchCallIds();
+    pinned.onRequestLog = (requestId, params) => this.callLogs.get(requestId)?.(toLogEntry(params));
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => this.onLogMessage(notification));
   }
 
   /**
-   * `notifications/message` carries no request id or progress token, and the
-   * SDK does not say which POST stream carried it. So a message is attributed
-   * to a call only while that call is the session's sole call in flight;
-   * with several calls in flight (or none) it is dropped rather than shown to
-   * the wrong execution — possibly another agent's.
+   * The SDK numbers a request and sends it synchronously inside
+   * `client.request()`, but does not return the number: the transport's
+   * `send` notes it for callTool.
+   */
+  private watchCallIds(): void {
+    const transport = this.transport as { send(message: JSONRPCMessage, options?: unknown): Promise<void> };
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ('method' in message && message.method === 'tools/call' && 'id' in message) this.sentCallId = message.id;
+      return send(message, options);
+    };
+  }
+
+  /**
+   * Over Streamable HTTP a call's log messages come on its own POST stream
+   * and are read there (sse-log-tap.ts); the SDK's copy is ignored here. The
+   * legacy SSE transport carries every message on one stream, and a log
+   * message names no request: it is attributed to a call only while that is
+   * the session's sole call in flight, and otherwise dropped rather than
+   * shown to the wrong execution — possibly another agent's.
    */
   private onLogMessage({ params }: LoggingMessageNotification): void {
-    if (this.callsInFlight.size !== 1) return;
-    const [onLog] = this.callsInFlight.values();
-    if (!onLog) return;
-    const entry: LogEntry = { level: params.level, data: params.data };
-    if (typeof params.logger === 'string') entry.logger = params.logger;
-    onLog(entry);
+    if (this.kind !== 'sse' || this.callLogs.size !== 1) return;
+    const [onLog] = this.callLogs.values();
+    onLog?.(toLogEntry(params));
   }
 
   /** Validates the URL (SSRF), pins its addresses, negotiates the transport and initializes. */
@@ -288,17 +313,21 @@ export class UpstreamSession {
     options: RequestOptions,
     onLog?: (entry: LogEntry) => void,
   ): Promise<UpstreamCallResult> {
-    this.callsInFlight.set(options, onLog);
+    this.sentCallId = undefined;
+    const pending = this.client.request(
+      { method: 'tools/call', params: { name, arguments: args } },
+      RelayedCallToolResultSchema,
+      options,
+    );
+    // Sent synchronously (watchCallIds): registered before any answer can arrive.
+    const id = this.sentCallId;
+    if (id !== undefined) this.callLogs.set(id, onLog);
     try {
-      const result = await this.client.request(
-        { method: 'tools/call', params: { name, arguments: args } },
-        RelayedCallToolResultSchema,
-        options,
-      );
+      const result = await pending;
       result.isError ??= false;
       return result as UpstreamCallResult;
     } finally {
-      this.callsInFlight.delete(options);
+      if (id !== undefined) this.callLogs.delete(id);
     }
   }
 

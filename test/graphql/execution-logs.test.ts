@@ -25,23 +25,34 @@ afterAll(async () => {
 type Event = ExecutionProgressSubscription['executionProgress'];
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
-/** Starts `log`, subscribes, lets the upstream log, and returns every event up to the terminal one. */
-async function logRun(args: { lines: unknown[]; repeat?: number }): Promise<{ events: Event[]; releasedAt: number }> {
+/** Starts `log` and subscribes to it; `events()` then reads every event up to the terminal one. */
+async function startLogging(args: { lines: unknown[]; repeat?: number }): Promise<{ events(): Promise<Event[]> }> {
   const input = { connectionId, toolName: 'log', arguments: args };
   const execution = (await data(gw, StartExecutionDocument, { input }, agent.token)).startExecution!;
   const subscription = await sse(gw, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
   expect(subscription.status).toBe(200);
+  return {
+    async events() {
+      const payloads: GraphQLPayload<ExecutionProgressSubscription>[] = await collect(subscription.events, (p) =>
+        TERMINAL.has(p.data?.executionProgress.type ?? ''),
+      );
+      return payloads.map((p) => {
+        if (p.errors?.length || !p.data) throw new Error(`subscription error: ${JSON.stringify(p.errors)}`);
+        return p.data.executionProgress;
+      });
+    },
+  };
+}
+
+/** One call: starts it, lets the upstream log, returns its events and when logging began. */
+async function logRun(args: { lines: unknown[]; repeat?: number }): Promise<{ events: Event[]; releasedAt: number }> {
+  const run = await startLogging(args);
   const releasedAt = Date.now();
   upstream.release();
-  const payloads: GraphQLPayload<ExecutionProgressSubscription>[] = await collect(subscription.events, (p) =>
-    TERMINAL.has(p.data?.executionProgress.type ?? ''),
-  );
-  const events = payloads.map((p) => {
-    if (p.errors?.length || !p.data) throw new Error(`subscription error: ${JSON.stringify(p.errors)}`);
-    return p.data.executionProgress;
-  });
-  return { events, releasedAt };
+  return { events: await run.events(), releasedAt };
 }
+
+const logMessages = (events: Event[]) => events.filter((e) => e.type === 'LOG').map((e) => e.message);
 
 describe('LOG execution events', () => {
   it('relays each upstream log message (level, logger, data) before the terminal event', async () => {
@@ -50,6 +61,18 @@ describe('LOG execution events', () => {
     expect(logs.map((e) => e.message)).toEqual(['[info] fixture: warming up', '[info] fixture: {"step":2,"note":"half way"}']);
     expect(logs.map((e) => e.execution.status)).toEqual(['RUNNING', 'RUNNING']);
     expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { status: 'COMPLETED', isError: false } });
+  });
+
+  it('gives each of two concurrent calls on one upstream session its own log messages, read from its own stream', async () => {
+    const first = await startLogging({ lines: ['from the first call'] });
+    const second = await startLogging({ lines: ['from the second call'] });
+    // Both calls are in flight on the same session when the upstream logs.
+    upstream.release();
+    const [firstEvents, secondEvents] = await Promise.all([first.events(), second.events()]);
+    expect(logMessages(firstEvents)).toEqual(['[info] fixture: from the first call']);
+    expect(logMessages(secondEvents)).toEqual(['[info] fixture: from the second call']);
+    expect(firstEvents.at(-1)?.type).toBe('COMPLETED');
+    expect(secondEvents.at(-1)?.type).toBe('COMPLETED');
   });
 
   it('bounds a flood of 500 log messages to about 10 a second, and still delivers the terminal event', async () => {
