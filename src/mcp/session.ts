@@ -305,7 +305,8 @@ export class UpstreamSession {
 
   /**
    * Hot path: one SDK request, no logging, no extra allocation beyond the
-   * params object. `options` must carry `onprogress` so a progressToken is sent.
+   * params object (and one map entry, so the call's log messages find it).
+   * `options` must carry `onprogress` so a progressToken is sent.
    */
   async callTool(
     name: string,
