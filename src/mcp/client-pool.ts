@@ -141,7 +141,7 @@ export class UpstreamPool {
     }
     const entry = this.entryFor(target);
     const { options, release } = callRequestOptions(target, opts, this.limits.maxCallMs);
-    const call = (s: UpstreamSession) => s.callTool(name, args, options);
+    const call = (s: UpstreamSession) => s.callTool(name, args, options, opts.onLog);
     try {
       const live = entry.session;
       // Hot path: a live session, no awaits before the SDK request.

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { mediaTypeOf } from '../common/media-type.js';
 import { closeBody, EventStreamMeter, tooLargeError, toWebStream, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
+import { tapLogMessages } from './sse-log-tap.js';
 import { readAhead } from './sse-read-ahead.js';
 
 /**
@@ -33,6 +34,8 @@ export interface LeanPostOptions extends BodyBounds {
   exchangeTimeoutMs?: number;
   /** Called once the upstream answer is over (read, refused, aborted or failed). */
   onClosed?: () => void;
+  /** Log messages (`notifications/message` params) found on the event stream of the request `requestId` (sse-log-tap.ts). */
+  onLog?: ((requestId: number | string, params: Record<string, unknown>) => void) | undefined;
 }
 
 /** Statuses whose Response must not carry a body (the constructor refuses one). */
@@ -86,7 +89,7 @@ export async function leanPost(
   const eventStream = isEventStream(responseHeaders.get('content-type'));
   if (status === 200 && eventStream) {
     const ahead = await readAhead(answer.body, options);
-    if (ahead.kind === 'stream') return new Response(ahead.stream, { status, statusText, headers: responseHeaders });
+    if (ahead.kind === 'stream') return new Response(withLogTap(ahead.stream, options), { status, statusText, headers: responseHeaders });
     responseHeaders.set('content-type', 'application/json');
     responseHeaders.delete('content-length');
     return new Response(`[${ahead.payloads.join(',')}]`, { status, statusText, headers: responseHeaders });
@@ -98,6 +101,13 @@ export async function leanPost(
   }
   const meter = eventStream ? new EventStreamMeter(options.maxMessageBytes) : new WholeBodyMeter(options.maxMessageBytes);
   return new Response(toWebStream(answer.body, [], {}, options, meter), { status, statusText, headers: responseHeaders });
+}
+
+/** A stream that was read ahead and converted held nothing but the response: only a streamed one can carry log messages. */
+function withLogTap(stream: ReadableStream<Uint8Array>, options: LeanPostOptions): ReadableStream<Uint8Array> {
+  const { onLog, requestId } = options;
+  if (!onLog || requestId === undefined) return stream;
+  return tapLogMessages(stream, (params) => onLog(requestId, params));
 }
 
 function isEventStream(contentType: string | null): boolean {

@@ -35,6 +35,8 @@ export interface PinnedFetch {
   lastRefusal: Error | undefined;
   /** The last event stream refused as too large (read by the session the same way). */
   lastTooLarge: Error | undefined;
+  /** Set by the session: log messages found on the event stream of a request's POST, with that request's id. */
+  onRequestLog: ((requestId: number | string, params: Record<string, unknown>) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -134,7 +136,8 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
       if (openRequests.get(requestId) === controller) openRequests.delete(requestId);
     };
     try {
-      return await leanPost(agent, url, init, { ...bounds, requestId, signal: controller.signal, onClosed: forget });
+      const onLog = pinned.onRequestLog;
+      return await leanPost(agent, url, init, { ...bounds, requestId, signal: controller.signal, onClosed: forget, onLog });
     } catch (error) {
       forget();
       throw error;
@@ -144,6 +147,7 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
   const pinned: PinnedFetch = {
     lastRefusal: undefined,
     lastTooLarge: undefined,
+    onRequestLog: undefined,
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       if (url.origin !== origin) {

@@ -2,7 +2,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type JSONRPCMessage,
+  type LoggingMessageNotification,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ExternalServiceError, type AppError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -11,6 +18,7 @@ import { classifyFailure, toAppError, type Failure } from './errors.js';
 import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
 import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
 import type {
+  LogEntry,
   SessionLimits,
   SsrfPolicy,
   UpstreamCallResult,
@@ -18,6 +26,13 @@ import type {
   UpstreamTool,
   UpstreamTransportKind,
 } from './types.js';
+
+/** An upstream log message's params as the gateway relays them: level, logger (when a string) and data, as is. */
+function toLogEntry(params: { level?: unknown; logger?: unknown; data?: unknown }): LogEntry {
+  const entry: LogEntry = { level: String(params.level), data: params.data };
+  if (typeof params.logger === 'string') entry.logger = params.logger;
+  return entry;
+}
 
 /** Safety bound on `tools/list` pagination: a server looping on cursors must not hang a connect. */
 export const MAX_TOOL_PAGES = 100;
@@ -143,6 +158,10 @@ export class UpstreamSession {
   private lastProbeAt = 0;
   /** Why the session died, when it did (markDead). */
   private deathFailure: Failure | undefined;
+  /** The calls in flight on this session, by JSON-RPC request id, with their log listener. */
+  private readonly callLogs = new Map<number | string, ((entry: LogEntry) => void) | undefined>();
+  /** The id of the last tools/call request the SDK sent (see watchCallIds). */
+  private sentCallId: number | string | undefined;
 
   private constructor(
     readonly target: UpstreamTarget,
@@ -159,6 +178,38 @@ export class UpstreamSession {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.state === 'open') this.events.onToolListChanged(this);
     });
+    // Log messages: read from each call's own stream (Streamable HTTP), else see onLogMessage.
+    this.watchCallIds();
+    pinned.onRequestLog = (requestId, params) => this.callLogs.get(requestId)?.(toLogEntry(params));
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => this.onLogMessage(notification));
+  }
+
+  /**
+   * The SDK numbers a request and sends it synchronously inside
+   * `client.request()`, but does not return the number: the transport's
+   * `send` notes it for callTool.
+   */
+  private watchCallIds(): void {
+    const transport = this.transport as { send(message: JSONRPCMessage, options?: unknown): Promise<void> };
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ('method' in message && message.method === 'tools/call' && 'id' in message) this.sentCallId = message.id;
+      return send(message, options);
+    };
+  }
+
+  /**
+   * Over Streamable HTTP a call's log messages come on its own POST stream
+   * and are read there (sse-log-tap.ts); the SDK's copy is ignored here. The
+   * legacy SSE transport carries every message on one stream, and a log
+   * message names no request: it is attributed to a call only while that is
+   * the session's sole call in flight, and otherwise dropped rather than
+   * shown to the wrong execution — possibly another agent's.
+   */
+  private onLogMessage({ params }: LoggingMessageNotification): void {
+    if (this.kind !== 'sse' || this.callLogs.size !== 1) return;
+    const [onLog] = this.callLogs.values();
+    onLog?.(toLogEntry(params));
   }
 
   /** Validates the URL (SSRF), pins its addresses, negotiates the transport and initializes. */
@@ -254,16 +305,31 @@ export class UpstreamSession {
 
   /**
    * Hot path: one SDK request, no logging, no extra allocation beyond the
-   * params object. `options` must carry `onprogress` so a progressToken is sent.
+   * params object (and one map entry, so the call's log messages find it).
+   * `options` must carry `onprogress` so a progressToken is sent.
    */
-  async callTool(name: string, args: Record<string, unknown>, options: RequestOptions): Promise<UpstreamCallResult> {
-    const result = await this.client.request(
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: RequestOptions,
+    onLog?: (entry: LogEntry) => void,
+  ): Promise<UpstreamCallResult> {
+    this.sentCallId = undefined;
+    const pending = this.client.request(
       { method: 'tools/call', params: { name, arguments: args } },
       RelayedCallToolResultSchema,
       options,
     );
-    result.isError ??= false;
-    return result as UpstreamCallResult;
+    // Sent synchronously (watchCallIds): registered before any answer can arrive.
+    const id = this.sentCallId;
+    if (id !== undefined) this.callLogs.set(id, onLog);
+    try {
+      const result = await pending;
+      result.isError ??= false;
+      return result as UpstreamCallResult;
+    } finally {
+      if (id !== undefined) this.callLogs.delete(id);
+    }
   }
 
   /** Marks the session dead (once) and tells the pool; pending requests are failed by close(). */

@@ -29,8 +29,20 @@ export interface ProgressUpdate {
   message?: string;
 }
 
+/** An upstream `notifications/message` (MCP logging) sent during a call, relayed as is. */
+export interface LogEntry {
+  level: string;
+  logger?: string;
+  data: unknown;
+}
+
 export interface CallToolOptions {
   onProgress?: (p: ProgressUpdate) => void;
+  /**
+   * Upstream log messages of this call. Attributed only while this is the
+   * session's sole call in flight (see UpstreamSession.callTool).
+   */
+  onLog?: (entry: LogEntry) => void;
   /** Aborting sends `notifications/cancelled` upstream and rejects with UpstreamCancelledError. */
   signal?: AbortSignal;
   /** Idle timeout of this call (reset on every progress notification); defaults to target.timeoutMs. */

@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ConnectionService } from './connections.js';
 import type { EventBus, ExecutionEventPayload, ExecutionEventType } from './event-bus.js';
 import type { ProgressUpdate, UpstreamCallResult, UpstreamClient, UpstreamTarget } from './ports.js';
+import { LogRelay } from './log-relay.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
 import { storableResult } from './tool-result.js';
@@ -83,6 +84,8 @@ export class ExecutionService {
   private readonly running = new Map<string, RunningExecution>();
   /** Progress of the executions running here, coalesced to ≤ 10 deliveries a second (SPEC §14). */
   private readonly progress = new Map<string, ProgressCoalescer<ProgressUpdate>>();
+  /** Upstream log messages of the executions running here, relayed as LOG events, ≤ 10 a second. */
+  private readonly logs = new Map<string, LogRelay>();
   /**
    * Upstream target per connection row. Rows come from a short-lived cache, so
    * this mostly hits, sparing a header decryption per call and letting the
@@ -224,13 +227,15 @@ export class ExecutionService {
     const startedAt = execution.startedAt.getTime();
     const progress = new ProgressCoalescer<ProgressUpdate>((update) => this.onProgress(principal, execution, update));
     this.progress.set(execution.id, progress);
+    const logs = new LogRelay((message) => this.publish(execution, 'LOG', { message }));
+    this.logs.set(execution.id, logs);
     let result: UpstreamCallResult;
     try {
       result = await this.deps.upstream.callTool(
         this.targetOf(connection),
         execution.toolName,
         execution.arguments,
-        { signal, onProgress: (update) => progress.push(update) },
+        { signal, onProgress: (update) => progress.push(update), onLog: (entry) => logs.push(entry) },
       );
     } catch (error) {
       return this.recordFailure(principal, connection, execution, error, signal);
@@ -297,6 +302,7 @@ export class ExecutionService {
       this.progress.delete(execution.id);
       await progress.drain();
     }
+    this.closeLogs(execution.id);
     const changed = await this.deps.executions.finish(principal, execution.id, outcome);
     if (!changed) return null;
     const finished = Object.assign(execution, outcome);
@@ -304,6 +310,17 @@ export class ExecutionService {
     const type = TERMINAL_EVENT[outcome.status as Exclude<ExecutionStatus, 'RUNNING'>] ?? 'FAILED';
     this.publish(finished, type, { message: outcome.errorMessage ?? null });
     return finished;
+  }
+
+  /** No LOG event after the terminal one; drops are logged once, with their count. */
+  private closeLogs(executionId: string): void {
+    const logs = this.logs.get(executionId);
+    if (!logs) return;
+    this.logs.delete(executionId);
+    logs.close();
+    if (logs.dropped > 0) {
+      this.deps.logger.info({ executionId, dropped: logs.dropped }, 'upstream log messages over the rate bound were dropped');
+    }
   }
 
   private async onProgress(principal: Principal, execution: Execution, update: ProgressUpdate): Promise<void> {
