@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { settleWithin } from './common/settle-within.js';
 import type { Config } from './config/env.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { registerConnectionRoutes } from './rest/connections.routes.js';
@@ -54,9 +55,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await services.executions.drain(options.drainMs ?? DEFAULT_DRAIN_MS);
       // Drained or cancelled: give their answers a moment to be written, then close what is left
       // (event streams, clients that never finish sending).
-      let grace: NodeJS.Timeout | undefined;
-      await Promise.race([stopped, new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
-      clearTimeout(grace);
+      await settleWithin(stopped, CLOSE_GRACE_MS, undefined);
       http.server.closeAllConnections();
       await stopped;
       await services.close();

@@ -1,6 +1,7 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
+import { settleWithin } from '../common/settle-within.js';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -140,10 +141,7 @@ function publishAfterTurn(
     flush,
     async settled(timeoutMs) {
       if (inFlight.size === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
-      clearTimeout(timer);
+      await settleWithin(Promise.allSettled([...inFlight]), timeoutMs, []);
     },
   };
 }

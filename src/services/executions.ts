@@ -192,11 +192,6 @@ export class ExecutionService {
     return finished ?? (await this.deps.executions.findReadable(principal, id));
   }
 
-  /** Executions in flight on this instance (for graceful shutdown and crash recovery). */
-  runningIds(): ReadonlySet<string> {
-    return new Set(this.running.keys());
-  }
-
   /** Waits up to `timeoutMs` for running executions, then cancels what is left. */
   async drain(timeoutMs: number): Promise<void> {
     const pending = [...this.running.values()].map((r) => r.done.catch(() => undefined));

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
+import { settleWithin } from '../common/settle-within.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { ToolSearchIndex } from './ports.js';
 
@@ -18,11 +19,7 @@ export interface ReadinessReport {
 export const READINESS_TIMEOUT_MS = 2_000;
 
 function withTimeout<T>(promise: Promise<T>, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), READINESS_TIMEOUT_MS);
-  });
-  return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
+  return settleWithin(promise, READINESS_TIMEOUT_MS, fallback);
 }
 
 /**
