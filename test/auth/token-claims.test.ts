@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_SECONDS, secretKeyBytes } from '../../src/auth/jwt.js';
 import { startGateway, TEST_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { codes, graphql } from '../graphql/client.js';
+import { eventually } from '../helpers/eventually.js';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -26,15 +27,6 @@ function token(sub: string, expiresAt: number, claims: Record<string, unknown> =
     .sign(secretKeyBytes(TEST_SECRET));
 }
 
-async function until(predicate: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return predicate();
-}
-
 describe('token claims', () => {
   it('refuses a token that was accepted once as soon as it expires (cached or not), on REST and GraphQL', async () => {
     await gw.agent('short-lived', 'claims');
@@ -44,7 +36,7 @@ describe('token claims', () => {
     expect((await list()).status).toBe(200);
     expect((await graphql(gw, '{ me { id } }', {}, almostExpired)).status).toBe(200);
 
-    expect(await until(async () => (await list()).status === 401, 5_000)).toBe(true);
+    await eventually(async () => (await list()).status === 401, 5_000, 'the expired token to be refused');
     const refused = await list();
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(await refused.json()).toMatchObject({ error_code: 'AUTHENTICATION_ERROR' });

@@ -6,6 +6,7 @@ import { ExecutionSchema } from '../../src/db/entities/index.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ExecutionMaintenance, ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
 import { suiteDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
 
 /**
  * The execution write path (group-commit queue, plain SQL) must read back
@@ -17,10 +18,6 @@ const owner = { agentId: 'owner', namespace: 'writes', role: 'agent' as const };
 const stranger = { agentId: 'stranger', namespace: 'writes', role: 'agent' as const };
 const admin = { agentId: 'boss', namespace: 'writes', role: 'admin' as const };
 const foreignAdmin = { agentId: 'boss', namespace: 'elsewhere', role: 'admin' as const };
-
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 function outcome(status: ExecutionOutcome['status'], extra: Partial<ExecutionOutcome> = {}): ExecutionOutcome {
   return {
@@ -185,7 +182,7 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     let answered = false;
     const finished = held.finish(owner, execution.id, outcome('COMPLETED')).then((changed) => ((answered = true), changed));
     // Committed (readable) but not yet acknowledged while the sync is held back.
-    await until(async () => (await orm.em.fork().findOne(ExecutionSchema, { id: execution.id }))?.status === 'COMPLETED');
+    await eventually(async () => (await orm.em.fork().findOne(ExecutionSchema, { id: execution.id }))?.status === 'COMPLETED', 10_000, 'the row COMPLETED');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(answered).toBe(false);
     openGate();

@@ -5,6 +5,7 @@
  * tool announced with `notifications/tools/list_changed` becomes searchable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { spawnTestUpstream, type SpawnedTestUpstream } from '../helpers/upstreams/spawn-upstream.js';
 import { sse } from './client.js';
@@ -73,14 +74,14 @@ describe('connection status follows the upstream', () => {
   it('indexes a tool announced with tools/list_changed so that search finds it', async () => {
     const id = await connect('growing');
     await upstream.addTool('flux-capacitor-calibrate');
-    const deadline = Date.now() + 15_000;
-    let found = false;
-    while (!found && Date.now() < deadline) {
-      const response = await gw.request(`${BASE}/tools/search?q=flux%20capacitor%20calibrate&limit=5`, { token: agent.token });
-      const { results } = (await response.json()) as { results: { connection_id: string; tool_name: string }[] };
-      found = results.some((r) => r.connection_id === id && r.tool_name === 'flux-capacitor-calibrate');
-      if (!found) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(found).toBe(true);
+    await eventually(
+      async () => {
+        const response = await gw.request(`${BASE}/tools/search?q=flux%20capacitor%20calibrate&limit=5`, { token: agent.token });
+        const { results } = (await response.json()) as { results: { connection_id: string; tool_name: string }[] };
+        return results.some((r) => r.connection_id === id && r.tool_name === 'flux-capacitor-calibrate');
+      },
+      15_000,
+      'the announced tool to be searchable',
+    );
   });
 });

@@ -41,20 +41,7 @@ export function target(url: string, extra: Partial<UpstreamTarget> = {}): Upstre
   return { connectionId: `conn-${counter}-${Date.now()}`, url, timeoutMs: 10_000, ...extra };
 }
 
-/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 10_000,
-  label = 'condition',
-): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as Exclude<T, false | 0 | '' | null | undefined>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { eventually } from '../helpers/eventually.js';
 
 /** Resolves to the rejection of `promise` (fails the test if it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {

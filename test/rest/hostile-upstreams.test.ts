@@ -10,6 +10,7 @@ import { collect, sse, type GraphQLPayload } from '../graphql/client.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BASE = '/api/v1/mcp';
 const MIB = 1024 * 1024;
@@ -104,16 +105,6 @@ async function peakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; gr
   }
 }
 
-async function eventually<T>(check: () => T, label: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('an upstream answer larger than TMWS_MAX_RESULT_BYTES', () => {
   for (const [variant, upstream] of [
     ['an event stream (Streamable HTTP)', () => streamable],
@@ -135,7 +126,7 @@ describe('an upstream answer larger than TMWS_MAX_RESULT_BYTES', () => {
       expect(await latestExecution(id)).toMatchObject({ status: 'FAILED', errorCode: 'RESULT_TOO_LARGE' });
       expect(result.worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
       // The gateway stopped reading and closed the request: the upstream could not push all 50 MB.
-      await eventually(() => upstream().state().closedByClient > 0, 'the upstream request closed');
+      await eventually(() => upstream().state().closedByClient > 0, 10_000, 'the upstream request closed');
       expect(upstream().state().bytesWritten - written).toBeLessThan(40 * MIB);
       expect(growthMiB).toBeLessThan(150);
     }, 60_000);
@@ -148,7 +139,7 @@ describe('an upstream answer larger than TMWS_MAX_RESULT_BYTES', () => {
     expect(result.status).toBe(502);
     expect(result.body.details).toMatchObject({ reason: 'result_too_large' });
     expect(await latestExecution(id)).toMatchObject({ status: 'FAILED', errorCode: 'RESULT_TOO_LARGE' });
-    await eventually(() => streamable.state().closedByClient > closed, 'the endless request closed');
+    await eventually(() => streamable.state().closedByClient > closed, 10_000, 'the endless request closed');
     expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
   }, 60_000);
 });
@@ -221,7 +212,7 @@ describe('a call that keeps reporting progress past TMWS_MAX_CALL_SECONDS', () =
     expect(result.body.details).toMatchObject({ reason: 'timeout' });
     expect(performance.now() - started).toBeLessThan(30_000);
     expect(await latestExecution(id)).toMatchObject({ status: 'TIMED_OUT', errorCode: 'TIMEOUT' });
-    await eventually(() => patient.state().cancellations > cancelled, 'notifications/cancelled upstream');
+    await eventually(() => patient.state().cancellations > cancelled, 10_000, 'notifications/cancelled upstream');
     expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
   }, 60_000);
 });
@@ -234,7 +225,7 @@ describe('upstreams that misbehave on the wire', () => {
     expect(result.status).toBe(502);
     expect(result.body.details).toMatchObject({ reason: 'timeout' });
     expect(await latestExecution(id)).toMatchObject({ status: 'TIMED_OUT' });
-    await eventually(() => streamable.state().closedByClient > before.closedByClient, 'the hanging request closed');
+    await eventually(() => streamable.state().closedByClient > before.closedByClient, 10_000, 'the hanging request closed');
     expect(streamable.state().cancellations).toBeGreaterThan(before.cancellations);
     expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
   }, 30_000);

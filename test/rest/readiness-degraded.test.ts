@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 
 let gw: TestGateway;
@@ -20,16 +21,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!accept(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await read();
-  }
-  return value;
-}
-
 const degradedGauge = async () => /^rate_limiter_degraded_mode 1$/m.test(await (await gw.request('/metrics')).text());
 
 describe('readiness during a Redis outage', () => {
@@ -43,8 +34,12 @@ describe('readiness during a Redis outage', () => {
     for (let i = 0; i < 4; i += 1) expect([404, 429]).toContain((await list()).status);
 
     const ready = await eventually(
-      async () => gw.request('/health/ready'),
-      (r) => r.status === 503,
+      async () => {
+        const response = await gw.request('/health/ready');
+        return response.status === 503 && response;
+      },
+      10_000,
+      'readiness to report the outage',
     );
     expect(ready.status).toBe(503);
     expect((await ready.json()).components).toMatchObject({ redis: 'down', rate_limiter: 'degraded', database: 'ok' });
@@ -54,10 +49,11 @@ describe('readiness during a Redis outage', () => {
     const back = await eventually(
       async () => {
         await list();
-        return gw.request('/health/ready');
+        const response = await gw.request('/health/ready');
+        return response.status === 200 && response;
       },
-      (r) => r.status === 200,
       15_000,
+      'readiness to recover',
     );
     expect((await back.json()).components).toMatchObject({ redis: 'ok', rate_limiter: 'ok' });
     expect(await degradedGauge()).toBe(false);

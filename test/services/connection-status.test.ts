@@ -8,6 +8,7 @@ import { startGateway, type TestAgent, type TestGateway } from '../helpers/gatew
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
+import { eventually } from '../helpers/eventually.js';
 
 /** Several connections at once: the old race lost about one in two, so a handful always catches it. */
 const CONNECTIONS = 8;
@@ -28,10 +29,6 @@ afterAll(async () => {
   await redis?.stop();
   await database?.drop();
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 async function liveConnection(name: string): Promise<{ id: string; upstream: TestUpstream }> {
   const upstream = await startTestUpstream();
@@ -87,7 +84,7 @@ describe('connection status after a failed execute on PostgreSQL', () => {
           token: agent.token,
           body: { arguments: { ms: 30_000 } },
         });
-        await until(() => (upstream.state().calls.slow ?? 0) > 0);
+        await eventually(() => (upstream.state().calls.slow ?? 0) > 0, 10_000, 'the call reached the upstream');
         await upstream.stop();
         const executed = await executing;
         const read = await gw.request(`/api/v1/mcp/connections/${id}`, { token: agent.token });

@@ -19,6 +19,7 @@ import { TEST_SECRET } from '../helpers/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
+import { eventually } from '../helpers/eventually.js';
 
 const CALLS = 200;
 /** Short leases so the test does not wait 45 s; the production defaults keep the same ratios. */
@@ -81,14 +82,6 @@ function sendSlowCalls(gateway: GatewayProcess, token: string, connectionId: str
   });
 }
 
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const runningCount = (orm: MikroORM) => orm.em.fork().count(ExecutionSchema, { status: 'RUNNING' });
 
 /** Every answered call has its row, COMPLETED, in the caller's namespace. */
@@ -112,7 +105,7 @@ describe('kill -9 during 200 concurrent executions', () => {
     const connectionId = await connect(victim, token, upstream);
     const sent: Sent = { answered: [], lost: 0 };
     const calls = sendSlowCalls(victim, token, connectionId, CALLS, sent);
-    await until(() => sent.answered.length >= CALLS / 4, 60_000);
+    await eventually(() => sent.answered.length >= CALLS / 4, 60_000, 'a quarter of the calls answered');
     await victim.kill();
     const killedAt = Date.now();
     await Promise.all(calls);
@@ -120,7 +113,7 @@ describe('kill -9 during 200 concurrent executions', () => {
 
     const restarted = await startGatewayProcess(gatewayEnv(databaseUrl), LEASE);
     cleanups.push(() => restarted.kill());
-    await until(async () => (await runningCount(orm)) === 0, SPEC_BOUND_MS);
+    await eventually(async () => (await runningCount(orm)) === 0, SPEC_BOUND_MS, 'no RUNNING row left');
     expect(Date.now() - killedAt).toBeLessThan(SPEC_BOUND_MS);
 
     await expectRowsOf(orm, sent.answered);
@@ -150,13 +143,13 @@ describe('kill -9 during 200 concurrent executions', () => {
       ...sendSlowCalls(victim, token, connectionId, (CALLS * 3) / 4, onVictim),
       ...sendSlowCalls(survivor, token, connectionId, CALLS / 4, onSurvivor),
     ];
-    await until(() => onVictim.answered.length >= CALLS / 8, 60_000);
+    await eventually(() => onVictim.answered.length >= CALLS / 8, 60_000, 'an eighth of the victim\'s calls answered');
     await victim.kill();
     const killedAt = Date.now();
     await Promise.all(calls);
     expect(onVictim.lost).toBeGreaterThan(0);
 
-    await until(async () => (await runningCount(orm)) === 0, SPEC_BOUND_MS);
+    await eventually(async () => (await runningCount(orm)) === 0, SPEC_BOUND_MS, 'no RUNNING row left');
     expect(Date.now() - killedAt).toBeLessThan(SPEC_BOUND_MS);
 
     // The survivor was alive throughout: all its calls answered and none of its rows was failed.

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/observability/logger.js';
 import { createEventBus, type EventBus } from '../../src/services/event-bus.js';
+import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 
 let redis: RedisTestServer;
@@ -26,15 +27,6 @@ afterAll(async () => {
 });
 
 const CHANNEL = 'execution-cancel';
-
-/** Polls `condition` every 20 ms; fails with `what` instead of hanging to the test timeout. */
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Subscribers Redis knows on the channel (asked on a connection of the test's own). */
 async function subscribers(): Promise<number> {
@@ -56,7 +48,7 @@ async function receive(bus: EventBus, count: number): Promise<{ reasons: Promise
   const iterator = bus.pubsub.subscribe(CHANNEL)[Symbol.asyncIterator]();
   const first = iterator.next(); // subscribes now
   // Redis must have the SUBSCRIBE before anything is published.
-  await until('the bus subscribed on Redis', async () => (await subscribers()) > before);
+  await eventually(async () => (await subscribers()) > before, 10_000, 'the bus subscribed on Redis');
   const reasons = (async () => {
     const seen: string[] = [];
     for (let next = await first; !next.done; next = await iterator.next()) {
@@ -87,17 +79,21 @@ describe('event bus on Redis', () => {
     await redis.kill();
     for (const reason of ['lost 1', 'lost 2']) publisher.pubsub.publish(CHANNEL, { executionId: 'x', reason });
     // After the publish client's retries the queued commands are rejected: handled, and logged once.
-    await until('the lost publishes were reported', () => warnings.length > 0);
+    await eventually(() => warnings.length > 0, 10_000, 'the lost publishes were reported');
     expect(warnings).toHaveLength(1);
     await redis.restart();
     const received = await receive(there, 1);
     // The publisher reconnects with backoff: publish until the first 'back' arrives.
     let arrived = false;
     void received.reasons.then(() => (arrived = true));
-    await until('an event published after the outage arrived', () => {
-      publisher.pubsub.publish(CHANNEL, { executionId: 'x', reason: 'back' });
-      return arrived;
-    });
+    await eventually(
+      () => {
+        publisher.pubsub.publish(CHANNEL, { executionId: 'x', reason: 'back' });
+        return arrived;
+      },
+      10_000,
+      'an event published after the outage arrived',
+    );
     expect(await received.reasons).toEqual(['back']);
     expect(warnings).toHaveLength(1);
     await publisher.close();

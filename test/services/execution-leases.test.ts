@@ -18,20 +18,13 @@ import { createEventBus, type ExecutionEventPayload } from '../../src/services/e
 import { ExecutionLeaseKeeper } from '../../src/services/execution-leases.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
 
 const owner = { agentId: 'lease-owner', namespace: 'leases', role: 'agent' as const };
 /** Live instances: a lease long enough that a busy test machine never lets it lapse, swept often. */
 const LIVE = { ttlMs: 5_000, renewEveryMs: 500, sweepEveryMs: 100 };
 /** The lease a crashed instance took before it stopped renewing. */
 const CRASHED_TTL_MS = 300;
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function leasesBehave(target: () => Promise<DatabaseTarget>) {
   let orm: MikroORM;
@@ -83,7 +76,7 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) terminal.push(next.value);
     })();
 
-    await until(async () => (await Promise.all(orphans.map((e) => status(e.id)))).every((s) => s === 'FAILED'));
+    await eventually(async () => (await Promise.all(orphans.map((e) => status(e.id)))).every((s) => s === 'FAILED'), 20_000, 'the orphans FAILED');
     const failed = await orm.em.fork().find(ExecutionSchema, { id: { $in: orphans.map((e) => e.id) } });
     for (const row of failed) {
       expect(row).toMatchObject({ status: 'FAILED', errorCode: 'GATEWAY_RESTARTED' });
@@ -92,7 +85,7 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
     // Several more sweeps (every 100 ms) run meanwhile: the live instances' rows stay untouched.
     await new Promise((resolve) => setTimeout(resolve, 5 * LIVE.sweepEveryMs));
     for (const execution of [...mine, ...others]) expect(await status(execution.id)).toBe('RUNNING');
-    await until(async () => orphans.every((e) => terminal.some((t) => t.executionId === e.id && t.type === 'FAILED')));
+    await eventually(() => orphans.every((e) => terminal.some((t) => t.executionId === e.id && t.type === 'FAILED')), 20_000, 'a FAILED event per orphan');
     void iterator.return?.();
 
     // Finishing one's own row still works after the sweeps.

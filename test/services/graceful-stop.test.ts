@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BASE = '/api/v1/mcp';
 const DRAIN_MS = 1_500;
@@ -23,14 +24,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('graceful stop', () => {
   it('finishes what ends within the drain bound, cancels the rest, and records both', async () => {
     const gw: TestGateway = await startGateway({ TMWS_DATABASE_URL: database.url }, { drainMs: DRAIN_MS });
@@ -44,7 +37,7 @@ describe('graceful stop', () => {
     const callsBefore = upstream.state().calls.slow ?? 0;
     const quick = execute(300);
     const endless = execute(60_000);
-    await until(() => (upstream.state().calls.slow ?? 0) >= callsBefore + 2, 'both calls reached the upstream');
+    await eventually(() => (upstream.state().calls.slow ?? 0) >= callsBefore + 2, 10_000, 'both calls reached the upstream');
 
     const stopped = gw.gateway.close();
     const quickResponse = await quick;
@@ -52,7 +45,7 @@ describe('graceful stop', () => {
     const quickBody = (await quickResponse.json()) as { execution_id: string };
     const endlessResponse = await endless;
     await stopped;
-    await until(() => upstream.state().cancellations > cancellationsBefore, 'the upstream heard the cancellation');
+    await eventually(() => upstream.state().cancellations > cancellationsBefore, 10_000, 'the upstream heard the cancellation');
 
     // A fresh gateway on the same database reads what the stopped one recorded.
     const after = await startGateway({ TMWS_DATABASE_URL: database.url });

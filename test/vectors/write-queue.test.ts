@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { WriteQueue } from '../../src/vectors/write-queue.js';
+import { eventually } from '../helpers/eventually.js';
 
 class Down extends Error {}
 
@@ -13,17 +14,12 @@ function queueWith(apply: (op: string) => Promise<string | void>) {
   });
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(condition()).toBe(true);
-}
-
 describe('index write queue', () => {
   it('counts the write being applied as pending until it is done', async () => {
     let release: () => void = () => {};
     const queue = queueWith(() => new Promise<void>((r) => (release = r)));
     const submitted = queue.submit('ns', 'conn-1', 'replace');
-    await until(() => queue.snapshot().length === 1);
+    await eventually(() => queue.snapshot().length === 1, 2_000, 'one write in the queue');
     expect(queue.size).toBe(1);
     expect(queue.snapshot()).toEqual(['replace']);
     release();
@@ -45,7 +41,7 @@ describe('index write queue', () => {
     expect(queue.snapshot()).toEqual(['remove', 'replace v2']);
 
     up = true;
-    await until(() => queue.size === 0);
+    await eventually(() => queue.size === 0, 2_000, 'the queue to empty');
     expect(applied).toEqual(['remove', 'replace v2']);
     queue.close();
   });
@@ -92,7 +88,7 @@ describe('index write queue', () => {
       return Number(steps) > 1 ? `${name}:${Number(steps) - 1}` : undefined;
     });
     const first = queue.submit('ns', 'conn', 'v1:3');
-    await until(() => applied.length === 1);
+    await eventually(() => applied.length === 1, 2_000, 'one write applied');
     const second = queue.submit('ns', 'conn', 'v2:1');
     release();
     await Promise.all([first, second]);
