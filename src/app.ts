@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { settleWithin } from './common/settle-within.js';
 import type { Config } from './config/env.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { registerConnectionRoutes } from './rest/connections.routes.js';
-import { createHttpServer } from './rest/http-server.js';
 import { registerOperationsRoutes } from './rest/operations.routes.js';
 import { mountGraphQL } from './graphql/mount.js';
 import { createServices, DEFAULT_DRAIN_MS, type ServiceOverrides, type Services } from './services/container.js';

@@ -12,9 +12,9 @@ import type { Services } from '../services/container.js';
 export interface GraphQLContext {
   services: Services;
   principal: Principal | null;
-  /** X-Request-ID of the HTTP request, or the id minted for the WebSocket. */
+  /** The request id of the HTTP request, or of the WebSocket's upgrade request (src/http/request-id.ts). */
   requestId: string;
-  /** Client address the rate limiter counts (first trusted X-Forwarded-For hop or the peer). */
+  /** Client address the rate limiter counts (callerOf in src/http/caller.ts). */
   clientIp: string;
   /**
    * Draws one request from a rate-limit bucket for this field resolution

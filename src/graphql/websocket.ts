@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { DocumentNode, ExecutionArgs, GraphQLError } from 'graphql';
@@ -6,7 +5,7 @@ import { CloseCode, type Context, type ServerOptions, type SubscribePayload } fr
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthenticationError, isAppError } from '../errors/index.js';
-import { clientIp } from '../ratelimit/client-ip.js';
+import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { verifyCaller, type VerifiedCaller } from './caller.js';
 import { mapError } from './errors.js';
@@ -51,11 +50,8 @@ function authorizationOf(params: Record<string, unknown> | undefined): string | 
 function stateOf(socket: WebSocket, request: IncomingMessage, services: Services): SocketState {
   let state = states.get(socket);
   if (!state) {
-    const forwarded = request.headers['x-forwarded-for'];
-    state = {
-      requestId: randomUUID(),
-      clientIp: clientIp(request.socket.remoteAddress ?? '', Array.isArray(forwarded) ? forwarded[0] : forwarded, services.config.trustedProxies),
-    };
+    const { requestId, clientIp } = callerOf(request, services.config.trustedProxies);
+    state = { requestId, clientIp };
     states.set(socket, state);
   }
   return state;

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { BucketName } from '../ratelimit/buckets.js';
 import type { RateLimitOutcome } from '../ratelimit/limiter.js';
-import { clientIp } from '../ratelimit/client-ip.js';
 import { RateLimitExceededError, ServiceUnavailableError, isAppError } from '../errors/index.js';
+import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { requirePrincipal } from './request-context.js';
 
@@ -28,7 +28,7 @@ function setRateLimitHeaders(reply: FastifyReply, outcome: { limit: number; rema
 export function rateLimit(services: Services, bucket: BucketName): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = requirePrincipal(request.principal);
-    const ip = clientIp(request.socket.remoteAddress ?? '', forwardedFor(request), services.config.trustedProxies);
+    const { clientIp: ip } = callerOf(request, services.config.trustedProxies);
     try {
       const outcome: RateLimitOutcome = await services.limiter.consume(bucket, {
         agentId: principal.agentId,
@@ -46,9 +46,4 @@ export function rateLimit(services: Services, bucket: BucketName): preHandlerAsy
       throw new ServiceUnavailableError('Rate limiter unavailable; retry shortly');
     }
   };
-}
-
-function forwardedFor(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-forwarded-for'];
-  return Array.isArray(header) ? header[0] : header;
 }

@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { isAppError } from '../../errors/index.js';
-import { clientIp } from '../../ratelimit/client-ip.js';
+import { callerOf } from '../../http/caller.js';
 import type { Services } from '../../services/container.js';
 import { verifyCaller, type GatewayServerContext } from '../caller.js';
 import { mapError } from '../errors.js';
@@ -21,11 +21,11 @@ export function useAgentAuthentication(services: Services): Plugin<{}, GatewaySe
   return {
     async onRequest({ request, serverContext, endResponse, fetchAPI }) {
       if (request.method === 'OPTIONS') return;
-      const req = serverContext.req;
-      const requestId = req?.id ?? 'unknown';
+      // Without Fastify's request (an in-process `yoga.fetch`) there is no peer to name.
+      const caller = serverContext.req ? callerOf(serverContext.req, config.trustedProxies) : undefined;
+      const requestId = caller?.requestId ?? 'unknown';
       serverContext.requestId = requestId;
-      const forwarded = request.headers.get('x-forwarded-for') ?? undefined;
-      serverContext.clientIp = clientIp(req?.socket.remoteAddress ?? '', forwarded, config.trustedProxies);
+      serverContext.clientIp = caller?.clientIp ?? 'unknown';
       try {
         serverContext.caller = await verifyCaller(services, request.headers.get('authorization') ?? undefined, false);
       } catch (error) {

@@ -7,7 +7,8 @@ import { closeAfterDrain } from './drain-request.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
 import { preflightRefusal } from './cors-preflight.js';
-import { requestIdFrom } from './request-context.js';
+import './request-context.js';
+import { requestIdOf } from './request-id.js';
 
 /** SPEC §4: request bodies above 1 MiB are refused with 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -24,7 +25,7 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     // Request ids come from X-Request-ID (validated) or are minted; see the onRequest hook.
-    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    genReqId: requestIdOf,
     return503OnClosing: true,
     // Only idle keep-alive sockets are closed at once; app.close() drains the busy ones, then closes them.
     forceCloseConnections: 'idle',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientIp, ipRateLimitKey } from '../../src/ratelimit/client-ip.js';
+import { clientIp, ipRateLimitKey } from '../../src/http/client-ip.js';
 
 describe('clientIp', () => {
   it('uses the peer address and ignores X-Forwarded-For when no proxy is trusted', () => {
