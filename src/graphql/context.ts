@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { AuthenticationError } from '../errors/index.js';
 import type { BucketName } from '../ratelimit/buckets.js';
-import type { FieldResolverArgs } from '../ratelimit/graphql.js';
+import type { FieldResolverArgs } from './plugins/field-rate-limit.js';
 import type { Services } from '../services/container.js';
 
 /**

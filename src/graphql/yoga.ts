@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createYoga, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { AuthenticationError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
-import { createGraphQLFieldLimiter } from '../ratelimit/graphql.js';
+import { createGraphQLFieldLimiter } from './plugins/field-rate-limit.js';
 import type { Services } from '../services/container.js';
 import type { GatewayServerContext } from './caller.js';
 import type { GraphQLContext } from './context.js';

@@ -1,10 +1,10 @@
 import { graphql, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimitExceededError, ServiceUnavailableError } from '../../src/errors/index.js';
-import { createGraphQLFieldLimiter } from '../../src/ratelimit/graphql.js';
+import { createGraphQLFieldLimiter } from '../../src/graphql/plugins/field-rate-limit.js';
 import { createRateLimiter, type RateLimiter, type RateLimitSubject } from '../../src/ratelimit/limiter.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
-import { consumeTimes, freshSubject, testDeps } from './support.js';
+import { consumeTimes, freshSubject, testDeps } from '../ratelimit/support.js';
 
 interface Ctx {
   subject: RateLimitSubject;

@@ -1,8 +1,8 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { getGraphQLRateLimiter, type Identity, type Store } from 'graphql-rate-limit';
-import { RateLimitExceededError, ServiceUnavailableError } from '../errors/index.js';
-import type { BucketName } from './buckets.js';
-import type { RateLimiter, RateLimitOutcome, RateLimitSubject } from './limiter.js';
+import { RateLimitExceededError, ServiceUnavailableError } from '../../errors/index.js';
+import type { BucketName } from '../../ratelimit/buckets.js';
+import type { RateLimiter, RateLimitOutcome, RateLimitSubject } from '../../ratelimit/limiter.js';
 
 export interface FieldResolverArgs {
   parent: unknown;
