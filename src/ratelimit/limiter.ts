@@ -14,7 +14,7 @@ import {
   type KeyScope,
 } from './counter-store.js';
 import {
-  createRedisClient,
+  createLimiterRedisClient,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   RedisHealth,
   withDeadline,
@@ -302,7 +302,7 @@ export async function createRateLimiter(
   deps: RateLimiterDeps,
 ): Promise<RateLimiter> {
   const rules = bucketRules(config.environment, config.rateLimitScale);
-  const client = deps.redis ?? (config.redisUrl ? createRedisClient(config.redisUrl, deps.logger) : undefined);
+  const client = deps.redis ?? (config.redisUrl ? createLimiterRedisClient(config.redisUrl, deps.logger) : undefined);
   const memory = deps.memoryStore ?? createMemoryStore(rules, { halve: client !== undefined });
   if (!client) return new FailSecureRateLimiter(config.environment, rules, memory, undefined, deps);
 

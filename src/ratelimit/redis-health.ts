@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../common/redis-client.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -12,9 +13,6 @@ import type { Metrics } from '../observability/metrics.js';
  */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 300;
 
-/** @default 1000 ms */
-export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 1_000;
-
 /** Consecutive failed Redis calls that switch the limiter into degraded mode. @default 3 */
 export const DEFAULT_DEGRADED_THRESHOLD = 3;
 
@@ -22,34 +20,16 @@ export const DEFAULT_DEGRADED_THRESHOLD = 3;
 export const DEFAULT_PROBE_INTERVAL_MS = 1_000;
 
 /**
- * An ioredis client that fails fast instead of queueing: without these
- * options commands issued while Redis is down wait in the offline queue and
- * every request hangs with them. Call `connect()` before use.
+ * The limiter's client fails fast instead of queueing: without these options
+ * commands issued while Redis is down wait in the offline queue and every
+ * request hangs with them. Call `connect()` before use.
  */
-export function createRedisClient(url: string, logger: Logger, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS): Redis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
-    // Keep reconnecting forever, at most every 2 s: the limiter recovers by itself.
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    // Every request counts two keys, and concurrent requests add more: commands issued in the same
-    // tick go out as one pipeline (one write, one round trip) instead of one write each.
-    enableAutoPipelining: true,
+export function createLimiterRedisClient(url: string, logger: Logger, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS): Redis {
+  return createRedisClient(url, {
+    role: 'rate limiter',
+    logger,
+    overrides: { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs },
   });
-  let announcedDown = false;
-  redis.on('error', (error: Error) => {
-    // ioredis emits one error per reconnect attempt; say it once per outage.
-    if (!announcedDown) logger.warn({ err: error }, 'rate limiter redis connection error');
-    announcedDown = true;
-  });
-  redis.on('ready', () => {
-    if (announcedDown) logger.info('rate limiter redis connection ready');
-    announcedDown = false;
-  });
-  return redis;
 }
 
 /** Rejects when `promise` has not settled within `ms` — a guard on top of ioredis' own timeout. */

@@ -1,6 +1,7 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../common/redis-client.js';
 import { settleWithin } from '../common/settle-within.js';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -59,12 +60,10 @@ export interface EventBus {
 
 export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   if (!redisUrl) return { pubsub: createPubSub<Channels>(), close: async () => {} };
-  // Subscriptions must survive Redis hiccups: default (queuing, retrying) clients, unlike the limiter's.
-  // Each tool call publishes up to three events: auto-pipelined rather than one write each.
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
-  publishClient.on('error', () => {});
-  subscribeClient.on('error', () => {});
+  // Subscriptions must survive Redis hiccups: queuing, retrying clients, unlike the limiter's.
+  // A publish gives up after two reconnects (the event is lost, logged once); a subscribe waits longer.
+  const publishClient = createRedisClient(redisUrl, { role: 'event bus publish', logger, overrides: { maxRetriesPerRequest: 2 } });
+  const subscribeClient = createRedisClient(redisUrl, { role: 'event bus subscribe', logger });
   const target = createRedisEventTarget({ publishClient, subscribeClient });
   const publisher = publishAfterTurn(publishClient, logger);
   const eventTarget: RedisEventTarget = {
