@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { settleWithin } from './common/settle-within.js';
+import { settleWithin } from './common/deadline.js';
 import type { Config } from './config/env.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './observability/logger.js';

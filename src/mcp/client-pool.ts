@@ -1,12 +1,13 @@
 import { AppError, ExternalServiceError } from '../errors/index.js';
+import { sleep, untilAborted } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
-import { raceAbort, sleep } from './async-utils.js';
 import { callRequestOptions } from './call-options.js';
 import {
   classifyFailure,
   isTransientOpenError,
   killsSession,
   toAppError,
+  upstreamCancelled,
   UpstreamCancelledError,
   type Failure,
 } from './errors.js';
@@ -147,7 +148,7 @@ export class UpstreamPool {
       // Hot path: a live session, no awaits before the SDK request.
       if (live?.isOpen) return await this.runOnSession(entry, live, 0, signal, false, 'tools/call', call);
       const deadline = Date.now() + target.timeoutMs;
-      const session = await raceAbort(this.ensureSession(entry, deadline, 'call'), signal);
+      const session = await untilAborted(this.ensureSession(entry, deadline, 'call'), signal, upstreamCancelled);
       return await this.runOnSession(entry, session, deadline, signal, false, 'tools/call', call);
     } finally {
       release();
@@ -350,10 +351,10 @@ export class UpstreamPool {
   private async reopen(entry: Entry, deadline: number, signal: AbortSignal | undefined): Promise<UpstreamSession> {
     let lastError: unknown;
     for (const delay of REQUEST_RECONNECT_BACKOFF_MS) {
-      await sleep(delay, signal);
+      await sleep(delay, signal, upstreamCancelled);
       if (Date.now() >= deadline) break;
       try {
-        return await raceAbort(this.ensureSession(entry, deadline, 'call'), signal);
+        return await untilAborted(this.ensureSession(entry, deadline, 'call'), signal, upstreamCancelled);
       } catch (error) {
         if (error instanceof UpstreamCancelledError || !isTransientOpenError(error)) throw error;
         lastError = error;

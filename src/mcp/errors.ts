@@ -44,6 +44,12 @@ export class UpstreamCancelledError extends ExternalServiceError {
   }
 }
 
+/** The error a call abandoned for its caller's signal rejects with (for `untilAborted`, `sleep`). */
+export const upstreamCancelled = (): Error => new UpstreamCancelledError();
+
+/** An upstream step that outlived its deadline: an SDK-style RequestTimeout, classified as `timeout`. */
+export const upstreamRequestTimedOut = (): Error => new McpError(ErrorCode.RequestTimeout, 'Request timed out');
+
 /**
  * One upstream message grew past TMWS_MAX_RESULT_BYTES while it streamed: the
  * gateway stopped reading and closed the upstream request (SPEC §14).

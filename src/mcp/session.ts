@@ -12,9 +12,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ExternalServiceError, type AppError } from '../errors/index.js';
+import { withTimeout } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
-import { withDeadline } from './async-utils.js';
-import { classifyFailure, toAppError, type Failure } from './errors.js';
+import { classifyFailure, toAppError, upstreamRequestTimedOut, type Failure } from './errors.js';
 import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
 import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
 import type {
@@ -215,7 +215,7 @@ export class UpstreamSession {
   /** Validates the URL (SSRF), pins its addresses, negotiates the transport and initializes. */
   static async open(options: OpenSessionOptions): Promise<UpstreamSession> {
     const { target, policy, deadline } = options;
-    const resolved = await withDeadline(assertUpstreamUrlAllowed(target.url, policy, options.resolver), deadline);
+    const resolved = await withTimeout(assertUpstreamUrlAllowed(target.url, policy, options.resolver), deadline - Date.now(), upstreamRequestTimedOut);
     const pinned = createPinnedFetch({
       resolved,
       policy,
@@ -354,7 +354,7 @@ export class UpstreamSession {
   private async shutdown(terminate: boolean): Promise<void> {
     if (terminate && this.transport instanceof StreamableHTTPClientTransport) {
       const deadline = Date.now() + Math.min(this.target.timeoutMs, DEFAULT_TERMINATE_TIMEOUT_MS);
-      await withDeadline(this.transport.terminateSession(), deadline).catch(() => undefined);
+      await withTimeout(this.transport.terminateSession(), deadline - Date.now(), upstreamRequestTimedOut).catch(() => undefined);
     }
     // Closing the client aborts in-flight fetches and rejects pending requests (ConnectionClosed).
     await this.client.close().catch(() => undefined);
@@ -445,7 +445,7 @@ async function connectWith(options: OpenSessionOptions, attempt: Attempt, pinned
   try {
     // The SDK bounds `initialize` by `timeout`, but neither opening the SSE stream
     // nor the `notifications/initialized` POST; the deadline covers all of it.
-    await withDeadline(client.connect(transport, { timeout: Math.max(1, deadline - Date.now()) }), deadline, close);
+    await withTimeout(client.connect(transport, { timeout: Math.max(1, deadline - Date.now()) }), deadline - Date.now(), upstreamRequestTimedOut, close);
     return { client, transport, attempt };
   } catch (error) {
     await client.close().catch(() => undefined);

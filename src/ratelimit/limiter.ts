@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.js';
+import { withTimeout } from '../common/deadline.js';
 import { RateLimitExceededError, ServiceUnavailableError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -17,7 +18,7 @@ import {
   createLimiterRedisClient,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   RedisHealth,
-  withDeadline,
+  didNotAnswer,
   type RedisHealthOptions,
 } from './redis-health.js';
 import { LimiterStatistics, type Decision } from './statistics.js';
@@ -211,7 +212,7 @@ class FailSecureRateLimiter implements RateLimiter {
     const scopes = ['agent', 'ip'] as const;
     const settled = await Promise.allSettled(
       scopes.map((scope) =>
-        withDeadline(redis.store.count(bucket, scope, scope === 'agent' ? agentId : ip, cost), REDIS_DEADLINE_MS, 'redis'),
+        withTimeout(redis.store.count(bucket, scope, scope === 'agent' ? agentId : ip, cost), REDIS_DEADLINE_MS, didNotAnswer('redis', REDIS_DEADLINE_MS)),
       ),
     );
     const results: ScopedResult[] = [];
@@ -316,7 +317,7 @@ export async function createRateLimiter(
   if (client.status === 'wait') {
     try {
       // Bounded: a hung Redis must not hold up the gateway's startup either.
-      await withDeadline(client.connect(), STARTUP_CONNECT_DEADLINE_MS, 'redis connect');
+      await withTimeout(client.connect(), STARTUP_CONNECT_DEADLINE_MS, didNotAnswer('redis connect', STARTUP_CONNECT_DEADLINE_MS));
     } catch (error) {
       health.enterDegraded(error);
     }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../common/deadline.js';
 import { createRedisClient } from '../common/redis-client.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -32,13 +33,9 @@ export function createLimiterRedisClient(url: string, logger: Logger, commandTim
   });
 }
 
-/** Rejects when `promise` has not settled within `ms` — a guard on top of ioredis' own timeout. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+/** The error of a Redis call given up on after `ms` — a guard on top of ioredis' own command timeout. */
+export function didNotAnswer(what: string, ms: number): () => Error {
+  return () => new Error(`${what} did not answer within ${ms} ms`);
 }
 
 export interface RedisHealthOptions {
@@ -124,7 +121,7 @@ export class RedisHealth {
     if (!this.degradedNow || this.probing) return !this.degradedNow;
     this.probing = true;
     try {
-      await withDeadline(this.redis.ping(), this.probeTimeoutMs, 'redis PING');
+      await withTimeout(this.redis.ping(), this.probeTimeoutMs, didNotAnswer('redis PING', this.probeTimeoutMs));
       if (!this.closed) this.leaveDegraded();
       return true;
     } catch {

@@ -2,7 +2,7 @@ import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '../common/redis-client.js';
-import { settleWithin } from '../common/settle-within.js';
+import { settleWithin } from '../common/deadline.js';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
 import type { Logger } from '../observability/logger.js';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { canExecute, type Principal } from '../auth/principal.js';
+import { settleWithin } from '../common/deadline.js';
 import { containsUnstorableText } from '../common/storable-text.js';
 import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
 import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
@@ -196,13 +197,8 @@ export class ExecutionService {
   async drain(timeoutMs: number): Promise<void> {
     const pending = [...this.running.values()].map((r) => r.done.catch(() => undefined));
     if (pending.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const outcome = await Promise.race([Promise.all(pending), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    const drained = await settleWithin(Promise.all(pending).then(() => true), timeoutMs, false);
+    if (!drained) {
       await Promise.all(
         [...this.running.entries()].map(([id, r]) => this.cancel(r.owner, id, 'gateway shutting down').catch(() => undefined)),
       );

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
-import { settleWithin } from '../common/settle-within.js';
+import { settleWithin } from '../common/deadline.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { ToolSearchIndex } from './ports.js';
 

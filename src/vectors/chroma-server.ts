@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { settleWithin } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
 
 /** A running Chroma server; `url` stays the same across automatic restarts. */
@@ -85,8 +86,6 @@ async function assertPortFree(host: string, port: number): Promise<void> {
   });
 }
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 async function heartbeatOk(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/api/v2/heartbeat`, { signal: AbortSignal.timeout(1_000) });
@@ -165,7 +164,7 @@ class LocalChromaProcess implements ChromaEndpoint {
         this.settings.logger.info({ url: this.url, pid: child.pid, path: this.settings.dataPath }, 'chroma ready');
         return;
       }
-      await Promise.race([delay(HEARTBEAT_POLL_MS), exited]);
+      await settleWithin(exited, HEARTBEAT_POLL_MS, undefined);
     }
     const running = child.exitCode === null && child.signalCode === null;
     if (running) await this.kill(child);
@@ -235,7 +234,7 @@ class LocalChromaProcess implements ChromaEndpoint {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const graceful = await Promise.race([gone.then(() => true), delay(DEFAULT_CHROMA_STOP_GRACE_MS).then(() => false)]);
+    const graceful = await settleWithin(gone.then(() => true), DEFAULT_CHROMA_STOP_GRACE_MS, false);
     if (!graceful) {
       child.kill('SIGKILL');
       await gone;

@@ -9,6 +9,7 @@ import {
   type Metadata,
   type Where,
 } from 'chromadb';
+import { withTimeout } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
 import { collectionNameForNamespace, DEFAULT_COLLECTION_PREFIX, isToolIndexCollection } from './tool-document.js';
 
@@ -128,15 +129,7 @@ export class ChromaToolStore {
 
   /** Runs one Chroma call under the request timeout. */
   async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ChromaTimeoutError(operation, this.timeoutMs)), this.timeoutMs);
-    });
-    try {
-      return await Promise.race([run(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(run(), this.timeoutMs, () => new ChromaTimeoutError(operation, this.timeoutMs));
   }
 
   async heartbeat(): Promise<void> {
