@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { LoadingCache } from '../common/loading-cache.js';
 import { AuthenticationError } from '../errors/index.js';
-import type { AgentRepository } from '../db/repositories/agent.repository.js';
+import type { AgentLookup } from './agent-lookup.js';
 import { CLOCK_SKEW_SECONDS, extractBearerToken, secretKeyBytes, verifyAgentToken } from './jwt.js';
 import type { Principal } from './principal.js';
 
@@ -54,7 +54,7 @@ export class Authenticator {
   private readonly verifiedTokens = new Map<string, VerifiedToken>();
 
   constructor(
-    private readonly agents: AgentRepository,
+    private readonly agents: AgentLookup,
     private readonly options: AuthenticatorOptions,
   ) {
     this.secret = secretKeyBytes(options.secretKey);

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import type { AgentLookup } from '../../auth/agent-lookup.js';
 import { AgentSchema, type Agent } from '../entities/index.js';
 
 export interface AgentInput {
@@ -13,7 +14,7 @@ export interface AgentInput {
  * Agents are the one table read without a principal: this is where the
  * principal comes from (authentication) and where operators create them (CLI).
  */
-export class AgentRepository {
+export class AgentRepository implements AgentLookup {
   constructor(private readonly em: EntityManager) {}
 
   async findById(id: string): Promise<Agent | null> {
