@@ -1,6 +1,6 @@
 /**
  * `npm run eval:tool-search` — measures semantic tool search (SPEC §7a) on the
- * evaluation set in test/fixtures/tool-search: real tools/list dumps of published
+ * evaluation set in eval/tool-search: real tools/list dumps of published
  * MCP servers plus hand-written catalogues, and natural-language queries labelled
  * with the tool(s) that fulfil them. Indexes everything into a Chroma it starts
  * itself (or TMWS_CHROMA_URL), pads the namespace past 1,000 tools with copies
@@ -24,7 +24,7 @@ import { parseCliArgs, type CliUsage } from './args.js';
 
 const USAGE: CliUsage = {
   synopsis: 'npm run eval:tool-search -- [--queries dev|heldout|all] [--json FILE] [--misses]',
-  summary: 'Measures semantic tool search (recall@1, recall@5, MRR, latency) on test/fixtures/tool-search.',
+  summary: 'Measures semantic tool search (recall@1, recall@5, MRR, latency) on eval/tool-search.',
   flags: [
     ['--queries SET', 'dev, heldout or all (default all)'],
     ['--json FILE', 'also write the figures as JSON'],
@@ -32,7 +32,7 @@ const USAGE: CliUsage = {
   ],
 };
 
-const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/tool-search');
+const EVAL_SET = resolve(dirname(fileURLToPath(import.meta.url)), '../../eval/tool-search');
 const TARGETS = { recallAt5: 0.9, mrr: 0.75, p50Ms: 30 } as const;
 /** Copies of the whole catalogue owned by other agents, so the collection holds > 1,000 tools. */
 const PADDING_AGENTS = 4;
@@ -58,12 +58,12 @@ interface RunResult {
 }
 
 function loadFixtures(): { servers: ServerFixture[]; dev: LabelledQuery[]; heldout: LabelledQuery[] } {
-  const dir = join(FIXTURES, 'servers');
+  const dir = join(EVAL_SET, 'servers');
   const servers = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ServerFixture);
-  const queries = (file: string) => (JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as { queries: LabelledQuery[] }).queries;
+  const queries = (file: string) => (JSON.parse(readFileSync(join(EVAL_SET, file), 'utf8')) as { queries: LabelledQuery[] }).queries;
   return { servers, dev: queries('queries.json'), heldout: queries('queries-heldout.json') };
 }
 

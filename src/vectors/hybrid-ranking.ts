@@ -3,7 +3,7 @@ import { Bm25Index } from './lexical-ranker.js';
 
 /**
  * Share of the lexical score in the hybrid score. Chosen on the development
- * queries of test/fixtures/tool-search (see `npm run eval:tool-search`), then
+ * queries of eval/tool-search (see `npm run eval:tool-search`), then
  * checked on the held-out queries.
  * @default 0.25
  */

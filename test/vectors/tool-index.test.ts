@@ -9,7 +9,7 @@ import { createToolIndex, type IndexableTool, type IndexedConnection, type ToolI
 import { startChromaTestServer, type ChromaTestServer } from '../helpers/chroma-server.js';
 
 const logger = createLogger('silent');
-const fixtures = join(import.meta.dirname, '../fixtures/tool-search/servers');
+const fixtures = join(import.meta.dirname, '../../eval/tool-search/servers');
 const fixtureTools = (server: string) =>
   (JSON.parse(readFileSync(join(fixtures, `${server}.json`), 'utf8')) as { tools: IndexableTool[] }).tools;
 const embeddings = createEmbeddingProvider('use-lite');

@@ -30,7 +30,7 @@ const CASES: [query: string, expected: string][] = [
   ['scale the api deployment to 5 replicas', 'kubernetes/scale_deployment'],
 ];
 
-const fixtures = join(import.meta.dirname, '../fixtures/tool-search/servers');
+const fixtures = join(import.meta.dirname, '../../eval/tool-search/servers');
 const principal: Principal = { agentId: 'quality-agent', namespace: 'quality', role: 'agent' };
 
 describe('tool search quality (fixed queries)', () => {
