@@ -1,5 +1,6 @@
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/env.js';
+import { saveDevSecret } from './config/secret-key.js';
 import { createLogger } from './observability/logger.js';
 import { startupBanner } from './observability/startup-banner.js';
 
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Before anything signs or checks a token with it; the banner says it was just created.
+  saveDevSecret(config.secretKeyFile);
   // A person at a terminal reads coloured lines; supervisors and log shippers get JSON.
   const pretty = config.environment === 'development' && process.stdout.isTTY === true;
   const logger = createLogger(config.logLevel, { pretty });

@@ -1,9 +1,16 @@
 import { ConfigError, loadConfig, type Config } from '../config/env.js';
+import { saveDevSecret } from '../config/secret-key.js';
 
-/** Loads the configuration for a CLI command, or exits with the problems on one line. */
+/**
+ * Loads the configuration for a CLI command, or exits with the problems on one
+ * line. Saves a new development key first: a token signed here must verify at
+ * the next start of the gateway.
+ */
 export function cliConfig(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    saveDevSecret(config.secretKeyFile);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);
     throw error;

@@ -4,7 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url.js';
-import { loadOrCreateDevSecret, type DevSecret } from './secret-key.js';
+import { readDevSecret, type DevSecret } from './secret-key.js';
 
 /** The only module that reads the environment. Everything else receives a Config. */
 export type Environment = 'production' | 'development' | 'test';
@@ -14,7 +14,7 @@ export interface Config {
   secretKey: string;
   /** Where the secret came from; logged at startup (never the key itself). */
   secretSource: 'env' | 'file';
-  /** The development key file, when the secret came from it (`created`: by this very load). */
+  /** The development key file, when the secret came from it (`created`: to be written by `main`, see saveDevSecret). */
   secretKeyFile: DevSecret | undefined;
   database: DatabaseTarget;
   databaseUrl: string;
@@ -164,6 +164,27 @@ function isIpOrCidr(entry: string): boolean {
   }
 }
 
+type Variables = z.infer<typeof schema>;
+
+/**
+ * Each variable on its own, so one bad value neither hides the others nor
+ * stops the cross-variable rules: a bad variable is reported and its default
+ * used for the rest of the checks.
+ */
+function parseEachVariable(clean: Record<string, string | undefined>, problems: string[]): Variables {
+  const values: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const parsed = field.safeParse(clean[name]);
+    if (parsed.success) {
+      values[name] = parsed.data;
+      continue;
+    }
+    problems.push(...parsed.error.issues.map((issue) => [name, ...issue.path].join('.') + `: ${issue.message}`));
+    values[name] = field.safeParse(undefined).data;
+  }
+  return values as Variables;
+}
+
 /** Reads `.env` from the working directory; real environment variables win. */
 export function readEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
   const dotenvPath = resolve(cwd, '.env');
@@ -172,28 +193,17 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
 }
 
 /**
- * Validates every TMWS_* variable at once and reports all problems together,
- * so an operator fixes a bad deployment in one round trip.
+ * Validates every TMWS_* variable at once and reports all problems together —
+ * format and cross-variable rules in one list — so an operator fixes a bad
+ * deployment in one round trip. Reads only: the development key file, when
+ * missing, is created by the caller (saveDevSecret).
  */
 export function loadConfig(env: Record<string, string | undefined> = readEnvironment(), cwd = process.cwd()): Config {
   const clean = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => v !== undefined && (v !== '' || k === 'TMWS_MCP_ALLOWED_HOSTS')),
   );
-  const parsed = schema.safeParse(clean);
   const problems: string[] = [];
-  let e: z.infer<typeof schema>;
-  if (parsed.success) {
-    e = parsed.data;
-  } else {
-    // Report the format problems together with the rule checks below (one round trip for the operator):
-    // fall back to the defaults for the bad variables so the remaining checks can still run.
-    problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
-    const rest = Object.fromEntries(Object.entries(clean).filter(([k]) => !bad.has(k)));
-    const retry = schema.safeParse(rest);
-    if (!retry.success) throw new ConfigError(problems);
-    e = retry.data;
-  }
+  const e = parseEachVariable(clean, problems);
   const warnings: string[] = [];
   const production = e.TMWS_ENVIRONMENT === 'production';
   const dataDir = resolve(cwd, e.TMWS_DATA_DIR);
@@ -202,7 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   let secretSource: Config['secretSource'] = 'env';
   let secretKeyFile: DevSecret | undefined;
   if (!secretKey && e.TMWS_ENVIRONMENT === 'development') {
-    secretKeyFile = loadOrCreateDevSecret(resolve(dataDir, 'secret.key'));
+    secretKeyFile = readDevSecret(resolve(dataDir, 'secret.key'));
     secretKey = secretKeyFile.key;
     secretSource = 'file';
   } else if (!secretKey) {

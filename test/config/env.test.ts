@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDurationSeconds } from '../../src/config/env.js';
 import { parseDatabaseUrl } from '../../src/config/database-url.js';
+import { saveDevSecret } from '../../src/config/secret-key.js';
 
 const KEY = 'k'.repeat(40);
 const tmp = () => mkdtempSync(join(tmpdir(), 'tmws-config-'));
@@ -49,6 +50,29 @@ describe('configuration', () => {
     expect(problems).toHaveLength(3);
   });
 
+  it('reports bad formats and rule violations together, whichever variables are wrong', () => {
+    const problems = problemsOf({
+      TMWS_ENVIRONMENT: 'production',
+      TMWS_API_PORT: 'eighty',
+      TMWS_LOG_LEVEL: 'loud',
+      TMWS_AUTH_ENABLED: 'false',
+      TMWS_TRUSTED_PROXIES: 'proxy.local',
+    });
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'TMWS_API_PORT',
+      'TMWS_LOG_LEVEL',
+      'TMWS_SECRET_KEY',
+      'TMWS_TRUSTED_PROXIES',
+      'TMWS_AUTH_ENABLED',
+    ]);
+  });
+
+  it('writes nothing while loading, in development without a key either', () => {
+    const dir = tmp();
+    loadConfig({}, dir);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('rejects bad values with the variable name', () => {
     expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_ENVIRONMENT: 'staging' }).join()).toMatch(/TMWS_ENVIRONMENT/);
     expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_API_PORT: 'eighty' }).join()).toMatch(/TMWS_API_PORT/);
@@ -71,13 +95,15 @@ describe('configuration', () => {
     expect(config.redisUrl).toBe('redis://127.0.0.1:6390');
   });
 
-  it('creates a 0600 development key once and reuses it', () => {
+  it('draws a development key without writing it; saved once 0600, it is reused', () => {
     const dir = tmp();
     const first = loadConfig({}, dir);
     const path = join(dir, 'data', 'secret.key');
     expect(first.secretKey).toMatch(/^[0-9a-f]{64}$/);
     expect(first.secretSource).toBe('file');
     expect(first.secretKeyFile).toEqual({ key: first.secretKey, path, created: true });
+    expect(existsSync(path)).toBe(false);
+    saveDevSecret(first.secretKeyFile);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, 'utf8').trim()).toBe(first.secretKey);
     const second = loadConfig({}, dir);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentSchema } from '../../src/db/entities/index.js';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
-import { loadOrCreateDevSecret } from '../../src/config/secret-key.js';
+import { readDevSecret, saveDevSecret } from '../../src/config/secret-key.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tmws-modes-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -51,7 +51,7 @@ describe('database file modes', () => {
 
   it('creates the development secret’s folder 0700', () => {
     const path = join(root, 'dev', 'data', 'secret.key');
-    loadOrCreateDevSecret(path);
+    saveDevSecret(readDevSecret(path));
     expect(mode(join(root, 'dev', 'data'))).toBe(0o700);
     expect(mode(path)).toBe(0o600);
   });

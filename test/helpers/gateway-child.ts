@@ -6,10 +6,12 @@
  */
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
+import { saveDevSecret } from '../../src/config/secret-key.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { ExecutionLeaseOptions } from '../../src/services/execution-leases.js';
 
 const config = loadConfig();
+saveDevSecret(config.secretKeyFile);
 const lease = process.env.TEST_EXECUTION_LEASE;
 const gateway = await createApp(config, {
   logger: createLogger(config.logLevel),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
+import { saveDevSecret } from '../../src/config/secret-key.js';
 import { startupBanner } from '../../src/observability/startup-banner.js';
 
 const KEY = 'banner-secret-key-with-enough-characters-01';
@@ -20,7 +21,7 @@ describe('start-up lines', () => {
 
   it('says nothing about the first agent once one exists, nor about a key file that was already there', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmws-banner-'));
-    loadConfig({}, dir);
+    saveDevSecret(loadConfig({}, dir).secretKeyFile);
     const config = loadConfig({}, dir);
     const text = startupBanner({ url: URL, config, hasAgents: true, cwd: dir }).join('\n');
     expect(text).not.toContain('Next:');
