@@ -9,13 +9,7 @@ import type { EventBus } from './event-bus.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
 import { splitUrlCredentials } from './upstream-headers.js';
 import type { ToolSearchIndex, UpstreamClient, UpstreamTarget, UpstreamTool } from './ports.js';
-import {
-  assertClaimsMatch,
-  createConnectionInput,
-  parseOrThrow,
-  type CreateConnectionInput,
-  type ValidCreateConnection,
-} from './validation.js';
+import { validateCreateConnection, type CreateConnectionCommand, type ValidCreateConnection } from './validation.js';
 
 export interface ConnectionWithTools {
   connection: McpConnection;
@@ -60,15 +54,14 @@ export class ConnectionService {
     );
   }
 
-  async create(principal: Principal, body: CreateConnectionInput | unknown): Promise<ConnectionWithTools> {
-    const input = parseOrThrow(createConnectionInput, body);
-    assertClaimsMatch(principal, input);
+  async create(principal: Principal, command: CreateConnectionCommand): Promise<ConnectionWithTools> {
+    const input = validateCreateConnection(principal, command);
     const { connections } = this.deps;
     const { url, headers } = upstreamAccess(input);
     const row = await connections.insert(principal, {
-      serverName: input.server_name,
+      serverName: input.serverName,
       url,
-      timeoutSeconds: input.timeout,
+      timeoutSeconds: input.timeoutSeconds,
       headersSealed: headers ? this.deps.secrets.seal(JSON.stringify(headers)) : null,
     });
     let upstreamTools: UpstreamTool[];
@@ -273,7 +266,7 @@ function upstreamAccess(input: ValidCreateConnection): { url: string; headers?: 
   const headers: Record<string, string> = { ...input.headers };
   if (authorization) {
     if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-      throw ValidationError.field('url', 'url credentials and an Authorization header cannot both be given');
+      throw ValidationError.invalid('url', 'credentials and an Authorization header cannot both be given');
     }
     headers.Authorization = authorization;
   }

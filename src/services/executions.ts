@@ -125,10 +125,10 @@ export class ExecutionService {
     options: { durable?: boolean } = {},
   ): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
     if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
-      throw ValidationError.field('arguments', 'arguments must be a JSON object');
+      throw ValidationError.invalid('arguments', 'must be a JSON object');
     }
     if (containsUnstorableText(request.arguments)) {
-      throw ValidationError.field('arguments', 'arguments must not contain the NUL character (U+0000) or unpaired UTF-16 surrogates');
+      throw ValidationError.invalid('arguments', 'must not contain the NUL character (U+0000) or unpaired UTF-16 surrogates');
     }
     const connection = await this.deps.connections.findReadableCached(principal, request.connectionId);
     if (!canExecute(principal, connection)) {

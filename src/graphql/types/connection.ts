@@ -4,7 +4,8 @@ import { ConnectionNotFoundError } from '../../errors/index.js';
 import type { ConnectionStatusPayload } from '../../services/event-bus.js';
 import { builder } from '../builder.js';
 import { requirePrincipal, type GraphQLContext } from '../context.js';
-import { renameValidationField } from '../errors.js';
+import { inArgumentTerms } from '../errors.js';
+import { createConnectionCommand, CREATE_CONNECTION_FIELDS } from '../inputs.js';
 import { openEventQueue, withCleanup } from '../event-stream.js';
 import { authorisedEvents, unlessRevoked, type AccessRevoked } from '../subscription-access.js';
 import { pageWindow, toConnection } from '../pagination.js';
@@ -103,15 +104,6 @@ const CreateConnectionInput = builder.inputType('CreateConnectionInput', {
   }),
 });
 
-/** REST field names reported by the services → where they are in this API. */
-const CREATE_INPUT_FIELDS = {
-  server_name: 'input.serverName',
-  url: 'input.url',
-  timeout: 'input.timeout',
-  headers: 'input.headers',
-  body: 'input',
-};
-
 builder.mutationFields((t) => {
   const authed = t.withAuth({ authenticated: true });
   return {
@@ -122,11 +114,8 @@ builder.mutationFields((t) => {
       args: { input: t.arg({ type: CreateConnectionInput, required: true }) },
       resolve: async (root, args, context, info) => {
         await context.drawRateLimit('mcp_create_connection', { parent: root, args, context, info });
-        const { input } = args;
-        const body: Record<string, unknown> = { server_name: input.serverName, url: input.url };
-        if (input.timeout !== null && input.timeout !== undefined) body.timeout = input.timeout;
-        if (input.headers !== null && input.headers !== undefined) body.headers = input.headers;
-        const created = await renameValidationField(context.services.connections.create(context.principal, body), CREATE_INPUT_FIELDS);
+        const command = createConnectionCommand(args.input);
+        const created = await inArgumentTerms(context.services.connections.create(context.principal, command), CREATE_CONNECTION_FIELDS);
         return created.connection;
       },
     }),

@@ -1,6 +1,5 @@
 import type { ToolMatch } from '../../services/ports.js';
 import { builder } from '../builder.js';
-import { renameValidationField } from '../errors.js';
 import type { GraphQLContext } from '../context.js';
 import { requirePrincipal } from '../context.js';
 import { loadConnections, McpConnectionRef } from './connection.js';
@@ -52,8 +51,8 @@ builder.queryField('searchTools', (t) =>
     },
     resolve: async (root, args, context, info) => {
       await context.drawRateLimit('mcp_discover_tools', { parent: root, args, context, info });
-      const search = context.services.toolSearch.search(context.principal, args.query, args.limit ?? undefined);
-      return renameValidationField(search, { q: 'query' });
+      // The domain's field names (query, limit) are this field's argument names.
+      return context.services.toolSearch.search(context.principal, args.query, args.limit ?? undefined);
     },
   }),
 );
