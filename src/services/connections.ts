@@ -84,6 +84,21 @@ export class ConnectionService {
     return this.deps.connections.list(principal, options);
   }
 
+  /** One connection the caller may read (403 someone else's, 404 none), without its tools. */
+  async read(principal: Principal, id: string): Promise<McpConnection> {
+    return this.deps.connections.findReadable(principal, id);
+  }
+
+  /** The connections among `ids` the caller may read, in one query (GraphQL batches its nested reads). */
+  async readMany(principal: Principal, ids: readonly string[]): Promise<McpConnection[]> {
+    return this.deps.connections.findManyReadable(principal, ids);
+  }
+
+  /** The stored catalogues of those of `connectionIds` the caller may read, in one query. */
+  async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
+    return this.deps.connections.toolsOf(principal, connectionIds);
+  }
+
   async get(principal: Principal, id: string): Promise<ConnectionWithTools> {
     const connection = await this.deps.connections.findReadable(principal, id);
     const tools = await this.deps.connections.tools(principal, id);

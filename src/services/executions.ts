@@ -163,7 +163,9 @@ export class ExecutionService {
     return this.deps.executions.findReadable(principal, id);
   }
 
+  /** Newest first. A connection filter the caller may not read is refused (403/404), as everywhere, not an empty page. */
   async list(principal: Principal, query: ExecutionListQuery): Promise<{ rows: Execution[]; total: number }> {
+    if (query.connectionId !== undefined) await this.deps.connections.findReadable(principal, query.connectionId);
     return this.deps.executions.list(principal, query);
   }
 

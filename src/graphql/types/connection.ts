@@ -37,7 +37,7 @@ export const McpConnectionRef = builder.objectRef<McpConnection>('McpConnection'
       // Uncached: a subscription reuses its context for every event, and must not see stale catalogues.
       loaderOptions: { cache: false },
       load: (connectionIds: string[], context: GraphQLContext) =>
-        context.services.connectionRepository.toolsOf(requirePrincipal(context), connectionIds),
+        context.services.connections.toolsOf(requirePrincipal(context), connectionIds),
       group: (tool) => tool.connectionId,
       resolve: (connection) => connection.id,
     }),
@@ -51,7 +51,7 @@ export const McpConnectionRef = builder.objectRef<McpConnection>('McpConnection'
 
 /** Batch loader body shared by every field that points at a connection (no N+1). */
 export async function loadConnections(ids: readonly string[], context: GraphQLContext): Promise<(McpConnection | Error)[]> {
-  const rows = await context.services.connectionRepository.findManyReadable(requirePrincipal(context), ids);
+  const rows = await context.services.connections.readMany(requirePrincipal(context), ids);
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.map((id) => byId.get(id) ?? new ConnectionNotFoundError(id));
 }
@@ -87,7 +87,7 @@ builder.queryFields((t) => {
       type: McpConnectionRef,
       description: 'One connection. AUTHORIZATION_ERROR when it belongs to someone else, CONNECTION_NOT_FOUND when it does not exist.',
       args: { id: t.arg.id({ required: true }) },
-      resolve: (_root, args, { services, principal }) => services.connectionRepository.findReadable(principal, args.id),
+      resolve: (_root, args, { services, principal }) => services.connections.read(principal, args.id),
     }),
   };
 });
@@ -155,7 +155,7 @@ builder.subscriptionField('connectionStatusChanged', (t) =>
     },
     resolve: async (payload: ConnectionStatusPayload | AccessRevoked, _args, { services, principal }) => {
       const event = unlessRevoked(payload);
-      const row = await services.connectionRepository.findReadable(principal, event.connectionId);
+      const row = await services.connections.read(principal, event.connectionId);
       // The event's status is the one this notification is about, even if another change followed.
       return Object.assign(row, { status: event.status, errorMessage: event.errorMessage });
     },

@@ -112,8 +112,6 @@ builder.queryFields((t) => {
       },
       resolve: async (_root, args, { services, principal }) => {
         const window = pageWindow(args);
-        // A foreign or unknown connection id is an error, as everywhere else, not an empty list.
-        if (args.connectionId) await services.connectionRepository.findReadable(principal, args.connectionId);
         const page = await services.executions.list(principal, {
           ...(args.connectionId ? { connectionId: args.connectionId } : {}),
           ...(args.status ? { status: args.status } : {}),

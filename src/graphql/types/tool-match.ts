@@ -10,7 +10,7 @@ const toolKey = (connectionId: string, toolName: string) => `${connectionId}\u00
 /** Catalogue rows for (connection, tool) keys in one query; a tool removed since indexing resolves to null. */
 async function loadMatchedTools(keys: string[], context: GraphQLContext) {
   const connectionIds = [...new Set(keys.map((key) => key.split('\u0000')[0]!))];
-  const tools = await context.services.connectionRepository.toolsOf(requirePrincipal(context), connectionIds);
+  const tools = await context.services.connections.toolsOf(requirePrincipal(context), connectionIds);
   const byKey = new Map(tools.map((tool) => [toolKey(tool.connectionId, tool.name), tool]));
   return keys.map((key) => byKey.get(key) ?? null);
 }
