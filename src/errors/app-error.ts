@@ -51,7 +51,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     readonly httpStatus: number,
     message: string,
-    readonly details: ErrorDetails = {},
+    /** Details beyond the typed fields (`connection_id`, `limit`, …), in wire (snake_case) names. */
+    readonly extraDetails: ErrorDetails = {},
     options: AppErrorOptions = {},
   ) {
     super(options.rule !== undefined && options.field !== undefined ? `${options.field} ${options.rule}` : message);
@@ -60,6 +61,17 @@ export class AppError extends Error {
     if (options.rule !== undefined) this.rule = options.rule;
     if (options.reason !== undefined) this.reason = options.reason;
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /**
+   * Everything the error says, in the domain's field names: `field`, the extra
+   * details, `reason`. The doors render the same parts in their own names
+   * (errors/render.ts); this view is for logs and tests.
+   */
+  get details(): ErrorDetails {
+    const details: ErrorDetails = this.field === undefined ? { ...this.extraDetails } : { field: this.field, ...this.extraDetails };
+    if (this.reason !== undefined) details.reason = this.reason;
+    return details;
   }
 }
 
@@ -74,8 +86,8 @@ export class ValidationError extends AppError {
   }
 
   /** "<field> <rule>" (e.g. `serverName` + "must be 1-100 letters…"), each door naming the field its own way. */
-  static invalid(field: string, rule: string, extra: ErrorDetails = {}): ValidationError {
-    return new ValidationError(`${field} ${rule}`, extra, { field, rule });
+  static invalid(field: string, rule: string, extra: ErrorDetails = {}, options: Pick<AppErrorOptions, 'reason'> = {}): ValidationError {
+    return new ValidationError(`${field} ${rule}`, extra, { ...options, field, rule });
   }
 }
 
@@ -129,10 +141,29 @@ export class ToolNotFoundError extends AppError {
   }
 }
 
+/** Why an upstream could not be used (the table in src/mcp/errors.ts says what each means). */
+export type UpstreamFailureReason =
+  | 'unreachable'
+  | 'timeout'
+  | 'cancelled'
+  | 'connection_lost'
+  | 'session_expired'
+  | 'handshake_failed'
+  | 'unauthorized'
+  | 'redirect_refused'
+  | 'upstream_error'
+  | 'protocol_error'
+  | 'result_too_large'
+  | 'result_too_deep'
+  | 'too_many_tools'
+  | 'disconnected';
+
 /** The upstream MCP server is unreachable, failed the handshake, or timed out. */
 export class ExternalServiceError extends AppError {
-  constructor(message: string, details: ErrorDetails = {}, options: AppErrorOptions = {}) {
-    super('EXTERNAL_SERVICE_ERROR', 502, message, details, options);
+  declare readonly reason: UpstreamFailureReason;
+
+  constructor(reason: UpstreamFailureReason, message: string, details: ErrorDetails = {}) {
+    super('EXTERNAL_SERVICE_ERROR', 502, message, details, { reason });
   }
 }
 

@@ -40,7 +40,7 @@ export function retryAfterOf(error: AppError): number | undefined {
 export function renderError(error: AppError, names: FieldNames): RenderedError {
   const field = error.field === undefined ? undefined : fieldIn(names, error.field);
   const message = field !== undefined && error.rule !== undefined ? `${field} ${error.rule}` : error.message;
-  const details: ErrorDetails = field === undefined ? { ...error.details } : { field, ...error.details };
+  const details: ErrorDetails = field === undefined ? { ...error.extraDetails } : { field, ...error.extraDetails };
   if (error.reason !== undefined) details.reason = error.reason;
   const rendered: RenderedError = { message, details };
   const retryAfter = retryAfterOf(error);

@@ -8,8 +8,10 @@ import {
   AppError,
   AuthorizationError,
   ConnectionNotActiveError,
+  ExternalServiceError,
   ValidationError,
   isAppError,
+  type UpstreamFailureReason,
 } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionService } from './connections.js';
@@ -60,7 +62,7 @@ interface RunningExecution {
  * `protocol_error` is among them: an upstream that shuts down ends its open answers cleanly but empty, which
  * cannot be told apart from one that answers garbage — and neither is usable until a call succeeds again.
  */
-const UPSTREAM_DOWN: ReadonlySet<string> = new Set([
+const UPSTREAM_DOWN: ReadonlySet<UpstreamFailureReason> = new Set<UpstreamFailureReason>([
   'unreachable',
   'handshake_failed',
   'connection_lost',
@@ -267,7 +269,7 @@ export class ExecutionService {
   ): Promise<CompletedExecution> {
     const outcome = failureOutcome(error, signal, execution.startedAt.getTime());
     // SPEC §6: a 502 for an upstream that is down is answered only once the connection says `error`.
-    if (isAppError(error) && UPSTREAM_DOWN.has(String(error.details.reason))) {
+    if (error instanceof ExternalServiceError && UPSTREAM_DOWN.has(error.reason)) {
       await this.deps.connectionService.recordCallOutcome(connection.id, 'error', error.message);
     }
     const finished = await this.finish(principal, execution, outcome);
@@ -381,7 +383,7 @@ function failureOutcome(error: unknown, signal: AbortSignal, startedAt: number):
   if (signal.aborted) {
     return { ...base, status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: String(signal.reason ?? 'cancelled') };
   }
-  const reason = isAppError(error) ? error.details.reason : undefined;
+  const reason = error instanceof ExternalServiceError ? error.reason : undefined;
   if (reason === 'timeout') {
     return { ...base, status: 'TIMED_OUT', errorCode: 'TIMEOUT', errorMessage: (error as AppError).message };
   }
