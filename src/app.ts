@@ -6,14 +6,15 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { registerConnectionRoutes } from './rest/connections.routes.js';
 import { registerOperationsRoutes } from './rest/operations.routes.js';
 import { mountGraphQL } from './graphql/mount.js';
-import { createServices, DEFAULT_DRAIN_MS, type ServiceOverrides, type Services } from './services/container.js';
+import { createServices, DEFAULT_DRAIN_MS, doorServices, type ServiceContainer, type ServiceOverrides } from './services/container.js';
 
 /** After the drain, how long answers still being written get before the remaining sockets are closed. */
 const CLOSE_GRACE_MS = 1_000;
 
 export interface Gateway {
   http: FastifyInstance;
-  services: Services;
+  /** The whole wiring; the doors are given only its `Services` part. */
+  services: ServiceContainer;
   /** Starts listening; resolves to the base URL (useful with port 0 in tests). */
   listen(): Promise<string>;
   /** Graceful stop: no new requests, running executions drained (bounded), sessions closed. */
@@ -29,10 +30,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const logger = options.logger ?? createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
   const services = await createServices(config, logger, options);
-  const http = await createHttpServer(services);
-  registerOperationsRoutes(http, services);
-  registerConnectionRoutes(http, services);
-  const graphql = await mountGraphQL(http, services);
+  const doors = doorServices(services);
+  const http = await createHttpServer(doors);
+  registerOperationsRoutes(http, doors);
+  registerConnectionRoutes(http, doors);
+  const graphql = await mountGraphQL(http, doors);
 
   let closed = false;
   return {

@@ -22,26 +22,72 @@ export type ErrorCode =
 
 export type ErrorDetails = Record<string, unknown>;
 
+/** What an error says beyond its code and message, as typed fields each door renders in its own terms. */
+export interface AppErrorOptions {
+  /**
+   * The input at fault, by its DOMAIN name (camelCase path: `serverName`,
+   * `headers.X-Api-Key`, `arguments.a`). REST renders it as `details.field`
+   * in snake_case, GraphQL as the argument path; see `errors/render.ts`.
+   */
+  field?: string;
+  /**
+   * When set, the message is "<field> <rule>": each door writes it with its own
+   * name for the field, so no door has to edit message text.
+   */
+  rule?: string;
+  /** Machine-readable cause (`timeout`, `url_not_allowed`, …), rendered as `details.reason`. */
+  reason?: string;
+  /** Seconds before a retry makes sense (rate limit block, an outage): Retry-After. */
+  retryAfterSeconds?: number;
+}
+
 export class AppError extends Error {
+  readonly field?: string;
+  readonly rule?: string;
+  readonly reason?: string;
+  readonly retryAfterSeconds?: number;
+
   constructor(
     readonly code: ErrorCode,
     readonly httpStatus: number,
     message: string,
-    readonly details: ErrorDetails = {},
+    /** Details beyond the typed fields (`connection_id`, `limit`, …), in wire (snake_case) names. */
+    readonly extraDetails: ErrorDetails = {},
+    options: AppErrorOptions = {},
   ) {
-    super(message);
+    super(options.rule !== undefined && options.field !== undefined ? `${options.field} ${options.rule}` : message);
     this.name = new.target.name;
+    if (options.field !== undefined) this.field = options.field;
+    if (options.rule !== undefined) this.rule = options.rule;
+    if (options.reason !== undefined) this.reason = options.reason;
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /**
+   * Everything the error says, in the domain's field names: `field`, the extra
+   * details, `reason`. The doors render the same parts in their own names
+   * (errors/render.ts); this view is for logs and tests.
+   */
+  get details(): ErrorDetails {
+    const details: ErrorDetails = this.field === undefined ? { ...this.extraDetails } : { field: this.field, ...this.extraDetails };
+    if (this.reason !== undefined) details.reason = this.reason;
+    return details;
   }
 }
 
 export class ValidationError extends AppError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super('VALIDATION_ERROR', 400, message, details);
+  constructor(message: string, details: ErrorDetails = {}, options: AppErrorOptions = {}) {
+    super('VALIDATION_ERROR', 400, message, details, options);
   }
 
-  /** Convenience for the common "this field is wrong" case. */
-  static field(field: string, message: string, extra: ErrorDetails = {}): ValidationError {
-    return new ValidationError(message, { field, ...extra });
+  /** "This field is wrong", in a message that does not name it. */
+  static field(field: string, message: string, extra: ErrorDetails = {}, options: Omit<AppErrorOptions, 'field'> = {}): ValidationError {
+    return new ValidationError(message, extra, { ...options, field });
+  }
+
+  /** "<field> <rule>" (e.g. `serverName` + "must be 1-100 letters…"), each door naming the field its own way. */
+  static invalid(field: string, rule: string, extra: ErrorDetails = {}, options: Pick<AppErrorOptions, 'reason'> = {}): ValidationError {
+    return new ValidationError(`${field} ${rule}`, extra, { ...options, field, rule });
   }
 }
 
@@ -52,8 +98,8 @@ export class AuthenticationError extends AppError {
 }
 
 export class AuthorizationError extends AppError {
-  constructor(message = 'Access denied', details: ErrorDetails = {}) {
-    super('AUTHORIZATION_ERROR', 403, message, details);
+  constructor(message = 'Access denied', details: ErrorDetails = {}, options: AppErrorOptions = {}) {
+    super('AUTHORIZATION_ERROR', 403, message, details, options);
   }
 }
 
@@ -95,37 +141,60 @@ export class ToolNotFoundError extends AppError {
   }
 }
 
+/** Why an upstream could not be used (the table in src/mcp/errors.ts says what each means). */
+export type UpstreamFailureReason =
+  | 'unreachable'
+  | 'timeout'
+  | 'cancelled'
+  | 'connection_lost'
+  | 'session_expired'
+  | 'handshake_failed'
+  | 'unauthorized'
+  | 'redirect_refused'
+  | 'upstream_error'
+  | 'protocol_error'
+  | 'result_too_large'
+  | 'result_too_deep'
+  | 'too_many_tools'
+  | 'disconnected';
+
 /** The upstream MCP server is unreachable, failed the handshake, or timed out. */
 export class ExternalServiceError extends AppError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super('EXTERNAL_SERVICE_ERROR', 502, message, details);
+  declare readonly reason: UpstreamFailureReason;
+
+  constructor(reason: UpstreamFailureReason, message: string, details: ErrorDetails = {}) {
+    super('EXTERNAL_SERVICE_ERROR', 502, message, details, { reason });
   }
 }
 
 export class RateLimitExceededError extends AppError {
+  declare readonly retryAfterSeconds: number;
+
   constructor(
     readonly endpointType: string,
     readonly limit: number,
     readonly periodSeconds: number,
-    readonly retryAfterSeconds: number,
+    retryAfterSeconds: number,
     message = `Rate limit exceeded for ${endpointType}`,
   ) {
-    super('RATE_LIMIT_EXCEEDED', 429, message, {
-      endpoint_type: endpointType,
-      limit,
-      period: periodSeconds,
-      retry_after: retryAfterSeconds,
-    });
+    super(
+      'RATE_LIMIT_EXCEEDED',
+      429,
+      message,
+      { endpoint_type: endpointType, limit, period: periodSeconds, retry_after: retryAfterSeconds },
+      { retryAfterSeconds },
+    );
   }
 }
 
+/** Seconds a client is told to wait after an outage of the limiter or a store. @default 5 */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
 export class ServiceUnavailableError extends AppError {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 5,
-    details: ErrorDetails = {},
-  ) {
-    super('SERVICE_UNAVAILABLE', 503, message, details);
+  declare readonly retryAfterSeconds: number;
+
+  constructor(message: string, options: Omit<AppErrorOptions, 'field' | 'rule'> = {}, details: ErrorDetails = {}) {
+    super('SERVICE_UNAVAILABLE', 503, message, details, { retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS, ...options });
   }
 }
 

@@ -1,12 +1,5 @@
 import { GraphQLError } from 'graphql';
-import {
-  AppError,
-  RateLimitExceededError,
-  ServiceUnavailableError,
-  ValidationError,
-  isAppError,
-  type ErrorCode,
-} from '../errors/index.js';
+import { AppError, isAppError, renderError, type ErrorCode, type FieldNames } from '../errors/index.js';
 
 /** The message every unexpected error is replaced with. */
 export const MASKED_MESSAGE = 'Unexpected error.';
@@ -44,11 +37,17 @@ export function mapError(error: unknown, requestId?: string): MappedError {
   const wrapper = error instanceof GraphQLError ? error : undefined;
   const original = wrapper ? (wrapper.originalError ?? wrapper) : error;
 
+  if (original instanceof ArgumentsError) {
+    return { error: fromAppError(original.error, wrapper, original.names), unexpected: false, original: original.error };
+  }
   if (isAppError(original)) {
     return { error: fromAppError(original, wrapper), unexpected: false, original };
   }
   if (original instanceof GraphQLError) {
     const innermost = innermostError(original);
+    if (innermost instanceof ArgumentsError) {
+      return { error: fromAppError(innermost.error, wrapper, innermost.names), unexpected: false, original: innermost.error };
+    }
     if (isAppError(innermost)) return { error: fromAppError(innermost, wrapper), unexpected: false, original: innermost };
     if (innermost instanceof GraphQLError) return { error: labelled(wrapper ?? original), unexpected: false, original };
     return { error: masked(wrapper, requestId), unexpected: true, original: innermost };
@@ -62,12 +61,12 @@ function innermostError(error: GraphQLError): unknown {
   return current;
 }
 
-function fromAppError(error: AppError, located: GraphQLError | undefined): GraphQLError {
+function fromAppError(error: AppError, located: GraphQLError | undefined, names: FieldNames = {}): GraphQLError {
+  const rendered = renderError(error, names);
   const extensions: Record<string, unknown> = { code: graphqlCodeOf(error) };
-  if (Object.keys(error.details).length > 0) extensions.details = error.details;
-  const retryAfter = retryAfterOf(error);
-  if (retryAfter !== undefined) extensions.retryAfter = retryAfter;
-  return new GraphQLError(error.message, {
+  if (Object.keys(rendered.details).length > 0) extensions.details = rendered.details;
+  if (rendered.retryAfter !== undefined) extensions.retryAfter = rendered.retryAfter;
+  return new GraphQLError(rendered.message, {
     nodes: located?.nodes,
     source: located?.source,
     positions: located?.positions,
@@ -106,28 +105,22 @@ function masked(located: GraphQLError | undefined, requestId: string | undefined
   return new GraphQLError(MASKED_MESSAGE, { nodes: located?.nodes, path: located?.path, extensions });
 }
 
-/** Seconds until a retry makes sense (rate limit block, limiter or store outage). */
-export function retryAfterOf(error: AppError): number | undefined {
-  if (error instanceof RateLimitExceededError) return Math.max(1, Math.ceil(error.retryAfterSeconds));
-  if (error instanceof ServiceUnavailableError) return Math.max(1, Math.ceil(error.retryAfterSeconds));
-  return undefined;
+/** An AppError raised under a field whose arguments name the domain's fields their own way. */
+class ArgumentsError extends Error {
+  constructor(
+    readonly error: AppError,
+    readonly names: FieldNames,
+  ) {
+    super(error.message);
+  }
 }
 
 /**
- * Re-labels a validation error's REST field name with the GraphQL argument
- * path (`server_name` → `input.serverName`), so the client can find it.
+ * Reports the domain field an error names by its argument path in this field
+ * (`serverName` → `input.serverName`), so the client can find it.
  */
-export function renameValidationField<T>(work: Promise<T>, fields: Record<string, string>): Promise<T> {
+export function inArgumentTerms<T>(work: Promise<T>, names: FieldNames): Promise<T> {
   return work.catch((error: unknown) => {
-    const field = error instanceof ValidationError ? error.details.field : undefined;
-    if (error instanceof ValidationError && typeof field === 'string') {
-      const head = field.split('.')[0] ?? field;
-      const renamed = fields[head];
-      if (renamed) {
-        const path = renamed + field.slice(head.length);
-        throw new ValidationError(error.message.split(field).join(path), { ...error.details, field: path });
-      }
-    }
-    throw error;
+    throw isAppError(error) && error.field !== undefined ? new ArgumentsError(error, names) : error;
   });
 }

@@ -20,5 +20,5 @@ export function preflightRefusal(
     corsOrigins.length === 0
       ? `Cross-origin requests are off: start the gateway with TMWS_CORS_ORIGINS='["${origin}"]' to allow this origin`
       : `Origin ${origin} is not in TMWS_CORS_ORIGINS`;
-  return new AuthorizationError(message, { reason: 'cors_origin_not_allowed', origin });
+  return new AuthorizationError(message, { origin }, { reason: 'cors_origin_not_allowed' });
 }

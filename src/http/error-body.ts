@@ -1,4 +1,4 @@
-import { AppError, RateLimitExceededError, ServiceUnavailableError, ValidationError, PayloadTooLargeError } from '../errors/index.js';
+import { AppError, PayloadTooLargeError, ValidationError, renderError, retryAfterOf, type FieldNames } from '../errors/index.js';
 
 export interface ErrorBody {
   error_code: string;
@@ -9,25 +9,31 @@ export interface ErrorBody {
   retry_after?: number;
 }
 
+/** The v2.3.0 names of the domain's input fields, as `details.field` and in messages; the others are the same. */
+export const REST_FIELD_NAMES: FieldNames = {
+  serverName: 'server_name',
+  timeoutSeconds: 'timeout',
+  agentId: 'agent_id',
+  query: 'q',
+};
+
 /** The v2.3.0 error body. Only AppErrors reach it; everything else was masked before. */
 export function renderErrorBody(error: AppError, requestId: string): ErrorBody {
+  const rendered = renderError(error, REST_FIELD_NAMES);
   const body: ErrorBody = {
     error_code: error.code,
-    message: error.message,
-    details: error.details,
+    message: rendered.message,
+    details: rendered.details,
     timestamp: new Date().toISOString(),
     request_id: requestId,
   };
-  if (error instanceof RateLimitExceededError) body.retry_after = error.retryAfterSeconds;
+  // SPEC §5: the top-level retry_after belongs to the 429 body; a 503 says it in the header only.
+  if (error.code === 'RATE_LIMIT_EXCEEDED' && rendered.retryAfter !== undefined) body.retry_after = rendered.retryAfter;
   return body;
 }
 
-/** Seconds for a Retry-After header, when the error has one. */
-export function retryAfterOf(error: AppError): number | undefined {
-  if (error instanceof RateLimitExceededError) return error.retryAfterSeconds;
-  if (error instanceof ServiceUnavailableError) return error.retryAfterSeconds;
-  return undefined;
-}
+/** Seconds for a Retry-After header, when the error has one (the rule of errors/render.ts). */
+export { retryAfterOf };
 
 interface FrameworkError {
   code?: string;

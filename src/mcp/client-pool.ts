@@ -187,10 +187,7 @@ export class UpstreamPool {
 
   private entryFor(target: UpstreamTarget): Entry {
     if (this.closed) {
-      throw new ExternalServiceError('Upstream pool is shut down', {
-        connection_id: target.connectionId,
-        reason: 'disconnected',
-      });
+      throw new ExternalServiceError('disconnected', 'Upstream pool is shut down', { connection_id: target.connectionId });
     }
     const existing = this.entries.get(target.connectionId);
     if (!existing) {
@@ -243,10 +240,7 @@ export class UpstreamPool {
       });
       if (entry.disposed) {
         await session.close('disconnected');
-        throw new ExternalServiceError('Upstream connection was disconnected', {
-          connection_id: entry.id,
-          reason: 'disconnected',
-        });
+        throw new ExternalServiceError('disconnected', 'Upstream connection was disconnected', { connection_id: entry.id });
       }
       if (sameEndpoint(target, entry.target)) {
         entry.session = session;
@@ -279,7 +273,7 @@ export class UpstreamPool {
         url: safeUrlForLog(entry.target.url),
         attempt: origin,
         errorCode: error instanceof AppError ? error.code : undefined,
-        reason: details.reason,
+        reason: error instanceof AppError ? error.reason : undefined,
         upstreamStatus: details.status,
         err: error instanceof Error ? error.message : String(error),
       },
@@ -339,10 +333,7 @@ export class UpstreamPool {
     // Closing a session ends its streams too: a stream cut short by our own disconnect is "disconnected".
     const endedByUs = failure.kind === 'closed' || failure.kind === 'no_answer' || failure.kind === 'cut_off';
     if (endedByUs && (entry.disposed || session.closeReason === 'disconnected')) {
-      return new ExternalServiceError(`Upstream session was closed during ${what}`, {
-        connection_id: entry.id,
-        reason: 'disconnected',
-      });
+      return new ExternalServiceError('disconnected', `Upstream session was closed during ${what}`, { connection_id: entry.id });
     }
     return toAppError(failure, entry.id, what, 'request');
   }
@@ -475,7 +466,7 @@ export class UpstreamPool {
 
 /** An upstream that crossed a bound of SPEC §14 (too many tools, a message too large). */
 function isBoundsError(error: AppError): boolean {
-  const reason = error.details.reason;
+  const reason = error.reason;
   return reason === 'too_many_tools' || reason === 'result_too_large';
 }
 

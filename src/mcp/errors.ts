@@ -8,8 +8,9 @@ import { verdictOf } from './verdict.js';
 
 /**
  * Errors of the upstream layer and the one place that reads SDK/undici
- * failures. Everything thrown out of `src/mcp` is an AppError; details carry
- * a `reason` the service layer can branch on:
+ * failures. Everything thrown out of `src/mcp` is an AppError; an
+ * ExternalServiceError carries a typed `reason` (rendered as `details.reason`)
+ * the service layer can branch on:
  *
  * | reason            | meaning                                                             |
  * |-------------------|---------------------------------------------------------------------|
@@ -33,14 +34,14 @@ import { verdictOf } from './verdict.js';
 
 export class UpstreamTimeoutError extends ExternalServiceError {
   constructor(message: string, details: ErrorDetails = {}) {
-    super(message, { ...details, reason: 'timeout' });
+    super('timeout', message, details);
   }
 }
 
 /** The caller's AbortSignal fired; `notifications/cancelled` was sent upstream. */
 export class UpstreamCancelledError extends ExternalServiceError {
   constructor(message = 'Upstream call cancelled', details: ErrorDetails = {}) {
-    super(message, { ...details, reason: 'cancelled' });
+    super('cancelled', message, details);
   }
 }
 
@@ -57,8 +58,9 @@ export const upstreamRequestTimedOut = (): Error => new McpError(ErrorCode.Reque
 export class UpstreamResultTooLargeError extends ExternalServiceError {
   constructor(limitBytes: number, details: ErrorDetails = {}) {
     super(
+      'result_too_large',
       `Upstream message exceeds the gateway's limit of ${limitBytes} bytes (TMWS_MAX_RESULT_BYTES); it was not read further and the upstream request was closed`,
-      { ...details, reason: 'result_too_large', limit_bytes: limitBytes },
+      { ...details, limit_bytes: limitBytes },
     );
   }
 }
@@ -194,62 +196,31 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
     case 'timeout':
       return new UpstreamTimeoutError(`Upstream ${what} timed out`, base);
     case 'not_delivered':
-      return new ExternalServiceError(`Upstream MCP server is unreachable`, { ...base, reason: 'unreachable' });
+      return new ExternalServiceError('unreachable', `Upstream MCP server is unreachable`, base);
     case 'session_expired':
-      return new ExternalServiceError(`Upstream session expired and could not be re-established`, {
-        ...base,
-        reason: 'session_expired',
-      });
+      return new ExternalServiceError('session_expired', `Upstream session expired and could not be re-established`, base);
     case 'connection_lost':
-      return new ExternalServiceError(`Connection to the upstream MCP server was lost during ${what}`, {
-        ...base,
-        reason: 'connection_lost',
-      });
+      return new ExternalServiceError('connection_lost', `Connection to the upstream MCP server was lost during ${what}`, base);
     case 'closed':
-      return new ExternalServiceError(`Upstream session closed during ${what}`, { ...base, reason: 'connection_lost' });
+      return new ExternalServiceError('connection_lost', `Upstream session closed during ${what}`, base);
     case 'cut_off':
-      return new ExternalServiceError(`Upstream broke off its answer to ${what} before it was complete`, {
-        ...base,
-        reason: 'connection_lost',
-      });
+      return new ExternalServiceError('connection_lost', `Upstream broke off its answer to ${what} before it was complete`, base);
     case 'no_answer':
-      return new ExternalServiceError(`Upstream ended its answer to ${what} without a valid JSON-RPC response`, {
-        ...base,
-        reason: 'protocol_error',
-      });
+      return new ExternalServiceError('protocol_error', `Upstream ended its answer to ${what} without a valid JSON-RPC response`, base);
     case 'too_large':
       return new UpstreamResultTooLargeError(failure.limitBytes ?? 0, base);
     case 'unauthorized':
-      return new ExternalServiceError(`Upstream MCP server refused the credentials (HTTP ${failure.status})`, {
-        ...base,
-        reason: 'unauthorized',
-        status: failure.status,
-      });
+      return new ExternalServiceError('unauthorized', `Upstream MCP server refused the credentials (HTTP ${failure.status})`, { ...base, status: failure.status });
     case 'http_status':
-      return new ExternalServiceError(httpStatusMessage(failure.status, what, phase), {
-        ...base,
-        reason: phase === 'open' ? 'handshake_failed' : 'upstream_error',
-        status: failure.status,
-      });
+      return new ExternalServiceError(phase === 'open' ? 'handshake_failed' : 'upstream_error', httpStatusMessage(failure.status, what, phase), { ...base, status: failure.status });
     case 'rpc_error':
-      return new ExternalServiceError(`Upstream MCP server returned an error for ${what}`, {
-        ...base,
-        reason: 'upstream_error',
-        upstream_code: failure.rpcCode,
-        upstream_message: upstreamRpcMessage(failure.error),
-      });
+      return new ExternalServiceError('upstream_error', `Upstream MCP server returned an error for ${what}`, { ...base, upstream_code: failure.rpcCode, upstream_message: upstreamRpcMessage(failure.error) });
     case 'protocol_error':
-      return new ExternalServiceError(`Upstream MCP server sent an invalid response to ${what}`, {
-        ...base,
-        reason: 'protocol_error',
-      });
+      return new ExternalServiceError('protocol_error', `Upstream MCP server sent an invalid response to ${what}`, base);
     default:
       // Something we cannot name (e.g. an unsupported protocol version): while
       // opening it is a failed handshake, on a live session an upstream fault.
-      return new ExternalServiceError(`Upstream ${what} failed`, {
-        ...base,
-        reason: phase === 'open' ? 'handshake_failed' : 'upstream_error',
-      });
+      return new ExternalServiceError(phase === 'open' ? 'handshake_failed' : 'upstream_error', `Upstream ${what} failed`, base);
   }
 }
 
@@ -274,7 +245,7 @@ function upstreamRpcMessage(error: unknown): string | undefined {
 /** Errors worth another attempt at opening a session (the upstream may be restarting). */
 export function isTransientOpenError(error: unknown): boolean {
   if (!(error instanceof ExternalServiceError)) return false;
-  const reason = error.details.reason;
+  const reason = error.reason;
   return reason === 'unreachable' || reason === 'connection_lost' || reason === 'session_expired' || reason === 'timeout';
 }
 

@@ -94,18 +94,12 @@ async function redirectError(
       await assertUpstreamUrlAllowed(target.href, policy);
     } catch (error) {
       if (error instanceof ValidationError) {
-        return ValidationError.field('url', 'Upstream redirected to a URL that is not allowed', {
-          reason: 'url_not_allowed',
-          redirect: true,
-        });
+        return ValidationError.field('url', 'Upstream redirected to a URL that is not allowed', { redirect: true }, { reason: 'url_not_allowed' });
       }
       // Unresolvable redirect target: still just a refused redirect.
     }
   }
-  return new ExternalServiceError('Upstream answered with a redirect; redirects are not followed', {
-    reason: 'redirect_refused',
-    status: response.status,
-  });
+  return new ExternalServiceError('redirect_refused', 'Upstream answered with a redirect; redirects are not followed', { status: response.status });
 }
 
 export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
@@ -151,9 +145,7 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       if (url.origin !== origin) {
-        throw new ExternalServiceError('Upstream tried to send the gateway to another origin', {
-          reason: 'redirect_refused',
-        });
+        throw new ExternalServiceError('redirect_refused', 'Upstream tried to send the gateway to another origin');
       }
       // POSTs (every tool call) take the cheap path; GETs (event streams) and DELETEs stay on fetch.
       const lean = init?.method === 'POST' ? await post(url, init) : undefined;

@@ -298,8 +298,9 @@ export class UpstreamSession {
   private tooManyTools(): ExternalServiceError {
     const limit = this.limits.maxTools;
     return new ExternalServiceError(
+      'too_many_tools',
       `Upstream offers more than ${limit} tools, the gateway's limit per connection (TMWS_MAX_TOOLS_PER_CONNECTION)`,
-      { connection_id: this.target.connectionId, reason: 'too_many_tools', limit },
+      { connection_id: this.target.connectionId, limit },
     );
   }
 

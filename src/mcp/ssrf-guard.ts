@@ -87,7 +87,7 @@ export const URL_NOT_ALLOWED_MESSAGE =
 function refuse(message: string = URL_NOT_ALLOWED_MESSAGE): ValidationError {
   // Deliberately generic: naming the resolved internal address would turn the
   // guard into a DNS oracle for the private network.
-  return ValidationError.field('url', message, { reason: 'url_not_allowed' });
+  return ValidationError.field('url', message, {}, { reason: 'url_not_allowed' });
 }
 
 /**
@@ -125,7 +125,7 @@ function parseHttpUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw ValidationError.field('url', 'url is not a valid absolute URL', { reason: 'invalid_url' });
+    throw ValidationError.invalid('url', 'is not a valid absolute URL', {}, { reason: 'invalid_url' });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw refuse('Only http and https upstream URLs are allowed');
@@ -142,11 +142,11 @@ async function resolveHost(hostname: string, resolver: HostResolver, uniformRefu
   } catch {
     // Answering "does not resolve" here but "not allowed" for a private name would map the internal DNS.
     if (uniformRefusals) throw refuse();
-    throw new ExternalServiceError(`Upstream host ${hostname} could not be resolved`, { reason: 'unreachable' });
+    throw new ExternalServiceError('unreachable', `Upstream host ${hostname} could not be resolved`);
   }
   if (addresses.length === 0) {
     if (uniformRefusals) throw refuse();
-    throw new ExternalServiceError(`Upstream host ${hostname} has no addresses`, { reason: 'unreachable' });
+    throw new ExternalServiceError('unreachable', `Upstream host ${hostname} has no addresses`);
   }
   return addresses;
 }

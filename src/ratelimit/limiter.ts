@@ -135,7 +135,7 @@ class FailSecureRateLimiter implements RateLimiter {
       } catch {
         // Bookkeeping must not turn a denial into a different error.
       }
-      throw new ServiceUnavailableError('Rate limiter unavailable; request denied', 5);
+      throw new ServiceUnavailableError('Rate limiter unavailable; request denied');
     }
   }
 

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../errors/index.js';
+import { parseOrThrow } from '../common/wire-parse.js';
 import type { Services } from '../services/container.js';
 import { primaryResultValue } from '../services/tool-result.js';
+import type { CreateConnectionCommand } from '../services/validation.js';
 import { connectionView } from './connection-view.js';
 import { authenticate, rateLimit } from './guards.js';
-import { parseConnectionListQuery, stringParam } from './query.js';
+import { parseConnectionListQuery, parseSearchLimit, stringParam } from './query.js';
 import { requirePrincipal } from './request-context.js';
+import { createConnectionBody, executeToolBody, requireObject } from './schemas.js';
 
 export const REST_BASE = '/api/v1/mcp';
 
@@ -20,7 +22,7 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
 
   app.post(`${REST_BASE}/connections`, { preHandler: [auth, rateLimit(services, 'mcp_create_connection')] }, async (request, reply) => {
     const principal = requirePrincipal(request.principal);
-    const created = await connections.create(principal, requireObject(request.body));
+    const created = await connections.create(principal, createCommand(request.body));
     reply.header('Location', `${REST_BASE}/connections/${created.connection.id}`);
     return reply.code(201).send(connectionView(created.connection, created.tools));
   });
@@ -28,7 +30,7 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
   app.get<{ Querystring: QueryString }>(`${REST_BASE}/connections`, { preHandler: [auth] }, async (request) => {
     const principal = requirePrincipal(request.principal);
     const page = await connections.list(principal, parseConnectionListQuery(request.query));
-    const tools = await services.connectionRepository.toolsOf(principal, page.rows.map((c) => c.id));
+    const tools = await connections.toolsOf(principal, page.rows.map((c) => c.id));
     return {
       connections: page.rows.map((c) => connectionView(c, tools.filter((t) => t.connectionId === c.id))),
       total: page.total,
@@ -54,9 +56,7 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
     { preHandler: [auth, rateLimit(services, 'mcp_execute_tool')] },
     async (request) => {
       const principal = requirePrincipal(request.principal);
-      const body = requireObject(request.body ?? {});
-      const unknown = Object.keys(body).find((key) => key !== 'arguments');
-      if (unknown) throw ValidationError.field(unknown, `Unknown field '${unknown}'`);
+      const body = parseOrThrow(executeToolBody, requireObject(request.body ?? {}));
       const { execution, result } = await executions.execute(principal, {
         connectionId: request.params.id,
         toolName: request.params.tool_name,
@@ -94,8 +94,8 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
     async (request) => {
       const matches = await toolSearch.search(
         requirePrincipal(request.principal),
-        stringParam(request.query, 'q'),
-        stringParam(request.query, 'limit') ?? undefined,
+        stringParam(request.query, 'q') ?? '',
+        parseSearchLimit(stringParam(request.query, 'limit')),
       );
       return {
         results: matches.map((m) => ({
@@ -110,9 +110,13 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
   );
 }
 
-function requireObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw ValidationError.field('body', 'Request body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
+/** The v2.3.0 body in the services' terms: snake_case to camelCase, claims kept for the service to check. */
+function createCommand(raw: unknown): CreateConnectionCommand {
+  const body = parseOrThrow(createConnectionBody, requireObject(raw));
+  const command: CreateConnectionCommand = { serverName: body.server_name, url: body.url };
+  if (body.timeout !== undefined) command.timeoutSeconds = body.timeout;
+  if (body.headers !== undefined) command.headers = body.headers;
+  if (body.namespace !== undefined) command.namespace = body.namespace;
+  if (body.agent_id !== undefined) command.agentId = body.agent_id;
+  return command;
 }

@@ -35,3 +35,12 @@ export function parseConnectionListQuery(query: Query): { status?: ConnectionSta
 export function stringParam(query: Query, name: string): string | undefined {
   return single(query, name);
 }
+
+/**
+ * `?limit=` of the tool search: digits only, else a number the service refuses
+ * with its own rule (so the message is the same whatever was wrong).
+ */
+export function parseSearchLimit(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  return /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+}

@@ -9,13 +9,7 @@ import type { EventBus } from './event-bus.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
 import { splitUrlCredentials } from './upstream-headers.js';
 import type { ToolSearchIndex, UpstreamClient, UpstreamTarget, UpstreamTool } from './ports.js';
-import {
-  assertClaimsMatch,
-  createConnectionInput,
-  parseOrThrow,
-  type CreateConnectionInput,
-  type ValidCreateConnection,
-} from './validation.js';
+import { validateCreateConnection, type CreateConnectionCommand, type ValidCreateConnection } from './validation.js';
 
 export interface ConnectionWithTools {
   connection: McpConnection;
@@ -60,15 +54,14 @@ export class ConnectionService {
     );
   }
 
-  async create(principal: Principal, body: CreateConnectionInput | unknown): Promise<ConnectionWithTools> {
-    const input = parseOrThrow(createConnectionInput, body);
-    assertClaimsMatch(principal, input);
+  async create(principal: Principal, command: CreateConnectionCommand): Promise<ConnectionWithTools> {
+    const input = validateCreateConnection(principal, command);
     const { connections } = this.deps;
     const { url, headers } = upstreamAccess(input);
     const row = await connections.insert(principal, {
-      serverName: input.server_name,
+      serverName: input.serverName,
       url,
-      timeoutSeconds: input.timeout,
+      timeoutSeconds: input.timeoutSeconds,
       headersSealed: headers ? this.deps.secrets.seal(JSON.stringify(headers)) : null,
     });
     let upstreamTools: UpstreamTool[];
@@ -89,6 +82,21 @@ export class ConnectionService {
 
   async list(principal: Principal, options: ConnectionListOptions): Promise<{ rows: McpConnection[]; total: number }> {
     return this.deps.connections.list(principal, options);
+  }
+
+  /** One connection the caller may read (403 someone else's, 404 none), without its tools. */
+  async read(principal: Principal, id: string): Promise<McpConnection> {
+    return this.deps.connections.findReadable(principal, id);
+  }
+
+  /** The connections among `ids` the caller may read, in one query (GraphQL batches its nested reads). */
+  async readMany(principal: Principal, ids: readonly string[]): Promise<McpConnection[]> {
+    return this.deps.connections.findManyReadable(principal, ids);
+  }
+
+  /** The stored catalogues of those of `connectionIds` the caller may read, in one query. */
+  async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
+    return this.deps.connections.toolsOf(principal, connectionIds);
   }
 
   async get(principal: Principal, id: string): Promise<ConnectionWithTools> {
@@ -273,7 +281,7 @@ function upstreamAccess(input: ValidCreateConnection): { url: string; headers?: 
   const headers: Record<string, string> = { ...input.headers };
   if (authorization) {
     if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-      throw ValidationError.field('url', 'url credentials and an Authorization header cannot both be given');
+      throw ValidationError.invalid('url', 'credentials and an Authorization header cannot both be given');
     }
     headers.Authorization = authorization;
   }

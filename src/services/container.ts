@@ -16,6 +16,7 @@ import { startLocalChroma, type ChromaEndpoint } from '../vectors/chroma-server.
 import { registerLocalChroma, unregisterLocalChroma } from '../vectors/local-chroma-registry.js';
 import { createEmbeddingProvider } from '../vectors/embeddings.js';
 import { createToolIndex } from '../vectors/tool-index.js';
+import { AgentProfileService } from './agent-profiles.js';
 import { ConnectionService } from './connections.js';
 import { createEventBus, type EventBus } from './event-bus.js';
 import { DEFAULT_EXECUTION_LEASE, ExecutionLeaseKeeper, type ExecutionLeaseOptions } from './execution-leases.js';
@@ -26,25 +27,44 @@ import type { ToolSearchIndex, UpstreamClient } from './ports.js';
 import { ToolCatalogue } from './tool-catalogue.js';
 import { ToolSearchService } from './tool-search.js';
 
-/** Everything the front doors (REST, GraphQL, CLI, a future MCP endpoint) share. */
+/**
+ * What the front doors (REST, GraphQL, and next the MCP endpoint) see: the
+ * services only — no ORM, no repository. Every read a door makes goes through
+ * a service call taking the verified principal, so each door gets the same
+ * ownership checks and the same caches.
+ */
 export interface Services {
   config: Config;
   logger: Logger;
   metrics: Metrics;
-  orm: MikroORM;
-  agents: AgentRepository;
   authenticator: Authenticator;
+  agentProfiles: AgentProfileService;
   connections: ConnectionService;
-  connectionRepository: ConnectionRepository;
   executions: ExecutionService;
-  executionRepository: ExecutionRepository;
   toolSearch: ToolSearchService;
-  toolIndex: ToolSearchIndex;
   limiter: RateLimiter;
   events: EventBus;
-  upstream: UpstreamClient;
   health: HealthService;
+}
+
+/**
+ * The whole wiring, for the composition root (app.ts, main.ts) and tests that
+ * inspect what was stored: the doors' services plus the stores behind them.
+ */
+export interface ServiceContainer extends Services {
+  orm: MikroORM;
+  agents: AgentRepository;
+  connectionRepository: ConnectionRepository;
+  executionRepository: ExecutionRepository;
+  toolIndex: ToolSearchIndex;
+  upstream: UpstreamClient;
   close(): Promise<void>;
+}
+
+/** The doors' part of the wiring, as its own object: a door cannot reach a store even by a cast. */
+export function doorServices(container: ServiceContainer): Services {
+  const { config, logger, metrics, authenticator, agentProfiles, connections, executions, toolSearch, limiter, events, health } = container;
+  return { config, logger, metrics, authenticator, agentProfiles, connections, executions, toolSearch, limiter, events, health };
 }
 
 export interface ServiceOverrides {
@@ -67,7 +87,7 @@ const RETENTION_SWEEP_MS = 60_000;
  * then the stores that may be remote (Redis, Chroma) — which degrade rather
  * than stop the gateway when unavailable.
  */
-export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<ServiceContainer> {
   const orm = await openOrm(config.database, { echoSql: config.dbEchoSql, logger });
   const applied = await migrateUp(orm);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied');
@@ -166,6 +186,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       authEnabled: config.authEnabled,
       maxTokenTtlSeconds: config.limits.maxTokenTtlSeconds,
     }),
+    agentProfiles: new AgentProfileService(agents),
     connections,
     connectionRepository,
     executions,

@@ -9,8 +9,10 @@ import {
   AppError,
   AuthorizationError,
   ConnectionNotActiveError,
+  ExternalServiceError,
   ValidationError,
   isAppError,
+  type UpstreamFailureReason,
 } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionService } from './connections.js';
@@ -61,7 +63,7 @@ interface RunningExecution {
  * `protocol_error` is among them: an upstream that shuts down ends its open answers cleanly but empty, which
  * cannot be told apart from one that answers garbage — and neither is usable until a call succeeds again.
  */
-const UPSTREAM_DOWN: ReadonlySet<string> = new Set([
+const UPSTREAM_DOWN: ReadonlySet<UpstreamFailureReason> = new Set<UpstreamFailureReason>([
   'unreachable',
   'handshake_failed',
   'connection_lost',
@@ -126,10 +128,10 @@ export class ExecutionService {
     options: { durable?: boolean } = {},
   ): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
     if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
-      throw ValidationError.field('arguments', 'arguments must be a JSON object');
+      throw ValidationError.invalid('arguments', 'must be a JSON object');
     }
     if (containsUnstorableText(request.arguments)) {
-      throw ValidationError.field('arguments', 'arguments must not contain the NUL character (U+0000) or unpaired UTF-16 surrogates');
+      throw ValidationError.invalid('arguments', 'must not contain the NUL character (U+0000) or unpaired UTF-16 surrogates');
     }
     const connection = await this.deps.connections.findReadableCached(principal, request.connectionId);
     if (!canExecute(principal, connection)) {
@@ -164,7 +166,9 @@ export class ExecutionService {
     return this.deps.executions.findReadable(principal, id);
   }
 
+  /** Newest first. A connection filter the caller may not read is refused (403/404), as everywhere, not an empty page. */
   async list(principal: Principal, query: ExecutionListQuery): Promise<{ rows: Execution[]; total: number }> {
+    if (query.connectionId !== undefined) await this.deps.connections.findReadable(principal, query.connectionId);
     return this.deps.executions.list(principal, query);
   }
 
@@ -261,7 +265,7 @@ export class ExecutionService {
   ): Promise<CompletedExecution> {
     const outcome = failureOutcome(error, signal, execution.startedAt.getTime());
     // SPEC §6: a 502 for an upstream that is down is answered only once the connection says `error`.
-    if (isAppError(error) && UPSTREAM_DOWN.has(String(error.details.reason))) {
+    if (error instanceof ExternalServiceError && UPSTREAM_DOWN.has(error.reason)) {
       await this.deps.connectionService.recordCallOutcome(connection.id, 'error', error.message);
     }
     const finished = await this.finish(principal, execution, outcome);
@@ -375,7 +379,7 @@ function failureOutcome(error: unknown, signal: AbortSignal, startedAt: number):
   if (signal.aborted) {
     return { ...base, status: 'CANCELLED', errorCode: 'CANCELLED', errorMessage: String(signal.reason ?? 'cancelled') };
   }
-  const reason = isAppError(error) ? error.details.reason : undefined;
+  const reason = error instanceof ExternalServiceError ? error.reason : undefined;
   if (reason === 'timeout') {
     return { ...base, status: 'TIMED_OUT', errorCode: 'TIMEOUT', errorMessage: (error as AppError).message };
   }

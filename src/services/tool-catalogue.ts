@@ -65,8 +65,7 @@ export class ToolCatalogue {
     if (validate && !this.patterns.withinBudget(() => validate(args))) {
       const first = validate.errors?.[0];
       const where = first?.instancePath ? `arguments${first.instancePath.replaceAll('/', '.')}` : 'arguments';
-      throw new ValidationError(`${where} ${first?.message ?? 'do not match the tool input schema'}`, {
-        field: where,
+      throw ValidationError.invalid(where, first?.message ?? 'do not match the tool input schema', {
         tool_name: toolName,
         schema_errors: (validate.errors ?? []).slice(0, 5).map((e) => ({
           path: e.instancePath || '/',

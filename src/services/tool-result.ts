@@ -51,7 +51,7 @@ export function storableResult(result: UpstreamCallResult): Record<string, unkno
   if (result.structuredContent !== undefined) full.structuredContent = result.structuredContent;
   if (result._meta !== undefined) full._meta = result._meta;
   if (valueTooDeep(full, MAX_RESULT_DEPTH)) {
-    throw new ExternalServiceError(`Upstream result is nested deeper than ${MAX_RESULT_DEPTH} levels`, { reason: 'result_too_deep' });
+    throw new ExternalServiceError('result_too_deep', `Upstream result is nested deeper than ${MAX_RESULT_DEPTH} levels`);
   }
   const size = Buffer.byteLength(JSON.stringify(full));
   if (size <= STORED_RESULT_MAX_BYTES) return full;

@@ -22,14 +22,14 @@ export class ToolSearchService {
     private readonly connections: ReadableConnections,
   ) {}
 
-  async search(principal: Principal, query: unknown, limit: unknown = DEFAULT_SEARCH_LIMIT): Promise<ToolMatch[]> {
-    if (typeof query !== 'string' || query.trim() === '') throw ValidationError.field('q', 'q must be a non-empty search text');
-    if (query.length > MAX_QUERY_LENGTH) throw ValidationError.field('q', `q must be at most ${MAX_QUERY_LENGTH} characters`);
-    const n = typeof limit === 'string' && /^\d+$/.test(limit) ? Number(limit) : limit;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_SEARCH_LIMIT) {
-      throw ValidationError.field('limit', `limit must be an integer from 1 to ${MAX_SEARCH_LIMIT}`);
+  /** `query` is plain words (1-1000 characters); `limit` 1-50, @default DEFAULT_SEARCH_LIMIT. */
+  async search(principal: Principal, query: string, limit: number = DEFAULT_SEARCH_LIMIT): Promise<ToolMatch[]> {
+    if (query.trim() === '') throw ValidationError.invalid('query', 'must be a non-empty search text');
+    if (query.length > MAX_QUERY_LENGTH) throw ValidationError.invalid('query', `must be at most ${MAX_QUERY_LENGTH} characters`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
+      throw ValidationError.invalid('limit', `must be an integer from 1 to ${MAX_SEARCH_LIMIT}`);
     }
-    return this.index.search(principal, query.trim(), n, (ids) => this.liveAndReadable(principal, ids));
+    return this.index.search(principal, query.trim(), limit, (ids) => this.liveAndReadable(principal, ids));
   }
 
   /**

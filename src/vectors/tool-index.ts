@@ -125,7 +125,7 @@ export function createToolIndex(opts: ToolIndexOptions): ToolIndex {
 
 function unavailable(cause: unknown): ServiceUnavailableError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new ServiceUnavailableError('Tool search is temporarily unavailable', 5, { component: 'chroma', reason });
+  return new ServiceUnavailableError('Tool search is temporarily unavailable', {}, { component: 'chroma', reason });
 }
 
 class ChromaToolIndex implements ToolIndex {

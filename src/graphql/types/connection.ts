@@ -4,7 +4,8 @@ import { ConnectionNotFoundError } from '../../errors/index.js';
 import type { ConnectionStatusPayload } from '../../services/event-bus.js';
 import { builder } from '../builder.js';
 import { requirePrincipal, type GraphQLContext } from '../context.js';
-import { renameValidationField } from '../errors.js';
+import { inArgumentTerms } from '../errors.js';
+import { createConnectionCommand, CREATE_CONNECTION_FIELDS } from '../inputs.js';
 import { openEventQueue, withCleanup } from '../event-stream.js';
 import { authorisedEvents, unlessRevoked, type AccessRevoked } from '../subscription-access.js';
 import { pageWindow, toConnection } from '../pagination.js';
@@ -36,7 +37,7 @@ export const McpConnectionRef = builder.objectRef<McpConnection>('McpConnection'
       // Uncached: a subscription reuses its context for every event, and must not see stale catalogues.
       loaderOptions: { cache: false },
       load: (connectionIds: string[], context: GraphQLContext) =>
-        context.services.connectionRepository.toolsOf(requirePrincipal(context), connectionIds),
+        context.services.connections.toolsOf(requirePrincipal(context), connectionIds),
       group: (tool) => tool.connectionId,
       resolve: (connection) => connection.id,
     }),
@@ -50,7 +51,7 @@ export const McpConnectionRef = builder.objectRef<McpConnection>('McpConnection'
 
 /** Batch loader body shared by every field that points at a connection (no N+1). */
 export async function loadConnections(ids: readonly string[], context: GraphQLContext): Promise<(McpConnection | Error)[]> {
-  const rows = await context.services.connectionRepository.findManyReadable(requirePrincipal(context), ids);
+  const rows = await context.services.connections.readMany(requirePrincipal(context), ids);
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.map((id) => byId.get(id) ?? new ConnectionNotFoundError(id));
 }
@@ -86,7 +87,7 @@ builder.queryFields((t) => {
       type: McpConnectionRef,
       description: 'One connection. AUTHORIZATION_ERROR when it belongs to someone else, CONNECTION_NOT_FOUND when it does not exist.',
       args: { id: t.arg.id({ required: true }) },
-      resolve: (_root, args, { services, principal }) => services.connectionRepository.findReadable(principal, args.id),
+      resolve: (_root, args, { services, principal }) => services.connections.read(principal, args.id),
     }),
   };
 });
@@ -103,15 +104,6 @@ const CreateConnectionInput = builder.inputType('CreateConnectionInput', {
   }),
 });
 
-/** REST field names reported by the services → where they are in this API. */
-const CREATE_INPUT_FIELDS = {
-  server_name: 'input.serverName',
-  url: 'input.url',
-  timeout: 'input.timeout',
-  headers: 'input.headers',
-  body: 'input',
-};
-
 builder.mutationFields((t) => {
   const authed = t.withAuth({ authenticated: true });
   return {
@@ -122,11 +114,8 @@ builder.mutationFields((t) => {
       args: { input: t.arg({ type: CreateConnectionInput, required: true }) },
       resolve: async (root, args, context, info) => {
         await context.drawRateLimit('mcp_create_connection', { parent: root, args, context, info });
-        const { input } = args;
-        const body: Record<string, unknown> = { server_name: input.serverName, url: input.url };
-        if (input.timeout !== null && input.timeout !== undefined) body.timeout = input.timeout;
-        if (input.headers !== null && input.headers !== undefined) body.headers = input.headers;
-        const created = await renameValidationField(context.services.connections.create(context.principal, body), CREATE_INPUT_FIELDS);
+        const command = createConnectionCommand(args.input);
+        const created = await inArgumentTerms(context.services.connections.create(context.principal, command), CREATE_CONNECTION_FIELDS);
         return created.connection;
       },
     }),
@@ -166,7 +155,7 @@ builder.subscriptionField('connectionStatusChanged', (t) =>
     },
     resolve: async (payload: ConnectionStatusPayload | AccessRevoked, _args, { services, principal }) => {
       const event = unlessRevoked(payload);
-      const row = await services.connectionRepository.findReadable(principal, event.connectionId);
+      const row = await services.connections.read(principal, event.connectionId);
       // The event's status is the one this notification is about, even if another change followed.
       return Object.assign(row, { status: event.status, errorMessage: event.errorMessage });
     },

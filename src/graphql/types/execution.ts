@@ -3,7 +3,7 @@ import type { UpstreamCallResult } from '../../services/ports.js';
 import { primaryResultValue } from '../../services/tool-result.js';
 import { builder } from '../builder.js';
 import type { AuthenticatedContext } from '../context.js';
-import { renameValidationField } from '../errors.js';
+import { inArgumentTerms } from '../errors.js';
 import { pageWindow, toConnection } from '../pagination.js';
 import { loadConnections, McpConnectionRef } from './connection.js';
 
@@ -112,8 +112,6 @@ builder.queryFields((t) => {
       },
       resolve: async (_root, args, { services, principal }) => {
         const window = pageWindow(args);
-        // A foreign or unknown connection id is an error, as everywhere else, not an empty list.
-        if (args.connectionId) await services.connectionRepository.findReadable(principal, args.connectionId);
         const page = await services.executions.list(principal, {
           ...(args.connectionId ? { connectionId: args.connectionId } : {}),
           ...(args.status ? { status: args.status } : {}),
@@ -153,7 +151,8 @@ function callRequest(context: AuthenticatedContext, input: ExecuteToolArgs) {
   };
 }
 
-const argumentsField = { arguments: 'input.arguments' };
+/** Where the fields of an execute command are in ExecuteToolInput. */
+const EXECUTE_INPUT_FIELDS = { arguments: 'input.arguments' };
 
 builder.mutationFields((t) => {
   const authed = t.withAuth({ authenticated: true });
@@ -167,7 +166,7 @@ builder.mutationFields((t) => {
         await context.drawRateLimit('mcp_execute_tool', { parent: root, args, context, info });
         // Waits for the outcome: no need to write the RUNNING row separately first.
         const call = context.services.executions.execute(context.principal, callRequest(context, args.input));
-        const { execution, result } = await renameValidationField(call, argumentsField);
+        const { execution, result } = await inArgumentTerms(call, EXECUTE_INPUT_FIELDS);
         if (result) liveResults.set(execution, result);
         return execution;
       },
@@ -180,7 +179,7 @@ builder.mutationFields((t) => {
       resolve: async (root, args, context, info) => {
         await context.drawRateLimit('mcp_execute_tool', { parent: root, args, context, info });
         const call = context.services.executions.start(context.principal, callRequest(context, args.input));
-        const { execution, done } = await renameValidationField(call, argumentsField);
+        const { execution, done } = await inArgumentTerms(call, EXECUTE_INPUT_FIELDS);
         // The outcome is recorded on the execution and published; nobody awaits it here.
         done.catch(() => undefined);
         return execution;

@@ -1,6 +1,5 @@
 import type { ToolMatch } from '../../services/ports.js';
 import { builder } from '../builder.js';
-import { renameValidationField } from '../errors.js';
 import type { GraphQLContext } from '../context.js';
 import { requirePrincipal } from '../context.js';
 import { loadConnections, McpConnectionRef } from './connection.js';
@@ -11,7 +10,7 @@ const toolKey = (connectionId: string, toolName: string) => `${connectionId}\u00
 /** Catalogue rows for (connection, tool) keys in one query; a tool removed since indexing resolves to null. */
 async function loadMatchedTools(keys: string[], context: GraphQLContext) {
   const connectionIds = [...new Set(keys.map((key) => key.split('\u0000')[0]!))];
-  const tools = await context.services.connectionRepository.toolsOf(requirePrincipal(context), connectionIds);
+  const tools = await context.services.connections.toolsOf(requirePrincipal(context), connectionIds);
   const byKey = new Map(tools.map((tool) => [toolKey(tool.connectionId, tool.name), tool]));
   return keys.map((key) => byKey.get(key) ?? null);
 }
@@ -52,8 +51,8 @@ builder.queryField('searchTools', (t) =>
     },
     resolve: async (root, args, context, info) => {
       await context.drawRateLimit('mcp_discover_tools', { parent: root, args, context, info });
-      const search = context.services.toolSearch.search(context.principal, args.query, args.limit ?? undefined);
-      return renameValidationField(search, { q: 'query' });
+      // The domain's field names (query, limit) are this field's argument names.
+      return context.services.toolSearch.search(context.principal, args.query, args.limit ?? undefined);
     },
   }),
 );
