@@ -23,6 +23,8 @@ import {
   createDirectTarget,
   createGraphqlTarget,
   createRestTarget,
+  EXECUTE_TOOL_MUTATION,
+  EXECUTE_TOOL_ROW_MUTATION,
   graphqlAvailable,
   registerConnection,
   type Target,
@@ -115,11 +117,15 @@ async function buildTargets(env: Environment, maxConcurrency: number, apis: read
     const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
     const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
     if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.name}`, endpoint), kind: 'rest', gateway });
-    if (!apis.includes('graphql')) continue;
-    if (await graphqlAvailable(gateway)) {
-      targets.push({ target: createGraphqlTarget(`graphql/${gateway.name}`, endpoint), kind: 'graphql', gateway });
-    } else {
+    const graphqlApis = apis.filter((api) => api !== 'rest');
+    if (graphqlApis.length === 0) continue;
+    if (!(await graphqlAvailable(gateway))) {
       log(`GraphQL is not served by this checkout; graphql/${gateway.name} is skipped`);
+      continue;
+    }
+    for (const api of graphqlApis) {
+      const query = api === 'graphql-row' ? EXECUTE_TOOL_ROW_MUTATION : EXECUTE_TOOL_MUTATION;
+      targets.push({ target: createGraphqlTarget(`${api}/${gateway.name}`, endpoint, query), kind: api, gateway });
     }
   }
   return targets;

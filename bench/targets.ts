@@ -75,22 +75,43 @@ export function createRestTarget(name: string, gateway: GatewayEndpoint): Target
   };
 }
 
+/** The lean selection: what a caller that only needs the outcome asks for. */
 export const EXECUTE_TOOL_MUTATION =
   'mutation($input: ExecuteToolInput!){ executeTool(input:$input){ id status isError } }';
 
-export function createGraphqlTarget(name: string, gateway: GatewayEndpoint): Target {
+/**
+ * A dashboard's row (SPEC §9): every leaf of the execution and of its
+ * connection. The connection's `tools` is left out: it is the whole stored
+ * catalogue (every tool's schemas), a list no row of executions shows.
+ */
+export const EXECUTE_TOOL_ROW_MUTATION =
+  'mutation($input: ExecuteToolInput!){ executeTool(input:$input){ ' +
+  'id agentId connectionId toolName source status isError arguments result content structuredContent resultTruncated ' +
+  'progress total progressMessage errorCode errorMessage startedAt finishedAt durationMs ' +
+  'connection { id serverName status namespace agentId url timeout errorMessage connectedAt disconnectedAt createdAt updatedAt } } }';
+
+interface ExecuteToolPayload {
+  data?: { executeTool?: { status?: string; connection?: { id?: string } } };
+  errors?: unknown;
+}
+
+/** `executeTool` with the given selection; a row selection must also bring back the execution's connection. */
+export function createGraphqlTarget(name: string, gateway: GatewayEndpoint, query = EXECUTE_TOOL_MUTATION): Target {
   const pool = keepAlivePool(gateway);
   const headers = { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json', accept: 'application/json' };
   const body = JSON.stringify({
-    query: EXECUTE_TOOL_MUTATION,
+    query,
     variables: { input: { connectionId: gateway.connectionId, toolName: ECHO_TOOL, arguments: ECHO_ARGUMENTS } },
   });
+  const wantsConnection = query.includes('connection {');
   return {
     name,
     operation: async () => {
       const response = await pool.request({ method: 'POST', path: '/graphql', headers, body });
-      const payload = (await response.body.json()) as { data?: { executeTool?: { status?: string } }; errors?: unknown };
-      if (response.statusCode !== 200 || payload.errors || payload.data?.executeTool?.status !== 'COMPLETED') {
+      const payload = (await response.body.json()) as ExecuteToolPayload;
+      const execution = payload.data?.executeTool;
+      const complete = execution?.status === 'COMPLETED' && (!wantsConnection || execution.connection?.id === gateway.connectionId);
+      if (response.statusCode !== 200 || payload.errors || !complete) {
         throw new Error(`GraphQL executeTool answered ${response.statusCode}: ${JSON.stringify(payload).slice(0, 300)}`);
       }
     },

@@ -89,14 +89,30 @@ export class ConnectionService {
     return this.deps.connections.findReadable(principal, id);
   }
 
-  /** The connections among `ids` the caller may read, in one query (GraphQL batches its nested reads). */
-  async readMany(principal: Principal, ids: readonly string[]): Promise<McpConnection[]> {
-    return this.deps.connections.findManyReadable(principal, ids);
-  }
-
   /** The stored catalogues of those of `connectionIds` the caller may read, in one query. */
   async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
     return this.deps.connections.toolsOf(principal, connectionIds);
+  }
+
+  /**
+   * Connections by id for a batched read (GraphQL's nested `connection` of an
+   * execution): the same short-lived cached rows the execute path reads, so a
+   * dashboard row costs no query. `null` where the principal may not read one.
+   * The rows are shared and must not be modified.
+   */
+  async findManyReadableCached(principal: Principal, ids: readonly string[]): Promise<(McpConnection | null)[]> {
+    // A page of executions names few connections many times: one cached read per distinct id.
+    const reads = new Map<string, Promise<McpConnection | null>>();
+    for (const id of new Set(ids)) {
+      reads.set(
+        id,
+        this.deps.connections.findReadableCached(principal, id).catch((error: unknown) => {
+          if (isAppError(error)) return null;
+          throw error;
+        }),
+      );
+    }
+    return Promise.all(ids.map((id) => reads.get(id) as Promise<McpConnection | null>));
   }
 
   async get(principal: Principal, id: string): Promise<ConnectionWithTools> {

@@ -87,6 +87,9 @@ describe('query limits (graphql-armor)', () => {
       const refused = await graphql(gw, `${defaults} ${EXECUTION_FIELDS}`, {}, agent.token);
       expect(refused.body.errors?.[0]?.extensions?.details).toEqual({ reason: 'query_cost' });
       expect(codes(await graphql(gw, pages('($n: Int)'), { n: 2 }, agent.token))).toEqual([]);
+      // The same document again, now with large pages: its cost is counted anew, never remembered from the small one.
+      const large = await graphql(gw, pages('($n: Int)'), { n: 100 }, agent.token);
+      expect(large.body.errors?.[0]?.extensions?.details).toEqual({ reason: 'query_cost' });
     });
 
     it('over graphql-ws too', async () => {

@@ -113,13 +113,6 @@ export class ConnectionRepository {
     return { rows, total };
   }
 
-  /** Rows by id within scope, for batched lookups (GraphQL DataLoader). Unreadable ids are simply absent. */
-  async findManyReadable(principal: Principal, ids: readonly string[]): Promise<McpConnection[]> {
-    const valid = ids.filter((id) => UUID_PATTERN.test(id));
-    if (valid.length === 0) return [];
-    return this.em.fork().find(McpConnectionSchema, { ...this.scope(principal), id: { $in: valid } });
-  }
-
   /** Inserts a `connecting` row owned by the principal; the live-name index makes duplicates a 409. */
   async insert(principal: Principal, input: NewConnection): Promise<McpConnection> {
     const em = this.em.fork();

@@ -45,9 +45,24 @@ export function operationCost(
   variables: Variables,
   weights: CostWeights,
 ): number {
+  return measureOperationCost(schema, document, operationName, variables, weights).cost;
+}
+
+/**
+ * `operationCost`, and whether a variable's value entered it: when none did,
+ * the cost belongs to the document (and operation name) alone, and a caller
+ * may keep it for the next request that sends the same document.
+ */
+export function measureOperationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Variables,
+  weights: CostWeights,
+): { cost: number; usesVariables: boolean } {
   const operation = selectOperation(document, operationName);
   const root = operation && rootTypeOf(schema, operation);
-  if (!operation || !root) return 0;
+  if (!operation || !root) return { cost: 0, usesVariables: false };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -57,7 +72,8 @@ export function operationCost(
     if (definition.defaultValue) defaults.set(definition.variable.name.value, definition.defaultValue);
   }
   const counter = new CostCounter(schema, fragments, { values: variables ?? {}, defaults }, weights);
-  return counter.selectionCost(operation.selectionSet, root);
+  const cost = counter.selectionCost(operation.selectionSet, root);
+  return { cost, usesVariables: counter.usesVariables };
 }
 
 function selectOperation(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
@@ -75,6 +91,8 @@ function rootTypeOf(schema: GraphQLSchema, operation: OperationDefinitionNode): 
 class CostCounter {
   /** A fragment's cost does not depend on where it is spread: computed once, however often it is used. */
   private readonly fragmentCosts = new Map<string, number>();
+  /** A list size came from a variable: the cost holds for these variables only. */
+  usesVariables = false;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -131,6 +149,7 @@ class CostCounter {
     if (node.kind === Kind.INT || node.kind === Kind.FLOAT) return Number(node.value);
     if (node.kind === Kind.NULL) return null;
     if (node.kind !== Kind.VARIABLE) return NaN;
+    this.usesVariables = true;
     const name = node.name.value;
     if (Object.hasOwn(this.variables.values, name)) return this.variables.values[name];
     const fallback = this.variables.defaults.get(name);

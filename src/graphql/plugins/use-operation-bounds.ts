@@ -1,6 +1,6 @@
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { operationCost, type CostWeights } from './query-cost.js';
+import { measureOperationCost, type CostWeights } from './query-cost.js';
 
 export interface OperationBounds {
   /** Largest static cost, variables counted at their value (see operationCost). */
@@ -21,8 +21,23 @@ export interface OperationBounds {
  * Both run for HTTP and WebSocket alike (the socket uses the same envelope).
  */
 export function useOperationBounds(bounds: OperationBounds): Plugin {
+  // Yoga's parser cache hands every request with the same text the same document: a cost that no
+  // variable entered is kept per document (and operation name), not counted again per request.
+  const documentCosts = new WeakMap<DocumentNode, Map<string, number>>();
+  const costOf = (args: ExecutionArgs): number => {
+    const operation = args.operationName ?? '';
+    const known = documentCosts.get(args.document)?.get(operation);
+    if (known !== undefined) return known;
+    const { cost, usesVariables } = measureOperationCost(args.schema, args.document, args.operationName, args.variableValues, bounds.weights);
+    if (!usesVariables) {
+      let byOperation = documentCosts.get(args.document);
+      if (!byOperation) documentCosts.set(args.document, (byOperation = new Map()));
+      byOperation.set(operation, cost);
+    }
+    return cost;
+  };
   const refuseIfTooCostly = (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
-    const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues, bounds.weights);
+    const cost = costOf(args);
     if (cost > bounds.maxCost) stop({ errors: [tooCostly(cost, bounds.maxCost)] });
   };
   const capSize = ({ result, setResult }: { result: ExecutionResult; setResult: (next: ExecutionResult) => void }) => {
