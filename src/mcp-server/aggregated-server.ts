@@ -70,8 +70,8 @@ async function listTools(ctx: AggregatedServerContext, cursor: string | undefine
   if (!ctx.searchOnly) {
     const catalogue = await ctx.catalogues.get(ctx.principal, true);
     listed.push(...catalogue.tools.map((entry) => ({ name: entry.name, tool: toWire(entry) })));
-    listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
+  listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const page = pageByName(listed, cursor, ctx.pageSize);
   if (!page) throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor');
   const tools = page.items.map((item) => item.tool);
