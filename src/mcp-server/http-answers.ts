@@ -31,7 +31,13 @@ export function refuse(request: FastifyRequest, reply: FastifyReply, error: AppE
   return reply
     .code(error.httpStatus)
     .type('application/json; charset=utf-8')
-    .send({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode, message: error.message, data: renderErrorBody(error, request.id) } });
+    .send({ jsonrpc: '2.0', id: requestIdOf(request.body), error: { code: jsonRpcCode, message: error.message, data: renderErrorBody(error, request.id) } });
+}
+
+/** The JSON-RPC id of a single request body, so a client can match the error to its request; null otherwise. */
+function requestIdOf(body: unknown): string | number | null {
+  const id = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
 /** Headers Fastify's hooks set on the reply (request id, security, CORS, rate limit), for a hijacked response. */
