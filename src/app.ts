@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { registerConnectionRoutes } from './rest/connections.routes.js';
 import { registerOperationsRoutes } from './rest/operations.routes.js';
 import { mountGraphQL } from './graphql/mount.js';
+import { registerMcpEndpoint, type McpEndpointOptions } from './mcp-server/endpoint.js';
 import { createServices, DEFAULT_DRAIN_MS, doorServices, type ServiceContainer, type ServiceOverrides } from './services/container.js';
 
 /** After the drain, how long answers still being written get before the remaining sockets are closed. */
@@ -23,6 +24,7 @@ export interface Gateway {
 
 export interface CreateAppOptions extends ServiceOverrides {
   logger?: Logger;
+  mcp?: McpEndpointOptions;
 }
 
 /** Builds the whole gateway for a config. Never listens by itself (see main.ts). */
@@ -35,6 +37,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   registerOperationsRoutes(http, doors);
   registerConnectionRoutes(http, doors);
   const graphql = await mountGraphQL(http, doors);
+  const mcp = registerMcpEndpoint(http, doors, options.mcp);
 
   let closed = false;
   return {
@@ -51,6 +54,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       if (closed) return;
       closed = true;
       await graphql.close();
+      mcp.close();
       // Stop accepting (new requests get 503, idle keep-alive sockets close) while the requests in flight
       // keep their sockets: a call that finishes within the drain must reach its caller.
       const stopped = http.close();

@@ -61,8 +61,9 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     // No configured origins → no CORS headers at all; `*` (development only) never with credentials.
     origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins.length > 0 ? services.config.corsOrigins : false,
     credentials: services.config.corsOrigins.length > 0 && !services.config.corsOrigins.includes('*'),
-    exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept'],
+    exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Mcp-Session-Id', 'WWW-Authenticate'],
+    // The Mcp-* and Last-Event-ID headers: browser-based MCP clients of /mcp (SPEC §11).
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'],
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
   });
 

@@ -201,6 +201,7 @@ export class ConnectionService {
   private async storeTools(owner: Principal, connectionId: string, tools: UpstreamTool[]): Promise<Tool[]> {
     const rows = await this.deps.connections.replaceTools(owner, connectionId, tools);
     this.deps.catalogue.invalidate(connectionId);
+    this.deps.events.pubsub.publish('namespace-catalogue', owner.namespace, { connectionId, agentId: owner.agentId });
     return rows;
   }
 

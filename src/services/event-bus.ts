@@ -46,7 +46,24 @@ type Channels = {
   'execution-cancel': [payload: CancelRequestPayload];
   /** A connection was disconnected on some instance: every instance drops its upstream session. */
   'connection-closed': [payload: { connectionId: string }];
+  /** A connection's stored tool catalogue was replaced (create, discover, upstream tools/list_changed). */
+  'namespace-catalogue': [namespace: string, payload: CatalogueChangedPayload];
+  /** Downstream MCP endpoint: a client cancelled a request that may be running on another instance. */
+  'mcp-request-cancel': [payload: McpRequestCancelPayload];
+  /** Downstream MCP endpoint: a session was ended (DELETE) on some instance. */
+  'mcp-session-closed': [payload: { sessionId: string }];
 };
+
+export interface CatalogueChangedPayload {
+  connectionId: string;
+  agentId: string;
+}
+
+/** Identifies one downstream JSON-RPC request: the session (or the agent, without one) and the request id. */
+export interface McpRequestCancelPayload {
+  requestKey: string;
+  reason: string;
+}
 
 /**
  * Typed publish/subscribe shared by the services and every front door.

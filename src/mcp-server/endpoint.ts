@@ -1,0 +1,194 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { AuthenticatedCaller } from '../auth/authenticate.js';
+import { AppError, AuthorizationError, RateLimitExceededError, ServiceUnavailableError, ValidationError, isAppError } from '../errors/index.js';
+import type { Services } from '../services/container.js';
+import { createAggregatedServer, DEFAULT_PAGE_SIZE } from './aggregated-server.js';
+import { CallerCatalogues } from './caller-catalogues.js';
+import { mcpGatewayPort, type McpGatewayPort } from './gateway-port.js';
+import { copyReplyHeaders, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
+import { InFlightCalls } from './in-flight-calls.js';
+import { registerProtectedResourceMetadata } from './protected-resource.js';
+import { bucketCosts, initializeParams } from './request-buckets.js';
+import { SessionRegistry } from './session-registry.js';
+
+export const MCP_PATH = '/mcp';
+
+export interface McpEndpointOptions {
+  /** Tools per `tools/list` page. @default DEFAULT_PAGE_SIZE */
+  pageSize?: number;
+}
+
+interface Caller {
+  caller: AuthenticatedCaller;
+  sessionId: string | undefined;
+}
+
+/**
+ * The downstream MCP endpoint (SPEC §11): Streamable HTTP on `/mcp` with the
+ * caller's aggregated catalogue. Each request gets its own SDK server and
+ * stateless transport; the session lives in its sealed id (see session-id.ts),
+ * so any instance serves any request of any session.
+ */
+export function registerMcpEndpoint(app: FastifyInstance, services: Services, options: McpEndpointOptions = {}): { close(): void } {
+  const port = mcpGatewayPort(services);
+  const sessions = new SessionRegistry(port);
+  const inFlight = new InFlightCalls(port);
+  const catalogues = new CallerCatalogues(port);
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  registerProtectedResourceMetadata(app, MCP_PATH);
+
+  const serve = async (request: FastifyRequest, reply: FastifyReply, caller: Caller, attach?: (server: Server) => () => void) => {
+    const server = createAggregatedServer({
+      port,
+      catalogues,
+      inFlight,
+      principal: caller.caller.principal,
+      sessionId: caller.sessionId,
+      searchOnly: (request.query as Record<string, unknown>)['tools'] === 'search',
+      requestId: request.id,
+      pageSize,
+    });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await server.connect(transport);
+    const stopped = attach?.(server) ?? (() => {});
+    reply.hijack();
+    copyReplyHeaders(reply, reply.raw);
+    reply.raw.on('close', () => {
+      stopped();
+      void server.close();
+    });
+    await transport.handleRequest(request.raw, reply.raw, request.body);
+  };
+
+  app.post(MCP_PATH, async (request, reply) => {
+    const caller = await admit(request, reply, port, sessions);
+    if (!caller) return reply;
+    const costs = bucketCosts(request.body);
+    try {
+      for (const [bucket, cost] of costs) await port.consume(bucket, caller.caller.principal, peerOf(request), cost);
+    } catch (error) {
+      return refuseLimited(request, reply, port, error);
+    }
+    const init = initializeParams(request.body);
+    if (init) {
+      const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(init.protocolVersion) ? init.protocolVersion : LATEST_PROTOCOL_VERSION;
+      const sessionId = sessions.ids.mint({ agentId: caller.caller.principal.agentId, protocolVersion, clientCapabilities: init.capabilities });
+      reply.header('mcp-session-id', sessionId);
+      caller.sessionId = sessionId;
+    }
+    await serve(request, reply, caller);
+    return reply;
+  });
+
+  app.get(MCP_PATH, async (request, reply) => {
+    const caller = await admit(request, reply, port, sessions);
+    if (!caller) return reply;
+    await serve(request, reply, caller, (server) => followCatalogue(port, sessions, caller, server));
+    return reply;
+  });
+
+  app.delete(MCP_PATH, async (request, reply) => {
+    const caller = await admit(request, reply, port, sessions);
+    if (!caller) return reply;
+    if (!caller.sessionId) return refuse(request, reply, ValidationError.field('mcp-session-id', 'DELETE needs the Mcp-Session-Id header'));
+    sessions.end(caller.sessionId);
+    return reply.code(200).send();
+  });
+
+  return {
+    close() {
+      inFlight.close();
+      sessions.close();
+    },
+  };
+}
+
+/**
+ * The checks every `/mcp` request passes, in order: Origin (DNS rebinding), the
+ * bearer token (SPEC §3), then the session, which must be genuine and the caller's.
+ * Answers the refusal itself and returns undefined when one fails.
+ */
+async function admit(request: FastifyRequest, reply: FastifyReply, port: McpGatewayPort, sessions: SessionRegistry): Promise<Caller | undefined> {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !port.corsOrigins.includes('*') && !port.corsOrigins.includes(origin)) {
+    refuse(request, reply, new AuthorizationError(`Origin ${origin.slice(0, 200)} is not in TMWS_CORS_ORIGINS`, { reason: 'origin_not_allowed' }));
+    return undefined;
+  }
+  let caller: AuthenticatedCaller;
+  try {
+    caller = await port.authenticate(request.headers.authorization);
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    refuse(request, reply, error);
+    return undefined;
+  }
+  const header = request.headers['mcp-session-id'];
+  const sessionId = Array.isArray(header) ? header[0] : header;
+  if (sessionId !== undefined && !sessions.open(sessionId, caller.principal.agentId)) {
+    refuse(request, reply, sessionNotFound(), SESSION_NOT_FOUND_CODE);
+    return undefined;
+  }
+  return { caller, sessionId };
+}
+
+function sessionNotFound(): AppError {
+  return new AppError('NOT_FOUND', 404, 'Session not found: initialize a new session', { reason: 'session_not_found' });
+}
+
+/**
+ * Rate-limited → HTTP 429 with Retry-After (what HTTP clients, proxies and the
+ * SDK's transport act on) and a JSON-RPC error body; a limiter that cannot
+ * decide → 503 (fail secure).
+ */
+function refuseLimited(request: FastifyRequest, reply: FastifyReply, port: McpGatewayPort, error: unknown): FastifyReply {
+  if (error instanceof RateLimitExceededError) {
+    reply.header('X-RateLimit-Limit', String(error.limit)).header('X-RateLimit-Remaining', '0');
+    reply.header('X-RateLimit-Reset', String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
+    return refuse(request, reply, error);
+  }
+  if (isAppError(error)) return refuse(request, reply, error);
+  port.logger.error({ err: error, requestId: request.id }, 'rate limiter failed');
+  return refuse(request, reply, new ServiceUnavailableError('Rate limiter unavailable; retry shortly'));
+}
+
+/**
+ * The GET stream's purpose: `notifications/tools/list_changed` whenever one of
+ * the caller's connections changes its catalogue or status, on any instance.
+ * The stream ends when the session ends, the token expires, or the agent may no
+ * longer act (checked at each change).
+ */
+function followCatalogue(port: McpGatewayPort, sessions: SessionRegistry, caller: Caller, server: Server): () => void {
+  const close = () => void server.close();
+  let pending = false;
+  // A refresh touches several rows at once (status, catalogue): one notification per turn is enough.
+  const changed = () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      port.revalidate(caller.caller).then(
+        () => server.sendToolListChanged().catch(() => undefined),
+        close,
+      );
+    });
+  };
+  const stops = [port.onCatalogueChange(caller.caller.principal, changed)];
+  const { expiresAt } = caller.caller;
+  if (expiresAt !== null) {
+    const timer = setTimeout(close, Math.max(0, Math.min(expiresAt - Date.now(), MAX_TIMER_MS)));
+    stops.push(() => clearTimeout(timer));
+  }
+  if (caller.sessionId) stops.push(sessions.addStream(caller.sessionId, close));
+  return () => stops.forEach((stop) => stop());
+}
+
+/** setTimeout's largest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function peerOf(request: FastifyRequest): { address: string; forwardedFor: string | undefined } {
+  const header = request.headers['x-forwarded-for'];
+  return { address: request.socket.remoteAddress ?? '', forwardedFor: Array.isArray(header) ? header[0] : header };
+}

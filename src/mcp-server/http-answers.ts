@@ -1,0 +1,48 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, RateLimitExceededError, ServiceUnavailableError } from '../errors/index.js';
+import { renderErrorBody } from '../http/error-body.js';
+
+/** JSON-RPC code the SDK uses for "Session not found" (404). */
+export const SESSION_NOT_FOUND_CODE = -32001;
+/** Implementation-defined server error (JSON-RPC reserves -32000…-32099 for those). */
+export const SERVER_ERROR_CODE = -32000;
+
+/** Where the RFC 9728 protected-resource metadata of this gateway is served. */
+export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
+
+/** The gateway as clients reach it (scheme and Host of the request). */
+export function baseUrlOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+/**
+ * Every refusal on `/mcp` before the MCP layer: the HTTP status an HTTP client
+ * acts on, and a JSON-RPC error body an MCP client can show, whose `data` is the
+ * gateway's standard error body (same codes as REST).
+ */
+export function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, jsonRpcCode = SERVER_ERROR_CODE): FastifyReply {
+  if (error.httpStatus === 401) {
+    reply.header('WWW-Authenticate', `Bearer resource_metadata="${baseUrlOf(request)}${PROTECTED_RESOURCE_PATH}"`);
+  }
+  const retryAfter =
+    error instanceof RateLimitExceededError || error instanceof ServiceUnavailableError ? error.retryAfterSeconds : undefined;
+  if (retryAfter !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+  return reply
+    .code(error.httpStatus)
+    .type('application/json; charset=utf-8')
+    .send({ jsonrpc: '2.0', id: requestIdOf(request.body), error: { code: jsonRpcCode, message: error.message, data: renderErrorBody(error, request.id) } });
+}
+
+/** The JSON-RPC id of a single request body, so a client can match the error to its request; null otherwise. */
+function requestIdOf(body: unknown): string | number | null {
+  const id = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Headers Fastify's hooks set on the reply (request id, security, CORS, rate limit), for a hijacked response. */
+export function copyReplyHeaders(reply: FastifyReply, raw: ServerResponse): void {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) raw.setHeader(name, value as string | number | string[]);
+  }
+}

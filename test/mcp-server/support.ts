@@ -1,0 +1,40 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+
+/** An SDK client on the gateway's `/mcp` (or `/mcp?tools=search`) with the agent's bearer token. */
+export async function mcpClient(baseUrl: string, token: string, options: { query?: string } = {}): Promise<TestMcpClient> {
+  const client = new Client({ name: 'tmws-test-client', version: '1.0.0' }) as TestMcpClient;
+  client.serverStreams = 0;
+  // Counts the GET streams the gateway accepted: once one is open, the gateway listens for catalogue changes.
+  const countingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if ((init?.method ?? 'GET') === 'GET' && response.ok) client.serverStreams += 1;
+    return response;
+  };
+  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp${options.query ?? ''}`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    fetch: countingFetch,
+  });
+  await client.connect(transport);
+  return client;
+}
+
+export interface TestMcpClient extends Client {
+  /** GET (server-to-client) streams the gateway answered with 200. */
+  serverStreams: number;
+}
+
+/** Every tool of the catalogue, following nextCursor; also how many pages it took. */
+export async function listAllTools(client: Client): Promise<{ tools: Tool[]; pages: number }> {
+  const tools: Tool[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : {});
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+    pages += 1;
+  } while (cursor);
+  return { tools, pages };
+}
