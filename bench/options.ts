@@ -42,7 +42,7 @@ export type GatewayApi = 'rest' | 'graphql' | 'graphql-row';
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
                      [--stores memory,redis] [--apis rest,graphql,graphql-row] [--redis-url URL] [--warmup S]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
-                     [--profile [--profile-dir bench/profiles]] [--node-args "--flag ..."] [--out FILE]
+                     [--profile [--profile-dir bench/profiles]] [--node-args="--flag ..."] [--out FILE]
                      [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)`;
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {

@@ -95,24 +95,22 @@ export class ConnectionService {
   }
 
   /**
-   * Connections by id for a batched read (GraphQL's nested `connection` of an
-   * execution): the same short-lived cached rows the execute path reads, so a
-   * dashboard row costs no query. `null` where the principal may not read one.
-   * The rows are shared and must not be modified.
+   * The connections among `ids` the caller may read (GraphQL batches its nested
+   * reads, e.g. the connection of each execution in a dashboard row): the same
+   * short-lived cached rows the execute path reads, one cached read per distinct
+   * id, so a row costs no query. The rows are shared and must not be modified.
    */
-  async findManyReadableCached(principal: Principal, ids: readonly string[]): Promise<(McpConnection | null)[]> {
-    // A page of executions names few connections many times: one cached read per distinct id.
-    const reads = new Map<string, Promise<McpConnection | null>>();
-    for (const id of new Set(ids)) {
-      reads.set(
-        id,
+  async readMany(principal: Principal, ids: readonly string[]): Promise<McpConnection[]> {
+    const rows = await Promise.all(
+      [...new Set(ids)].map((id) =>
         this.deps.connections.findReadableCached(principal, id).catch((error: unknown) => {
+          // Someone else's or unknown: simply absent, as from a query within the caller's scope.
           if (isAppError(error)) return null;
           throw error;
         }),
-      );
-    }
-    return Promise.all(ids.map((id) => reads.get(id) as Promise<McpConnection | null>));
+      ),
+    );
+    return rows.filter((row): row is McpConnection => row !== null);
   }
 
   async get(principal: Principal, id: string): Promise<ConnectionWithTools> {

@@ -130,7 +130,7 @@ describe('executeTool', () => {
 
 describe('executions and execution(id)', () => {
   it('lists executions with filters, totalCount and one batched connection lookup', async () => {
-    const spy = vi.spyOn(gw.gateway.services.connections, 'findManyReadableCached');
+    const spy = vi.spyOn(gw.gateway.services.connections, 'readMany');
     try {
       const all = await data(gw, ExecutionsDocument, { first: 50 }, agent.token);
       expect(all.executions.totalCount).toBeGreaterThanOrEqual(3);

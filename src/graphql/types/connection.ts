@@ -51,8 +51,9 @@ export const McpConnectionRef = builder.objectRef<McpConnection>('McpConnection'
 
 /** Batch loader body shared by every field that points at a connection (no N+1). */
 export async function loadConnections(ids: readonly string[], context: GraphQLContext): Promise<(McpConnection | Error)[]> {
-  const rows = await context.services.connections.findManyReadableCached(requirePrincipal(context), ids);
-  return rows.map((row, i) => row ?? new ConnectionNotFoundError(ids[i] as string));
+  const rows = await context.services.connections.readMany(requirePrincipal(context), ids);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? new ConnectionNotFoundError(id));
 }
 
 const McpConnectionConnection = builder.connectionObject(
