@@ -4,7 +4,9 @@
  * tests that call the services as a door would.
  */
 import { rmSync } from 'node:fs';
+import { expect } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
+import { AppError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createServices, type ServiceContainer } from '../../src/services/container.js';
 import { testConfig } from './gateway.js';
@@ -31,4 +33,14 @@ export async function startServices(env: Record<string, string> = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The AppError `work` rejects with; fails the test when it resolves or throws anything else. */
+export async function refusal(work: Promise<unknown>): Promise<AppError> {
+  const outcome = await work.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(AppError);
+  return outcome as AppError;
 }

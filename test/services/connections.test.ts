@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import {
-  AppError,
   AuthorizationError,
   ConnectionNotActiveError,
   ConnectionNotFoundError,
@@ -17,7 +16,7 @@ import {
 } from '../../src/errors/index.js';
 import type { CreateConnectionCommand } from '../../src/services/validation.js';
 import { freePort } from '../helpers/net.js';
-import { startServices, type TestServices } from '../helpers/services.js';
+import { refusal, startServices, type TestServices } from '../helpers/services.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 
 let harness: TestServices;
@@ -43,16 +42,6 @@ afterAll(async () => {
 });
 
 const connections = () => harness.services.connections;
-
-/** The error `work` rejects with (fails the test when it resolves). */
-async function refusal(work: Promise<unknown>): Promise<AppError> {
-  const outcome = await work.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(AppError);
-  return outcome as AppError;
-}
 
 describe('create', () => {
   it('connects, stores the catalogue and answers the ACTIVE connection with its tools', async () => {
