@@ -9,6 +9,8 @@ const ON_BOTH_DIALECTS = [
   'test/rest/connections.test.ts',
   'test/graphql/isolation.test.ts',
   'test/graphql/executions.test.ts',
+  'test/services/connections.test.ts',
+  'test/services/executions.test.ts',
   'test/graphql/scale-out.test.ts',
   'test/graphql/failed-execution.test.ts',
   'test/db/dialect.test.ts',

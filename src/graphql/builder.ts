@@ -14,9 +14,10 @@ import type { AuthenticatedContext, GraphQLContext } from './context.js';
  * - relay provides the connection types (offset cursors, `totalCount`); its
  *   `node`/`nodes` fields are off because ids are the REST UUIDs, not global ids.
  * - dataloader batches connection → tools and execution → connection.
- * Input validation stays in the services (not plugin-validation) so that the
- * documented order — authentication, rate limit, validation, authorization —
- * holds for GraphQL as it does for REST.
+ * Inputs are parsed in the resolvers (graphql/inputs.ts), after the rate-limit
+ * draw, and the domain rules run in the services — not in plugin-validation,
+ * which would validate before the draw — so that the documented order
+ * (authentication, rate limit, validation, authorization) holds as in REST.
  */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;

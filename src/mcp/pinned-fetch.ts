@@ -94,7 +94,12 @@ async function redirectError(
       await assertUpstreamUrlAllowed(target.href, policy);
     } catch (error) {
       if (error instanceof ValidationError) {
-        return ValidationError.field('url', 'Upstream redirected to a URL that is not allowed', { redirect: true }, { reason: 'url_not_allowed' });
+        return ValidationError.field(
+          'url',
+          'Upstream redirected to a URL that is not allowed',
+          { redirect: true },
+          { reason: 'url_not_allowed' },
+        );
       }
       // Unresolvable redirect target: still just a refused redirect.
     }

@@ -18,7 +18,9 @@ export class AgentProfileService {
   async profileOf(principal: Principal): Promise<AgentProfile> {
     const agent = await this.agents.findById(principal.agentId);
     // With authentication disabled (development/test only) the anonymous principal has no row.
-    if (!agent) return { id: principal.agentId, namespace: principal.namespace, name: principal.agentId, role: principal.role, status: 'active' };
+    if (!agent) {
+      return { id: principal.agentId, namespace: principal.namespace, name: principal.agentId, role: principal.role, status: 'active' };
+    }
     return { id: agent.id, namespace: agent.namespace, name: agent.name, role: agent.role, status: agent.status };
   }
 }

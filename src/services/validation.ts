@@ -108,15 +108,17 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+const NOT_THE_CALLER = 'does not match the authenticated agent';
+
 /**
  * Namespace and agent id claimed by a caller are claims to check, never to
  * trust: they default to the verified values and must match them (SPEC §3).
  */
 export function assertClaimsMatch(principal: Principal, claims: { namespace?: string; agentId?: string }): void {
   if (claims.namespace !== undefined && claims.namespace !== principal.namespace) {
-    throw new AuthorizationError('namespace does not match the authenticated agent', {}, { field: 'namespace', rule: 'does not match the authenticated agent' });
+    throw new AuthorizationError('namespace does not match the authenticated agent', {}, { field: 'namespace', rule: NOT_THE_CALLER });
   }
   if (claims.agentId !== undefined && claims.agentId !== principal.agentId) {
-    throw new AuthorizationError('agentId does not match the authenticated agent', {}, { field: 'agentId', rule: 'does not match the authenticated agent' });
+    throw new AuthorizationError('agentId does not match the authenticated agent', {}, { field: 'agentId', rule: NOT_THE_CALLER });
   }
 }

@@ -11,7 +11,7 @@ import { createApp, type Gateway } from '../../src/app.js';
 import { signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { createLogger, type LoggerOptions } from '../../src/observability/logger.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
 
@@ -33,18 +33,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+export interface TestConfig {
+  /** The data folder (removed by the caller). */
+  dir: string;
+  /** The fresh database, unless `env` named one (dropped by the caller). */
+  database: TestDatabase | undefined;
+  config: Config;
+}
+
 /**
- * `env` overrides TMWS_* variables; defaults: environment test, a fresh database of the
- * project's dialect (SQLite, or PostgreSQL in the `postgresql` project), shared test Chroma.
- * Each database gets its own Chroma collection prefix: a gateway prunes, at start-up, the vectors
- * of connections its database does not know, and test files share one Chroma server.
- * `options.drainMs` shortens the graceful-stop wait for running executions.
- * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
+ * The configuration of a test gateway: environment test, a fresh database of the
+ * project's dialect, the shared test Chroma with a collection prefix of its own.
  */
-export async function startGateway(
-  env: Record<string, string> = {},
-  options: { logDestination?: LoggerOptions['destination']; drainMs?: number } = {},
-): Promise<TestGateway> {
+export async function testConfig(env: Record<string, string> = {}): Promise<TestConfig> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-test-'));
   const database = env['TMWS_DATABASE_URL'] ? undefined : await createTestDatabase();
   const databaseUrl = env['TMWS_DATABASE_URL'] ?? database!.url;
@@ -62,6 +63,22 @@ export async function startGateway(
     },
     dir,
   );
+  return { dir, database, config };
+}
+
+/**
+ * `env` overrides TMWS_* variables; defaults: environment test, a fresh database of the
+ * project's dialect (SQLite, or PostgreSQL in the `postgresql` project), shared test Chroma.
+ * Each database gets its own Chroma collection prefix: a gateway prunes, at start-up, the vectors
+ * of connections its database does not know, and test files share one Chroma server.
+ * `options.drainMs` shortens the graceful-stop wait for running executions.
+ * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
+ */
+export async function startGateway(
+  env: Record<string, string> = {},
+  options: { logDestination?: LoggerOptions['destination']; drainMs?: number } = {},
+): Promise<TestGateway> {
+  const { dir, database, config } = await testConfig(env);
   const gateway = await createApp(config, {
     logger: createLogger(config.logLevel, { destination: options.logDestination }),
     ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
