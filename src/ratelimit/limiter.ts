@@ -5,7 +5,7 @@ import { RateLimitExceededError, ServiceUnavailableError } from '../errors/index
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { BUCKET_NAMES, bucketRules, halvedCapacity, windowCapacity, type BucketName, type BucketRule } from './buckets.js';
-import { ipRateLimitKey } from '../http/client-ip.js';
+import { ipRateLimitKey } from './ip-key.js';
 import {
   createMemoryStore,
   createRedisStore,
