@@ -44,10 +44,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     http,
     services,
     async listen() {
-      await http.listen({ host: config.apiHost, port: config.apiPort });
+      await http.listen({ host: config.http.host, port: config.http.port });
       const address = http.server.address();
-      const port = typeof address === 'object' && address ? address.port : config.apiPort;
-      const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
+      const port = typeof address === 'object' && address ? address.port : config.http.port;
+      const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
       return `http://${host}:${port}`;
     },
     async close() {

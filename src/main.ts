@@ -19,14 +19,14 @@ async function main(): Promise<void> {
     throw error;
   }
   // Before anything signs or checks a token with it; the banner says it was just created.
-  saveDevSecret(config.secretKeyFile);
+  saveDevSecret(config.auth.secretKeyFile);
   // A person at a terminal reads coloured lines; supervisors and log shippers get JSON.
   const pretty = config.environment === 'development' && process.stdout.isTTY === true;
   const logger = createLogger(config.logLevel, { pretty });
   const gateway = await createApp(config, { logger });
   const url = await gateway.listen();
   logger.info(
-    { url, environment: config.environment, database: config.database.driver, secret: config.secretSource },
+    { url, environment: config.environment, database: config.database.target.driver, secret: config.auth.secretSource },
     'TMWS Gateway listening',
   );
   // On stderr, so that standard output stays one JSON document per line.

@@ -38,7 +38,7 @@ runCli(async () => {
   if (!AGENT_STATUSES.includes(status)) fail(`--status must be one of ${AGENT_STATUSES.join(', ')}`);
 
   const config = cliConfig();
-  const orm = await openOrm(config.database);
+  const orm = await openOrm(config.database.target);
   try {
     await migrateUp(orm);
     const agent = await new AgentRepository(orm.em).upsert({

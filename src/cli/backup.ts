@@ -17,8 +17,8 @@ runCli(async () => {
   const out = resolve(values.out);
   if (existsSync(out)) fail(`${out} already exists; choose a new file`);
   const config = cliConfig();
-  if (config.database.driver !== 'sqlite') fail('backup copies SQLite databases; use pg_dump for PostgreSQL');
-  const orm = await openOrm(config.database);
+  if (config.database.target.driver !== 'sqlite') fail('backup copies SQLite databases; use pg_dump for PostgreSQL');
+  const orm = await openOrm(config.database.target);
   try {
     // Owner-only from its first byte (SPEC §14): VACUUM INTO fills an empty file it finds, keeping its mode.
     closeSync(openSync(out, 'wx', 0o600));

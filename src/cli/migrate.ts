@@ -12,7 +12,7 @@ const USAGE: CliUsage = {
 runCli(async () => {
   const values = parseCliArgs(USAGE, { status: { type: 'boolean', default: false } });
   const config = cliConfig();
-  const orm = await openOrm(config.database);
+  const orm = await openOrm(config.database.target);
   try {
     const migrator = orm.getMigrator();
     if (values.status) {

@@ -9,7 +9,7 @@ import { saveDevSecret } from '../config/secret-key.js';
 export function cliConfig(): Config {
   try {
     const config = loadConfig();
-    saveDevSecret(config.secretKeyFile);
+    saveDevSecret(config.auth.secretKeyFile);
     return config;
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);

@@ -22,15 +22,15 @@ runCli(async () => {
   const agentId = values['agent-id'];
   if (!agentId || !AGENT_ID_PATTERN.test(agentId)) fail('--agent-id is required: 1-128 letters, digits, . _ : @ or -');
   const config = cliConfig();
-  const ttl = parseDurationSeconds(values.ttl ?? config.tokenTtl);
+  const ttl = parseDurationSeconds(values.ttl ?? config.auth.tokenTtl);
   if (!ttl) fail('--ttl must look like 3600, 15m, 24h or 7d');
   // The gateway refuses longer-lived tokens (401); better to say so now than to print a useless one.
   const max = config.limits.maxTokenTtlSeconds;
   const source = values.ttl ? '--ttl' : 'TMWS_TOKEN_TTL';
   if (ttl > max) fail(`${source} ${formatSeconds(ttl)} is longer than the maximum token lifetime of ${formatSeconds(max)} (TMWS_MAX_TOKEN_TTL)`);
-  const refusal = await whyAgentCannotSignIn(config.database, agentId);
+  const refusal = await whyAgentCannotSignIn(config.database.target, agentId);
   if (refusal) fail(refusal);
-  console.log(await signAgentToken(agentId, secretKeyBytes(config.secretKey), ttl));
+  console.log(await signAgentToken(agentId, secretKeyBytes(config.auth.secretKey), ttl));
 });
 
 /** A token for a missing or inactive agent would only earn 401s: refuse it here, where the mistake is made. */

@@ -25,15 +25,15 @@ runCli(async () => {
   parseCliArgs(USAGE, {});
   const config = cliConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const orm = await openOrm(config.database);
-  const sharedUrl = config.chromaUrl ?? runningGatewayChroma(config.chromaPath);
-  const chroma = sharedUrl ? undefined : await startLocalChroma({ path: config.chromaPath, logger });
-  const embeddings = createEmbeddingProvider(config.embeddingProvider);
+  const orm = await openOrm(config.database.target);
+  const sharedUrl = config.chroma.url ?? runningGatewayChroma(config.chroma.path);
+  const chroma = sharedUrl ? undefined : await startLocalChroma({ path: config.chroma.path, logger });
+  const embeddings = createEmbeddingProvider(config.chroma.embeddingProvider);
   const index = createToolIndex({
     chromaUrl: sharedUrl ?? chroma!.url,
     embeddings,
     logger,
-    collectionPrefix: config.chromaCollectionPrefix,
+    collectionPrefix: config.chroma.collectionPrefix,
   });
   try {
     await migrateUp(orm);

@@ -11,36 +11,75 @@ export type Environment = 'production' | 'development' | 'test';
 
 export interface Config {
   environment: Environment;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Where the development key (and, by default, the database and Chroma data) live. */
+  dataDir: string;
+  http: HttpConfig;
+  auth: AuthConfig;
+  database: DatabaseConfig;
+  redis: RedisConfig;
+  chroma: ChromaConfig;
+  /** Upstream MCP servers (SPEC §6). */
+  upstreams: UpstreamsConfig;
+  rateLimit: RateLimitConfig;
+  /** Resource bounds against hostile upstreams and tenants (SPEC §14). */
+  limits: ResourceLimits;
+  /** Non-fatal notes to log once the logger exists (e.g. ignored settings). */
+  warnings: string[];
+}
+
+/** The listening server and what it believes about its callers. */
+export interface HttpConfig {
+  host: string;
+  port: number;
+  corsOrigins: string[];
+  /** Proxies whose X-Forwarded-For is believed (SPEC §5). */
+  trustedProxies: string[];
+}
+
+export interface AuthConfig {
+  enabled: boolean;
   secretKey: string;
   /** Where the secret came from; logged at startup (never the key itself). */
   secretSource: 'env' | 'file';
   /** The development key file, when the secret came from it (`created`: to be written by `main`, see saveDevSecret). */
   secretKeyFile: DevSecret | undefined;
-  database: DatabaseTarget;
-  databaseUrl: string;
-  apiHost: string;
-  apiPort: number;
-  corsOrigins: string[];
-  authEnabled: boolean;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  dbEchoSql: boolean;
-  redisUrl: string | undefined;
-  chromaUrl: string | undefined;
-  chromaPath: string;
-  trustedProxies: string[];
-  mcpAllowedHosts: string[];
+  /** Default lifetime of tokens the CLI issues. */
   tokenTtl: string;
-  rateLimitScale: number;
-  embeddingProvider: string;
+}
+
+export interface DatabaseConfig {
+  target: DatabaseTarget;
+  /** TMWS_DATABASE_URL as given. */
+  url: string;
+  echoSql: boolean;
   /** Executions older than this many seconds are purged; 0 keeps them forever. */
   executionRetentionSeconds: number;
-  dataDir: string;
+}
+
+export interface RedisConfig {
+  /** Shared rate-limit counters and event bus; in-process without it. */
+  url: string | undefined;
+}
+
+export interface ChromaConfig {
+  /** An external Chroma server; without it a local one is started. */
+  url: string | undefined;
+  /** Data folder of the local Chroma. */
+  path: string;
   /** Prefix of every Chroma collection, so deployments sharing one Chroma server never read each other's vectors. */
-  chromaCollectionPrefix: string;
-  /** Resource bounds against hostile upstreams and tenants (SPEC §14). */
-  limits: ResourceLimits;
-  /** Non-fatal notes to log once the logger exists (e.g. ignored settings). */
-  warnings: string[];
+  collectionPrefix: string;
+  embeddingProvider: string;
+}
+
+export interface UpstreamsConfig {
+  /** Hosts and ranges an upstream URL may resolve to (SSRF guard). */
+  allowedHosts: string[];
+}
+
+export interface RateLimitConfig {
+  /** Multiplies every limit outside production (the benchmark). */
+  scale: number;
 }
 
 /** SPEC §14: each bound has a default and an environment variable. */
@@ -209,7 +248,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   const dataDir = resolve(cwd, e.TMWS_DATA_DIR);
 
   let secretKey = e.TMWS_SECRET_KEY ?? '';
-  let secretSource: Config['secretSource'] = 'env';
+  let secretSource: AuthConfig['secretSource'] = 'env';
   let secretKeyFile: DevSecret | undefined;
   if (!secretKey && e.TMWS_ENVIRONMENT === 'development') {
     secretKeyFile = readDevSecret(resolve(dataDir, 'secret.key'));
@@ -259,28 +298,25 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
 
   return {
     environment: e.TMWS_ENVIRONMENT,
-    secretKey,
-    secretSource,
-    secretKeyFile,
-    database,
-    databaseUrl: e.TMWS_DATABASE_URL,
-    apiHost: e.TMWS_API_HOST,
-    apiPort: e.TMWS_API_PORT,
-    corsOrigins,
-    authEnabled: e.TMWS_AUTH_ENABLED,
     logLevel,
-    dbEchoSql: e.TMWS_DB_ECHO_SQL,
-    redisUrl,
-    chromaUrl: e.TMWS_CHROMA_URL,
-    chromaPath: resolve(cwd, e.TMWS_CHROMA_PATH),
-    trustedProxies: e.TMWS_TRUSTED_PROXIES,
-    mcpAllowedHosts,
-    tokenTtl: e.TMWS_TOKEN_TTL,
-    rateLimitScale,
-    embeddingProvider: e.TMWS_EMBEDDING_PROVIDER,
-    executionRetentionSeconds: parseDurationSeconds(e.TMWS_EXECUTION_RETENTION) ?? 0,
     dataDir,
-    chromaCollectionPrefix: e.TMWS_CHROMA_PREFIX,
+    http: { host: e.TMWS_API_HOST, port: e.TMWS_API_PORT, corsOrigins, trustedProxies: e.TMWS_TRUSTED_PROXIES },
+    auth: { enabled: e.TMWS_AUTH_ENABLED, secretKey, secretSource, secretKeyFile, tokenTtl: e.TMWS_TOKEN_TTL },
+    database: {
+      target: database,
+      url: e.TMWS_DATABASE_URL,
+      echoSql: e.TMWS_DB_ECHO_SQL,
+      executionRetentionSeconds: parseDurationSeconds(e.TMWS_EXECUTION_RETENTION) ?? 0,
+    },
+    redis: { url: redisUrl },
+    chroma: {
+      url: e.TMWS_CHROMA_URL,
+      path: resolve(cwd, e.TMWS_CHROMA_PATH),
+      collectionPrefix: e.TMWS_CHROMA_PREFIX,
+      embeddingProvider: e.TMWS_EMBEDDING_PROVIDER,
+    },
+    upstreams: { allowedHosts: mcpAllowedHosts },
+    rateLimit: { scale: rateLimitScale },
     limits: {
       maxResultBytes: e.TMWS_MAX_RESULT_BYTES,
       maxToolsPerConnection: e.TMWS_MAX_TOOLS_PER_CONNECTION,

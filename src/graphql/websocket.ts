@@ -50,7 +50,7 @@ function authorizationOf(params: Record<string, unknown> | undefined): string | 
 function stateOf(socket: WebSocket, request: IncomingMessage, services: Services): SocketState {
   let state = states.get(socket);
   if (!state) {
-    const { requestId, clientIp } = callerOf(request, services.config.trustedProxies);
+    const { requestId, clientIp } = callerOf(request, services.config.http.trustedProxies);
     state = { requestId, clientIp };
     states.set(socket, state);
   }

@@ -1,23 +1,10 @@
 import ipaddr from 'ipaddr.js';
+import { parseAddress, type Address } from '../common/ip-address.js';
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
 type Matcher = (address: Address) => boolean;
 
 /** Parsed TMWS_TRUSTED_PROXIES lists, keyed by the config's array so each list is parsed once. */
 const compiled = new WeakMap<readonly string[], Matcher[]>();
-
-/**
- * Parses a textual address strictly (four-part IPv4 or IPv6) and unwraps
- * IPv4-mapped IPv6 (`::ffff:10.0.0.1` → `10.0.0.1`), so one client never
- * counts under two spellings. Loose IPv4 forms such as `127.1` are refused.
- */
-function parseAddress(text: string): Address | undefined {
-  const value = text.trim();
-  if (ipaddr.IPv4.isValidFourPartDecimal(value)) return ipaddr.IPv4.parse(value);
-  if (!ipaddr.IPv6.isValid(value)) return undefined;
-  const v6 = ipaddr.IPv6.parse(value);
-  return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
-}
 
 /** `1.2.3.4:5678` and `[2001:db8::1]:443` (how some proxies write hops) → the bare address. */
 function stripPort(hop: string): string {
@@ -76,16 +63,4 @@ export function clientIp(peerAddress: string, forwardedFor: string | undefined, 
   }
   // Every hop a trusted proxy: the left-most is the furthest address known.
   return client ? client.toString() : peerText;
-}
-
-/**
- * The limiter key for a client address. IPv6 clients are counted per /64,
- * the smallest block a single subscriber usually holds; counting per address
- * would let one host rotate through 2^64 fresh budgets.
- */
-export function ipRateLimitKey(ip: string): string {
-  const address = parseAddress(ip);
-  if (!address || address.kind() === 'ipv4') return address ? address.toString() : ip;
-  const parts = (address as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
-  return `${parts.join(':')}::/64`;
 }

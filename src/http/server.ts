@@ -54,13 +54,13 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
 
   // Before @fastify/cors, which answers the preflights it allows.
   app.addHook('onRequest', async (request, reply) => {
-    const refusal = preflightRefusal(request.method, request.headers, services.config.corsOrigins);
+    const refusal = preflightRefusal(request.method, request.headers, services.config.http.corsOrigins);
     if (refusal) return sendError(reply, request, refusal);
   });
   await app.register(cors, {
     // No configured origins → no CORS headers at all; `*` (development only) never with credentials.
-    origin: services.config.corsOrigins.includes('*') ? true : services.config.corsOrigins.length > 0 ? services.config.corsOrigins : false,
-    credentials: services.config.corsOrigins.length > 0 && !services.config.corsOrigins.includes('*'),
+    origin: services.config.http.corsOrigins.includes('*') ? true : services.config.http.corsOrigins.length > 0 ? services.config.http.corsOrigins : false,
+    credentials: services.config.http.corsOrigins.length > 0 && !services.config.http.corsOrigins.includes('*'),
     exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Mcp-Session-Id', 'WWW-Authenticate'],
     // The Mcp-* and Last-Event-ID headers: browser-based MCP clients of /mcp (SPEC §11).
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'],

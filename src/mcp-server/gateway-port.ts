@@ -53,15 +53,15 @@ export interface McpGatewayPort {
 export function mcpGatewayPort(services: Services): McpGatewayPort {
   const { events } = services;
   return {
-    secretKey: services.config.secretKey,
-    corsOrigins: services.config.corsOrigins,
+    secretKey: services.config.auth.secretKey,
+    corsOrigins: services.config.http.corsOrigins,
     logger: services.logger,
     authenticate: (authorization) => services.authenticator.authenticateCaller(authorization),
     revalidate: (caller) => services.authenticator.revalidate(caller),
     consume: (bucket, principal, peer, cost) =>
       services.limiter.consume(
         bucket,
-        { agentId: principal.agentId, namespace: principal.namespace, ip: clientIp(peer.address, peer.forwardedFor, services.config.trustedProxies) },
+        { agentId: principal.agentId, namespace: principal.namespace, ip: clientIp(peer.address, peer.forwardedFor, services.config.http.trustedProxies) },
         cost,
       ),
     async executableConnections(principal) {

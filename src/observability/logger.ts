@@ -22,7 +22,7 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
     base: { service: 'tmws-gateway', ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['req.headers.authorization', 'headers', '*.headers', 'secretKey', '*.secretKey', 'token'],
+      paths: ['req.headers.authorization', 'headers', '*.headers', 'secretKey', '*.secretKey', '*.*.secretKey', 'token'],
       censor: '[redacted]',
     },
   };

@@ -25,8 +25,8 @@ export function startupBanner(facts: StartupFacts): string[] {
   if (config.environment !== 'production') {
     lines.push(`  GraphiQL:  ${url}/graphql  (sign in: paste {"Authorization": "Bearer <token>"} into its Headers tab)`);
   }
-  if (config.secretKeyFile?.created) {
-    lines.push(`  ${shortPath(config.secretKeyFile.path, cwd)} was just created: the key that signs tokens; keep it, or tokens stop working`);
+  if (config.auth.secretKeyFile?.created) {
+    lines.push(`  ${shortPath(config.auth.secretKeyFile.path, cwd)} was just created: the key that signs tokens; keep it, or tokens stop working`);
   }
   if (!facts.hasAgents) {
     lines.push(`  Next:      npm run agent:create -- ${FIRST_AGENT}`);
@@ -39,11 +39,11 @@ export function startupBanner(facts: StartupFacts): string[] {
 /** One line: every default that is looser than production, then how to run for production. */
 function relaxedLine(config: Config, cwd: string): string {
   const relaxed: string[] = [];
-  if (config.secretKeyFile) relaxed.push(`secret key generated in ${shortPath(config.secretKeyFile.path, cwd)}`);
-  if (!config.authEnabled) relaxed.push('AUTHENTICATION OFF (every request acts as dev-agent, admin)');
+  if (config.auth.secretKeyFile) relaxed.push(`secret key generated in ${shortPath(config.auth.secretKeyFile.path, cwd)}`);
+  if (!config.auth.enabled) relaxed.push('AUTHENTICATION OFF (every request acts as dev-agent, admin)');
   relaxed.push('GraphiQL and introspection on');
-  if (config.mcpAllowedHosts.length > 0) relaxed.push(`upstream MCP servers allowed on ${config.mcpAllowedHosts.join(', ')}`);
-  if (config.corsOrigins.includes('*')) relaxed.push('CORS from any origin');
+  if (config.upstreams.allowedHosts.length > 0) relaxed.push(`upstream MCP servers allowed on ${config.upstreams.allowedHosts.join(', ')}`);
+  if (config.http.corsOrigins.includes('*')) relaxed.push('CORS from any origin');
   return (
     `  ${config.environment} mode relaxes: ${relaxed.join('; ')}. ` +
     'For production: TMWS_ENVIRONMENT=production TMWS_SECRET_KEY=<32+ random characters> npm start'
@@ -51,7 +51,7 @@ function relaxedLine(config: Config, cwd: string): string {
 }
 
 function describeDatabase(config: Config, cwd: string): string {
-  if (config.database.driver === 'sqlite') return `SQLite ${shortPath(config.database.path, cwd)}`;
+  if (config.database.target.driver === 'sqlite') return `SQLite ${shortPath(config.database.target.path, cwd)}`;
   return 'PostgreSQL';
 }
 

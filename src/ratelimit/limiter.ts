@@ -5,7 +5,7 @@ import { RateLimitExceededError, ServiceUnavailableError } from '../errors/index
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { BUCKET_NAMES, bucketRules, halvedCapacity, windowCapacity, type BucketName, type BucketRule } from './buckets.js';
-import { ipRateLimitKey } from '../http/client-ip.js';
+import { ipRateLimitKey } from './ip-key.js';
 import {
   createMemoryStore,
   createRedisStore,
@@ -299,11 +299,11 @@ function assertRequest(bucket: BucketName, subject: RateLimitSubject, cost: numb
  * degraded rather than refusing to boot.
  */
 export async function createRateLimiter(
-  config: Pick<Config, 'environment' | 'rateLimitScale' | 'redisUrl'>,
+  config: Pick<Config, 'environment' | 'rateLimit' | 'redis'>,
   deps: RateLimiterDeps,
 ): Promise<RateLimiter> {
-  const rules = bucketRules(config.environment, config.rateLimitScale);
-  const client = deps.redis ?? (config.redisUrl ? createLimiterRedisClient(config.redisUrl, deps.logger) : undefined);
+  const rules = bucketRules(config.environment, config.rateLimit.scale);
+  const client = deps.redis ?? (config.redis.url ? createLimiterRedisClient(config.redis.url, deps.logger) : undefined);
   const memory = deps.memoryStore ?? createMemoryStore(rules, { halve: client !== undefined });
   if (!client) return new FailSecureRateLimiter(config.environment, rules, memory, undefined, deps);
 

@@ -28,7 +28,7 @@ function setRateLimitHeaders(reply: FastifyReply, outcome: { limit: number; rema
 export function rateLimit(services: Services, bucket: BucketName): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = requirePrincipal(request.principal);
-    const { clientIp: ip } = callerOf(request, services.config.trustedProxies);
+    const { clientIp: ip } = callerOf(request, services.config.http.trustedProxies);
     try {
       const outcome: RateLimitOutcome = await services.limiter.consume(bucket, {
         agentId: principal.agentId,

@@ -88,7 +88,7 @@ const RETENTION_SWEEP_MS = 60_000;
  * than stop the gateway when unavailable.
  */
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<ServiceContainer> {
-  const orm = await openOrm(config.database, { echoSql: config.dbEchoSql, logger });
+  const orm = await openOrm(config.database.target, { echoSql: config.database.echoSql, logger });
   const applied = await migrateUp(orm);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied');
 
@@ -98,13 +98,13 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const instanceId = randomUUID();
   const executionRepository = new ExecutionRepository(orm.em, { instanceId });
   const maintenance = new ExecutionMaintenance(orm.em);
-  const events = createEventBus(config.redisUrl, logger);
+  const events = createEventBus(config.redis.url, logger);
   const limiter = await createRateLimiter(config, { logger, metrics });
   const upstream =
     overrides.upstream ??
     // The guard runs in every environment (SPEC §6); outside production the default allow-list is loopback.
     new UpstreamPool({
-      policy: { enforce: true, allowedHosts: config.mcpAllowedHosts, uniformRefusals: config.environment === 'production' },
+      policy: { enforce: true, allowedHosts: config.upstreams.allowedHosts, uniformRefusals: config.environment === 'production' },
       logger,
       // SPEC §14: what one upstream may send.
       limits: {
@@ -115,14 +115,14 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     });
 
   let chroma: ChromaEndpoint | undefined;
-  let chromaUrl = config.chromaUrl;
+  let chromaUrl = config.chroma.url;
   if (!chromaUrl) {
-    chroma = await startLocalChroma({ path: config.chromaPath, logger });
+    chroma = await startLocalChroma({ path: config.chroma.path, logger });
     chromaUrl = chroma.url;
-    registerLocalChroma(config.chromaPath, chromaUrl);
+    registerLocalChroma(config.chroma.path, chromaUrl);
   }
-  const embeddings = createEmbeddingProvider(config.embeddingProvider);
-  const toolIndex = createToolIndex({ chromaUrl, embeddings, logger, collectionPrefix: config.chromaCollectionPrefix });
+  const embeddings = createEmbeddingProvider(config.chroma.embeddingProvider);
+  const toolIndex = createToolIndex({ chromaUrl, embeddings, logger, collectionPrefix: config.chroma.collectionPrefix });
   const owners = new ConnectionOwnerLookup(orm.em);
   metrics.countActiveConnectionsWith(() => owners.countActive());
   // Catch up on whatever changed while no gateway was indexing (unchanged tools keep their vectors), and
@@ -142,7 +142,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     upstream,
     index: toolIndex,
     events,
-    secrets: new SecretBox(config.secretKey),
+    secrets: new SecretBox(config.auth.secretKey),
     catalogue,
     logger,
   });
@@ -182,8 +182,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     orm,
     agents,
     authenticator: new Authenticator(agents, {
-      secretKey: config.secretKey,
-      authEnabled: config.authEnabled,
+      secretKey: config.auth.secretKey,
+      authEnabled: config.auth.enabled,
       maxTokenTtlSeconds: config.limits.maxTokenTtlSeconds,
     }),
     agentProfiles: new AgentProfileService(agents),
@@ -208,7 +208,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       await toolIndex.close();
       await embeddings.close();
       if (chroma) {
-        unregisterLocalChroma(config.chromaPath);
+        unregisterLocalChroma(config.chroma.path);
         await chroma.stop();
       }
       await limiter.close();
@@ -219,16 +219,16 @@ export async function createServices(config: Config, logger: Logger, overrides: 
 }
 
 function startRetentionSweep(config: Config, maintenance: ExecutionMaintenance, logger: Logger): NodeJS.Timeout | undefined {
-  if (config.executionRetentionSeconds <= 0) return undefined;
+  if (config.database.executionRetentionSeconds <= 0) return undefined;
   const sweep = async () => {
-    const cutoff = new Date(Date.now() - config.executionRetentionSeconds * 1000);
+    const cutoff = new Date(Date.now() - config.database.executionRetentionSeconds * 1000);
     const purged = await maintenance.purgeOlderThan(cutoff).catch((err: unknown) => {
       logger.warn({ err }, 'execution retention sweep failed');
       return 0;
     });
     if (purged > 0) logger.info({ purged }, 'expired executions purged');
   };
-  const timer = setInterval(() => void sweep(), Math.min(RETENTION_SWEEP_MS, config.executionRetentionSeconds * 1000));
+  const timer = setInterval(() => void sweep(), Math.min(RETENTION_SWEEP_MS, config.database.executionRetentionSeconds * 1000));
   timer.unref();
   return timer;
 }

@@ -24,14 +24,14 @@ describe('configuration', () => {
   it('uses the documented defaults', () => {
     const config = loadConfig({ TMWS_SECRET_KEY: KEY }, tmp());
     expect(config.environment).toBe('development');
-    expect(config.apiHost).toBe('127.0.0.1');
-    expect(config.apiPort).toBe(8000);
-    expect(config.database.driver).toBe('sqlite');
-    expect(config.database).toMatchObject({ path: expect.stringMatching(/data\/tmws\.db$/) });
-    expect(config.authEnabled).toBe(true);
-    expect(config.corsOrigins).toEqual([]);
-    expect(config.redisUrl).toBeUndefined();
-    expect(config.tokenTtl).toBe('24h');
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.http.port).toBe(8000);
+    expect(config.database.target.driver).toBe('sqlite');
+    expect(config.database.target).toMatchObject({ path: expect.stringMatching(/data\/tmws\.db$/) });
+    expect(config.auth.enabled).toBe(true);
+    expect(config.http.corsOrigins).toEqual([]);
+    expect(config.redis.url).toBeUndefined();
+    expect(config.auth.tokenTtl).toBe('24h');
   });
 
   it('refuses production without a secret key, or with a short one', () => {
@@ -86,29 +86,29 @@ describe('configuration', () => {
 
   it('ignores the rate-limit scale in production, with a warning', () => {
     const config = loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY, TMWS_RATE_LIMIT_SCALE: '100' }, tmp());
-    expect(config.rateLimitScale).toBe(1);
+    expect(config.rateLimit.scale).toBe(1);
     expect(config.warnings.join()).toMatch(/TMWS_RATE_LIMIT_SCALE/);
   });
 
   it('builds the Redis URL from REDIS_HOST and REDIS_PORT', () => {
     const config = loadConfig({ TMWS_SECRET_KEY: KEY, REDIS_HOST: '127.0.0.1', REDIS_PORT: '6390' }, tmp());
-    expect(config.redisUrl).toBe('redis://127.0.0.1:6390');
+    expect(config.redis.url).toBe('redis://127.0.0.1:6390');
   });
 
   it('draws a development key without writing it; saved once 0600, it is reused', () => {
     const dir = tmp();
     const first = loadConfig({}, dir);
     const path = join(dir, 'data', 'secret.key');
-    expect(first.secretKey).toMatch(/^[0-9a-f]{64}$/);
-    expect(first.secretSource).toBe('file');
-    expect(first.secretKeyFile).toEqual({ key: first.secretKey, path, created: true });
+    expect(first.auth.secretKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.auth.secretSource).toBe('file');
+    expect(first.auth.secretKeyFile).toEqual({ key: first.auth.secretKey, path, created: true });
     expect(existsSync(path)).toBe(false);
-    saveDevSecret(first.secretKeyFile);
+    saveDevSecret(first.auth.secretKeyFile);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readFileSync(path, 'utf8').trim()).toBe(first.secretKey);
+    expect(readFileSync(path, 'utf8').trim()).toBe(first.auth.secretKey);
     const second = loadConfig({}, dir);
-    expect(second.secretKey).toBe(first.secretKey);
-    expect(second.secretKeyFile?.created).toBe(false);
+    expect(second.auth.secretKey).toBe(first.auth.secretKey);
+    expect(second.auth.secretKeyFile?.created).toBe(false);
   });
 
   it('parses the v2.3 database URL forms', () => {
@@ -144,10 +144,10 @@ describe('configuration', () => {
   });
 
   it('allows only loopback upstreams by default outside production, and none in production', () => {
-    expect(loadConfig({ TMWS_SECRET_KEY: KEY }, tmp()).mcpAllowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
-    expect(loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY }, tmp()).mcpAllowedHosts).toEqual([]);
-    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MCP_ALLOWED_HOSTS: '' }, tmp()).mcpAllowedHosts).toEqual([]);
-    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MCP_ALLOWED_HOSTS: '10.0.0.0/8' }, tmp()).mcpAllowedHosts).toEqual([
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY }, tmp()).upstreams.allowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
+    expect(loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY }, tmp()).upstreams.allowedHosts).toEqual([]);
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MCP_ALLOWED_HOSTS: '' }, tmp()).upstreams.allowedHosts).toEqual([]);
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_MCP_ALLOWED_HOSTS: '10.0.0.0/8' }, tmp()).upstreams.allowedHosts).toEqual([
       '10.0.0.0/8',
     ]);
   });

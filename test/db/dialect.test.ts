@@ -7,7 +7,7 @@ describe('test database dialect', () => {
   it('starts gateways on the dialect of the running project', async () => {
     const gw = await startGateway();
     try {
-      expect(gw.config.database.driver).toBe(testDialect());
+      expect(gw.config.database.target.driver).toBe(testDialect());
       const created = await gw.request('/health/ready');
       expect((await created.json()).components.database).toBe('ok');
     } finally {

@@ -25,8 +25,8 @@ afterAll(async () => {
 });
 
 function databaseFiles(): Buffer[] {
-  if (gw.config.database.driver !== 'sqlite') throw new Error('this test reads the SQLite files');
-  const dbPath = gw.config.database.path;
+  if (gw.config.database.target.driver !== 'sqlite') throw new Error('this test reads the SQLite files');
+  const dbPath = gw.config.database.target.path;
   const dir = dirname(dbPath);
   return readdirSync(dir)
     .filter((name) => name.startsWith('tmws.db'))

@@ -49,7 +49,7 @@ afterEach(async () => {
 });
 
 async function memoryLimiter(): Promise<RateLimiter> {
-  const limiter = await createRateLimiter({ environment: 'production', rateLimitScale: 1, redisUrl: undefined }, testDeps());
+  const limiter = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: undefined } }, testDeps());
   open.push(limiter);
   return limiter;
 }
@@ -81,7 +81,7 @@ describe('GraphQL field limiter', () => {
 
   it('passes a limiter failure through as 503, never as success', async () => {
     const limiter = await createRateLimiter(
-      { environment: 'production', rateLimitScale: 1, redisUrl: undefined },
+      { environment: 'production', rateLimit: { scale: 1 }, redis: { url: undefined } },
       {
         ...testDeps(),
         memoryStore: {
@@ -100,7 +100,7 @@ describe('GraphQL field limiter', () => {
   });
 
   it('does not limit in the test environment', async () => {
-    const limiter = await createRateLimiter({ environment: 'test', rateLimitScale: 1, redisUrl: undefined }, testDeps());
+    const limiter = await createRateLimiter({ environment: 'test', rateLimit: { scale: 1 }, redis: { url: undefined } }, testDeps());
     open.push(limiter);
     const { errors } = await run(limiter, freshSubject(), 30);
     expect(errors).toEqual([]);
@@ -117,8 +117,8 @@ describe('GraphQL field limiter', () => {
 
     it('shares one budget between GraphQL on one instance and REST on another', async () => {
       const deps = testDeps();
-      const graphqlInstance = await createRateLimiter({ environment: 'production', rateLimitScale: 1, redisUrl: server.url }, deps);
-      const restInstance = await createRateLimiter({ environment: 'production', rateLimitScale: 1, redisUrl: server.url }, testDeps());
+      const graphqlInstance = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } }, deps);
+      const restInstance = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } }, testDeps());
       open.push(graphqlInstance, restInstance);
       const subject = freshSubject();
       expect((await consumeTimes(restInstance, 'mcp_create_connection', subject, 4)).allowed).toBe(4);

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { ExecutionLeaseOptions } from '../../src/services/execution-leases.js';
 
 const config = loadConfig();
-saveDevSecret(config.secretKeyFile);
+saveDevSecret(config.auth.secretKeyFile);
 const lease = process.env.TEST_EXECUTION_LEASE;
 const gateway = await createApp(config, {
   logger: createLogger(config.logLevel),

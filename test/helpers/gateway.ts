@@ -84,7 +84,7 @@ export async function startGateway(
     ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
   });
   const url = await gateway.listen();
-  const secret = secretKeyBytes(config.secretKey);
+  const secret = secretKeyBytes(config.auth.secretKey);
 
   return {
     url,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientIp, ipRateLimitKey } from '../../src/http/client-ip.js';
+import { clientIp } from '../../src/http/client-ip.js';
 
 describe('clientIp', () => {
   it('uses the peer address and ignores X-Forwarded-For when no proxy is trusted', () => {
@@ -55,14 +55,5 @@ describe('clientIp', () => {
 
   it('normalizes IPv6 spellings', () => {
     expect(clientIp('2001:0db8:0000:0000:0000:0000:0000:0001', undefined, [])).toBe('2001:db8::1');
-  });
-});
-
-describe('ipRateLimitKey', () => {
-  it('keys IPv4 per address and IPv6 per /64', () => {
-    expect(ipRateLimitKey('198.51.100.7')).toBe('198.51.100.7');
-    expect(ipRateLimitKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
-    expect(ipRateLimitKey('2001:db8:1:2:bbbb::9')).toBe('2001:db8:1:2::/64');
-    expect(ipRateLimitKey('unknown')).toBe('unknown');
   });
 });

@@ -21,7 +21,7 @@ describe('start-up lines', () => {
 
   it('says nothing about the first agent once one exists, nor about a key file that was already there', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmws-banner-'));
-    saveDevSecret(loadConfig({}, dir).secretKeyFile);
+    saveDevSecret(loadConfig({}, dir).auth.secretKeyFile);
     const config = loadConfig({}, dir);
     const text = startupBanner({ url: URL, config, hasAgents: true, cwd: dir }).join('\n');
     expect(text).not.toContain('Next:');

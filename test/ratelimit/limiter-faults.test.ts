@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function productionLimiter(extra: Partial<RateLimiterDeps> = {}): Promise<RateLimiter> {
   deps = testDeps();
-  limiter = await createRateLimiter({ environment: 'production', rateLimitScale: 1, redisUrl: server.url }, { ...deps, ...extra });
+  limiter = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } }, { ...deps, ...extra });
   return limiter;
 }
 

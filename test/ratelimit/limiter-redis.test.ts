@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 async function redisLimiter(environment: 'production' | 'development' = 'production'): Promise<RateLimiter> {
-  const limiter = await createRateLimiter({ environment, rateLimitScale: 1, redisUrl: server.url }, testDeps());
+  const limiter = await createRateLimiter({ environment, rateLimit: { scale: 1 }, redis: { url: server.url } }, testDeps());
   open.push(limiter);
   return limiter;
 }

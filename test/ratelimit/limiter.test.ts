@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 async function memoryLimiter(environment: 'production' | 'development' | 'test', rateLimitScale = 1, deps = testDeps()) {
-  const limiter = await createRateLimiter({ environment, rateLimitScale, redisUrl: undefined }, deps);
+  const limiter = await createRateLimiter({ environment, rateLimit: { scale: rateLimitScale }, redis: { url: undefined } }, deps);
   open.push(limiter);
   return { limiter, ...deps };
 }
@@ -158,7 +158,7 @@ describe('rate limiter failing secure', () => {
     ['answers garbage', garbageStore],
   ])('denies with 503 when its store %s', async (_, store) => {
     const deps = { ...testDeps(), memoryStore: store };
-    const limiter = await createRateLimiter({ environment: 'production', rateLimitScale: 1, redisUrl: undefined }, deps);
+    const limiter = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: undefined } }, deps);
     open.push(limiter);
     const tally = await consumeTimes(limiter, 'mcp_execute_tool', freshSubject(), 5);
     expect(tally.allowed).toBe(0);

@@ -24,8 +24,8 @@ afterAll(async () => {
 describe('SSRF guard of a development gateway with default settings', () => {
   it('runs in development with a generated key and the loopback-only default', () => {
     expect(gw.config.environment).toBe('development');
-    expect(gw.config.secretSource).toBe('file');
-    expect(gw.config.mcpAllowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
+    expect(gw.config.auth.secretSource).toBe('file');
+    expect(gw.config.upstreams.allowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
   });
 
   it.each(['http://169.254.169.254/', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.5/mcp', 'http://192.168.1.1/mcp'])(

@@ -142,14 +142,14 @@ describe('logs', () => {
         done();
       },
     });
-    logged = await createApp({ ...gw.config, apiPort: 0, logLevel: 'debug' }, { logger: pino({ level: 'debug' }, sink) as ReturnType<typeof createLogger> });
+    logged = await createApp({ ...gw.config, http: { ...gw.config.http, port: 0 }, logLevel: 'debug' }, { logger: pino({ level: 'debug' }, sink) as ReturnType<typeof createLogger> });
     await logged.listen();
   });
   afterAll(async () => logged?.close());
 
   it('never carry URL credentials or header values', async () => {
     await logged.services.agents.upsert({ id: 'log-agent', namespace: 'cred-ns', name: 'log-agent', role: 'agent', status: 'active' });
-    const token = await signAgentToken('log-agent', secretKeyBytes(gw.config.secretKey), 600);
+    const token = await signAgentToken('log-agent', secretKeyBytes(gw.config.auth.secretKey), 600);
     const response = await logged.http.inject({
       method: 'POST',
       url: `${BASE}/connections`,

@@ -22,7 +22,7 @@ export function useAgentAuthentication(services: Services): Plugin<{}, GatewaySe
     async onRequest({ request, serverContext, endResponse, fetchAPI }) {
       if (request.method === 'OPTIONS') return;
       // Without Fastify's request (an in-process `yoga.fetch`) there is no peer to name.
-      const caller = serverContext.req ? callerOf(serverContext.req, config.trustedProxies) : undefined;
+      const caller = serverContext.req ? callerOf(serverContext.req, config.http.trustedProxies) : undefined;
       const requestId = caller?.requestId ?? 'unknown';
       serverContext.requestId = requestId;
       serverContext.clientIp = caller?.clientIp ?? 'unknown';
