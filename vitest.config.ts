@@ -10,6 +10,7 @@ const ON_BOTH_DIALECTS = [
   'test/graphql/isolation.test.ts',
   'test/graphql/executions.test.ts',
   'test/graphql/scale-out.test.ts',
+  'test/mcp-server/scale-out.test.ts',
   'test/graphql/failed-execution.test.ts',
   'test/db/dialect.test.ts',
 ];
