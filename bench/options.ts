@@ -11,7 +11,7 @@ export interface BenchOptions {
   concurrency: number[];
   /** Limiter stores, one gateway child each. @default ['memory', 'redis'] */
   stores: LimiterStore[];
-  /** Gateway doors measured against direct (e.g. only `graphql` while profiling it). @default ['rest', 'graphql'] */
+  /** Gateway doors measured against direct (e.g. only `graphql` while profiling it). @default ['rest', 'graphql', 'mcp'] */
   apis: GatewayApi[];
   /** Unset: a private redis-server child. */
   redisUrl: string | undefined;
@@ -33,10 +33,10 @@ export interface BenchOptions {
   compare: { root: string; label: string } | undefined;
 }
 
-export type GatewayApi = 'rest' | 'graphql';
+export type GatewayApi = 'rest' | 'graphql' | 'mcp';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
-                     [--stores memory,redis] [--apis rest,graphql] [--redis-url URL] [--warmup S]
+                     [--stores memory,redis] [--apis rest,graphql,mcp] [--redis-url URL] [--warmup S]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
                      [--profile [--profile-dir bench/profiles]] [--node-args "--flag ..."] [--out FILE]
                      [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)`;
@@ -78,7 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const concurrency = (values.concurrency ?? '1,8,32,128').split(',').map((v) => Number(v.trim()));
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
   const stores = choices('stores', values.stores ?? 'memory,redis', ['memory', 'redis'] as const);
-  const apis = choices('apis', values.apis ?? 'rest,graphql', ['rest', 'graphql'] as const);
+  const apis = choices('apis', values.apis ?? 'rest,graphql,mcp', ['rest', 'graphql', 'mcp'] as const);
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),

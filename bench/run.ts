@@ -22,6 +22,7 @@ import { runSoak } from './soak.js';
 import {
   createDirectTarget,
   createGraphqlTarget,
+  createMcpTarget,
   createRestTarget,
   graphqlAvailable,
   registerConnection,
@@ -109,12 +110,17 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
   }
 }
 
+const BENCH_SERVER_NAME = 'bench-everything';
+
 async function buildTargets(env: Environment, maxConcurrency: number, apis: readonly GatewayApi[]): Promise<MeasuredTarget[]> {
   const targets: MeasuredTarget[] = [{ target: await createDirectTarget(env.upstream.url), kind: 'direct', gateway: null }];
   for (const gateway of env.gateways) {
-    const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
+    const connectionId = await registerConnection(gateway, env.upstream.url, BENCH_SERVER_NAME);
     const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
     if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.name}`, endpoint), kind: 'rest', gateway });
+    if (apis.includes('mcp')) {
+      targets.push({ target: await createMcpTarget(`mcp/${gateway.name}`, endpoint, BENCH_SERVER_NAME), kind: 'mcp', gateway });
+    }
     if (!apis.includes('graphql')) continue;
     if (await graphqlAvailable(gateway)) {
       targets.push({ target: createGraphqlTarget(`graphql/${gateway.name}`, endpoint), kind: 'graphql', gateway });

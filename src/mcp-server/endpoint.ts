@@ -11,7 +11,7 @@ import { mcpGatewayPort, type McpGatewayPort } from './gateway-port.js';
 import { copyReplyHeaders, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { registerProtectedResourceMetadata } from './protected-resource.js';
-import { bucketCosts, initializeParams } from './request-buckets.js';
+import { bucketCosts, initializeParams, wantsProgress } from './request-buckets.js';
 import { SessionRegistry } from './session-registry.js';
 
 export const MCP_PATH = '/mcp';
@@ -51,7 +51,8 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
       requestId: request.id,
       pageSize,
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // An SSE response only when something may be sent before the answer (progress); a plain JSON answer costs less.
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(request.body) });
     await server.connect(transport);
     const stopped = attach?.(server) ?? (() => {});
     reply.hijack();
