@@ -12,6 +12,7 @@ const ON_BOTH_DIALECTS = [
   'test/services/connections.test.ts',
   'test/services/executions.test.ts',
   'test/graphql/scale-out.test.ts',
+  'test/mcp-server/scale-out.test.ts',
   'test/graphql/failed-execution.test.ts',
   'test/db/dialect.test.ts',
 ];

@@ -14,7 +14,7 @@ export interface BenchOptions {
   /**
    * Gateway doors measured against direct (e.g. only `graphql` while profiling it): `rest` execute,
    * `graphql` executeTool selecting `{ id status isError }`, `graphql-row` selecting a dashboard's row
-   * (every leaf of the execution and its connection). @default ['rest', 'graphql', 'graphql-row']
+   * (every leaf of the execution and its connection), `mcp` tools/call on /mcp. @default ['rest', 'graphql', 'graphql-row', 'mcp']
    */
   apis: GatewayApi[];
   /** Unset: a private redis-server child. */
@@ -37,10 +37,10 @@ export interface BenchOptions {
   compare: { root: string; label: string } | undefined;
 }
 
-export type GatewayApi = 'rest' | 'graphql' | 'graphql-row';
+export type GatewayApi = 'rest' | 'graphql' | 'graphql-row' | 'mcp';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
-                     [--stores memory,redis] [--apis rest,graphql,graphql-row] [--redis-url URL] [--warmup S]
+                     [--stores memory,redis] [--apis rest,graphql,graphql-row,mcp] [--redis-url URL] [--warmup S]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
                      [--profile [--profile-dir bench/profiles]] [--node-args="--flag ..."] [--out FILE]
                      [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)`;
@@ -82,7 +82,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const concurrency = (values.concurrency ?? '1,8,32,128').split(',').map((v) => Number(v.trim()));
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
   const stores = choices('stores', values.stores ?? 'memory,redis', ['memory', 'redis'] as const);
-  const apis = choices('apis', values.apis ?? 'rest,graphql,graphql-row', ['rest', 'graphql', 'graphql-row'] as const);
+  const apis = choices('apis', values.apis ?? 'rest,graphql,graphql-row,mcp', ['rest', 'graphql', 'graphql-row', 'mcp'] as const);
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),

@@ -96,10 +96,11 @@ function mapValues<T extends object>(object: T, fn: (value: number) => number): 
 const CPU_TARGET_MS: Partial<Record<TargetKind, Record<number, number>>> = {
   rest: { 32: 0.5, 1: 1.0 },
   'graphql-row': { 32: 0.7, 1: 1.3 },
+  mcp: { 32: 0.6, 1: 1.2 },
 };
 
 /** SPEC §9: throughput at C=32 as a share of direct. */
-const MIN_RATIO_AT_32: Record<GatewayApi, number> = { rest: 0.8, graphql: 0.7, 'graphql-row': 0.7 };
+const MIN_RATIO_AT_32: Record<GatewayApi, number> = { rest: 0.8, graphql: 0.7, 'graphql-row': 0.7, mcp: 0.7 };
 
 /** SPEC §9 targets: gateway CPU per call; throughput vs direct at C=32; added p50 ≤ 1 ms and p99 ≤ 5 ms at C=1. */
 export function checkTargets(rows: Row[]): TargetCheck[] {

@@ -22,6 +22,7 @@ import { runSoak } from './soak.js';
 import {
   createDirectTarget,
   createGraphqlTarget,
+  createMcpTarget,
   createRestTarget,
   EXECUTE_TOOL_MUTATION,
   EXECUTE_TOOL_ROW_MUTATION,
@@ -111,13 +112,18 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
   }
 }
 
+const BENCH_SERVER_NAME = 'bench-everything';
+
 async function buildTargets(env: Environment, maxConcurrency: number, apis: readonly GatewayApi[]): Promise<MeasuredTarget[]> {
   const targets: MeasuredTarget[] = [{ target: await createDirectTarget(env.upstream.url), kind: 'direct', gateway: null }];
   for (const gateway of env.gateways) {
-    const connectionId = await registerConnection(gateway, env.upstream.url, 'bench-everything');
+    const connectionId = await registerConnection(gateway, env.upstream.url, BENCH_SERVER_NAME);
     const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
     if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.name}`, endpoint), kind: 'rest', gateway });
-    const graphqlApis = apis.filter((api) => api !== 'rest');
+    if (apis.includes('mcp')) {
+      targets.push({ target: await createMcpTarget(`mcp/${gateway.name}`, endpoint, BENCH_SERVER_NAME), kind: 'mcp', gateway });
+    }
+    const graphqlApis = apis.filter((api) => api === 'graphql' || api === 'graphql-row');
     if (graphqlApis.length === 0) continue;
     if (!(await graphqlAvailable(gateway))) {
       log(`GraphQL is not served by this checkout; graphql/${gateway.name} is skipped`);

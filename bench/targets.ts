@@ -119,6 +119,29 @@ export function createGraphqlTarget(name: string, gateway: GatewayEndpoint, quer
   };
 }
 
+/**
+ * The gateway's downstream MCP endpoint (SPEC §11): one SDK session on `/mcp`,
+ * calling the aggregated `<server_name>__echo` — the same client code as `direct`.
+ */
+export async function createMcpTarget(name: string, gateway: GatewayEndpoint, serverName: string): Promise<Target> {
+  const client = new Client({ name: 'tmws-bench-mcp', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), {
+      fetch: fetchWithoutPostSignal,
+      requestInit: { headers: { authorization: `Bearer ${gateway.token}` } },
+    }),
+  );
+  const tool = `${serverName}__${ECHO_TOOL}`;
+  return {
+    name,
+    operation: async () => {
+      const result = await client.callTool({ name: tool, arguments: ECHO_ARGUMENTS });
+      if (result.isError) throw new Error(`MCP ${tool} reported isError: ${JSON.stringify(result.content).slice(0, 300)}`);
+    },
+    close: () => client.close(),
+  };
+}
+
 /** Registers the upstream on a gateway (REST create) and returns the connection id. */
 export async function registerConnection(gateway: { url: string; token: string }, mcpUrl: string, serverName: string): Promise<string> {
   const response = await fetch(`${gateway.url}/api/v1/mcp/connections`, {

@@ -11,7 +11,7 @@ import { mcpGatewayPort, type McpGatewayPort } from './gateway-port.js';
 import { copyReplyHeaders, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { registerProtectedResourceMetadata } from './protected-resource.js';
-import { bucketCosts, initializeParams } from './request-buckets.js';
+import { bucketCosts, initializeParams, wantsProgress } from './request-buckets.js';
 import { SessionRegistry } from './session-registry.js';
 
 export const MCP_PATH = '/mcp';
@@ -51,7 +51,8 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
       requestId: request.id,
       pageSize,
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // An SSE response only when something may be sent before the answer (progress); a plain JSON answer costs less.
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(request.body) });
     await server.connect(transport);
     const stopped = attach?.(server) ?? (() => {});
     reply.hijack();
@@ -158,7 +159,7 @@ function refuseLimited(request: FastifyRequest, reply: FastifyReply, port: McpGa
  * The GET stream's purpose: `notifications/tools/list_changed` whenever one of
  * the caller's connections changes its catalogue or status, on any instance.
  * The stream ends when the session ends, the token expires, or the agent may no
- * longer act (checked at each change).
+ * longer act (checked every STREAM_RECHECK_MS and at each change).
  */
 function followCatalogue(port: McpGatewayPort, sessions: SessionRegistry, caller: Caller, server: Server): () => void {
   const close = () => void server.close();
@@ -176,17 +177,21 @@ function followCatalogue(port: McpGatewayPort, sessions: SessionRegistry, caller
     });
   };
   const stops = [port.onCatalogueChange(caller.caller.principal, changed)];
-  const { expiresAt } = caller.caller;
-  if (expiresAt !== null) {
-    const timer = setTimeout(close, Math.max(0, Math.min(expiresAt - Date.now(), MAX_TIMER_MS)));
-    stops.push(() => clearTimeout(timer));
-  }
+  // Like GraphQL subscriptions (SPEC §3): re-authorised continuously, so the stream ends within
+  // seconds of the token expiring or the agent being deactivated, deleted or moved.
+  const { principal } = caller.caller;
+  const recheck = setInterval(() => {
+    port.revalidate(caller.caller).then((now) => {
+      if (now.namespace !== principal.namespace || now.agentId !== principal.agentId) close();
+    }, close);
+  }, STREAM_RECHECK_MS);
+  stops.push(() => clearInterval(recheck));
   if (caller.sessionId) stops.push(sessions.addStream(caller.sessionId, close));
   return () => stops.forEach((stop) => stop());
 }
 
-/** setTimeout's largest delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How often an open GET stream re-checks its caller. */
+export const STREAM_RECHECK_MS = 1_000;
 
 function peerOf(request: FastifyRequest): { address: string; forwardedFor: string | undefined } {
   const header = request.headers['x-forwarded-for'];

@@ -33,3 +33,11 @@ export function initializeParams(body: unknown): { protocolVersion: string; capa
   const capabilities = typeof params.capabilities === 'object' && params.capabilities !== null ? (params.capabilities as Record<string, unknown>) : {};
   return { protocolVersion: params.protocolVersion, capabilities };
 }
+
+/** Whether any request of a POST body asked for progress notifications (`_meta.progressToken`). */
+export function wantsProgress(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((message) => {
+    const meta = (message as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
+    return meta?.progressToken !== undefined;
+  });
+}

@@ -196,3 +196,17 @@ describe('audit trail', () => {
     expect(stored.body.data!.execution).toEqual({ source: 'MCP', arguments: { message: 'audited' } });
   });
 });
+
+describe('GET stream', () => {
+  it('ends within seconds of its agent being deactivated', async () => {
+    const temp = await gw.agent('short-lived', 'team');
+    const stream = await fetch(`${gw.url}/mcp`, { headers: { authorization: `Bearer ${temp.token}`, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
+    await gw.agent('short-lived', 'team', 'agent', 'inactive');
+    const started = Date.now();
+    const reader = stream.body!.getReader();
+    while (!(await reader.read()).done);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketCosts, initializeParams } from '../../src/mcp-server/request-buckets.js';
+import { bucketCosts, initializeParams, wantsProgress } from '../../src/mcp-server/request-buckets.js';
 
 describe('rate-limit buckets of a POST body', () => {
   it('counts tools/call as execute and tools/list and search_tools as discover, each message of a batch', () => {
@@ -26,5 +26,15 @@ describe('initializeParams', () => {
     expect(initializeParams([init])).toBeUndefined();
     expect(initializeParams({ ...init, id: undefined })).toBeUndefined();
     expect(initializeParams({ jsonrpc: '2.0', id: 1, method: 'tools/list' })).toBeUndefined();
+  });
+});
+
+describe('wantsProgress', () => {
+  it('is true only when some request carries a progress token', () => {
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } };
+    expect(wantsProgress(call)).toBe(false);
+    expect(wantsProgress({ ...call, params: { ...call.params, _meta: { progressToken: 0 } } })).toBe(true);
+    expect(wantsProgress([call, { ...call, params: { ...call.params, _meta: { progressToken: 'p' } } }])).toBe(true);
+    expect(wantsProgress(null)).toBe(false);
   });
 });
