@@ -13,7 +13,6 @@ import {
   assertClaimsMatch,
   createConnectionInput,
   parseOrThrow,
-  type CreateConnectionInput,
   type ValidCreateConnection,
 } from './validation.js';
 
@@ -60,7 +59,7 @@ export class ConnectionService {
     );
   }
 
-  async create(principal: Principal, body: CreateConnectionInput | unknown): Promise<ConnectionWithTools> {
+  async create(principal: Principal, body: unknown): Promise<ConnectionWithTools> {
     const input = parseOrThrow(createConnectionInput, body);
     assertClaimsMatch(principal, input);
     const { connections } = this.deps;

@@ -111,7 +111,8 @@ export class ExecutionWriteQueue {
   insert(id: string, values: InsertValues, durable = false): Promise<void> {
     let settle!: (error?: unknown) => void;
     const outcome = new Promise<void>((resolve, reject) => {
-      settle = (error) => (error === undefined ? resolve() : reject(error));
+      // The write's own failure, passed on as raised (`as unknown` undoes the narrowing to `{} | null`).
+      settle = (error) => (error === undefined ? resolve() : reject(error as unknown));
     });
     outcome.catch(() => undefined);
     this.queue.push({ kind: 'insert', id, values, running: values, durable, settle, written: outcome.catch(() => undefined) });
