@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 
 /**
  * typescript-eslint's type-checked recommended set over src/, test/, bench/ and migrations/.
- * Costs about as much CPU as `tsc --noEmit` (it builds the same program); measured in the README.
+ * Costs about as much CPU as `tsc --noEmit`, since it builds the same program: measured on this tree, ~35-40 s of
+ * CPU against ~21-26 s for tsc and ~8 s for the untyped recommended set.
  */
 export default tseslint.config(
   // Generated or written at run time, never edited by hand.
