@@ -111,8 +111,8 @@ export class ExecutionWriteQueue {
   insert(id: string, values: InsertValues, durable = false): Promise<void> {
     let settle!: (error?: unknown) => void;
     const outcome = new Promise<void>((resolve, reject) => {
-      // The write's own failure, passed on as raised (`as unknown` undoes the narrowing to `{} | null`).
-      settle = (error) => (error === undefined ? resolve() : reject(error as unknown));
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the write's own failure, passed on as raised.
+      settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     outcome.catch(() => undefined);
     this.queue.push({ kind: 'insert', id, values, running: values, durable, settle, written: outcome.catch(() => undefined) });
