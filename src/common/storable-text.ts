@@ -9,6 +9,7 @@
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** NUL, or a high surrogate without its low half, or a low surrogate without its high half. */
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters PostgreSQL refuses; matching it is the point.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 

@@ -75,7 +75,7 @@ export function openEventQueue<T>(source: AsyncIterable<T>, options: EventQueueO
       if (value !== undefined) return Promise.resolve({ done: false, value });
       if (done) {
         if (failure !== undefined) {
-          const error = failure;
+          const error: unknown = failure;
           failure = undefined;
           return Promise.reject(error);
         }

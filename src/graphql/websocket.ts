@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { DocumentNode, ExecutionArgs, GraphQLError } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
 import { CloseCode, type Context, type ServerOptions, type SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -150,15 +150,16 @@ async function prepareOperation(
   });
   let document: DocumentNode;
   try {
-    document = enveloped.parse(payload.query);
+    // Envelop types parse/validate/schema as `any`: they are graphql-js's own, so say so.
+    document = enveloped.parse(payload.query) as DocumentNode;
   } catch (error) {
     return [mapError(error, state.requestId).error];
   }
-  const errors: readonly GraphQLError[] = enveloped.validate(enveloped.schema, document);
+  const errors = enveloped.validate(enveloped.schema, document) as readonly GraphQLError[];
   if (errors.length > 0) return errors.map((error) => mapError(error, state.requestId).error);
-  const rootValue = { execute: enveloped.execute, subscribe: enveloped.subscribe } as RootValue;
+  const rootValue = { execute: enveloped.execute, subscribe: enveloped.subscribe };
   return {
-    schema: enveloped.schema,
+    schema: enveloped.schema as GraphQLSchema,
     document,
     operationName: payload.operationName ?? null,
     variableValues: payload.variables ?? null,

@@ -351,7 +351,9 @@ export class UpstreamPool {
         lastError = error;
       }
     }
-    throw lastError ?? toAppError({ kind: 'timeout', error: undefined }, entry.id, 'reconnect', 'open');
+    // `unknown`: the last open failure is passed on exactly as the upstream raised it.
+    const failure: unknown = lastError ?? toAppError({ kind: 'timeout', error: undefined }, entry.id, 'reconnect', 'open');
+    throw failure;
   }
 
   private handleDeath(entry: Entry, session: UpstreamSession, failure: Failure): void {

@@ -180,8 +180,8 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
         pinned.lastRefusal = error;
         throw error;
       }
-      return response as unknown as Response;
-    }) as typeof globalThis.fetch,
+      return response;
+    }),
     close: async () => {
       for (const controller of openRequests.values()) controller.abort();
       openRequests.clear();

@@ -136,7 +136,7 @@ function parseHttpUrl(url: string): URL {
 async function resolveHost(hostname: string, resolver: HostResolver, uniformRefusals: boolean): Promise<PinnedAddress[]> {
   const family = isIP(hostname);
   if (family !== 0) return [{ address: hostname, family: family === 6 ? 6 : 4 }];
-  let addresses: PinnedAddress[] = [];
+  let addresses: PinnedAddress[];
   try {
     addresses = await resolver(hostname);
   } catch {

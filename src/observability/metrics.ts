@@ -78,15 +78,15 @@ export class Metrics {
     });
     // Read from the database at scrape time: status changes happen on every instance (and in the
     // background, on upstream restarts), so a counter kept in one process would drift.
-    const metrics = this;
+    const countActive = (): Promise<number> | undefined => this.countActiveConnections?.();
     this.connectionsActive = new Gauge({
       name: 'mcp_connections_active',
       help: 'Upstream MCP connections currently in the active state (all instances; the same value on each)',
       registers,
       async collect() {
-        if (!metrics.countActiveConnections) return;
         try {
-          this.set(await metrics.countActiveConnections());
+          const count = await countActive();
+          if (count !== undefined) this.set(count);
         } catch {
           // Keep the last value: a scrape during a database hiccup must not fail or report 0.
         }

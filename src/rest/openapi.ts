@@ -86,6 +86,15 @@ export const openApiDocument = {
     '/health/ready': {
       get: { security: [], responses: { '200': { description: 'ready' }, '503': { description: 'a component is down' } } },
     },
+    '/metrics': {
+      get: {
+        security: [],
+        responses: { '200': { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/api/v1/openapi.json': {
+      get: { security: [], responses: { '200': { description: 'this document', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    },
     '/api/v1/mcp/connections': {
       post: {
         summary: 'Connect to an MCP server and list its tools',

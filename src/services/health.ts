@@ -34,9 +34,9 @@ export class HealthService {
     const [database, chroma] = await Promise.all([
       withTimeout(
         this.deps.orm.em.getConnection().execute('select 1').then((): ComponentStatus => 'ok'),
-        'down' as ComponentStatus,
+        'down',
       ),
-      withTimeout(this.deps.toolIndex.health().then((s): ComponentStatus => s), 'down' as ComponentStatus),
+      withTimeout(this.deps.toolIndex.health().then((s): ComponentStatus => s), 'down'),
     ]);
     const limiter = this.deps.limiter.health();
     const redis: ComponentStatus = limiter.redis === 'not_configured' ? 'not_configured' : limiter.redis;

@@ -333,7 +333,8 @@ class ChromaToolIndex implements ToolIndex {
 
   /** The namespace's snapshot, reloaded from Chroma whenever the collection revision moved. */
   private async snapshotOf(collection: Collection, namespace: string): Promise<NamespaceSnapshot> {
-    const revision = String(collection.metadata?.['revision'] ?? '');
+    const stamped = collection.metadata?.['revision'];
+    const revision = typeof stamped === 'string' ? stamped : '';
     const cached = this.snapshots.get(namespace);
     if (cached) {
       const snapshot = await cached.catch(() => undefined);

@@ -220,7 +220,7 @@ export function wsClient(gw: TestGateway, authorization: string | undefined): Ws
     client,
     closes,
     subscribe: <T, V>(document: Document<T, V>, variables?: V) =>
-      client.iterate({ query: source(document), variables: (variables ?? {}) as Record<string, unknown> }) as AsyncGenerator<GraphQLPayload<T>>,
+      client.iterate({ query: source(document), variables: variables ?? {} }) as AsyncGenerator<GraphQLPayload<T>>,
     dispose: async () => {
       await client.dispose();
     },
@@ -246,7 +246,7 @@ export async function rawHandshake(
   socket.send(JSON.stringify({ type: 'connection_init', payload }));
   const first = await Promise.race([
     new Promise<{ ack: boolean }>((resolve) =>
-      socket.once('message', (raw) => resolve({ ack: (JSON.parse(raw.toString()) as { type: string }).type === 'connection_ack' })),
+      socket.once('message', (raw) => resolve({ ack: (JSON.parse((raw as Buffer).toString()) as { type: string }).type === 'connection_ack' })),
     ),
     closed.then((c) => ({ ack: false, closeCode: c.code })),
   ]);

@@ -40,7 +40,7 @@ describe('GraphiQL', () => {
     const { html } = await graphiqlPage();
     expect(html).toContain('npm run -s token -- --agent-id admin-agent-uuid');
     expect(html).toContain('In the Headers tab below');
-    expect(html).toMatch(/"headers":"\{\\n  \\"Authorization\\": \\"Bearer <token>\\"\\n}"/);
+    expect(html).toMatch(/"headers":"\{\\n {2}\\"Authorization\\": \\"Bearer <token>\\"\\n}"/);
     expect(html).toContain('"defaultEditorToolsVisibility":"headers"');
   });
 

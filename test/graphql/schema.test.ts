@@ -36,11 +36,10 @@ describe('schema artefact', () => {
     expect(fields('CreateConnectionInput')).toEqual(['headers', 'serverName', 'timeout', 'url']);
     expect(fields('ExecuteToolInput')).toEqual(['arguments', 'connectionId', 'toolName']);
     expect(fields('ExecutionEvent')).toEqual(['at', 'execution', 'message', 'progress', 'total', 'type']);
-    const args = (type: string, field: string) =>
-      assertObjectType(schema.getType(type))
-        .getFields()
-        [field]!.args.map((a) => a.name)
-        .sort();
+    const args = (type: string, field: string) => {
+      const definition = assertObjectType(schema.getType(type)).getFields()[field]!;
+      return definition.args.map((a) => a.name).sort();
+    };
     expect(args('Query', 'connections')).toEqual(['after', 'first', 'status']);
     expect(args('Query', 'executions')).toEqual(['after', 'connectionId', 'first', 'status']);
     expect(args('Query', 'searchTools')).toEqual(['limit', 'query']);

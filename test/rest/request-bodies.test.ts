@@ -50,7 +50,8 @@ function exchange(head: string, body: Buffer): Promise<RawExchange> {
       error ??= e.code ?? e.message;
     });
     socket.on('close', () => resolve({ response: Buffer.concat(chunks).toString('latin1'), error }));
-    socket.on('connect', async () => {
+    socket.on('connect', () => void trickle());
+    const trickle = async () => {
       socket.write(head);
       // Like an upload over a real network: the body trickles in after the headers, whatever comes back meanwhile.
       for (let offset = 0; offset < body.length && !socket.destroyed; offset += WRITE_CHUNK) {
@@ -59,7 +60,7 @@ function exchange(head: string, body: Buffer): Promise<RawExchange> {
         await new Promise((r) => setTimeout(r, 1));
       }
       if (!socket.destroyed) socket.end();
-    });
+    };
   });
 }
 
@@ -88,7 +89,7 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     const message = '[[[[{{{{'.repeat(100);
     const response = await post(execute.replace('{id}', connectionId), JSON.stringify({ arguments: { message } }));
     expect(response.status).toBe(200);
-    expect(((await response.json()) as any).result.result).toBe(message);
+    expect((await response.json()).result.result).toBe(message);
   });
 
   it('refuses deep GraphQL variables and bodies with VALIDATION_ERROR, never 500', async () => {
@@ -109,7 +110,7 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     const { ack, socket } = await rawHandshake(gw, { authorization: `Bearer ${agent.token}` });
     expect(ack).toBe(true);
     const query = `mutation($args: JSON) { executeTool(input: {connectionId: "${connectionId}", toolName: "echo", arguments: $args}) { id } }`;
-    const answer = new Promise<string>((resolve) => socket.once('message', (raw) => resolve(raw.toString())));
+    const answer = new Promise<string>((resolve) => socket.once('message', (raw) => resolve((raw as Buffer).toString())));
     socket.send(`{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(query)},"variables":{"args":${nestedObject(5_000)}}}}`);
     const message = JSON.parse(await answer) as { type: string; payload: Array<{ extensions: { code: string } }> };
     socket.close();
@@ -122,7 +123,7 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     for (const path of [`${BASE}/connections`, '/graphql']) {
       const response = await post(path, JSON.stringify({ query: '{ me { id } }', pad: padding }));
       expect(response.status, path).toBe(413);
-      expect(((await response.json()) as any).error_code).toBe('PAYLOAD_TOO_LARGE');
+      expect((await response.json()).error_code).toBe('PAYLOAD_TOO_LARGE');
     }
   });
 

@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type Gateway } from '../../src/app.js';
 import { signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 import { pino } from 'pino';
@@ -119,7 +118,7 @@ describe('credentials in a connection URL', () => {
       token: agent.token,
       body: { query: `{ connection(id: "${id}") { url } }` },
     });
-    expect(((await gql.json()) as any).data.connection.url).toBe(basic.url);
+    expect((await gql.json()).data.connection.url).toBe(basic.url);
 
     const row = await gw.gateway.services.connectionRepository.findReadable({ agentId: agent.id, namespace: agent.namespace, role: 'agent' }, id);
     expect(row.url).toBe(basic.url);
@@ -142,7 +141,7 @@ describe('logs', () => {
         done();
       },
     });
-    logged = await createApp({ ...gw.config, http: { ...gw.config.http, port: 0 }, logLevel: 'debug' }, { logger: pino({ level: 'debug' }, sink) as ReturnType<typeof createLogger> });
+    logged = await createApp({ ...gw.config, http: { ...gw.config.http, port: 0 }, logLevel: 'debug' }, { logger: pino({ level: 'debug' }, sink) });
     await logged.listen();
   });
   afterAll(async () => logged?.close());

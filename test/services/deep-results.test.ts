@@ -38,7 +38,7 @@ describe('an upstream result nested thousands of levels deep', () => {
       token: agent.token,
       body: { query: `{ executions(connectionId: "${connectionId}", first: 1) { edges { node { status errorCode } } } }` },
     });
-    const node = ((await gql.json()) as any).data.executions.edges[0].node;
+    const node = (await gql.json()).data.executions.edges[0].node;
     expect(node).toEqual({ status: 'FAILED', errorCode: 'EXTERNAL_SERVICE_ERROR' });
   });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager, type FilterQuery, type Transaction } from '@mikro-orm/core';
 import type { Principal } from '../../auth/principal.js';
 import { canManage } from '../../auth/principal.js';
 import {
@@ -207,7 +207,7 @@ export class ConnectionRepository {
   async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[]): Promise<Tool[]> {
     const em = this.em.fork();
     const connection = em.getConnection();
-    const ctx = await connection.begin();
+    const ctx: Transaction<unknown> = await connection.begin();
     try {
       await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId }, { ctx });
       await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace }, { ctx });

@@ -54,7 +54,7 @@ export class ExecutionLeases {
   }
 
   private get clock(): Clock {
-    this.clockCache ??= this.knex.client.dialect === 'sqlite3' ? SQLITE_CLOCK : POSTGRES_CLOCK;
+    this.clockCache ??= (this.knex.client as { dialect: string }).dialect === 'sqlite3' ? SQLITE_CLOCK : POSTGRES_CLOCK;
     return this.clockCache;
   }
 

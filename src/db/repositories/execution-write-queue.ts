@@ -111,6 +111,7 @@ export class ExecutionWriteQueue {
   insert(id: string, values: InsertValues, durable = false): Promise<void> {
     let settle!: (error?: unknown) => void;
     const outcome = new Promise<void>((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the write's own failure, passed on as raised.
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
     outcome.catch(() => undefined);

@@ -98,7 +98,7 @@ export class ExecutionRepository {
   }
 
   private get encoding(): ValueEncoding {
-    this.encodingCache ??= this.knex.client.dialect === 'sqlite3' ? SQLITE_ENCODING : POSTGRES_ENCODING;
+    this.encodingCache ??= (this.knex.client as { dialect: string }).dialect === 'sqlite3' ? SQLITE_ENCODING : POSTGRES_ENCODING;
     return this.encodingCache;
   }
 

@@ -17,7 +17,7 @@ export function knexRunner(knex: () => Knex): SqlRunner {
       const result: unknown = await knex().raw(sql, params as Knex.RawBinding[]);
       // pg answers with `{ rows }`; SQLite drivers with the rows themselves.
       if (Array.isArray(result)) return result as Record<string, unknown>[];
-      return ((result as { rows?: Record<string, unknown>[] } | null)?.rows ?? []) as Record<string, unknown>[];
+      return (result as { rows?: Record<string, unknown>[] } | null)?.rows ?? [];
     },
   };
 }
@@ -50,7 +50,7 @@ export function sqlitePreparedRunner(knex: () => Knex, options: { commitWithoutS
 
   const prepared = (db: SqliteDatabase, sql: string): SqliteStatement => {
     let cache = statements.get(db);
-    if (!cache) statements.set(db, (cache = new Map()));
+    if (!cache) statements.set(db, (cache = new Map<string, SqliteStatement>()));
     let statement = cache.get(sql);
     if (!statement) {
       if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();

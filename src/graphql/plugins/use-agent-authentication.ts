@@ -16,7 +16,7 @@ export const WWW_AUTHENTICATE = 'Bearer realm="tmws-gateway"';
  * CORS preflights are answered earlier by Fastify; GraphiQL's HTML page (outside
  * production) is served by Yoga before this hook and needs no token itself.
  */
-export function useAgentAuthentication(services: Services): Plugin<{}, GatewayServerContext> {
+export function useAgentAuthentication(services: Services): Plugin<Record<string, never>, GatewayServerContext> {
   const { config, logger } = services;
   return {
     async onRequest({ request, serverContext, endResponse, fetchAPI }) {

@@ -48,7 +48,7 @@ export function useErrorMapping(logger: Logger): Plugin<GraphQLContext> {
     },
     onValidate() {
       return ({ valid, result }) => {
-        if (!valid) for (const error of result) labelDocumentError(error, 'GRAPHQL_VALIDATION_FAILED');
+        if (!valid) for (const error of result as readonly GraphQLError[]) labelDocumentError(error, 'GRAPHQL_VALIDATION_FAILED');
       };
     },
     onExecute({ args }) {

@@ -84,7 +84,9 @@ async function waitExit(child: ChildProcess): Promise<void> {
 
 export async function spawnTestUpstream(options: SpawnOptions = {}): Promise<SpawnedTestUpstream> {
   const { readyTimeoutMs = 20_000, ...upstreamOptions } = options;
-  let { child, port } = await launch(upstreamOptions, readyTimeoutMs);
+  const launched = await launch(upstreamOptions, readyTimeoutMs);
+  const { port } = launched;
+  let { child } = launched;
   const host = upstreamOptions.host ?? '127.0.0.1';
   const origin = `http://${host}:${port}`;
   const side = async (path: string, method = 'POST'): Promise<unknown> => {

@@ -154,7 +154,7 @@ function builtinTools(state: TestUpstreamState, crash: () => void): ToolDef[] {
     },
     {
       tool: { name: 'fail', description: 'Always reports a tool error', inputSchema: objectSchema({ message: { type: 'string' } }) },
-      run: async (args) => ({ ...text(String(args.message ?? 'tool failed')), isError: true }),
+      run: async (args) => ({ ...text(String((args.message as string | undefined) ?? 'tool failed')), isError: true }),
     },
     {
       tool: {
@@ -232,7 +232,6 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
   };
   const sockets = new Set<Socket>();
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>();
-  let http: HttpServer;
 
   const crashInProcess = () => {
     for (const socket of sockets) socket.destroy();
@@ -356,7 +355,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     await transport.handleRequest(req, res);
   };
 
-  http = createServer((req, res) => {
+  const http: HttpServer = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream.test');
     if (url.pathname.startsWith('/_test/')) return handleSide(req, res, url);
     if (url.pathname !== path) {
