@@ -6,6 +6,7 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
+  type CallToolRequest,
   type CallToolResult,
   type ServerNotification,
   type ServerRequest,
@@ -53,7 +54,7 @@ export function createAggregatedServer(ctx: AggregatedServerContext): Server {
   server.setRequestHandler(ListToolsRequestSchema, async (request) => listTools(ctx, request.params?.cursor));
   // The low-level Server re-parses every tools/call result with zod, which re-shapes it (and costs CPU on the hot
   // path); results are the upstream's, relayed verbatim (SPEC §6), so the base Protocol registration is used.
-  Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, (request, extra) =>
+  Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, (request: CallToolRequest, extra) =>
     callTool(ctx, request.params.name, request.params.arguments ?? {}, extra as Extra),
   );
   // Cancellations arrive in requests of their own, perhaps on another instance than the call.

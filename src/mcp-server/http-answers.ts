@@ -43,6 +43,6 @@ function requestIdOf(body: unknown): string | number | null {
 /** Headers Fastify's hooks set on the reply (request id, security, CORS, rate limit), for a hijacked response. */
 export function copyReplyHeaders(reply: FastifyReply, raw: ServerResponse): void {
   for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined) raw.setHeader(name, value as string | number | string[]);
+    if (value !== undefined) raw.setHeader(name, value);
   }
 }

@@ -1,4 +1,4 @@
-import type { McpConnection, Tool } from '../db/entities/index.js';
+import type { McpConnection, Tool } from '../services/domain.js';
 
 /** ISO-8601 UTC with milliseconds and `Z`, or null. */
 export function isoOrNull(value: Date | null | undefined): string | null {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.js';
-import { CONNECTION_STATUSES, type ConnectionStatus } from '../db/entities/index.js';
+import { CONNECTION_STATUSES, type ConnectionStatus } from '../services/domain.js';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../services/validation.js';
 
 type Query = Record<string, string | string[] | undefined>;

@@ -26,7 +26,7 @@ let upstream: TestUpstream;
 let alice: TestAgent;
 let bob: TestAgent;
 let admin: TestAgent;
-let clients: TestMcpClient[] = [];
+const clients: TestMcpClient[] = [];
 
 beforeAll(async () => {
   [gw, upstream] = await Promise.all([startGateway({ TMWS_CORS_ORIGINS: JSON.stringify([ALLOWED_ORIGIN]) }), startTestUpstream()]);

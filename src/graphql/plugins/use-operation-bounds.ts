@@ -31,7 +31,7 @@ export function useOperationBounds(bounds: OperationBounds): Plugin {
     const { cost, usesVariables } = measureOperationCost(args.schema, args.document, args.operationName, args.variableValues, bounds.weights);
     if (!usesVariables) {
       let byOperation = documentCosts.get(args.document);
-      if (!byOperation) documentCosts.set(args.document, (byOperation = new Map()));
+      if (!byOperation) documentCosts.set(args.document, (byOperation = new Map<string, number>()));
       byOperation.set(operation, cost);
     }
     return cost;

@@ -1,5 +1,5 @@
 import { canManage } from '../../auth/principal.js';
-import type { McpConnection } from '../../db/entities/index.js';
+import type { McpConnection } from '../../services/domain.js';
 import { ConnectionNotFoundError } from '../../errors/index.js';
 import type { ConnectionStatusPayload } from '../../services/event-bus.js';
 import { builder } from '../builder.js';

@@ -1,6 +1,6 @@
 import { canManage, type Principal } from '../../auth/principal.js';
 import { ExecutionNotFoundError } from '../../errors/index.js';
-import type { Execution, ExecutionStatus } from '../../db/entities/index.js';
+import type { Execution, ExecutionStatus } from '../../services/domain.js';
 import type { ExecutionEventPayload, ExecutionEventType as EventType } from '../../services/event-bus.js';
 import type { Services } from '../../services/container.js';
 import { builder } from '../builder.js';

@@ -1,4 +1,4 @@
-import type { Execution } from '../../db/entities/index.js';
+import type { Execution } from '../../services/domain.js';
 import type { UpstreamCallResult } from '../../services/ports.js';
 import { primaryResultValue } from '../../services/tool-result.js';
 import { builder } from '../builder.js';

@@ -1,4 +1,4 @@
-import type { Tool } from '../../db/entities/index.js';
+import type { Tool } from '../../services/domain.js';
 import { builder } from '../builder.js';
 
 export const ToolRef = builder.objectRef<Tool>('Tool').implement({
