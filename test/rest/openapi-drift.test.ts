@@ -14,6 +14,11 @@ import { registeredRoutes, type Route } from '../helpers/registered-routes.js';
 const NOT_REST = new Set([
   'GET /graphql', // GraphQL door: schema/schema.graphql
   'POST /graphql',
+  'POST /mcp', // MCP door (Streamable HTTP): README "The MCP endpoint"
+  'GET /mcp',
+  'DELETE /mcp',
+  'GET /.well-known/oauth-protected-resource', // RFC 9728 metadata of the MCP door
+  'GET /.well-known/oauth-protected-resource/mcp',
 ]);
 
 /** A valid value for each documented body property, to send it without tripping its own validation. */
