@@ -26,9 +26,9 @@ export default defineConfig({
     hookTimeout: 90_000,
     pool: 'forks',
     // vitest's default (cores - 1) ran one file at a time on a 2-core machine, though the tests mostly
-    // wait on sockets and child processes. Four workers were faster still on an idle machine, but
-    // the timing bounds of the responsiveness tests (/health within 750 ms during a flood) failed
-    // when the machine was shared; two keep them honest.
+    // wait on sockets and child processes. Four workers, tried on a busy shared machine, broke the
+    // timing bounds of the responsiveness tests (/health within 750 ms during a flood) and the 30 s
+    // CLI spawns; two did not add such failures.
     maxWorkers: 2,
     // A worker keeps its loaded modules from one file to the next: importing the gateway's module
     // graph (Fastify, Yoga, Pothos, MikroORM, the MCP SDK) cost about 2 CPU-seconds per file. Test
