@@ -28,6 +28,16 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 90_000,
     pool: 'forks',
+    // vitest's default (cores - 1) ran one file at a time on a 2-core machine, though the tests mostly
+    // wait on sockets and child processes. Four workers, tried on a busy shared machine, broke the
+    // timing bounds of the responsiveness tests (/health within 750 ms during a flood) and the 30 s
+    // CLI spawns; two did not add such failures.
+    maxWorkers: 2,
+    // A worker keeps its loaded modules from one file to the next: importing the gateway's module
+    // graph (Fastify, Yoga, Pothos, MikroORM, the MCP SDK) cost about 2 CPU-seconds per file. Test
+    // files are still evaluated afresh; what they share is src/ and node_modules, which keep no
+    // state between gateways (each gateway builds its own services, registry and caches).
+    isolate: false,
     globalSetup: ['test/global-setup.ts'],
     // `npm run test:coverage`: lines and branches of src/ exercised in the test processes (code that
     // runs only in spawned children — the CLI, `npm start`, the crash-test gateway — is not counted).

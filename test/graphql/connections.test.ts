@@ -6,7 +6,7 @@ import {
   DisconnectDocument,
   RefreshToolsDocument,
 } from '../gql/graphql.js';
-import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
@@ -15,16 +15,15 @@ import { codes, data, graphql } from './client.js';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 let gw: TestGateway;
-let everything: EverythingServer;
+const everything = { url: sharedEverythingUrl() };
 let agent: TestAgent;
 
 beforeAll(async () => {
-  [gw, everything] = await Promise.all([startGateway(), startEverythingServer({ mode: 'streamableHttp' })]);
+  gw = await startGateway();
   agent = await gw.agent('gql-conn-agent', 'gql-conn-ns');
 });
 afterAll(async () => {
   await gw?.close();
-  await everything?.stop();
 });
 
 const create = (input: { serverName: string; url: string; timeout?: number | null; headers?: unknown }, token = agent.token) =>

@@ -12,7 +12,7 @@ import {
   StartExecutionDocument,
   type ExecutionProgressSubscription,
 } from '../gql/graphql.js';
-import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/net.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
@@ -20,7 +20,7 @@ import { codes, collect, data, graphql, sse, wsClient, type GraphQLPayload } fro
 import { createConnection } from './fixtures.js';
 
 let gw: TestGateway;
-let everything: EverythingServer;
+const everything = { url: sharedEverythingUrl() };
 let upstream: TestUpstream;
 let agent: TestAgent;
 let everythingId: string;
@@ -29,18 +29,13 @@ let testId: string;
 const LONG_RUN = { duration: 2, steps: 4 };
 
 beforeAll(async () => {
-  [gw, everything, upstream] = await Promise.all([
-    startGateway(),
-    startEverythingServer({ mode: 'streamableHttp' }),
-    startTestUpstream(),
-  ]);
+  [gw, upstream] = await Promise.all([startGateway(), startTestUpstream()]);
   agent = await gw.agent('gql-exec-agent', 'gql-exec-ns');
   everythingId = await createConnection(gw, agent, 'everything', everything.url);
   testId = await createConnection(gw, agent, 'test-upstream', upstream.url);
 });
 afterAll(async () => {
   await gw?.close();
-  await everything?.stop();
   await upstream?.stop();
 });
 

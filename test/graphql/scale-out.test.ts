@@ -11,20 +11,20 @@ import {
   type ExecutionProgressSubscription,
 } from '../gql/graphql.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { startEverythingServer, type EverythingServer } from '../helpers/everything-server.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 import { collect, data, sse } from './client.js';
 
 let redis: RedisTestServer;
-let everything: EverythingServer;
+const everything = { url: sharedEverythingUrl() };
 let first: TestGateway;
 let second: TestGateway;
 let agent: TestAgent;
 let database: TestDatabase;
 
 beforeAll(async () => {
-  [redis, everything] = await Promise.all([startRedis(), startEverythingServer({ mode: 'streamableHttp' })]);
+  redis = await startRedis();
   database = await createTestDatabase();
   const shared = { TMWS_REDIS_URL: redis.url, TMWS_DATABASE_URL: database.url };
   first = await startGateway(shared);
@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await first?.close();
   await second?.close();
-  await Promise.all([redis?.stop(), everything?.stop()]);
+  await redis?.stop();
   await database?.drop();
 });
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { inject } from 'vitest';
 import { freePort, waitForPort } from './net.js';
 
 /**
@@ -14,6 +15,10 @@ import { freePort, waitForPort } from './net.js';
  * ```
  * Tools used by the gateway tests: `echo {message}`, `get-sum {a, b}`,
  * `trigger-long-running-operation {duration (s), steps}` (progress per step).
+ *
+ * Most tests only need its URL: {@link sharedEverythingUrl} is the one server the
+ * whole run shares (started by test/global-setup.ts). Start a private one to
+ * restart or stop it.
  */
 export type EverythingMode = 'streamableHttp' | 'sse';
 
@@ -98,4 +103,15 @@ export async function startEverythingServer(options: EverythingOptions): Promise
       await waitReady(current.child, port, readyTimeoutMs, current.stderr);
     },
   };
+}
+
+/** The run's shared everything server (Streamable HTTP, `…/mcp`); never restart or stop it. */
+export function sharedEverythingUrl(): string {
+  return inject('everythingUrl');
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    everythingUrl: string;
+  }
 }

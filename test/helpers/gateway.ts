@@ -1,6 +1,12 @@
 /**
  * Starts a real gateway on a random loopback port with its own SQLite file,
  * and offers the few things every HTTP test needs: agents, tokens, requests.
+ *
+ * `request()` goes through the gateway's own HTTP stack in process (Fastify's
+ * `inject`: the same routes, hooks, body limits and error rendering, without a
+ * socket), as a door's wire format needs no more. `url` is a real listening
+ * socket for what only a socket shows: event streams, WebSockets, graceful
+ * stop, browsers. `options.socket` sends `request()` over it too.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +34,7 @@ export interface TestGateway {
   config: Config;
   /** Creates (or updates) an agent in the database and returns it with a fresh 1 h token. */
   agent(id: string, namespace: string, role?: 'agent' | 'admin', status?: 'active' | 'inactive'): Promise<TestAgent>;
-  /** fetch against the gateway with an optional bearer token and JSON body. */
+  /** A request to the gateway (in process unless `options.socket`) with an optional bearer token and JSON body. */
   request(path: string, init?: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -73,10 +79,11 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Test
  * of connections its database does not know, and test files share one Chroma server.
  * `options.drainMs` shortens the graceful-stop wait for running executions.
  * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
+ * `options.socket` sends `request()` over the listening socket instead of in process.
  */
 export async function startGateway(
   env: Record<string, string> = {},
-  options: { logDestination?: LoggerOptions['destination']; drainMs?: number } = {},
+  options: { logDestination?: LoggerOptions['destination']; drainMs?: number; socket?: boolean } = {},
 ): Promise<TestGateway> {
   const { dir, database, config } = await testConfig(env);
   const gateway = await createApp(config, {
@@ -103,7 +110,9 @@ export async function startGateway(
         headers['content-type'] ??= 'application/json';
         body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
       }
-      return fetch(`${url}${path}`, { method: init.method ?? 'GET', headers, body });
+      const method = init.method ?? 'GET';
+      if (options.socket) return fetch(`${url}${path}`, { method, headers, body });
+      return injected(gateway, { method, path, headers, body });
     },
     async close() {
       await gateway.close();
@@ -111,6 +120,25 @@ export async function startGateway(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The gateway's answer to a request made in process, as the fetch Response a socket would have given. */
+async function injected(
+  gateway: Gateway,
+  request: { method: string; path: string; headers: Record<string, string>; body: string | undefined },
+): Promise<Response> {
+  const answer = await gateway.http.inject({
+    method: request.method as 'GET',
+    url: request.path,
+    headers: request.headers,
+    ...(request.body !== undefined ? { payload: request.body } : {}),
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) headers.append(name, String(item));
+  }
+  const empty = answer.statusCode === 204 || answer.statusCode === 304 || request.method === 'HEAD';
+  return new Response(empty ? null : new Uint8Array(answer.rawPayload), { status: answer.statusCode, statusText: answer.statusMessage, headers });
 }
 
 declare module 'vitest' {

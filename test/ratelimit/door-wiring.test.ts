@@ -187,3 +187,23 @@ describe('every limited entry point draws from its bucket', () => {
     expect(outcomes[capacity], `${entry}: call ${capacity + 1} of a ${capacity}-call window`).toMatchObject({ limited: true });
   });
 });
+
+describe('GraphQL behind a trusted proxy', () => {
+  it('counts each client under the address the proxy appended, not under the proxy', async () => {
+    const perAgent = windowCapacity(RULES.mcp_discover_tools, 'agent');
+    const perIp = windowCapacity(RULES.mcp_discover_tools, 'ip');
+    const search = async (agent: TestAgent, forwardedFor: string) =>
+      gql({ agent, headers: { 'x-forwarded-for': forwardedFor } }, 'query { searchTools(query: "echo", limit: 1) { score } }', {});
+    const freshAgent = () => gw.agent(`proxied-${randomUUID().slice(0, 8)}`, 'wiring');
+
+    // Several agents fill the window of one client address without reaching their own limits.
+    for (let spent = 0; spent < perIp; ) {
+      const agent = await freshAgent();
+      for (let i = 0; i < perAgent && spent < perIp; i += 1, spent += 1) {
+        expect(await search(agent, '10.78.0.1'), `call ${spent + 1} of the address's ${perIp}`).toMatchObject({ limited: false });
+      }
+    }
+    expect(await search(await freshAgent(), '10.78.0.1'), 'a fresh agent at the full address').toMatchObject({ limited: true });
+    expect(await search(await freshAgent(), '10.78.0.2'), 'a neighbour behind the same proxy').toMatchObject({ limited: false });
+  });
+});

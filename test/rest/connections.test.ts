@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEverythingServer } from '../helpers/everything-server.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 
 const BASE = '/api/v1/mcp';
 let gw: TestGateway;
-let upstream: Awaited<ReturnType<typeof startEverythingServer>>;
+const upstream = { url: sharedEverythingUrl() };
 let agent: TestAgent;
 
 beforeAll(async () => {
-  [gw, upstream] = await Promise.all([startGateway(), startEverythingServer({ mode: 'streamableHttp' })]);
+  gw = await startGateway();
   agent = await gw.agent('conn-agent', 'conn-ns');
 });
 afterAll(async () => {
   await gw?.close();
-  await upstream?.stop();
 });
 
 async function create(body: Record<string, unknown>, token = agent.token) {

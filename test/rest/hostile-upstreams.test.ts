@@ -241,6 +241,16 @@ describe('upstreams that misbehave on the wire', () => {
     expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
   });
 
+  it('one that answers a call with HTTP 500: 502 upstream_error naming the status, a FAILED row, and the connection still works', async () => {
+    const id = await connect(streamable.url, 30);
+    const result = await execute(id, 'http-500');
+    expect(result.status).toBe(502);
+    expect(result.body).toMatchObject({ error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'upstream_error', status: 500 } });
+    expect(result.body.message).toContain('HTTP 500');
+    expect(await latestExecution(id)).toMatchObject({ status: 'FAILED', errorCode: 'EXTERNAL_SERVICE_ERROR' });
+    expect((await execute(id, 'echo', { message: 'still here' })).status).toBe(200);
+  });
+
   it('one that closes mid-result: 502 connection_lost at once, and the connection still works', async () => {
     const id = await connect(streamable.url, 30);
     const started = performance.now();

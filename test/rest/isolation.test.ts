@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEverythingServer } from '../helpers/everything-server.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 
 const BASE = '/api/v1/mcp';
 let gw: TestGateway;
-let upstream: Awaited<ReturnType<typeof startEverythingServer>>;
+const upstream = { url: sharedEverythingUrl() };
 let owner: TestAgent; // namespace alpha, owns the connection
 let peer: TestAgent; // namespace alpha, another agent
 let admin: TestAgent; // namespace alpha, admin
@@ -13,7 +13,7 @@ let outsiderAdmin: TestAgent; // namespace beta, admin
 let connectionId: string;
 
 beforeAll(async () => {
-  [gw, upstream] = await Promise.all([startGateway(), startEverythingServer({ mode: 'streamableHttp' })]);
+  gw = await startGateway();
   owner = await gw.agent('alpha-owner', 'alpha');
   peer = await gw.agent('alpha-peer', 'alpha');
   admin = await gw.agent('alpha-admin', 'alpha', 'admin');
@@ -28,7 +28,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
-  await upstream?.stop();
 });
 
 const routes = () =>

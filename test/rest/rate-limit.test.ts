@@ -158,6 +158,14 @@ describe('client IP behind an appending proxy', () => {
       const blocked = await attempt(agents[6]!.token, 61);
       expect(blocked.status).toBe(429);
       expect((await blocked.json()).details.endpoint_type).toBe('mcp_create_connection');
+      // Counted under the appended hop, not the proxy: another client behind the same proxy has its own window.
+      const neighbour = await gw.request(`${BASE}/connections`, {
+        method: 'POST',
+        token: agents[6]!.token,
+        headers: { 'x-forwarded-for': '198.51.100.8' },
+        body: { server_name: 'not valid' },
+      });
+      expect(neighbour.status).toBe(400);
     } finally {
       await gw.close();
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { startLocalChroma, type ChromaEndpoint } from '../../src/vectors/chroma-server.js';
-import { startEverythingServer } from '../helpers/everything-server.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 
@@ -13,7 +13,7 @@ const chromaPath = mkdtempSync(join(tmpdir(), 'tmws-search-chroma-'));
 let chroma: ChromaEndpoint;
 let chromaPort: number;
 let gw: TestGateway;
-let everything: Awaited<ReturnType<typeof startEverythingServer>>;
+const everything = { url: sharedEverythingUrl() };
 let testUpstream: TestUpstream;
 let alice: TestAgent; // namespace north
 let alfred: TestAgent; // namespace north, another agent
@@ -28,9 +28,8 @@ const startChroma = (port?: number) =>
 beforeAll(async () => {
   chroma = await startChroma();
   chromaPort = Number(new URL(chroma.url).port);
-  [gw, everything, testUpstream] = await Promise.all([
+  [gw, testUpstream] = await Promise.all([
     startGateway({ TMWS_CHROMA_URL: chroma.url }),
-    startEverythingServer({ mode: 'streamableHttp' }),
     startTestUpstream(),
   ]);
   alice = await gw.agent('alice', 'north');
@@ -52,7 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([everything?.stop(), testUpstream?.stop(), chroma?.stop()]);
+  await Promise.all([testUpstream?.stop(), chroma?.stop()]);
 });
 
 async function search(agent: TestAgent, q: string, limit?: number) {

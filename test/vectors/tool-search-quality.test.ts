@@ -1,11 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createEmbeddingProvider } from '../../src/vectors/embeddings.js';
 import { createToolIndex, type IndexableTool, type ToolIndex } from '../../src/vectors/tool-index.js';
-import { startChromaTestServer, type ChromaTestServer } from '../helpers/chroma-server.js';
 
 /**
  * A fixed, small slice of the evaluation set (`npm run eval:tool-search` measures the
@@ -34,12 +34,16 @@ const fixtures = join(import.meta.dirname, '../../eval/tool-search/servers');
 const principal: Principal = { agentId: 'quality-agent', namespace: 'quality', role: 'agent' };
 
 describe('tool search quality (fixed queries)', () => {
-  let chroma: ChromaTestServer;
   let index: ToolIndex;
 
   beforeAll(async () => {
-    chroma = await startChromaTestServer();
-    index = createToolIndex({ chromaUrl: chroma.url, embeddings: createEmbeddingProvider(), logger: createLogger('silent') });
+    // The run's shared Chroma; a collection prefix of its own keeps the fixtures apart from every other test.
+    index = createToolIndex({
+      chromaUrl: inject('chromaUrl'),
+      embeddings: createEmbeddingProvider(),
+      logger: createLogger('silent'),
+      collectionPrefix: `quality${randomUUID().slice(0, 8)}`,
+    });
     for (const server of SERVERS) {
       const { tools } = JSON.parse(readFileSync(join(fixtures, `${server}.json`), 'utf8')) as { tools: IndexableTool[] };
       await index.replaceConnectionTools(
@@ -51,7 +55,6 @@ describe('tool search quality (fixed queries)', () => {
 
   afterAll(async () => {
     await index?.close();
-    await chroma?.stop();
   });
 
   it.each(CASES)('"%s" finds %s in the top 3', async (query, expected) => {
