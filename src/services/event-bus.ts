@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { Redis } from 'ioredis';
@@ -76,7 +77,13 @@ export interface EventBus {
 }
 
 export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
-  if (!redisUrl) return { pubsub: createPubSub<Channels>(), close: async () => {} };
+  if (!redisUrl) {
+    // Every subscription (GraphQL, a /mcp stream) adds a listener per topic; many per namespace is normal,
+    // not a leak, so Node's warning past 10 listeners is turned off for the bus.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return { pubsub: createPubSub<Channels>({ eventTarget }), close: async () => {} };
+  }
   // Subscriptions must survive Redis hiccups: queuing, retrying clients, unlike the limiter's.
   // A publish gives up after two reconnects (the event is lost, logged once); a subscribe waits longer.
   const publishClient = createRedisClient(redisUrl, { role: 'event bus publish', logger, overrides: { maxRetriesPerRequest: 2 } });
