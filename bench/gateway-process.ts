@@ -109,7 +109,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   }
   if (options.retention) settings.TMWS_EXECUTION_RETENTION = options.retention;
   // Only our settings and the basics: a developer's own TMWS_* variables must not leak in.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TMWS_') && !key.startsWith('REDIS_')));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('TMWS_') && !key.startsWith('REDIS_')),
+  );
   const env = { ...inherited, ...settings, TMWS_SECRET_KEY: secret };
 
   // The agent exists before the gateway starts (the CLI also applies the migrations).

@@ -156,7 +156,21 @@ function table(header: string[], lines: string[][]): string {
 }
 
 export function formatRows(rows: Row[]): string {
-  const header = ['C', 'target', 'calls/s', 'vs direct', 'p50 ms', 'p90 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'gw CPU ms/call', 'gw RSS MiB', 'up CPU ms/call', 'errors'];
+  const header = [
+    'C',
+    'target',
+    'calls/s',
+    'vs direct',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    '+p50 ms',
+    '+p99 ms',
+    'gw CPU ms/call',
+    'gw RSS MiB',
+    'up CPU ms/call',
+    'errors',
+  ];
   const lines = rows.map((r) => [
     String(r.concurrency),
     r.target,

@@ -27,8 +27,7 @@ export const ECHO_ARGUMENTS = { message: 'tmws-bench' } as const;
  * down. The gateway's upstream fetch drops that signal for POSTs; the baseline
  * gets the same treatment, so it is not handicapped by it.
  */
-const fetchWithoutPostSignal: typeof fetch = (input, init) =>
-  fetch(input, init?.method === 'POST' ? { ...init, signal: null } : init);
+const fetchWithoutPostSignal: typeof fetch = (input, init) => fetch(input, init?.method === 'POST' ? { ...init, signal: null } : init);
 
 /** One SDK session shared by all callers, like the gateway's one session per connection. */
 export async function createDirectTarget(mcpUrl: string): Promise<Target> {
@@ -76,8 +75,7 @@ export function createRestTarget(name: string, gateway: GatewayEndpoint): Target
 }
 
 /** The lean selection: what a caller that only needs the outcome asks for. */
-export const EXECUTE_TOOL_MUTATION =
-  'mutation($input: ExecuteToolInput!){ executeTool(input:$input){ id status isError } }';
+export const EXECUTE_TOOL_MUTATION = 'mutation($input: ExecuteToolInput!){ executeTool(input:$input){ id status isError } }';
 
 /**
  * A dashboard's row (SPEC §9): every leaf of the execution and of its

@@ -7,9 +7,10 @@ import { Migration } from '@mikro-orm/migrations';
  * CHECK constraints was removed.
  */
 export class Migration20261205005246 extends Migration {
-
   override async up(): Promise<void> {
-    this.addSql(`create table \`gateway_instances\` (\`id\` text not null, \`host\` text not null, \`pid\` integer not null, \`started_at\` datetime not null, \`lease_expires_at\` datetime not null, primary key (\`id\`));`);
+    this.addSql(
+      `create table \`gateway_instances\` (\`id\` text not null, \`host\` text not null, \`pid\` integer not null, \`started_at\` datetime not null, \`lease_expires_at\` datetime not null, primary key (\`id\`));`,
+    );
     this.addSql(`create index \`gateway_instances_lease_expires_at_index\` on \`gateway_instances\` (\`lease_expires_at\`);`);
 
     this.addSql(`alter table \`executions\` add column \`instance_id\` text null;`);
@@ -20,5 +21,4 @@ export class Migration20261205005246 extends Migration {
 
     this.addSql(`alter table \`executions\` drop column \`instance_id\`;`);
   }
-
 }

@@ -72,7 +72,9 @@ describe('npm start', () => {
     expect(stderr).toContain('TOKEN=$(npm run -s token -- --agent-id admin-agent-uuid)');
     const relaxed = stderr.split('\n').filter((line) => line.includes('development mode relaxes'));
     expect(relaxed).toHaveLength(1);
-    expect(relaxed[0]).toMatch(/secret key generated .*GraphiQL and introspection on.*upstream MCP servers allowed on 127\.0\.0\.0\/8, ::1, localhost/);
+    expect(relaxed[0]).toMatch(
+      /secret key generated .*GraphiQL and introspection on.*upstream MCP servers allowed on 127\.0\.0\.0\/8, ::1, localhost/,
+    );
     expect(relaxed[0]).toMatch(/For production: TMWS_ENVIRONMENT=production TMWS_SECRET_KEY=/);
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
     // Standard output stays JSON lines (not a terminal): one object per line.

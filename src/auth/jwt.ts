@@ -63,7 +63,9 @@ function assertLifetimeWithin(payload: { exp?: number; iat?: number }, maxLifeti
     (typeof payload.iat === 'number' && exp - payload.iat > maxLifetimeSeconds) ||
     exp - now > maxLifetimeSeconds + (typeof payload.iat === 'number' ? CLOCK_SKEW_SECONDS : 0);
   if (tooLong) {
-    throw new AuthenticationError(`Token lifetime exceeds the maximum of ${formatSeconds(maxLifetimeSeconds)}; ask for a shorter-lived token`);
+    throw new AuthenticationError(
+      `Token lifetime exceeds the maximum of ${formatSeconds(maxLifetimeSeconds)}; ask for a shorter-lived token`,
+    );
   }
 }
 

@@ -13,7 +13,7 @@ const USAGE: CliUsage = {
   synopsis: 'npm run agent:create -- --agent-id ID --namespace NS --name NAME [--role agent|admin] [--status active|inactive]',
   summary: 'Creates the agent, or updates it in place when the id exists; prints it as JSON. Applies pending migrations first.',
   flags: [
-    ['--agent-id ID', '1-128 letters, digits, . _ : @ or - (the token\'s subject)'],
+    ['--agent-id ID', "1-128 letters, digits, . _ : @ or - (the token's subject)"],
     ['--namespace NS', 'the tenant the agent belongs to (1-128 characters)'],
     ['--name NAME', 'a display name (default: the id)'],
     ['--role ROLE', `${AGENT_ROLES.join(' or ')} (default agent); an admin reads every connection of its namespace`],
@@ -48,7 +48,9 @@ runCli(async () => {
       role,
       status,
     });
-    console.log(JSON.stringify({ agent_id: agent.id, namespace: agent.namespace, name: agent.name, role: agent.role, status: agent.status }));
+    console.log(
+      JSON.stringify({ agent_id: agent.id, namespace: agent.namespace, name: agent.name, role: agent.role, status: agent.status }),
+    );
   } finally {
     await orm.close(true);
   }

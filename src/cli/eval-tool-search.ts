@@ -97,15 +97,30 @@ async function measure(
     if (rank === 1) hits1++;
     if (rank >= 1 && rank <= 5) hits5++;
     if (rank >= 1) reciprocal += 1 / rank;
-    if ((rank === 0 || rank > 5) && onMiss) onMiss(q, matches.slice(0, 3).map((m) => `${m.serverName}/${m.toolName}`));
+    if ((rank === 0 || rank > 5) && onMiss)
+      onMiss(
+        q,
+        matches.slice(0, 3).map((m) => `${m.serverName}/${m.toolName}`),
+      );
   }
   latencies.sort((a, b) => a - b);
   const n = queries.length;
-  return { queries: n, recallAt1: hits1 / n, recallAt5: hits5 / n, mrr: reciprocal / n, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95) };
+  return {
+    queries: n,
+    recallAt1: hits1 / n,
+    recallAt5: hits5 / n,
+    mrr: reciprocal / n,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+  };
 }
 
 async function main(): Promise<void> {
-  const values = parseCliArgs(USAGE, { json: { type: 'string' }, queries: { type: 'string', default: 'all' }, misses: { type: 'boolean', default: false } });
+  const values = parseCliArgs(USAGE, {
+    json: { type: 'string' },
+    queries: { type: 'string', default: 'all' },
+    misses: { type: 'boolean', default: false },
+  });
   const env = readEnvironment();
   const logger = createLogger('warn');
   const { servers, dev, heldout } = loadFixtures();
@@ -156,12 +171,20 @@ async function main(): Promise<void> {
       results[mode] = {};
       for (const [name, queries] of sets) {
         const showMisses = values.misses && mode === 'hybrid' && name !== 'all';
-        results[mode][name] = await measure(indexes[mode], agent, queries, showMisses ? (q, top) =>
-          console.log(`  miss (${name}): "${q.query}" wants ${q.expected.join(' | ')}, got ${top.join(', ')}`) : undefined);
+        results[mode][name] = await measure(
+          indexes[mode],
+          agent,
+          queries,
+          showMisses
+            ? (q, top) => console.log(`  miss (${name}): "${q.query}" wants ${q.expected.join(' | ')}, got ${top.join(', ')}`)
+            : undefined,
+        );
       }
     }
     // Latency depends on what else the machine runs; print it next to the figures.
-    const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+    const load = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
     console.log(`\nmachine: ${availableParallelism()} CPUs, load average ${load} (1/5/15 min) while measuring`);
     // Latency when the caller may read all 1,000+ tools (admin: no owner filter).
     const admin: Principal = { agentId: 'eval-admin', namespace: NAMESPACE, role: 'admin' };

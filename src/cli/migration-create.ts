@@ -9,7 +9,8 @@ import { parseCliArgs, type CliUsage } from './args.js';
 
 const USAGE: CliUsage = {
   synopsis: 'npm run migration:create -- [--initial] [--postgres URL]',
-  summary: 'Maintainers: writes a migration per dialect from the entity definitions (SQLite in memory; PostgreSQL needs a scratch database).',
+  summary:
+    'Maintainers: writes a migration per dialect from the entity definitions (SQLite in memory; PostgreSQL needs a scratch database).',
   flags: [
     ['--initial', 'write the initial migration instead of a diff'],
     ['--postgres URL', 'also write the PostgreSQL migration, diffed against this scratch database'],

@@ -27,7 +27,8 @@ runCli(async () => {
   // The gateway refuses longer-lived tokens (401); better to say so now than to print a useless one.
   const max = config.limits.maxTokenTtlSeconds;
   const source = values.ttl ? '--ttl' : 'TMWS_TOKEN_TTL';
-  if (ttl > max) fail(`${source} ${formatSeconds(ttl)} is longer than the maximum token lifetime of ${formatSeconds(max)} (TMWS_MAX_TOKEN_TTL)`);
+  if (ttl > max)
+    fail(`${source} ${formatSeconds(ttl)} is longer than the maximum token lifetime of ${formatSeconds(max)} (TMWS_MAX_TOKEN_TTL)`);
   const refusal = await whyAgentCannotSignIn(config.database.target, agentId);
   if (refusal) fail(refusal);
   console.log(await signAgentToken(agentId, secretKeyBytes(config.auth.secretKey), ttl));

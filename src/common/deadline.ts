@@ -59,7 +59,12 @@ export function sleep(ms: number, signal: AbortSignal | undefined, abortError: (
 }
 
 /** Passes `promise`'s outcome on once it settles, after `cleanUp` (the timer or listener that raced it). */
-function settleThenCleanUp<T>(promise: Promise<T>, resolve: (value: T) => void, reject: (error: unknown) => void, cleanUp: () => void): void {
+function settleThenCleanUp<T>(
+  promise: Promise<T>,
+  resolve: (value: T) => void,
+  reject: (error: unknown) => void,
+  cleanUp: () => void,
+): void {
   promise.then(
     (value) => {
       cleanUp();

@@ -1,8 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 
-export type DatabaseTarget =
-  | { driver: 'sqlite'; path: string }
-  | { driver: 'postgresql'; url: string };
+export type DatabaseTarget = { driver: 'sqlite'; path: string } | { driver: 'postgresql'; url: string };
 
 /**
  * Accepts the URL forms of the v2.3 docs: `sqlite:///relative/path`,

@@ -113,9 +113,12 @@ const boolish = z
   .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const csv = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
 
@@ -166,7 +169,12 @@ const schema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,30}$/, 'must be 1-31 letters, digits, "_" or "-", starting with a letter or digit')
     .default('tmws'),
-  TMWS_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(10 * 1024 * 1024),
+  TMWS_MAX_RESULT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 ** 3)
+    .default(10 * 1024 * 1024),
   TMWS_MAX_TOOLS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(1000),
   TMWS_MAX_CALL_SECONDS: z
     .string()
@@ -188,7 +196,11 @@ function parseCorsOrigins(raw: string, problems: string[]): string[] {
   } catch {
     // fall through: a comma list is accepted too, for operators who skip the JSON
   }
-  if (!trimmed.startsWith('[')) return trimmed.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!trimmed.startsWith('['))
+    return trimmed
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   problems.push('TMWS_CORS_ORIGINS: must be a JSON array of origins, e.g. ["https://dash.example.com"]');
   return [];
 }
@@ -238,9 +250,7 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
  * missing, is created by the caller (saveDevSecret).
  */
 export function loadConfig(env: Record<string, string | undefined> = readEnvironment(), cwd = process.cwd()): Config {
-  const clean = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => v !== undefined && (v !== '' || k === 'TMWS_MCP_ALLOWED_HOSTS')),
-  );
+  const clean = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && (v !== '' || k === 'TMWS_MCP_ALLOWED_HOSTS')));
   const problems: string[] = [];
   const e = parseEachVariable(clean, problems);
   const warnings: string[] = [];
@@ -288,8 +298,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     rateLimitScale = 1;
   }
 
-  const redisUrl =
-    e.TMWS_REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : undefined);
+  const redisUrl = e.TMWS_REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : undefined);
 
   if (problems.length > 0) throw new ConfigError(problems);
 

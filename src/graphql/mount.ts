@@ -47,7 +47,8 @@ function notAcceptableWithBody(response: Response): Response {
   const body = {
     errors: [
       {
-        message: 'Not acceptable: the response is available as application/graphql-response+json, application/json, text/event-stream or multipart/mixed (UTF-8)',
+        message:
+          'Not acceptable: the response is available as application/graphql-response+json, application/json, text/event-stream or multipart/mixed (UTF-8)',
         extensions: { code: 'VALIDATION_ERROR', details: { reason: 'not_acceptable' } },
       },
     ],

@@ -71,7 +71,10 @@ export async function* authorisedEvents<T>(
   const expiry =
     expiresAt === null
       ? undefined
-      : setTimeout(() => queue.fail(new AuthenticationError('Token has expired')), Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)));
+      : setTimeout(
+          () => queue.fail(new AuthenticationError('Token has expired')),
+          Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)),
+        );
   expiry?.unref();
   try {
     for await (const event of queue) {

@@ -74,12 +74,14 @@ export function createGatewayYoga(services: Services, options: GatewayYogaOption
 
 /** Yoga's own log lines, into the gateway's structured log. */
 function yogaLogger(logger: Logger): YogaLogger {
-  const write = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
-    // Yoga logs several debug lines per request: skip the formatting on the hot path.
-    if (!logger.isLevelEnabled(level)) return;
-    const [first, ...rest] = args;
-    if (first instanceof Error) logger[level]({ err: first, component: 'graphql' }, first.message);
-    else logger[level]({ component: 'graphql', args: rest.length > 0 ? rest : undefined }, String(first));
-  };
+  const write =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      // Yoga logs several debug lines per request: skip the formatting on the hot path.
+      if (!logger.isLevelEnabled(level)) return;
+      const [first, ...rest] = args;
+      if (first instanceof Error) logger[level]({ err: first, component: 'graphql' }, first.message);
+      else logger[level]({ component: 'graphql', args: rest.length > 0 ? rest : undefined }, String(first));
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

@@ -59,9 +59,22 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
   });
   await app.register(cors, {
     // No configured origins → no CORS headers at all; `*` (development only) never with credentials.
-    origin: services.config.http.corsOrigins.includes('*') ? true : services.config.http.corsOrigins.length > 0 ? services.config.http.corsOrigins : false,
+    origin: services.config.http.corsOrigins.includes('*')
+      ? true
+      : services.config.http.corsOrigins.length > 0
+        ? services.config.http.corsOrigins
+        : false,
     credentials: services.config.http.corsOrigins.length > 0 && !services.config.http.corsOrigins.includes('*'),
-    exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Mcp-Session-Id', 'WWW-Authenticate'],
+    exposedHeaders: [
+      'X-Request-ID',
+      'Location',
+      'Retry-After',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+      'Mcp-Session-Id',
+      'WWW-Authenticate',
+    ],
     // The Mcp-* and Last-Event-ID headers: browser-based MCP clients of /mcp (SPEC §11).
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-ID', 'Accept', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'],
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],

@@ -110,7 +110,12 @@ async function resolve(ctx: AggregatedServerContext, name: string): Promise<Aggr
   return found;
 }
 
-async function callAggregated(ctx: AggregatedServerContext, name: string, args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> {
+async function callAggregated(
+  ctx: AggregatedServerContext,
+  name: string,
+  args: Record<string, unknown>,
+  extra: Extra,
+): Promise<CallToolResult> {
   const target = await resolve(ctx, name);
   const requestKey = InFlightCalls.keyOf(ctx.principal.agentId, ctx.sessionId, extra.requestId);
   let release = () => {};
@@ -174,7 +179,10 @@ async function searchTools(ctx: AggregatedServerContext, args: Record<string, un
   try {
     // Search covers what the caller may read; only names callable here are returned (an admin's search also
     // matches its agents' connections, which it may not execute on).
-    const [matches, catalogue] = await Promise.all([ctx.port.search(ctx.principal, args.query, args.limit), ctx.catalogues.get(ctx.principal)]);
+    const [matches, catalogue] = await Promise.all([
+      ctx.port.search(ctx.principal, args.query, args.limit),
+      ctx.catalogues.get(ctx.principal),
+    ]);
     const names = new Map<string, AggregatedTool>();
     for (const entry of catalogue.tools) names.set(`${entry.connectionId}\u0000${entry.tool.name}`, entry);
     const results = matches.flatMap((match) => {

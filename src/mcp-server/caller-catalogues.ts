@@ -35,7 +35,13 @@ export class CallerCatalogues {
       if (this.loggedSkips.size >= MAX_REMEMBERED_SKIPS) this.loggedSkips.clear();
       this.loggedSkips.add(key);
       this.port.logger.warn(
-        { agentId: principal.agentId, connectionId: skipped.connectionId, tool: skipped.toolName.slice(0, 200), name: skipped.name.slice(0, 300), reason: skipped.reason },
+        {
+          agentId: principal.agentId,
+          connectionId: skipped.connectionId,
+          tool: skipped.toolName.slice(0, 200),
+          name: skipped.name.slice(0, 300),
+          reason: skipped.reason,
+        },
         'tool left out of the aggregated /mcp catalogue',
       );
     }

@@ -48,7 +48,10 @@ export interface AggregatedCatalogue {
  * two tools would share (`a__b` + `c` and `a` + `b__c`) leaves out both, so a
  * call can never reach a tool other than the one its name was listed for.
  */
-export function aggregateCatalogue(connections: readonly ExecutableConnection[], reserved: ReadonlySet<string> = new Set()): AggregatedCatalogue {
+export function aggregateCatalogue(
+  connections: readonly ExecutableConnection[],
+  reserved: ReadonlySet<string> = new Set(),
+): AggregatedCatalogue {
   const candidates = new Map<string, AggregatedTool[]>();
   const skipped: SkippedTool[] = [];
   for (const connection of connections) {
@@ -83,7 +86,11 @@ export interface CataloguePage<T> {
  * (base64url), so a page boundary stays put when tools before it come or go.
  * An unreadable cursor answers `undefined` (the caller reports invalid params).
  */
-export function pageByName<T extends { name: string }>(sorted: readonly T[], cursor: string | undefined, pageSize: number): CataloguePage<T> | undefined {
+export function pageByName<T extends { name: string }>(
+  sorted: readonly T[],
+  cursor: string | undefined,
+  pageSize: number,
+): CataloguePage<T> | undefined {
   let start = 0;
   if (cursor !== undefined) {
     const after = decodeCursor(cursor);

@@ -3,7 +3,14 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { AuthenticatedCaller } from '../auth/authenticate.js';
-import { AppError, AuthorizationError, RateLimitExceededError, ServiceUnavailableError, ValidationError, isAppError } from '../errors/index.js';
+import {
+  AppError,
+  AuthorizationError,
+  RateLimitExceededError,
+  ServiceUnavailableError,
+  ValidationError,
+  isAppError,
+} from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { createAggregatedServer, DEFAULT_PAGE_SIZE } from './aggregated-server.js';
 import { CallerCatalogues } from './caller-catalogues.js';
@@ -52,7 +59,10 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
       pageSize,
     });
     // An SSE response only when something may be sent before the answer (progress); a plain JSON answer costs less.
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(request.body) });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !wantsProgress(request.body),
+    });
     await server.connect(transport);
     const stopped = attach?.(server) ?? (() => {});
     reply.hijack();
@@ -76,7 +86,11 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     const init = initializeParams(request.body);
     if (init) {
       const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(init.protocolVersion) ? init.protocolVersion : LATEST_PROTOCOL_VERSION;
-      const sessionId = sessions.ids.mint({ agentId: caller.caller.principal.agentId, protocolVersion, clientCapabilities: init.capabilities });
+      const sessionId = sessions.ids.mint({
+        agentId: caller.caller.principal.agentId,
+        protocolVersion,
+        clientCapabilities: init.capabilities,
+      });
       reply.header('mcp-session-id', sessionId);
       caller.sessionId = sessionId;
     }
@@ -112,10 +126,19 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
  * bearer token (SPEC §3), then the session, which must be genuine and the caller's.
  * Answers the refusal itself and returns undefined when one fails.
  */
-async function admit(request: FastifyRequest, reply: FastifyReply, port: McpGatewayPort, sessions: SessionRegistry): Promise<Caller | undefined> {
+async function admit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  port: McpGatewayPort,
+  sessions: SessionRegistry,
+): Promise<Caller | undefined> {
   const origin = request.headers.origin;
   if (origin !== undefined && !port.corsOrigins.includes('*') && !port.corsOrigins.includes(origin)) {
-    refuse(request, reply, new AuthorizationError(`Origin ${origin.slice(0, 200)} is not in TMWS_CORS_ORIGINS`, { reason: 'origin_not_allowed' }));
+    refuse(
+      request,
+      reply,
+      new AuthorizationError(`Origin ${origin.slice(0, 200)} is not in TMWS_CORS_ORIGINS`, { reason: 'origin_not_allowed' }),
+    );
     return undefined;
   }
   let caller: AuthenticatedCaller;
@@ -170,10 +193,7 @@ function followCatalogue(port: McpGatewayPort, sessions: SessionRegistry, caller
     pending = true;
     setImmediate(() => {
       pending = false;
-      port.revalidate(caller.caller).then(
-        () => server.sendToolListChanged().catch(() => undefined),
-        close,
-      );
+      port.revalidate(caller.caller).then(() => server.sendToolListChanged().catch(() => undefined), close);
     });
   };
   const stops = [port.onCatalogueChange(caller.caller.principal, changed)];

@@ -30,11 +30,19 @@ export interface McpGatewayPort {
   authenticate(authorization: string | undefined): Promise<AuthenticatedCaller>;
   revalidate(caller: AuthenticatedCaller): Promise<Principal>;
   /** Draws `cost` requests from a §5 bucket; throws RateLimitExceededError (429) or a 503 when the limiter fails. */
-  consume(bucket: BucketName, principal: Principal, peer: { address: string; forwardedFor: string | undefined }, cost: number): Promise<RateLimitOutcome>;
+  consume(
+    bucket: BucketName,
+    principal: Principal,
+    peer: { address: string; forwardedFor: string | undefined },
+    cost: number,
+  ): Promise<RateLimitOutcome>;
   /** Every live connection the principal may execute on (its own, admins included), with its stored tools. */
   executableConnections(principal: Principal): Promise<ExecutableConnection[]>;
   /** Starts an Execution (source MCP) through the same ExecutionService as REST and GraphQL. */
-  startCall(principal: Principal, call: { connectionId: string; toolName: string; arguments: Record<string, unknown>; requestId: string }): Promise<StartedCall>;
+  startCall(
+    principal: Principal,
+    call: { connectionId: string; toolName: string; arguments: Record<string, unknown>; requestId: string },
+  ): Promise<StartedCall>;
   cancelCall(principal: Principal, executionId: string, reason: string): Promise<void>;
   /** Progress and terminal events of one execution, wherever it runs. Returns the unsubscribe function. */
   followExecution(executionId: string, listener: (event: ExecutionEventPayload) => void): () => void;
@@ -61,7 +69,11 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
     consume: (bucket, principal, peer, cost) =>
       services.limiter.consume(
         bucket,
-        { agentId: principal.agentId, namespace: principal.namespace, ip: clientIp(peer.address, peer.forwardedFor, services.config.http.trustedProxies) },
+        {
+          agentId: principal.agentId,
+          namespace: principal.namespace,
+          ip: clientIp(peer.address, peer.forwardedFor, services.config.http.trustedProxies),
+        },
         cost,
       ),
     async executableConnections(principal) {
@@ -71,7 +83,10 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
         mine.push(...rows.filter((row) => (row.status === 'active' || row.status === 'error') && canExecute(principal, row)));
         if (offset + CONNECTION_PAGE >= total || rows.length === 0) break;
       }
-      const tools = await services.connections.toolsOf(principal, mine.map((row) => row.id));
+      const tools = await services.connections.toolsOf(
+        principal,
+        mine.map((row) => row.id),
+      );
       return mine.map((row) => ({
         connectionId: row.id,
         serverName: row.serverName,

@@ -31,7 +31,11 @@ export function refuse(request: FastifyRequest, reply: FastifyReply, error: AppE
   return reply
     .code(error.httpStatus)
     .type('application/json; charset=utf-8')
-    .send({ jsonrpc: '2.0', id: requestIdOf(request.body), error: { code: jsonRpcCode, message: error.message, data: renderErrorBody(error, request.id) } });
+    .send({
+      jsonrpc: '2.0',
+      id: requestIdOf(request.body),
+      error: { code: jsonRpcCode, message: error.message, data: renderErrorBody(error, request.id) },
+    });
 }
 
 /** The JSON-RPC id of a single request body, so a client can match the error to its request; null otherwise. */

@@ -30,7 +30,8 @@ export function initializeParams(body: unknown): { protocolVersion: string; capa
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const { method, params, id } = body as { method?: unknown; params?: { protocolVersion?: unknown; capabilities?: unknown }; id?: unknown };
   if (method !== 'initialize' || id === undefined || typeof params?.protocolVersion !== 'string') return undefined;
-  const capabilities = typeof params.capabilities === 'object' && params.capabilities !== null ? (params.capabilities as Record<string, unknown>) : {};
+  const capabilities =
+    typeof params.capabilities === 'object' && params.capabilities !== null ? (params.capabilities as Record<string, unknown>) : {};
   return { protocolVersion: params.protocolVersion, capabilities };
 }
 

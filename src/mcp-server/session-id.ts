@@ -51,7 +51,12 @@ export class SessionIds {
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
-      const p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { a: string; p: string; c: Record<string, unknown>; t: number };
+      const p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
+        a: string;
+        p: string;
+        c: Record<string, unknown>;
+        t: number;
+      };
       if (now - p.t > MAX_SESSION_AGE_MS) return undefined;
       return { agentId: p.a, protocolVersion: p.p, clientCapabilities: p.c, issuedAt: p.t };
     } catch {

@@ -95,9 +95,7 @@ export class UpstreamPool {
     const deadline = Date.now() + target.timeoutMs;
     try {
       const session = await this.ensureSession(entry, deadline, 'connect');
-      const tools = await this.runOnSession(entry, session, deadline, undefined, true, 'tools/list', (s) =>
-        s.listTools(deadline),
-      );
+      const tools = await this.runOnSession(entry, session, deadline, undefined, true, 'tools/list', (s) => s.listTools(deadline));
       entry.tools = tools;
       entry.status = 'active';
       return tools;
@@ -112,9 +110,7 @@ export class UpstreamPool {
     const entry = this.entryFor(target);
     const deadline = Date.now() + target.timeoutMs;
     const session = await this.ensureSession(entry, deadline, 'list');
-    const tools = await this.runOnSession(entry, session, deadline, undefined, true, 'tools/list', (s) =>
-      s.listTools(deadline),
-    );
+    const tools = await this.runOnSession(entry, session, deadline, undefined, true, 'tools/list', (s) => s.listTools(deadline));
     entry.tools = tools;
     return tools;
   }
@@ -319,13 +315,7 @@ export class UpstreamPool {
     }
   }
 
-  private requestError(
-    entry: Entry,
-    session: UpstreamSession,
-    failure: Failure,
-    signal: AbortSignal | undefined,
-    what: string,
-  ): AppError {
+  private requestError(entry: Entry, session: UpstreamSession, failure: Failure, signal: AbortSignal | undefined, what: string): AppError {
     if (signal?.aborted) return new UpstreamCancelledError(`Upstream ${what} cancelled`, { connection_id: entry.id });
     // The session died of something the request should hear about (its answer was refused as too large).
     const death = session.deathError;

@@ -210,11 +210,10 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
     case 'too_large':
       return new UpstreamResultTooLargeError(failure.limitBytes ?? 0, base);
     case 'unauthorized':
-      return new ExternalServiceError(
-        'unauthorized',
-        `Upstream MCP server refused the credentials (HTTP ${failure.status})`,
-        { ...base, status: failure.status },
-      );
+      return new ExternalServiceError('unauthorized', `Upstream MCP server refused the credentials (HTTP ${failure.status})`, {
+        ...base,
+        status: failure.status,
+      });
     case 'http_status':
       return new ExternalServiceError(
         phase === 'open' ? 'handshake_failed' : 'upstream_error',
@@ -222,11 +221,11 @@ export function toAppError(failure: Failure, connectionId: string, what: string,
         { ...base, status: failure.status },
       );
     case 'rpc_error':
-      return new ExternalServiceError(
-        'upstream_error',
-        `Upstream MCP server returned an error for ${what}`,
-        { ...base, upstream_code: failure.rpcCode, upstream_message: upstreamRpcMessage(failure.error) },
-      );
+      return new ExternalServiceError('upstream_error', `Upstream MCP server returned an error for ${what}`, {
+        ...base,
+        upstream_code: failure.rpcCode,
+        upstream_message: upstreamRpcMessage(failure.error),
+      });
     case 'protocol_error':
       return new ExternalServiceError('protocol_error', `Upstream MCP server sent an invalid response to ${what}`, base);
     default:

@@ -104,7 +104,9 @@ async function redirectError(
       // Unresolvable redirect target: still just a refused redirect.
     }
   }
-  return new ExternalServiceError('redirect_refused', 'Upstream answered with a redirect; redirects are not followed', { status: response.status });
+  return new ExternalServiceError('redirect_refused', 'Upstream answered with a redirect; redirects are not followed', {
+    status: response.status,
+  });
 }
 
 export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
@@ -147,7 +149,7 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
     lastRefusal: undefined,
     lastTooLarge: undefined,
     onRequestLog: undefined,
-    fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+    fetch: async (input: string | URL | Request, init?: RequestInit) => {
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       if (url.origin !== origin) {
         throw new ExternalServiceError('redirect_refused', 'Upstream tried to send the gateway to another origin');
@@ -181,7 +183,7 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
         throw error;
       }
       return response;
-    }),
+    },
     close: async () => {
       for (const controller of openRequests.values()) controller.abort();
       openRequests.clear();
@@ -224,11 +226,7 @@ function parseJson(text: string): unknown {
 }
 
 /** A fetch answer whose body counts its messages (SPEC §14) and fails past the limit, cancelling the upstream request. */
-function bounded(
-  response: Awaited<ReturnType<typeof undiciFetch>>,
-  bounds: BodyBounds,
-  onTooLarge: (error: Error) => void,
-): Response {
+function bounded(response: Awaited<ReturnType<typeof undiciFetch>>, bounds: BodyBounds, onTooLarge: (error: Error) => void): Response {
   const body = response.body as ReadableStream<Uint8Array> | null;
   if (!body || (response.status >= 300 && response.status < 400)) return response as unknown as Response;
   const meter =

@@ -215,7 +215,11 @@ export class UpstreamSession {
   /** Validates the URL (SSRF), pins its addresses, negotiates the transport and initializes. */
   static async open(options: OpenSessionOptions): Promise<UpstreamSession> {
     const { target, policy, deadline } = options;
-    const resolved = await withTimeout(assertUpstreamUrlAllowed(target.url, policy, options.resolver), deadline - Date.now(), upstreamRequestTimedOut);
+    const resolved = await withTimeout(
+      assertUpstreamUrlAllowed(target.url, policy, options.resolver),
+      deadline - Date.now(),
+      upstreamRequestTimedOut,
+    );
     const pinned = createPinnedFetch({
       resolved,
       policy,
@@ -316,11 +320,7 @@ export class UpstreamSession {
     onLog?: (entry: LogEntry) => void,
   ): Promise<UpstreamCallResult> {
     this.sentCallId = undefined;
-    const pending = this.client.request(
-      { method: 'tools/call', params: { name, arguments: args } },
-      RelayedCallToolResultSchema,
-      options,
-    );
+    const pending = this.client.request({ method: 'tools/call', params: { name, arguments: args } }, RelayedCallToolResultSchema, options);
     // Sent synchronously (watchCallIds): registered before any answer can arrive.
     const id = this.sentCallId;
     if (id !== undefined) this.callLogs.set(id, onLog);
@@ -446,7 +446,12 @@ async function connectWith(options: OpenSessionOptions, attempt: Attempt, pinned
   try {
     // The SDK bounds `initialize` by `timeout`, but neither opening the SSE stream
     // nor the `notifications/initialized` POST; the deadline covers all of it.
-    await withTimeout(client.connect(transport, { timeout: Math.max(1, deadline - Date.now()) }), deadline - Date.now(), upstreamRequestTimedOut, close);
+    await withTimeout(
+      client.connect(transport, { timeout: Math.max(1, deadline - Date.now()) }),
+      deadline - Date.now(),
+      upstreamRequestTimedOut,
+      close,
+    );
     return { client, transport, attempt };
   } catch (error) {
     await client.close().catch(() => undefined);

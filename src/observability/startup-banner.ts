@@ -26,7 +26,9 @@ export function startupBanner(facts: StartupFacts): string[] {
     lines.push(`  GraphiQL:  ${url}/graphql  (sign in: paste {"Authorization": "Bearer <token>"} into its Headers tab)`);
   }
   if (config.auth.secretKeyFile?.created) {
-    lines.push(`  ${shortPath(config.auth.secretKeyFile.path, cwd)} was just created: the key that signs tokens; keep it, or tokens stop working`);
+    lines.push(
+      `  ${shortPath(config.auth.secretKeyFile.path, cwd)} was just created: the key that signs tokens; keep it, or tokens stop working`,
+    );
   }
   if (!facts.hasAgents) {
     lines.push(`  Next:      npm run agent:create -- ${FIRST_AGENT}`);

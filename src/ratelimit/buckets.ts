@@ -3,12 +3,7 @@ import type { Environment } from '../config/env.js';
 /** The four limited MCP operations (SPEC §5). */
 export type BucketName = 'mcp_create_connection' | 'mcp_discover_tools' | 'mcp_execute_tool' | 'mcp_disconnect';
 
-export const BUCKET_NAMES: readonly BucketName[] = [
-  'mcp_create_connection',
-  'mcp_discover_tools',
-  'mcp_execute_tool',
-  'mcp_disconnect',
-];
+export const BUCKET_NAMES: readonly BucketName[] = ['mcp_create_connection', 'mcp_discover_tools', 'mcp_execute_tool', 'mcp_disconnect'];
 
 /**
  * One bucket's numbers for a single agent. A 60 s window holds `limit + burst`

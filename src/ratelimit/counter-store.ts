@@ -112,16 +112,19 @@ class FlexibleStore implements CountingStore {
 
 /** Counters in Redis, shared by every gateway process using that Redis. */
 export function createRedisStore(redis: Redis, rules: Record<BucketName, BucketRule>): CountingStore {
-  return new FlexibleStore('redis', makePlan(rules, false), (keyPrefix, key) =>
-    new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix,
-      points: key.capacity,
-      duration: key.periodSeconds,
-      blockDuration: key.blockSeconds,
-      // Fail at once while disconnected instead of waiting for a command timeout.
-      rejectIfRedisNotReady: true,
-    }),
+  return new FlexibleStore(
+    'redis',
+    makePlan(rules, false),
+    (keyPrefix, key) =>
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix,
+        points: key.capacity,
+        duration: key.periodSeconds,
+        blockDuration: key.blockSeconds,
+        // Fail at once while disconnected instead of waiting for a command timeout.
+        rejectIfRedisNotReady: true,
+      }),
   );
 }
 
@@ -130,12 +133,15 @@ export function createRedisStore(redis: Redis, rules: Record<BucketName, BucketR
  * never unlimited, and tighter because other gateway processes count apart.
  */
 export function createMemoryStore(rules: Record<BucketName, BucketRule>, options: { halve: boolean }): CountingStore {
-  return new FlexibleStore('memory', makePlan(rules, options.halve), (keyPrefix, key) =>
-    new RateLimiterMemory({
-      keyPrefix,
-      points: key.capacity,
-      duration: key.periodSeconds,
-      blockDuration: key.blockSeconds,
-    }),
+  return new FlexibleStore(
+    'memory',
+    makePlan(rules, options.halve),
+    (keyPrefix, key) =>
+      new RateLimiterMemory({
+        keyPrefix,
+        points: key.capacity,
+        duration: key.periodSeconds,
+        blockDuration: key.blockSeconds,
+      }),
   );
 }

@@ -212,7 +212,11 @@ class FailSecureRateLimiter implements RateLimiter {
     const scopes = ['agent', 'ip'] as const;
     const settled = await Promise.allSettled(
       scopes.map((scope) =>
-        withTimeout(redis.store.count(bucket, scope, scope === 'agent' ? agentId : ip, cost), REDIS_DEADLINE_MS, didNotAnswer('redis', REDIS_DEADLINE_MS)),
+        withTimeout(
+          redis.store.count(bucket, scope, scope === 'agent' ? agentId : ip, cost),
+          REDIS_DEADLINE_MS,
+          didNotAnswer('redis', REDIS_DEADLINE_MS),
+        ),
       ),
     );
     const results: ScopedResult[] = [];
@@ -231,13 +235,7 @@ class FailSecureRateLimiter implements RateLimiter {
     return { complete: true, results };
   }
 
-  private async countPair(
-    store: CountingStore,
-    bucket: BucketName,
-    agentId: string,
-    ip: string,
-    cost: number,
-  ): Promise<ScopedResult[]> {
+  private async countPair(store: CountingStore, bucket: BucketName, agentId: string, ip: string, cost: number): Promise<ScopedResult[]> {
     const [agent, byIp] = await Promise.all([store.count(bucket, 'agent', agentId, cost), store.count(bucket, 'ip', ip, cost)]);
     return [
       { scope: 'agent', result: agent },
@@ -256,7 +254,13 @@ class FailSecureRateLimiter implements RateLimiter {
     }
     const now = Date.now();
     for (const { result, scope } of limited) {
-      this.statisticsStore.recordBlocked(subject.namespace, bucket, scope, scope === 'ip' ? ip : subject.agentId, now + result.msBeforeNext);
+      this.statisticsStore.recordBlocked(
+        subject.namespace,
+        bucket,
+        scope,
+        scope === 'ip' ? ip : subject.agentId,
+        now + result.msBeforeNext,
+      );
     }
     // The key that stays blocked longest decides when a retry can pass.
     const longest = limited.reduce((a, b) => (b.result.msBeforeNext > a.result.msBeforeNext ? b : a)).result;

@@ -30,9 +30,17 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
   app.get<{ Querystring: QueryString }>(`${REST_BASE}/connections`, { preHandler: [auth] }, async (request) => {
     const principal = requirePrincipal(request.principal);
     const page = await connections.list(principal, parseConnectionListQuery(request.query));
-    const tools = await connections.toolsOf(principal, page.rows.map((c) => c.id));
+    const tools = await connections.toolsOf(
+      principal,
+      page.rows.map((c) => c.id),
+    );
     return {
-      connections: page.rows.map((c) => connectionView(c, tools.filter((t) => t.connectionId === c.id))),
+      connections: page.rows.map((c) =>
+        connectionView(
+          c,
+          tools.filter((t) => t.connectionId === c.id),
+        ),
+      ),
       total: page.total,
     };
   });

@@ -75,7 +75,11 @@ export const openApiDocument = {
           timeout: { type: 'integer', minimum: 5, maximum: 300, default: 30 },
           namespace: { type: 'string', description: 'must equal the agent namespace' },
           agent_id: { type: 'string', description: 'must equal the token subject' },
-          headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'sent upstream; stored encrypted, never returned' },
+          headers: {
+            type: 'object',
+            additionalProperties: { type: 'string' },
+            description: 'sent upstream; stored encrypted, never returned',
+          },
         },
       },
     },
@@ -93,7 +97,10 @@ export const openApiDocument = {
       },
     },
     '/api/v1/openapi.json': {
-      get: { security: [], responses: { '200': { description: 'this document', content: { 'application/json': { schema: { type: 'object' } } } } } },
+      get: {
+        security: [],
+        responses: { '200': { description: 'this document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
     },
     '/api/v1/mcp/connections': {
       post: {
@@ -126,7 +133,12 @@ export const openApiDocument = {
       },
       delete: {
         parameters: [idParam],
-        responses: { '204': { description: 'disconnected (idempotent)' }, '404': errorResponse('CONNECTION_NOT_FOUND'), ...common, ...limited },
+        responses: {
+          '204': { description: 'disconnected (idempotent)' },
+          '404': errorResponse('CONNECTION_NOT_FOUND'),
+          ...common,
+          ...limited,
+        },
       },
     },
     '/api/v1/mcp/connections/{id}/tools': {
@@ -154,7 +166,9 @@ export const openApiDocument = {
           },
         },
         responses: {
-          '200': { description: '{connection_id, tool_name, execution_id, result: {status, result, content, is_error, execution_time_ms}}' },
+          '200': {
+            description: '{connection_id, tool_name, execution_id, result: {status, result, content, is_error, execution_time_ms}}',
+          },
           '400': errorResponse('VALIDATION_ERROR (arguments violate input_schema) or TOOL_NOT_FOUND'),
           '404': errorResponse('CONNECTION_NOT_FOUND'),
           '409': errorResponse('CONNECTION_NOT_ACTIVE'),

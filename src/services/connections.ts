@@ -134,8 +134,7 @@ export class ConnectionService {
       throw error;
     }
     const tools = await this.storeTools(owner, id, upstreamTools);
-    const refreshed =
-      connection.status === 'active' ? connection : await this.setStatus(owner, connection, 'active', null);
+    const refreshed = connection.status === 'active' ? connection : await this.setStatus(owner, connection, 'active', null);
     this.indexInBackground(this.deps.index.replaceConnectionTools(this.indexed(refreshed), upstreamTools));
     return { connection: refreshed, tools };
   }

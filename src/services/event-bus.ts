@@ -41,7 +41,7 @@ export interface CancelRequestPayload {
 }
 
 type Channels = {
-  'execution': [executionId: string, payload: ExecutionEventPayload];
+  execution: [executionId: string, payload: ExecutionEventPayload];
   'namespace-executions': [namespace: string, payload: ExecutionEventPayload];
   'namespace-connections': [namespace: string, payload: ConnectionStatusPayload];
   'execution-cancel': [payload: CancelRequestPayload];

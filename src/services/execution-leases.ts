@@ -1,9 +1,5 @@
 import { hostname } from 'node:os';
-import {
-  ORPHANED_ERROR_CODE,
-  type ExecutionLeases,
-  type OrphanedExecution,
-} from '../db/repositories/execution-lease.repository.js';
+import { ORPHANED_ERROR_CODE, type ExecutionLeases, type OrphanedExecution } from '../db/repositories/execution-lease.repository.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventBus, ExecutionEventPayload } from './event-bus.js';
 
@@ -46,10 +42,7 @@ export class ExecutionLeaseKeeper {
     const { options } = this.deps;
     await this.register();
     await this.sweep();
-    this.timers = [
-      setInterval(() => void this.renew(), options.renewEveryMs),
-      setInterval(() => void this.sweep(), options.sweepEveryMs),
-    ];
+    this.timers = [setInterval(() => void this.renew(), options.renewEveryMs), setInterval(() => void this.sweep(), options.sweepEveryMs)];
     for (const timer of this.timers) timer.unref();
   }
 

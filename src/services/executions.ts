@@ -141,15 +141,19 @@ export class ExecutionService {
       throw new ConnectionNotActiveError(connection.id, connection.status);
     }
     await this.deps.catalogue.resolve(principal, connection.id, request.toolName, request.arguments);
-    const execution = await this.deps.executions.insert(principal, {
-      id: randomUUID(),
-      connectionId: connection.id,
-      toolName: request.toolName,
-      arguments: request.arguments,
-      source: request.source,
-      requestId: request.requestId,
-      startedAt: new Date(),
-    }, options);
+    const execution = await this.deps.executions.insert(
+      principal,
+      {
+        id: randomUUID(),
+        connectionId: connection.id,
+        toolName: request.toolName,
+        arguments: request.arguments,
+        source: request.source,
+        requestId: request.requestId,
+        startedAt: new Date(),
+      },
+      options,
+    );
     const controller = new AbortController();
     const done = this.run(principal, connection, execution, controller.signal);
     this.running.set(execution.id, { controller, owner: principal, done });
@@ -201,7 +205,11 @@ export class ExecutionService {
   async drain(timeoutMs: number): Promise<void> {
     const pending = [...this.running.values()].map((r) => r.done.catch(() => undefined));
     if (pending.length === 0) return;
-    const drained = await settleWithin(Promise.all(pending).then(() => true), timeoutMs, false);
+    const drained = await settleWithin(
+      Promise.all(pending).then(() => true),
+      timeoutMs,
+      false,
+    );
     if (!drained) {
       await Promise.all(
         [...this.running.entries()].map(([id, r]) => this.cancel(r.owner, id, 'gateway shutting down').catch(() => undefined)),
@@ -226,12 +234,11 @@ export class ExecutionService {
     this.logs.set(execution.id, logs);
     let result: UpstreamCallResult;
     try {
-      result = await this.deps.upstream.callTool(
-        this.targetOf(connection),
-        execution.toolName,
-        execution.arguments,
-        { signal, onProgress: (update) => progress.push(update), onLog: (entry) => logs.push(entry) },
-      );
+      result = await this.deps.upstream.callTool(this.targetOf(connection), execution.toolName, execution.arguments, {
+        signal,
+        onProgress: (update) => progress.push(update),
+        onLog: (entry) => logs.push(entry),
+      });
     } catch (error) {
       return this.recordFailure(principal, connection, execution, error, signal);
     }

@@ -33,10 +33,16 @@ export class HealthService {
   async readiness(): Promise<ReadinessReport> {
     const [database, chroma] = await Promise.all([
       withTimeout(
-        this.deps.orm.em.getConnection().execute('select 1').then((): ComponentStatus => 'ok'),
+        this.deps.orm.em
+          .getConnection()
+          .execute('select 1')
+          .then((): ComponentStatus => 'ok'),
         'down',
       ),
-      withTimeout(this.deps.toolIndex.health().then((s): ComponentStatus => s), 'down'),
+      withTimeout(
+        this.deps.toolIndex.health().then((s): ComponentStatus => s),
+        'down',
+      ),
     ]);
     const limiter = this.deps.limiter.health();
     const redis: ComponentStatus = limiter.redis === 'not_configured' ? 'not_configured' : limiter.redis;

@@ -3,13 +3,7 @@
  * client pool and the vector index satisfy them; tests and future front doors
  * (a downstream MCP endpoint) reuse the same services unchanged.
  */
-import type {
-  CallToolOptions,
-  UpstreamCallResult,
-  UpstreamStatus,
-  UpstreamTarget,
-  UpstreamTool,
-} from '../mcp/types.js';
+import type { CallToolOptions, UpstreamCallResult, UpstreamStatus, UpstreamTarget, UpstreamTool } from '../mcp/types.js';
 import type { ToolIndex } from '../vectors/tool-index.js';
 
 export type { ProgressUpdate, UpstreamCallResult, UpstreamTarget, UpstreamTool } from '../mcp/types.js';

@@ -49,7 +49,10 @@ export class ToolCatalogue {
   ) {
     // Upstream schemas are untrusted: `pattern` and `patternProperties` run on RE2 (linear time), never on V8's backtracking RegExp.
     this.patterns = new LinearPatterns((pattern, reason) =>
-      logger.warn({ pattern: pattern.slice(0, 200), reason }, 'tool schema pattern not enforced by the gateway (the upstream still validates)'),
+      logger.warn(
+        { pattern: pattern.slice(0, 200), reason },
+        'tool schema pattern not enforced by the gateway (the upstream still validates)',
+      ),
     );
     this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, code: { regExp: this.patterns.engine } });
     addFormats(this.ajv);

@@ -13,12 +13,7 @@
 const ALLOWED_NAMES: ReadonlySet<string> = new Set(['authorization', 'cookie', 'api-key', 'apikey']);
 
 /** `X-` headers that are not custom: proxies and frameworks give them meaning. */
-const RESERVED_X_NAMES: ReadonlySet<string> = new Set([
-  'x-real-ip',
-  'x-http-method-override',
-  'x-http-method',
-  'x-method-override',
-]);
+const RESERVED_X_NAMES: ReadonlySet<string> = new Set(['x-real-ip', 'x-http-method-override', 'x-http-method', 'x-method-override']);
 
 /** Why a header name may not be set on a connection, or undefined when it may. */
 export function upstreamHeaderRefusal(name: string): string | undefined {

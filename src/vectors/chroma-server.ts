@@ -234,7 +234,11 @@ class LocalChromaProcess implements ChromaEndpoint {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const graceful = await settleWithin(gone.then(() => true), DEFAULT_CHROMA_STOP_GRACE_MS, false);
+    const graceful = await settleWithin(
+      gone.then(() => true),
+      DEFAULT_CHROMA_STOP_GRACE_MS,
+      false,
+    );
     if (!graceful) {
       child.kill('SIGKILL');
       await gone;

@@ -222,9 +222,7 @@ export class ChromaToolStore {
 
   /** Marks the collection as changed; readers compare revisions to refresh caches. */
   async touch(collection: Collection, namespace: string): Promise<void> {
-    await this.call('modify', () =>
-      collection.modify({ metadata: { ...this.baseMetadata(namespace), revision: randomUUID() } }),
-    );
+    await this.call('modify', () => collection.modify({ metadata: { ...this.baseMetadata(namespace), revision: randomUUID() } }));
   }
 
   async records(collection: Collection, where?: Where, options: { withEmbeddings?: boolean } = {}): Promise<ToolRecord[]> {

@@ -87,9 +87,7 @@ export function createEmbeddingProvider(
 ): EmbeddingProvider {
   const factory = providers[name];
   if (!factory) {
-    throw new Error(
-      `Unknown embedding provider '${name}' (TMWS_EMBEDDING_PROVIDER); available: ${EMBEDDING_PROVIDER_NAMES.join(', ')}`,
-    );
+    throw new Error(`Unknown embedding provider '${name}' (TMWS_EMBEDDING_PROVIDER); available: ${EMBEDDING_PROVIDER_NAMES.join(', ')}`);
   }
   return factory(options.batchSize ?? DEFAULT_EMBEDDING_BATCH_SIZE);
 }

@@ -1,5 +1,12 @@
 import type { ToolRecordMetadata } from './chroma-store.js';
-import { catalogueCounts, type CatalogueEntry, type IndexedConnection, type IndexWriter, type PruneOptions, type ReplaceProgress } from './index-writer.js';
+import {
+  catalogueCounts,
+  type CatalogueEntry,
+  type IndexedConnection,
+  type IndexWriter,
+  type PruneOptions,
+  type ReplaceProgress,
+} from './index-writer.js';
 import type { IndexableTool } from './tool-document.js';
 
 /** A full rebuild from a catalogue listing, written connection by connection in bounded steps. */

@@ -123,10 +123,7 @@ export class IndexWriter {
   }
 
   /** Runs `write` on the namespace's collection; once more on a fresh handle if it was dropped meanwhile. */
-  private async withCollectionRetry(
-    namespace: string,
-    write: (c: Collection, reopened: boolean) => Promise<boolean>,
-  ): Promise<void> {
+  private async withCollectionRetry(namespace: string, write: (c: Collection, reopened: boolean) => Promise<boolean>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         const collection = await this.store.writable(namespace);
@@ -165,7 +162,11 @@ export class IndexWriter {
     const step = plan.pending.slice(0, limit);
     if (step.length > 0) {
       const vectors = await this.embedTools(step.map((p) => p.text));
-      await this.store.upsert(collection, step.map((p) => p.record), vectors);
+      await this.store.upsert(
+        collection,
+        step.map((p) => p.record),
+        vectors,
+      );
     }
     if (plan.pending.length > limit) return { ...plan, pending: plan.pending.slice(limit) };
     await this.store.deleteIds(collection, plan.stale);
@@ -225,7 +226,10 @@ export class IndexWriter {
     const live = prune.stillLive ? await prune.stillLive([...new Set(leftovers.map((r) => r.metadata.connection_id))]) : new Set();
     const dead = leftovers.filter((r) => !live.has(r.metadata.connection_id));
     if (dead.length > 0) {
-      await this.store.deleteIds(collection, dead.map((r) => r.id));
+      await this.store.deleteIds(
+        collection,
+        dead.map((r) => r.id),
+      );
       await this.store.touch(collection, namespace);
       this.logger.info({ namespace, deleted: dead.length }, 'vectors of connections not live here pruned');
     }

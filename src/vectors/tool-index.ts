@@ -2,12 +2,7 @@ import type { Collection, Where } from 'chromadb';
 import type { Principal } from '../auth/principal.js';
 import { ServiceUnavailableError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
-import {
-  ChromaToolStore,
-  DEFAULT_CHROMA_REQUEST_TIMEOUT_MS,
-  isChromaNotFound,
-  isChromaUnavailable,
-} from './chroma-store.js';
+import { ChromaToolStore, DEFAULT_CHROMA_REQUEST_TIMEOUT_MS, isChromaNotFound, isChromaUnavailable } from './chroma-store.js';
 import type { EmbeddingProvider } from './embeddings.js';
 import {
   DEFAULT_CANDIDATE_POOL,
@@ -236,7 +231,10 @@ class ChromaToolIndex implements ToolIndex {
     let collection: Collection | undefined;
     let vector: number[] | undefined;
     try {
-      [collection, [vector]] = await Promise.all([this.store.readable(principal.namespace), this.opts.embeddings.embed([text], { urgent: true })]);
+      [collection, [vector]] = await Promise.all([
+        this.store.readable(principal.namespace),
+        this.opts.embeddings.embed([text], { urgent: true }),
+      ]);
     } catch (error) {
       throw isChromaUnavailable(error) ? unavailable(error) : error;
     }

@@ -35,9 +35,11 @@ afterAll(async () => {
 });
 afterEach(() => vi.useRealTimers());
 
-const authenticator = (maxTokenTtlSeconds?: number) => new Authenticator(agents, { secretKey: SECRET, authEnabled: true, maxTokenTtlSeconds });
+const authenticator = (maxTokenTtlSeconds?: number) =>
+  new Authenticator(agents, { secretKey: SECRET, authEnabled: true, maxTokenTtlSeconds });
 const bearer = (token: string) => `Bearer ${token}`;
-const signWith = (alg: string, claims: JWTPayload, secret: Uint8Array = key) => new SignJWT(claims).setProtectedHeader({ alg }).sign(secret);
+const signWith = (alg: string, claims: JWTPayload, secret: Uint8Array = key) =>
+  new SignJWT(claims).setProtectedHeader({ alg }).sign(secret);
 
 /** The message of the AuthenticationError `attempt` rejects with (anything else fails the test). */
 async function refusal(attempt: Promise<unknown>): Promise<string> {
@@ -63,7 +65,11 @@ describe('Authenticator', () => {
     expect(await refusal(auth.authenticate(undefined))).toBe('Missing bearer token');
     expect(await refusal(auth.authenticate('Basic YWxpY2U6eA=='))).toBe('Missing bearer token');
     expect(await refusal(auth.authenticate(bearer('not.a.jwt')))).toBe('Invalid token');
-    const foreign = await signWith('HS256', { sub: 'alice', exp: nowSeconds() + 600 }, secretKeyBytes('another-secret-another-secret-another'));
+    const foreign = await signWith(
+      'HS256',
+      { sub: 'alice', exp: nowSeconds() + 600 },
+      secretKeyBytes('another-secret-another-secret-another'),
+    );
     expect(await refusal(auth.authenticate(bearer(foreign)))).toBe('Invalid token');
   });
 

@@ -20,7 +20,10 @@ describe('auth/ imports', () => {
     const outside: string[] = [];
     for (const file of readdirSync(AUTH_DIR).filter((name) => name.endsWith('.ts'))) {
       for (const specifier of relativeImports(readFileSync(join(AUTH_DIR, file), 'utf8'))) {
-        const folder = resolve(AUTH_DIR, specifier).slice(resolve(AUTH_DIR, '..').length + 1).split('/')[0] ?? '';
+        const folder =
+          resolve(AUTH_DIR, specifier)
+            .slice(resolve(AUTH_DIR, '..').length + 1)
+            .split('/')[0] ?? '';
         if (!ALLOWED_FOLDERS.has(folder)) outside.push(`${file} → ${specifier}`);
       }
     }

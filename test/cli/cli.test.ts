@@ -41,10 +41,34 @@ describe('command line', () => {
   });
 
   it('agent:create creates and updates an agent, printing it as JSON', () => {
-    const created = cli('agent-create.ts', ['--agent-id', 'admin-agent-uuid', '--namespace', 'admin', '--name', 'Admin', '--role', 'admin']);
+    const created = cli('agent-create.ts', [
+      '--agent-id',
+      'admin-agent-uuid',
+      '--namespace',
+      'admin',
+      '--name',
+      'Admin',
+      '--role',
+      'admin',
+    ]);
     expect(created.status).toBe(0);
-    expect(JSON.parse(created.stdout)).toEqual({ agent_id: 'admin-agent-uuid', namespace: 'admin', name: 'Admin', role: 'admin', status: 'active' });
-    const updated = cli('agent-create.ts', ['--agent-id', 'admin-agent-uuid', '--namespace', 'admin', '--name', 'Admin', '--status', 'inactive']);
+    expect(JSON.parse(created.stdout)).toEqual({
+      agent_id: 'admin-agent-uuid',
+      namespace: 'admin',
+      name: 'Admin',
+      role: 'admin',
+      status: 'active',
+    });
+    const updated = cli('agent-create.ts', [
+      '--agent-id',
+      'admin-agent-uuid',
+      '--namespace',
+      'admin',
+      '--name',
+      'Admin',
+      '--status',
+      'inactive',
+    ]);
     expect(JSON.parse(updated.stdout)).toMatchObject({ role: 'agent', status: 'inactive' });
   });
 
@@ -85,15 +109,21 @@ describe('command line', () => {
     expect(inactive.stderr).toMatch(/agent "sleeper" is inactive/);
   });
 
-  it.each(['agent-create.ts', 'token.ts', 'migrate.ts', 'backup.ts', 'tools-reindex.ts', 'print-schema.ts', 'migration-create.ts', 'eval-tool-search.ts'])(
-    '%s answers --help with its usage and exit 0',
-    (script) => {
-      const result = cli(script, ['--help']);
-      expect(result.status, `${script} --help: ${result.stderr}`).toBe(0);
-      expect(result.stdout).toMatch(/^usage: npm run /);
-      expect(result.stdout).toMatch(/--help, -h/);
-    },
-  );
+  it.each([
+    'agent-create.ts',
+    'token.ts',
+    'migrate.ts',
+    'backup.ts',
+    'tools-reindex.ts',
+    'print-schema.ts',
+    'migration-create.ts',
+    'eval-tool-search.ts',
+  ])('%s answers --help with its usage and exit 0', (script) => {
+    const result = cli(script, ['--help']);
+    expect(result.status, `${script} --help: ${result.stderr}`).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run /);
+    expect(result.stdout).toMatch(/--help, -h/);
+  });
 
   // Every command parses its flags with the same parseCliArgs, so one spawn shows -h (each costs seconds).
   it('answers -h like --help', () => {

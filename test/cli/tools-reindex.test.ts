@@ -28,7 +28,11 @@ beforeAll(async () => {
   try {
     const agent = await gw.agent('reindexer', 'reindex');
     const create = async (name: string) => {
-      const response = await gw.request('/api/v1/mcp/connections', { method: 'POST', token: agent.token, body: { server_name: name, url: upstream.url } });
+      const response = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: agent.token,
+        body: { server_name: name, url: upstream.url },
+      });
       return ((await response.json()) as { id: string }).id;
     };
     live = await create('kept');

@@ -50,7 +50,7 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     id: randomUUID(),
     connectionId: randomUUID(),
     toolName: 'echo',
-    arguments: { message: "quote ' and \" and ✓", nested: { n: 1 } },
+    arguments: { message: 'quote \' and " and ✓', nested: { n: 1 } },
     source: 'REST' as const,
     requestId: 'req-1',
     startedAt: new Date(),
@@ -151,7 +151,8 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     let databaseDown = true;
     const flaky = new ExecutionRepository(orm.em, {
       wrapSql: (runner) => ({
-        query: (sql, params) => (databaseDown && sql.startsWith('insert') ? Promise.reject(new Error('database is locked')) : runner.query(sql, params)),
+        query: (sql, params) =>
+          databaseDown && sql.startsWith('insert') ? Promise.reject(new Error('database is locked')) : runner.query(sql, params),
       }),
     });
     const execution = newExecution();
@@ -159,7 +160,11 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     databaseDown = false;
     expect(await flaky.finish(stranger, execution.id, outcome('CANCELLED'))).toBe(false);
     expect(await flaky.finish(owner, execution.id, outcome('COMPLETED'))).toBe(true);
-    expect(await flaky.findReadable(owner, execution.id)).toMatchObject({ status: 'COMPLETED', arguments: execution.arguments, durationMs: 7 });
+    expect(await flaky.findReadable(owner, execution.id)).toMatchObject({
+      status: 'COMPLETED',
+      arguments: execution.arguments,
+      durationMs: 7,
+    });
   });
 
   it('records progress on a running execution in scope, never on a finished one, with NUL made safe', async () => {
@@ -177,12 +182,21 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
   it('answers nobody before the batch is durable (acknowledged means durable, SPEC §10)', async () => {
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
-    const held = new ExecutionRepository(orm.em, { wrapSync: (sync) => async () => { await gate; await sync(); } });
+    const held = new ExecutionRepository(orm.em, {
+      wrapSync: (sync) => async () => {
+        await gate;
+        await sync();
+      },
+    });
     const execution = await held.insert(owner, newExecution());
     let answered = false;
     const finished = held.finish(owner, execution.id, outcome('COMPLETED')).then((changed) => ((answered = true), changed));
     // Committed (readable) but not yet acknowledged while the sync is held back.
-    await eventually(async () => (await orm.em.fork().findOne(ExecutionSchema, { id: execution.id }))?.status === 'COMPLETED', 10_000, 'the row COMPLETED');
+    await eventually(
+      async () => (await orm.em.fork().findOne(ExecutionSchema, { id: execution.id }))?.status === 'COMPLETED',
+      10_000,
+      'the row COMPLETED',
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(answered).toBe(false);
     openGate();

@@ -27,9 +27,9 @@ async function exercise(target: DatabaseTarget) {
     await em.flush();
     const repo = new ConnectionRepository(orm.em);
     const first = await repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null });
-    await expect(repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null })).rejects.toBeInstanceOf(
-      DuplicateConnectionError,
-    );
+    await expect(
+      repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null }),
+    ).rejects.toBeInstanceOf(DuplicateConnectionError);
     await repo.update(principal, first.id, { status: 'disconnected', liveName: null });
     await repo.insert(principal, { serverName: 'dup', url: 'http://x/mcp', timeoutSeconds: 30, headersSealed: null });
     expect(await orm.em.fork().count(McpConnectionSchema, { serverName: 'dup' })).toBe(2);

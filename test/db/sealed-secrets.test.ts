@@ -14,10 +14,7 @@ let gw: TestGateway;
 let upstream: TestUpstream;
 
 beforeAll(async () => {
-  [gw, upstream] = await Promise.all([
-    startGateway(),
-    startTestUpstream({ requiredHeaders: { authorization: `Bearer ${SECRET}` } }),
-  ]);
+  [gw, upstream] = await Promise.all([startGateway(), startTestUpstream({ requiredHeaders: { authorization: `Bearer ${SECRET}` } })]);
 });
 afterAll(async () => {
   await gw?.close();

@@ -94,7 +94,10 @@ const encode = (text: string) => encodeURIComponent(text.replace(/[\uD800-\uDFFF
 
 describe('REST bodies', () => {
   it('create: arbitrary values for the documented fields and unknown ones', async () => {
-    const url = fc.oneof(nasty, fc.constantFrom('http://10.0.0.1/mcp', 'ftp://x/', 'http://[::ffff:10.0.0.1]/', 'http://u:p@10.0.0.2/mcp', 'http://'));
+    const url = fc.oneof(
+      nasty,
+      fc.constantFrom('http://10.0.0.1/mcp', 'ftp://x/', 'http://[::ffff:10.0.0.1]/', 'http://u:p@10.0.0.2/mcp', 'http://'),
+    );
     const body = fc.record(
       {
         server_name: jsonish,
@@ -117,11 +120,18 @@ describe('REST bodies', () => {
   it('create against a real upstream with arbitrary upstream headers: 201 or 400, never a failed handshake', async () => {
     let n = 0;
     const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'grapheme-ascii', maxLength: 30 }));
-    const name = fc.oneof(fc.constantFrom('Authorization', 'X-Api-Key', 'Cookie', 'Host', 'x-a', 'X-Forwarded-For'), fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/));
+    const name = fc.oneof(
+      fc.constantFrom('Authorization', 'X-Api-Key', 'Cookie', 'Host', 'x-a', 'X-Forwarded-For'),
+      fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/),
+    );
     await run(
       fc.asyncProperty(fc.dictionary(name, value, { maxKeys: 3 }), async (headers) => {
         n += 1;
-        const response = await inject({ method: 'POST', url: `${BASE}/connections`, payload: { server_name: `headers-${n}`, url: upstream.url, headers } });
+        const response = await inject({
+          method: 'POST',
+          url: `${BASE}/connections`,
+          payload: { server_name: `headers-${n}`, url: upstream.url, headers },
+        });
         assertDocumented(response);
         expect([201, 400], response.body.slice(0, 200)).toContain(response.statusCode);
       }),
@@ -129,7 +139,14 @@ describe('REST bodies', () => {
   });
 
   it('raw bodies that are not (quite) JSON, with any content type', async () => {
-    const contentType = fc.constantFrom('application/json', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', '', 'application/graphql+json');
+    const contentType = fc.constantFrom(
+      'application/json',
+      'application/json; charset=latin1',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      '',
+      'application/graphql+json',
+    );
     await run(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 200 }), contentType, async (payload, type) => {
         assertDocumented(await inject({ method: 'POST', url: `${BASE}/connections`, payload, headers: { 'content-type': type } }));
@@ -149,7 +166,10 @@ describe('REST bodies', () => {
 });
 
 describe('path parameters and query strings', () => {
-  const segment = fc.oneof(nasty.map(encode), fc.constantFrom('%', '%ZZ', '%00', '..', '%2F..%2F', ';', '%E0%A4%A', 'a%20b', fc.sample(fc.uuid(), 1)[0]!));
+  const segment = fc.oneof(
+    nasty.map(encode),
+    fc.constantFrom('%', '%ZZ', '%00', '..', '%2F..%2F', ';', '%E0%A4%A', 'a%20b', fc.sample(fc.uuid(), 1)[0]!),
+  );
 
   it('connection and tool ids on every route', async () => {
     const route = fc.constantFrom<[InjectOptions['method'], (id: string, tool: string) => string]>(
@@ -184,7 +204,17 @@ describe('path parameters and query strings', () => {
 describe('headers', () => {
   const headerValue = fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((v) => v.replace(/[\r\n\0]/g, ''));
   const headerName = fc.oneof(
-    fc.constantFrom('authorization', 'x-request-id', 'content-type', 'accept', 'x-forwarded-for', 'origin', 'content-encoding', 'transfer-encoding', 'expect'),
+    fc.constantFrom(
+      'authorization',
+      'x-request-id',
+      'content-type',
+      'accept',
+      'x-forwarded-for',
+      'origin',
+      'content-encoding',
+      'transfer-encoding',
+      'expect',
+    ),
     fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
   );
 
@@ -203,7 +233,9 @@ describe('headers', () => {
     const token = fc.oneof(headerValue, fc.constantFrom('a.b.c', 'eyJhbGciOiJub25lIn0.e30.', `${'a'.repeat(4000)}.b.c`));
     await run(
       fc.asyncProperty(token, fc.constantFrom('Bearer ', 'bearer ', '', 'Basic '), async (value, scheme) => {
-        assertDocumented(await inject({ method: 'GET', url: `${BASE}/connections`, token: null, headers: { authorization: `${scheme}${value}` } }));
+        assertDocumented(
+          await inject({ method: 'GET', url: `${BASE}/connections`, token: null, headers: { authorization: `${scheme}${value}` } }),
+        );
       }),
     );
   });
@@ -222,7 +254,15 @@ describe('GraphQL variables', () => {
     const id = fc.oneof(jsonish, fc.constant(''), fc.constant(connectionId));
     const input = fc.oneof(
       fc.record(
-        { serverName: jsonish, url: jsonish, timeout: jsonish, headers: jsonish, connectionId: id, toolName: fc.oneof(jsonish, fc.constantFrom('echo', 'add')), arguments: jsonish },
+        {
+          serverName: jsonish,
+          url: jsonish,
+          timeout: jsonish,
+          headers: jsonish,
+          connectionId: id,
+          toolName: fc.oneof(jsonish, fc.constantFrom('echo', 'add')),
+          arguments: jsonish,
+        },
         { requiredKeys: [] },
       ),
       jsonish,
@@ -240,10 +280,15 @@ describe('GraphQL variables', () => {
 
   it('GET with arbitrary variables and operation names', async () => {
     await run(
-      fc.asyncProperty(fc.constantFrom(...operations.slice(2, 4)), fc.string({ maxLength: 60 }), nasty, async (query, vars, operationName) => {
-        const qs = new URLSearchParams({ query, variables: vars, operationName }).toString();
-        assertDocumented(await inject({ method: 'GET', url: `/graphql?${qs}`, headers: { accept: 'application/json' } }), true);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...operations.slice(2, 4)),
+        fc.string({ maxLength: 60 }),
+        nasty,
+        async (query, vars, operationName) => {
+          const qs = new URLSearchParams({ query, variables: vars, operationName }).toString();
+          assertDocumented(await inject({ method: 'GET', url: `/graphql?${qs}`, headers: { accept: 'application/json' } }), true);
+        },
+      ),
     );
   });
 });
@@ -251,10 +296,13 @@ describe('GraphQL variables', () => {
 describe('what the fuzzing found, pinned', () => {
   const gql = async (init: Partial<InjectOptions>) => {
     const response = await inject({ method: 'POST', url: '/graphql', ...init });
-    return { status: response.statusCode, codes: (response.json<{ errors?: Array<{ extensions: { code: string } }> }>().errors ?? []).map((e) => e.extensions.code) };
+    return {
+      status: response.statusCode,
+      codes: (response.json<{ errors?: Array<{ extensions: { code: string } }> }>().errors ?? []).map((e) => e.extensions.code),
+    };
   };
 
-  it('a path that is not validly percent-encoded is the gateway 400, not Fastify\'s body', async () => {
+  it("a path that is not validly percent-encoded is the gateway 400, not Fastify's body", async () => {
     const response = await inject({ method: 'GET', url: `${BASE}/connections/%ZZ` });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: 'path' } });
@@ -266,7 +314,10 @@ describe('what the fuzzing found, pinned', () => {
 
   it('GET variables that are not JSON are a 400 VALIDATION_ERROR, not an unexpected error', async () => {
     const qs = new URLSearchParams({ query: '{ me { id } }', variables: ' ' }).toString();
-    expect(await gql({ method: 'GET', url: `/graphql?${qs}`, headers: { accept: 'application/json' } })).toEqual({ status: 400, codes: ['VALIDATION_ERROR'] });
+    expect(await gql({ method: 'GET', url: `/graphql?${qs}`, headers: { accept: 'application/json' } })).toEqual({
+      status: 400,
+      codes: ['VALIDATION_ERROR'],
+    });
   });
 
   it('an unknown operation name is VALIDATION_ERROR (Yoga says OPERATION_RESOLUTION_FAILURE)', async () => {
@@ -275,7 +326,10 @@ describe('what the fuzzing found, pinned', () => {
   });
 
   it('an Accept the gateway cannot serve is a 406 with a body and a documented code', async () => {
-    expect(await gql({ payload: { query: '{ me { id } }' }, headers: { accept: 'text/csv' } })).toEqual({ status: 406, codes: ['VALIDATION_ERROR'] });
+    expect(await gql({ payload: { query: '{ me { id } }' }, headers: { accept: 'text/csv' } })).toEqual({
+      status: 406,
+      codes: ['VALIDATION_ERROR'],
+    });
   });
 });
 

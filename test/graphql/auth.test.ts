@@ -162,7 +162,9 @@ describe('GraphQL over WebSocket: authentication', () => {
     expect(expired.closeCode).toBe(4401);
     expect((await expired.closed).reason).toBe('Unauthorized: Token has expired');
     const inactive = await gw.agent('gql-auth-ws-inactive', 'gql-auth-ns', 'agent', 'inactive');
-    expect((await (await rawHandshake(gw, { authorization: inactive.token })).closed).reason).toBe('Unauthorized: Agent is unknown or inactive');
+    expect((await (await rawHandshake(gw, { authorization: inactive.token })).closed).reason).toBe(
+      'Unauthorized: Agent is unknown or inactive',
+    );
   });
 
   it('makes a graphql-ws client with default retries fail at once on an expired token (4401 is not retried)', async () => {

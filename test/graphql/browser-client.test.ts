@@ -100,11 +100,10 @@ describe('a browser client on another origin', () => {
     'queries over CORS, subscribes over WebSocket, and gives up at once on a refused token',
     async () => {
       // Asynchronous: the gateway and the page server answering Chromium run in this very process.
-      const browser = promisify(execFile)(
-        CHROMIUM,
-        ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `${pageOrigin}/`],
-        { encoding: 'utf8', timeout: 120_000 },
-      );
+      const browser = promisify(execFile)(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `${pageOrigin}/`], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       const exitedFirst = browser.then(() => Promise.reject(new Error('Chromium finished before the page reported')));
       const report = JSON.parse(await Promise.race([reported, exitedFirst]));
       await browser;

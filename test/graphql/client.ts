@@ -48,7 +48,12 @@ export async function graphql<T, V = Record<string, unknown>>(
 }
 
 /** The data of a successful operation; fails loudly with the errors otherwise. */
-export async function data<T, V = Record<string, unknown>>(gw: TestGateway, document: Document<T, V>, variables: V | undefined, token: string): Promise<T> {
+export async function data<T, V = Record<string, unknown>>(
+  gw: TestGateway,
+  document: Document<T, V>,
+  variables: V | undefined,
+  token: string,
+): Promise<T> {
   const result = await graphql(gw, document, variables, token);
   if (result.body.errors?.length || !result.body.data) {
     throw new Error(`GraphQL errors (HTTP ${result.status}): ${JSON.stringify(result.body.errors)}`);
@@ -106,7 +111,10 @@ async function* readSse<T>(response: Response): AsyncGenerator<GraphQLPayload<T>
         const frame = buffer.slice(0, boundary);
         buffer = buffer.slice(boundary + 2);
         const lines = frame.split('\n');
-        const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+        const event = lines
+          .find((l) => l.startsWith('event:'))
+          ?.slice(6)
+          .trim();
         const dataText = lines
           .filter((l) => l.startsWith('data:'))
           .map((l) => l.slice(5).trim())
@@ -246,7 +254,9 @@ export async function rawHandshake(
   socket.send(JSON.stringify({ type: 'connection_init', payload }));
   const first = await Promise.race([
     new Promise<{ ack: boolean }>((resolve) =>
-      socket.once('message', (raw) => resolve({ ack: (JSON.parse((raw as Buffer).toString()) as { type: string }).type === 'connection_ack' })),
+      socket.once('message', (raw) =>
+        resolve({ ack: (JSON.parse((raw as Buffer).toString()) as { type: string }).type === 'connection_ack' }),
+      ),
     ),
     closed.then((c) => ({ ack: false, closeCode: c.code })),
   ]);

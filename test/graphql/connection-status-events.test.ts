@@ -25,15 +25,24 @@ afterAll(async () => {
 });
 
 async function connect(name: string): Promise<string> {
-  const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: name, url: upstream.url } });
+  const response = await gw.request(`${BASE}/connections`, {
+    method: 'POST',
+    token: agent.token,
+    body: { server_name: name, url: upstream.url },
+  });
   expect(response.status).toBe(201);
   return ((await response.json()) as { id: string }).id;
 }
 
 const execute = (id: string) =>
-  gw.request(`${BASE}/connections/${id}/tools/echo/execute`, { method: 'POST', token: agent.token, body: { arguments: { message: 'ping' } } });
+  gw.request(`${BASE}/connections/${id}/tools/echo/execute`, {
+    method: 'POST',
+    token: agent.token,
+    body: { arguments: { message: 'ping' } },
+  });
 
-const statusOf = async (id: string) => ((await (await gw.request(`${BASE}/connections/${id}`, { token: agent.token })).json()) as { status: string }).status;
+const statusOf = async (id: string) =>
+  ((await (await gw.request(`${BASE}/connections/${id}`, { token: agent.token })).json()) as { status: string }).status;
 
 describe('connection status follows the upstream', () => {
   it('goes ERROR when the upstream dies and ACTIVE when it is back, with an event for each', async () => {

@@ -78,7 +78,12 @@ describe('createConnection', () => {
   });
 
   it('refuses a wrongly typed input before running anything (GraphQL variable validation)', async () => {
-    const result = await graphql(gw, CreateConnectionDocument, { input: { serverName: 'x', url: 'http://a', timeout: 'soon' } } as never, agent.token);
+    const result = await graphql(
+      gw,
+      CreateConnectionDocument,
+      { input: { serverName: 'x', url: 'http://a', timeout: 'soon' } } as never,
+      agent.token,
+    );
     expect(codes(result)).toEqual(['VALIDATION_ERROR']);
   });
 

@@ -149,9 +149,9 @@ describe('executions and execution(id)', () => {
     expect(codes(await graphql(gw, ExecutionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000003' }, agent.token))).toEqual([
       'EXECUTION_NOT_FOUND',
     ]);
-    expect(
-      codes(await graphql(gw, ExecutionsDocument, { connectionId: '6f0e4a8e-0000-4000-8000-000000000004' }, agent.token)),
-    ).toEqual(['CONNECTION_NOT_FOUND']);
+    expect(codes(await graphql(gw, ExecutionsDocument, { connectionId: '6f0e4a8e-0000-4000-8000-000000000004' }, agent.token))).toEqual([
+      'CONNECTION_NOT_FOUND',
+    ]);
   });
 });
 
@@ -292,7 +292,13 @@ describe('namespace subscriptions', () => {
 
 describe('searchTools', () => {
   it('ranks the caller’s live tools', async () => {
-    let matches: { toolName: string; score: number; connectionId: string; connection: { id: string }; tool?: { name: string; inputSchema: unknown } | null }[] = [];
+    let matches: {
+      toolName: string;
+      score: number;
+      connectionId: string;
+      connection: { id: string };
+      tool?: { name: string; inputSchema: unknown } | null;
+    }[] = [];
     await expect
       .poll(
         async () => {

@@ -17,7 +17,11 @@ let connectionId: string;
 beforeAll(async () => {
   [gw, upstream] = await Promise.all([startGateway(), spawnTestUpstream()]);
   agent = await gw.agent('crash-witness', 'failed-rows');
-  const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'fragile', url: upstream.url } });
+  const response = await gw.request(`${BASE}/connections`, {
+    method: 'POST',
+    token: agent.token,
+    body: { server_name: 'fragile', url: upstream.url },
+  });
   expect(response.status).toBe(201);
   connectionId = ((await response.json()) as { id: string }).id;
 });

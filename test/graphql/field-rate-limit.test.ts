@@ -117,8 +117,14 @@ describe('GraphQL field limiter', () => {
 
     it('shares one budget between GraphQL on one instance and REST on another', async () => {
       const deps = testDeps();
-      const graphqlInstance = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } }, deps);
-      const restInstance = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } }, testDeps());
+      const graphqlInstance = await createRateLimiter(
+        { environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } },
+        deps,
+      );
+      const restInstance = await createRateLimiter(
+        { environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } },
+        testDeps(),
+      );
       open.push(graphqlInstance, restInstance);
       const subject = freshSubject();
       expect((await consumeTimes(restInstance, 'mcp_create_connection', subject, 4)).allowed).toBe(4);

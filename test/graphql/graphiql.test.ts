@@ -44,17 +44,29 @@ describe('GraphiQL', () => {
     expect(html).toContain('"defaultEditorToolsVisibility":"headers"');
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('renders in headless Chromium with every other host unreachable', async () => {
-    // A proxy on a closed port: loopback is reached directly, any other host fails, as offline.
-    // Asynchronous: the gateway answering Chromium runs in this very process.
-    const { stdout } = await promisify(execFile)(
-      CHROMIUM,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--proxy-server=http://127.0.0.1:9', '--virtual-time-budget=15000', '--dump-dom', `${gw.url}/graphql`],
-      { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
-    );
-    const root = stdout.slice(stdout.indexOf('<div id="root"'));
-    expect(root).toContain('graphiql-container');
-    const editorText = root.replace(/<[^>]+>/g, '').replaceAll('&nbsp;', ' ');
-    expect(editorText).toContain('# Sign in: every request to the gateway needs a token.');
-  }, 150_000);
+  it.skipIf(!existsSync(CHROMIUM))(
+    'renders in headless Chromium with every other host unreachable',
+    async () => {
+      // A proxy on a closed port: loopback is reached directly, any other host fails, as offline.
+      // Asynchronous: the gateway answering Chromium runs in this very process.
+      const { stdout } = await promisify(execFile)(
+        CHROMIUM,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--proxy-server=http://127.0.0.1:9',
+          '--virtual-time-budget=15000',
+          '--dump-dom',
+          `${gw.url}/graphql`,
+        ],
+        { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      );
+      const root = stdout.slice(stdout.indexOf('<div id="root"'));
+      expect(root).toContain('graphiql-container');
+      const editorText = root.replace(/<[^>]+>/g, '').replaceAll('&nbsp;', ' ');
+      expect(editorText).toContain('# Sign in: every request to the gateway needs a token.');
+    },
+    150_000,
+  );
 });

@@ -132,7 +132,10 @@ describe.each([
     // Positive controls, published after the owner's events: once they arrive, the owner's would have too.
     const ownRun = await echo(viewer, 'mine');
     const ownTemp = await connect(viewer, `iso-own-${viewer.id}`);
-    const seenUpdates = await collect(updates.events, (e) => e.data?.executionUpdates.execution.id === ownRun && e.data.executionUpdates.type === 'COMPLETED');
+    const seenUpdates = await collect(
+      updates.events,
+      (e) => e.data?.executionUpdates.execution.id === ownRun && e.data.executionUpdates.type === 'COMPLETED',
+    );
     const seenStatuses = await collect(statuses.events, (e) => e.data?.connectionStatusChanged.id === ownTemp);
     updates.close();
     statuses.close();
@@ -194,10 +197,12 @@ describe('an admin of the same namespace', () => {
     expect(cancelled.cancelExecution!.status).toBe('CANCELLED');
     const events = await collect(updates.events, (e) => e.data?.executionUpdates.type === 'CANCELLED');
     updates.close();
-    expect(events.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === running.id).map((e) => e.type)).toEqual([
-      'STATE',
-      'CANCELLED',
-    ]);
+    expect(
+      events
+        .map((e) => e.data!.executionUpdates)
+        .filter((e) => e.execution.id === running.id)
+        .map((e) => e.type),
+    ).toEqual(['STATE', 'CANCELLED']);
   });
 
   it('may disconnect the owner’s connection', async () => {

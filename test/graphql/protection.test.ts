@@ -84,7 +84,15 @@ describe('query limits (graphql-armor)', () => {
     it('counts an omitted first at the default page size, and lets small variable pages through', async () => {
       // Omitted: 20 items each, 15 × 20 × (every field of an execution and its connection) is too much.
       const defaults = `{ ${Array.from({ length: 15 }, (_, i) => `p${i}: executions { edges { node { ...ExecutionFields connection { id serverName tools { name } } } } }`).join(' ')} }`;
-      const refused = await graphql(gw, `${defaults} ${EXECUTION_FIELDS}`, {}, agent.token);
+      const refused = await graphql(
+        gw,
+        `
+          ${defaults}
+          ${EXECUTION_FIELDS}
+        `,
+        {},
+        agent.token,
+      );
       expect(refused.body.errors?.[0]?.extensions?.details).toEqual({ reason: 'query_cost' });
       expect(codes(await graphql(gw, pages('($n: Int)'), { n: 2 }, agent.token))).toEqual([]);
       // The same document again, now with large pages: its cost is counted anew, never remembered from the small one.
@@ -135,7 +143,9 @@ describe('response size cap (16 MiB)', () => {
     const message = 'x'.repeat(1_000_000);
     for (let i = 0; i < 18; i++) {
       const input = { connectionId, toolName: 'echo', arguments: { message } };
-      expect(codes(await graphql(gw, 'mutation($input: ExecuteToolInput!) { executeTool(input: $input) { id } }', { input }, heavy.token))).toEqual([]);
+      expect(
+        codes(await graphql(gw, 'mutation($input: ExecuteToolInput!) { executeTool(input: $input) { id } }', { input }, heavy.token)),
+      ).toEqual([]);
     }
   }, 60_000);
   afterAll(async () => {
@@ -143,7 +153,11 @@ describe('response size cap (16 MiB)', () => {
   });
 
   it('replaces a response over the cap whole with a VALIDATION_ERROR, and sends smaller ones', async () => {
-    const response = await gw.request('/graphql', { method: 'POST', token: heavy.token, body: { query: PAGE_OF_ARGUMENTS, variables: { n: 20 } } });
+    const response = await gw.request('/graphql', {
+      method: 'POST',
+      token: heavy.token,
+      body: { query: PAGE_OF_ARGUMENTS, variables: { n: 20 } },
+    });
     const text = await response.text();
     expect(text.length).toBeLessThan(2_000);
     const body = JSON.parse(text) as { data: unknown; errors: { message: string; extensions: Record<string, unknown> }[] };
@@ -155,7 +169,12 @@ describe('response size cap (16 MiB)', () => {
     });
     expect(body.errors[0]!.message).toMatch(/more than 16 MiB/);
 
-    const small = await graphql<{ executions: { edges: { node: { arguments: { message: string } } }[] } }>(gw, PAGE_OF_ARGUMENTS, { n: 5 }, heavy.token);
+    const small = await graphql<{ executions: { edges: { node: { arguments: { message: string } } }[] } }>(
+      gw,
+      PAGE_OF_ARGUMENTS,
+      { n: 5 },
+      heavy.token,
+    );
     expect(small.body.errors).toBeUndefined();
     expect(small.body.data!.executions.edges).toHaveLength(5);
     expect(small.body.data!.executions.edges[0]!.node.arguments.message).toHaveLength(1_000_000);
@@ -220,7 +239,12 @@ describe('rate limits on mutations', () => {
 
   it('counts every alias: the second disconnect of one request is RATE_LIMIT_EXCEEDED with retryAfter', async () => {
     const id = '6f0e4a8e-0000-4000-8000-000000000010';
-    const result = await graphql(limited, `mutation { a: disconnect(id: "${id}") { id } b: disconnect(id: "${id}") { id } }`, {}, caller.token);
+    const result = await graphql(
+      limited,
+      `mutation { a: disconnect(id: "${id}") { id } b: disconnect(id: "${id}") { id } }`,
+      {},
+      caller.token,
+    );
     const byAlias = Object.fromEntries((result.body.errors ?? []).map((e) => [e.path?.[0], e.extensions]));
     // The first call counts even though it fails later (authentication → rate limit → validation → authorization).
     expect(byAlias.a?.code).toBe('CONNECTION_NOT_FOUND');

@@ -42,18 +42,32 @@ describe('subscriptions across instances', () => {
   it('follows on instance B an execution started on instance A', async () => {
     const created = await data(first, CreateConnectionDocument, { input: { serverName: 'everything', url: everything.url } }, agent.token);
     const updates = await sse(second, ExecutionUpdatesDocument, {}, agent.token);
-    const input = { connectionId: created.createConnection!.id, toolName: 'trigger-long-running-operation', arguments: { duration: 2, steps: 4 } };
+    const input = {
+      connectionId: created.createConnection!.id,
+      toolName: 'trigger-long-running-operation',
+      arguments: { duration: 2, steps: 4 },
+    };
     const execution = (await data(first, StartExecutionDocument, { input }, agent.token)).startExecution!;
 
     const progress = await sse(second, ExecutionProgressDocument, { executionId: execution.id }, agent.token);
     const events = (await collect<ExecutionProgressSubscription>(progress.events)).map((e) => e.data!.executionProgress);
     expect(events[0]).toMatchObject({ type: 'STATE', execution: { id: execution.id } });
-    expect(events.filter((e) => e.type === 'PROGRESS').map((e) => e.progress).at(-1)).toBe(4);
+    expect(
+      events
+        .filter((e) => e.type === 'PROGRESS')
+        .map((e) => e.progress)
+        .at(-1),
+    ).toBe(4);
     expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { status: 'COMPLETED' } });
 
     const seen = await collect(updates.events, (e) => e.data?.executionUpdates.type === 'COMPLETED');
     updates.close();
     expect(seen.flatMap((e) => e.errors ?? [])).toEqual([]);
-    expect(seen.map((e) => e.data!.executionUpdates).filter((e) => e.execution.id === execution.id).map((e) => e.type)).toContain('COMPLETED');
+    expect(
+      seen
+        .map((e) => e.data!.executionUpdates)
+        .filter((e) => e.execution.id === execution.id)
+        .map((e) => e.type),
+    ).toContain('COMPLETED');
   });
 });

@@ -31,7 +31,14 @@ describe('schema artefact', () => {
       return Object.keys(object.getFields()).sort();
     };
     expect(fields('Query')).toEqual(['connection', 'connections', 'execution', 'executions', 'me', 'searchTools']);
-    expect(fields('Mutation')).toEqual(['cancelExecution', 'createConnection', 'disconnect', 'executeTool', 'refreshTools', 'startExecution']);
+    expect(fields('Mutation')).toEqual([
+      'cancelExecution',
+      'createConnection',
+      'disconnect',
+      'executeTool',
+      'refreshTools',
+      'startExecution',
+    ]);
     expect(fields('Subscription')).toEqual(['connectionStatusChanged', 'executionProgress', 'executionUpdates']);
     expect(fields('CreateConnectionInput')).toEqual(['headers', 'serverName', 'timeout', 'url']);
     expect(fields('ExecuteToolInput')).toEqual(['arguments', 'connectionId', 'toolName']);

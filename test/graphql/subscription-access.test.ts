@@ -18,7 +18,9 @@ const UPDATES = 'subscription { executionUpdates { type execution { id agentId s
 const PROGRESS = 'subscription($id: ID!) { executionProgress(executionId: $id) { type progress execution { id status arguments } } }';
 const STATUSES = 'subscription { connectionStatusChanged { id status agentId } }';
 
-type Updates = { executionUpdates: { type: string; execution: { id: string; agentId: string; status: string; arguments: { message?: string } } } };
+type Updates = {
+  executionUpdates: { type: string; execution: { id: string; agentId: string; status: string; arguments: { message?: string } } };
+};
 type Progress = { executionProgress: { type: string; progress: number | null; execution: { id: string; status: string } } };
 type Payload = GraphQLPayload<Record<string, unknown>>;
 

@@ -54,7 +54,10 @@ describe('subscriptions per agent (limit 3)', () => {
       const refused = await outcome(await sse(gw, ExecutionUpdatesDocument, {}, agent.token));
       expect(refused).not.toBe('open');
       const error = (refused as GraphQLPayload<unknown>).errors![0]!;
-      expect(error.extensions).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', details: { endpoint_type: 'graphql_subscriptions', limit: 3 } });
+      expect(error.extensions).toMatchObject({
+        code: 'RATE_LIMIT_EXCEEDED',
+        details: { endpoint_type: 'graphql_subscriptions', limit: 3 },
+      });
       expect(error.message).toBe('Too many open subscriptions: at most 3 per agent; end one before opening another');
       const overWs = await collect(client.subscribe(UPDATES));
       expect(overWs.flatMap((p) => codes(p))).toEqual(['RATE_LIMIT_EXCEEDED']);

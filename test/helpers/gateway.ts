@@ -138,7 +138,11 @@ async function injected(
     for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) headers.append(name, String(item));
   }
   const empty = answer.statusCode === 204 || answer.statusCode === 304 || request.method === 'HEAD';
-  return new Response(empty ? null : new Uint8Array(answer.rawPayload), { status: answer.statusCode, statusText: answer.statusMessage, headers });
+  return new Response(empty ? null : new Uint8Array(answer.rawPayload), {
+    status: answer.statusCode,
+    statusText: answer.statusMessage,
+    headers,
+  });
 }
 
 declare module 'vitest' {

@@ -30,7 +30,6 @@ export interface RedisTestServer {
 /** @default 10 s — a cold redis-server is ready in well under a second. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
-
 /** Resolves once `PING` over a raw socket answers `+PONG`. */
 async function waitForPong(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

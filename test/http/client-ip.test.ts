@@ -24,7 +24,9 @@ describe('clientIp', () => {
   });
 
   it('does not let a client choose its address with a forged header through an appending proxy', () => {
-    const forged = ['203.0.113.1', '203.0.113.2', 'not-an-ip', '10.0.0.5'].map((f) => clientIp('10.0.0.1', `${f}, 198.51.100.7`, ['10.0.0.0/8']));
+    const forged = ['203.0.113.1', '203.0.113.2', 'not-an-ip', '10.0.0.5'].map((f) =>
+      clientIp('10.0.0.1', `${f}, 198.51.100.7`, ['10.0.0.0/8']),
+    );
     expect(new Set(forged)).toEqual(new Set(['198.51.100.7']));
   });
 

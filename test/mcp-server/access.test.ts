@@ -67,7 +67,11 @@ describe('authentication', () => {
       const response = await fetch(`${gw.url}${path}`);
       expect(response.status).toBe(200);
       const document = (await response.json()) as Record<string, unknown>;
-      expect(document).toEqual({ resource: `${gw.url}/mcp`, bearer_methods_supported: ['header'], resource_name: 'TMWS Gateway MCP endpoint' });
+      expect(document).toEqual({
+        resource: `${gw.url}/mcp`,
+        bearer_methods_supported: ['header'],
+        resource_name: 'TMWS Gateway MCP endpoint',
+      });
     }
   });
 
@@ -99,7 +103,10 @@ describe('sessions', () => {
     return response.headers.get('mcp-session-id')!;
   }
   const list = (agent: TestAgent, sessionId: string) =>
-    post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${agent.token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' });
+    post(
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { authorization: `Bearer ${agent.token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+    );
 
   it('is bound to the agent that started it: another agent gets 404', async () => {
     const session = await initialize(alice);
@@ -141,18 +148,27 @@ describe('isolation', () => {
     const [b, boss] = await Promise.all([client(bob), client(admin)]);
     for (const c of [b, boss]) {
       await expect(c.callTool({ name: 'alpha__echo', arguments: { message: 'x' } })).rejects.toThrow(/Unknown tool/);
-      await expect(c.callTool({ name: 'call_tool', arguments: { name: 'alpha__echo', arguments: { message: 'x' } } })).rejects.toThrow(/Unknown tool/);
+      await expect(c.callTool({ name: 'call_tool', arguments: { name: 'alpha__echo', arguments: { message: 'x' } } })).rejects.toThrow(
+        /Unknown tool/,
+      );
     }
   });
 
   it('search_tools returns only names the caller can call here', async () => {
     const boss = await client(admin);
     // Indexing runs off the request path: wait until the admin's own tool is searchable.
-    const found = await eventually(async () => {
-      const result = (await boss.callTool({ name: 'search_tools', arguments: { query: 'echo the message back', limit: 20 } })) as CallToolResult;
-      const names = (result.structuredContent as { results: { name: string }[] }).results.map((r) => r.name);
-      return names.includes('gamma__echo') && names;
-    }, 15_000, 'gamma__echo to be searchable');
+    const found = await eventually(
+      async () => {
+        const result = (await boss.callTool({
+          name: 'search_tools',
+          arguments: { query: 'echo the message back', limit: 20 },
+        })) as CallToolResult;
+        const names = (result.structuredContent as { results: { name: string }[] }).results.map((r) => r.name);
+        return names.includes('gamma__echo') && names;
+      },
+      15_000,
+      'gamma__echo to be searchable',
+    );
     expect(found.every((n) => n.startsWith('gamma__'))).toBe(true);
   });
 });
@@ -161,13 +177,20 @@ describe('meta-tools', () => {
   it('?tools=search lists only search_tools and call_tool, which find and call a tool', async () => {
     const c = await client(alice, '?tools=search');
     expect((await listAllTools(c)).tools.map((t) => t.name)).toEqual(['call_tool', 'search_tools']);
-    const results = await eventually(async () => {
-      const search = (await c.callTool({ name: 'search_tools', arguments: { query: 'add two numbers', limit: 5 } })) as CallToolResult;
-      const found = (search.structuredContent as { results: { name: string; score: number }[] }).results;
-      return found.length > 0 && found;
-    }, 15_000, 'alpha tools to be searchable');
+    const results = await eventually(
+      async () => {
+        const search = (await c.callTool({ name: 'search_tools', arguments: { query: 'add two numbers', limit: 5 } })) as CallToolResult;
+        const found = (search.structuredContent as { results: { name: string; score: number }[] }).results;
+        return found.length > 0 && found;
+      },
+      15_000,
+      'alpha tools to be searchable',
+    );
     expect(results[0]!.name).toBe('alpha__add');
-    const called = (await c.callTool({ name: 'call_tool', arguments: { name: results[0]!.name, arguments: { a: 1, b: 2 } } })) as CallToolResult;
+    const called = (await c.callTool({
+      name: 'call_tool',
+      arguments: { name: results[0]!.name, arguments: { a: 1, b: 2 } },
+    })) as CallToolResult;
     expect(called.structuredContent).toEqual({ sum: 3 });
   });
 
@@ -180,7 +203,12 @@ describe('meta-tools', () => {
 
 describe('audit trail', () => {
   it('records each tools/call as an Execution with source MCP that GraphQL subscribers see live', async () => {
-    const subscription = await sse(gw, 'subscription { executionUpdates { type execution { id source toolName status } } }', {}, alice.token);
+    const subscription = await sse(
+      gw,
+      'subscription { executionUpdates { type execution { id source toolName status } } }',
+      {},
+      alice.token,
+    );
     const c = await client(alice);
     await c.callTool({ name: 'alpha__echo', arguments: { message: 'audited' } });
     type Update = { executionUpdates: { type: string; execution: { id: string; source: string; toolName: string; status: string } } };

@@ -93,10 +93,14 @@ describe('/mcp aggregated catalogue', () => {
     controller.abort('user pressed stop');
     await expect(call).rejects.toThrow();
     await eventually(() => upstream.state().cancellations > before, 10_000, 'the upstream to see the cancellation');
-    const execution = await eventually(async () => {
-      const latest = await latestExecution();
-      return latest?.status === 'CANCELLED' ? latest : undefined;
-    }, 10_000, 'the execution to be CANCELLED');
+    const execution = await eventually(
+      async () => {
+        const latest = await latestExecution();
+        return latest?.status === 'CANCELLED' ? latest : undefined;
+      },
+      10_000,
+      'the execution to be CANCELLED',
+    );
     expect(execution.source).toBe('MCP');
   });
 

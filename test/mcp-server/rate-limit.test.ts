@@ -31,11 +31,21 @@ async function agentWithConnection(): Promise<TestAgent> {
 function post(agent: TestAgent, body: unknown): Promise<Response> {
   return fetch(`${gw.url}/mcp`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${agent.token}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-protocol-version': '2025-06-18' },
+    headers: {
+      authorization: `Bearer ${agent.token}`,
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+      'mcp-protocol-version': '2025-06-18',
+    },
     body: JSON.stringify(body),
   });
 }
-const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
 
 describe('rate limits on /mcp', () => {
   it('limits tools/call by the execute bucket: HTTP 429, Retry-After and a JSON-RPC error naming the bucket', async () => {
@@ -46,7 +56,11 @@ describe('rate limits on /mcp', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
-    const body = (await limited.json()) as { jsonrpc: string; id: unknown; error: { code: number; data: { error_code: string; details: { endpoint_type: string } } } };
+    const body = (await limited.json()) as {
+      jsonrpc: string;
+      id: unknown;
+      error: { code: number; data: { error_code: string; details: { endpoint_type: string } } };
+    };
     expect(body).toMatchObject({ jsonrpc: '2.0', id: 3 });
     expect(body.error.data).toMatchObject({ error_code: 'RATE_LIMIT_EXCEEDED', details: { endpoint_type: 'mcp_execute_tool' } });
   });

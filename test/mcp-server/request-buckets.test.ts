@@ -3,7 +3,12 @@ import { bucketCosts, initializeParams, wantsProgress } from '../../src/mcp-serv
 
 describe('rate-limit buckets of a POST body', () => {
   it('counts tools/call as execute and tools/list and search_tools as discover, each message of a batch', () => {
-    const call = (name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });
+    const call = (name: string, args: Record<string, unknown> = {}) => ({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name, arguments: args },
+    });
     const costs = bucketCosts([
       call('srv__echo'),
       call('call_tool', { name: 'srv__echo' }),
@@ -21,7 +26,12 @@ describe('rate-limit buckets of a POST body', () => {
 
 describe('initializeParams', () => {
   it('reads the version and capabilities of an initialize request only', () => {
-    const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'c', version: '1' } } };
+    const init = {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'c', version: '1' } },
+    };
     expect(initializeParams(init)).toEqual({ protocolVersion: '2025-06-18', capabilities: { roots: {} } });
     expect(initializeParams([init])).toBeUndefined();
     expect(initializeParams({ ...init, id: undefined })).toBeUndefined();

@@ -95,10 +95,19 @@ describe('/mcp sessions across instances', () => {
     const controller = new AbortController();
     const call = client.callTool({ name: 'test__slow', arguments: { ms: 20_000 } }, undefined, { signal: controller.signal });
     const owner = { agentId: agent.id, namespace: agent.namespace, role: 'agent' as const };
-    const running = await eventually(async () => {
-      const { rows } = await gateways[0]!.gateway.services.executions.list(owner, { connectionId, status: 'RUNNING', limit: 1, offset: 0 });
-      return rows[0];
-    }, 10_000, 'the call to run');
+    const running = await eventually(
+      async () => {
+        const { rows } = await gateways[0]!.gateway.services.executions.list(owner, {
+          connectionId,
+          status: 'RUNNING',
+          limit: 1,
+          offset: 0,
+        });
+        return rows[0];
+      },
+      10_000,
+      'the call to run',
+    );
     controller.abort('stop');
     await expect(call).rejects.toThrow();
     await eventually(() => upstream.state().cancellations > before, 10_000, 'the upstream to see the cancellation');
@@ -127,15 +136,33 @@ describe('/mcp sessions across instances', () => {
   it('ends a session on every instance when either receives its DELETE', async () => {
     const init = await fetch(`${gateways[0]!.url}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${agent.token}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      headers: {
+        authorization: `Bearer ${agent.token}`,
+        accept: 'application/json, text/event-stream',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     const session = init.headers.get('mcp-session-id')!;
-    const headers = { authorization: `Bearer ${agent.token}`, 'mcp-session-id': session, accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
-    const ping = (gw: TestGateway) => fetch(`${gw.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+    const headers = {
+      authorization: `Bearer ${agent.token}`,
+      'mcp-session-id': session,
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+    };
+    const ping = (gw: TestGateway) =>
+      fetch(`${gw.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
     expect((await ping(gateways[0]!)).status).toBe(200);
     expect((await ping(gateways[1]!)).status).toBe(200);
-    const ended = await fetch(`${gateways[1]!.url}/mcp`, { method: 'DELETE', headers: { authorization: headers.authorization, 'mcp-session-id': session } });
+    const ended = await fetch(`${gateways[1]!.url}/mcp`, {
+      method: 'DELETE',
+      headers: { authorization: headers.authorization, 'mcp-session-id': session },
+    });
     expect(ended.status).toBe(200);
     await eventually(async () => (await ping(gateways[0]!)).status === 404, 10_000, 'instance A to forget the session');
   });

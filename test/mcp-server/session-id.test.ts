@@ -20,7 +20,9 @@ describe('sealed session ids', () => {
     const id = new SessionIds(KEY).mint(state);
     expect(new SessionIds(`${KEY}-other`).open(id)).toBeUndefined();
     const [version, body, mac] = id.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), a: 'agent-2' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), a: 'agent-2' })).toString(
+      'base64url',
+    );
     expect(new SessionIds(KEY).open(`${version}.${forged}.${mac}`)).toBeUndefined();
     for (const bad of ['', 'v1', 'v1..', `${id}.x`, 'v2.e30.abc', randomish()]) expect(new SessionIds(KEY).open(bad)).toBeUndefined();
   });

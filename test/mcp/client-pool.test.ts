@@ -125,9 +125,14 @@ describe('calling tools', () => {
   it('delivers progress in order, with a progressToken sent on every call', async () => {
     const { upstream, h } = await setup();
     const updates: ProgressUpdate[] = [];
-    const result = await h.pool.callTool(target(upstream.url), 'slow', { ms: 200, steps: 4 }, {
-      onProgress: (p) => updates.push(p),
-    });
+    const result = await h.pool.callTool(
+      target(upstream.url),
+      'slow',
+      { ms: 200, steps: 4 },
+      {
+        onProgress: (p) => updates.push(p),
+      },
+    );
     expect(result.content).toEqual([{ type: 'text', text: 'slept 200 ms' }]);
     expect(updates).toEqual([1, 2, 3, 4].map((i) => ({ progress: i, total: 4, message: `step ${i} of 4` })));
   });

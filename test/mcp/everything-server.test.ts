@@ -41,9 +41,14 @@ describe.each([
 
   it('streams progress of a long-running operation in order', async () => {
     const updates: ProgressUpdate[] = [];
-    const result = await h.pool.callTool(target(everything.url), 'trigger-long-running-operation', { duration: 1, steps: 4 }, {
-      onProgress: (p) => updates.push(p),
-    });
+    const result = await h.pool.callTool(
+      target(everything.url),
+      'trigger-long-running-operation',
+      { duration: 1, steps: 4 },
+      {
+        onProgress: (p) => updates.push(p),
+      },
+    );
     expect(JSON.stringify(result.content)).toContain('Long running operation completed');
     // Over legacy SSE the last notification can arrive after the result (SDK
     // drops it), so at least 3 of the 4, in order, all with total 4.

@@ -129,7 +129,11 @@ describe('uniform refusals (production)', () => {
     const missingName = await refusal('http://cache.internal.example/mcp', uniform, dns);
     const noAddresses = await refusal('http://empty.example/mcp', uniform, dns);
     const literal = await refusal('http://10.0.0.8/mcp', uniform, dns);
-    const seen = [privateName, missingName, noAddresses, literal].map((e) => ({ status: e.httpStatus, message: e.message, details: e.details }));
+    const seen = [privateName, missingName, noAddresses, literal].map((e) => ({
+      status: e.httpStatus,
+      message: e.message,
+      details: e.details,
+    }));
     expect(new Set(seen.map((s) => JSON.stringify(s))).size).toBe(1);
     expect(seen[0]).toEqual({ status: 400, message: URL_NOT_ALLOWED_MESSAGE, details: { field: 'url', reason: 'url_not_allowed' } });
   });

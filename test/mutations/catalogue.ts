@@ -192,14 +192,14 @@ export const MUTATIONS: Mutation[] = [
   {
     feature: 'the search index follows tools/list_changed',
     file: 'src/services/connections.ts',
-    find: 'await this.deps.index.replaceConnectionTools(this.indexed(connection), tools);\n    } catch (error) {\n      this.deps.logger.error({ connectionId, err: error }, \'failed to store a changed tool list\');',
-    replace: '} catch (error) {\n      this.deps.logger.error({ connectionId, err: error }, \'failed to store a changed tool list\');',
+    find: "await this.deps.index.replaceConnectionTools(this.indexed(connection), tools);\n    } catch (error) {\n      this.deps.logger.error({ connectionId, err: error }, 'failed to store a changed tool list');",
+    replace: "} catch (error) {\n      this.deps.logger.error({ connectionId, err: error }, 'failed to store a changed tool list');",
     test: 'test/graphql/connection-status-events.test.ts',
   },
   {
     feature: 'background error → active',
     file: 'src/services/connections.ts',
-    find: "if (!USABLE.has(connection.status) || connection.status === status) return;",
+    find: 'if (!USABLE.has(connection.status) || connection.status === status) return;',
     replace: "if (!USABLE.has(connection.status) || connection.status === status || status === 'active') return;",
     test: 'test/graphql/connection-status-events.test.ts',
   },

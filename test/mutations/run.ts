@@ -18,7 +18,9 @@ function apply(source: string, mutation: Mutation): string {
   const count = parts.length - 1;
   const nth = mutation.nth ?? 1;
   if (count === 0 || (mutation.nth === undefined && count > 1) || nth > count) {
-    throw new Error(`${mutation.file}: expected ${mutation.nth ? `an occurrence ${nth}` : 'one occurrence'} of ${JSON.stringify(mutation.find)}, found ${count}`);
+    throw new Error(
+      `${mutation.file}: expected ${mutation.nth ? `an occurrence ${nth}` : 'one occurrence'} of ${JSON.stringify(mutation.find)}, found ${count}`,
+    );
   }
   return parts.slice(0, nth).join(mutation.find) + mutation.replace + parts.slice(nth).join(mutation.find);
 }
@@ -59,6 +61,8 @@ for (const mutation of selected) {
   const result = run(mutation);
   if (result === 'GREEN') survivors += 1;
   const breakage = `\`${mutation.file}\`: ${JSON.stringify(mutation.find.split('\n')[0]?.trim())} → ${JSON.stringify(mutation.replace.split('\n')[0]?.trim())}`;
-  process.stdout.write(`| ${mutation.feature} | ${breakage} | \`${mutation.test}\` | ${mutation.project ?? 'sqlite'} | ${result} (${Math.round((Date.now() - started) / 1000)} s) |\n`);
+  process.stdout.write(
+    `| ${mutation.feature} | ${breakage} | \`${mutation.test}\` | ${mutation.project ?? 'sqlite'} | ${result} (${Math.round((Date.now() - started) / 1000)} s) |\n`,
+  );
 }
 process.exit(survivors > 0 ? 1 : 0);

@@ -31,7 +31,10 @@ describe('start-up lines', () => {
 
   it('names authentication being off and CORS from any origin among what development relaxes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmws-banner-'));
-    const config = loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_AUTH_ENABLED: 'false', TMWS_CORS_ORIGINS: '["*"]', TMWS_MCP_ALLOWED_HOSTS: '' }, dir);
+    const config = loadConfig(
+      { TMWS_SECRET_KEY: KEY, TMWS_AUTH_ENABLED: 'false', TMWS_CORS_ORIGINS: '["*"]', TMWS_MCP_ALLOWED_HOSTS: '' },
+      dir,
+    );
     const relaxed = startupBanner({ url: URL, config, hasAgents: true, cwd: dir }).filter((l) => l.includes('relaxes'));
     expect(relaxed).toHaveLength(1);
     expect(relaxed[0]).toMatch(/AUTHENTICATION OFF/);

@@ -183,7 +183,10 @@ describe('every limited entry point draws from its bucket', () => {
     for (let i = 0; i <= capacity; i += 1) outcomes.push(await call(caller, target));
 
     const allowed = outcomes.slice(0, capacity);
-    expect(allowed.filter((o) => o.limited), `${entry}: limited within its ${capacity} allowed calls`).toEqual([]);
+    expect(
+      allowed.filter((o) => o.limited),
+      `${entry}: limited within its ${capacity} allowed calls`,
+    ).toEqual([]);
     expect(outcomes[capacity], `${entry}: call ${capacity + 1} of a ${capacity}-call window`).toMatchObject({ limited: true });
   });
 });
@@ -197,7 +200,7 @@ describe('GraphQL behind a trusted proxy', () => {
     const freshAgent = () => gw.agent(`proxied-${randomUUID().slice(0, 8)}`, 'wiring');
 
     // Several agents fill the window of one client address without reaching their own limits.
-    for (let spent = 0; spent < perIp; ) {
+    for (let spent = 0; spent < perIp;) {
       const agent = await freshAgent();
       for (let i = 0; i < perAgent && spent < perIp; i += 1, spent += 1) {
         expect(await search(agent, '10.78.0.1'), `call ${spent + 1} of the address's ${perIp}`).toMatchObject({ limited: false });

@@ -22,7 +22,10 @@ afterEach(async () => {
 
 async function productionLimiter(extra: Partial<RateLimiterDeps> = {}): Promise<RateLimiter> {
   deps = testDeps();
-  limiter = await createRateLimiter({ environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } }, { ...deps, ...extra });
+  limiter = await createRateLimiter(
+    { environment: 'production', rateLimit: { scale: 1 }, redis: { url: server.url } },
+    { ...deps, ...extra },
+  );
   return limiter;
 }
 
@@ -50,8 +53,7 @@ async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 
 }
 
 const degradedGauge = (): Promise<number | undefined> => metricValue(deps.metrics, 'rate_limiter_degraded_mode');
-const degradedErrorLogs = (lines: CapturedLog[]): CapturedLog[] =>
-  lines.filter((l) => l.level === ERROR && l.msg.includes('degraded'));
+const degradedErrorLogs = (lines: CapturedLog[]): CapturedLog[] => lines.filter((l) => l.level === ERROR && l.msg.includes('degraded'));
 
 async function expectNormalLimitsAgain(): Promise<void> {
   await waitFor(async () => (await degradedGauge()) === 0);

@@ -68,9 +68,7 @@ describe('rate limiter on Redis', () => {
     );
     // 60 concurrent requests against a 120 window: all pass; 70 more: exactly 60 of them pass.
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(60);
-    const more = await Promise.allSettled(
-      Array.from({ length: 70 }, (_, i) => (i % 2 === 0 ? a : b).consume('mcp_execute_tool', subject)),
-    );
+    const more = await Promise.allSettled(Array.from({ length: 70 }, (_, i) => (i % 2 === 0 ? a : b).consume('mcp_execute_tool', subject)));
     expect(more.filter((s) => s.status === 'fulfilled')).toHaveLength(60);
     for (const s of more) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(RateLimitExceededError);
   });

@@ -175,9 +175,7 @@ describe('rate limiter failing secure', () => {
     await expect(limiter.consume('mcp_execute_tool', freshSubject(), 0)).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(limiter.consume('mcp_execute_tool', freshSubject(), 1.5)).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(limiter.consume('mcp_execute_tool', freshSubject({ agentId: '' }))).rejects.toBeInstanceOf(ServiceUnavailableError);
-    await expect(limiter.consume('no_such_bucket' as 'mcp_execute_tool', freshSubject())).rejects.toBeInstanceOf(
-      ServiceUnavailableError,
-    );
+    await expect(limiter.consume('no_such_bucket' as 'mcp_execute_tool', freshSubject())).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 
   it('still validates calls when limiting is disabled', async () => {

@@ -56,7 +56,10 @@ describe('authentication (SPEC §3)', () => {
   });
 
   it('rejects alg none', async () => {
-    const unsigned = new UnsecuredJWT({}).setSubject('auth-agent').setExpirationTime(now() + 60).encode();
+    const unsigned = new UnsecuredJWT({})
+      .setSubject('auth-agent')
+      .setExpirationTime(now() + 60)
+      .encode();
     await expect401(unsigned, /algorithm|Invalid/);
   });
 

@@ -168,7 +168,11 @@ describe('connection lifecycle against the real everything server', () => {
       [`${BASE}/connections/${id}/tools`, 'GET'],
       [`${BASE}/connections/${id}/tools/echo/execute`, 'POST'],
     ] as const) {
-      const response = await gw.request(path, { method, token: agent.token, ...(method === 'POST' ? { body: { arguments: { message: 'x' } } } : {}) });
+      const response = await gw.request(path, {
+        method,
+        token: agent.token,
+        ...(method === 'POST' ? { body: { arguments: { message: 'x' } } } : {}),
+      });
       expect(response.status).toBe(409);
       expect((await response.json()).error_code).toBe('CONNECTION_NOT_ACTIVE');
     }
@@ -242,7 +246,11 @@ describe('create validation (400 VALIDATION_ERROR, details.field)', () => {
   });
 
   it('stores upstream headers but never returns them', async () => {
-    const { response, body } = await create({ server_name: 'with-headers', url: upstream.url, headers: { Authorization: 'Bearer upstream-secret' } });
+    const { response, body } = await create({
+      server_name: 'with-headers',
+      url: upstream.url,
+      headers: { Authorization: 'Bearer upstream-secret' },
+    });
     expect(response.status).toBe(201);
     expect(JSON.stringify(body)).not.toContain('upstream-secret');
     const listed = await (await gw.request(`${BASE}/connections`, { token: agent.token })).text();

@@ -73,20 +73,32 @@ describe('namespace isolation and ownership (P0-1)', () => {
     expect(list.connections.map((c: { id: string }) => c.id)).toEqual([connectionId]);
     expect((await status('GET', `${BASE}/connections/${connectionId}`, admin.token)).status).toBe(200);
     expect((await status('GET', `${BASE}/connections/${connectionId}/tools`, admin.token)).status).toBe(200);
-    const execute = await status('POST', `${BASE}/connections/${connectionId}/tools/echo/execute`, admin.token, { arguments: { message: 'x' } });
+    const execute = await status('POST', `${BASE}/connections/${connectionId}/tools/echo/execute`, admin.token, {
+      arguments: { message: 'x' },
+    });
     expect(execute.status).toBe(403);
   });
 
   it('lets the owner execute', async () => {
-    const result = await status('POST', `${BASE}/connections/${connectionId}/tools/echo/execute`, owner.token, { arguments: { message: 'mine' } });
+    const result = await status('POST', `${BASE}/connections/${connectionId}/tools/echo/execute`, owner.token, {
+      arguments: { message: 'mine' },
+    });
     expect(result.status).toBe(200);
   });
 
   it('refuses a body whose namespace or agent_id differs from the verified ones', async () => {
-    const wrongNamespace = await status('POST', `${BASE}/connections`, owner.token, { server_name: 'n1', url: upstream.url, namespace: 'beta' });
+    const wrongNamespace = await status('POST', `${BASE}/connections`, owner.token, {
+      server_name: 'n1',
+      url: upstream.url,
+      namespace: 'beta',
+    });
     expect(wrongNamespace.status).toBe(403);
     expect(wrongNamespace.body.error_code).toBe('AUTHORIZATION_ERROR');
-    const wrongAgent = await status('POST', `${BASE}/connections`, owner.token, { server_name: 'n2', url: upstream.url, agent_id: 'alpha-peer' });
+    const wrongAgent = await status('POST', `${BASE}/connections`, owner.token, {
+      server_name: 'n2',
+      url: upstream.url,
+      agent_id: 'alpha-peer',
+    });
     expect(wrongAgent.status).toBe(403);
     const matching = await status('POST', `${BASE}/connections`, owner.token, {
       server_name: 'n3',

@@ -95,7 +95,10 @@ describe('two gateway instances on one Redis', () => {
       const agentB = await b.agent('shared-agent', 'scale');
       const statuses: number[] = [];
       for (let i = 0; i < 8; i += 1) {
-        for (const [gw, agent] of [[a, agentA], [b, agentB]] as const) {
+        for (const [gw, agent] of [
+          [a, agentA],
+          [b, agentB],
+        ] as const) {
           const response = await gw.request(`${BASE}/connections`, {
             method: 'POST',
             token: agent.token,
@@ -122,7 +125,11 @@ describe('fail-secure', () => {
       gw.gateway.services.limiter.consume = async () => {
         throw new TypeError('limiter store exploded');
       };
-      const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'x', url: upstream.url } });
+      const response = await gw.request(`${BASE}/connections`, {
+        method: 'POST',
+        token: agent.token,
+        body: { server_name: 'x', url: upstream.url },
+      });
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).not.toBeNull();
       const body = await response.json();

@@ -99,9 +99,12 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     expect(response.status).toBe(400);
     expect(JSON.stringify(await response.json())).toContain('VALIDATION_ERROR');
 
-    const viaGet = await gw.request(`/graphql?query=${encodeURIComponent('{ me { id } }')}&variables=${encodeURIComponent(`{"x":${nestedArray(1_000)}}`)}`, {
-      token: agent.token,
-    });
+    const viaGet = await gw.request(
+      `/graphql?query=${encodeURIComponent('{ me { id } }')}&variables=${encodeURIComponent(`{"x":${nestedArray(1_000)}}`)}`,
+      {
+        token: agent.token,
+      },
+    );
     expect(viaGet.status).toBeLessThan(500);
     expect(JSON.stringify(await viaGet.json())).toContain('VALIDATION_ERROR');
   });
@@ -148,7 +151,10 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
   it('answers requests Node cannot parse in the gateway error format: 431 for headers above 16 KiB, 400 for garbage', async () => {
     const huge = await exchange(`GET /health HTTP/1.1\r\nHost: g\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, Buffer.alloc(0));
     expect(huge.response).toMatch(/^HTTP\/1\.1 431 /);
-    expect(JSON.parse(huge.response.split('\r\n\r\n')[1]!)).toMatchObject({ error_code: 'PAYLOAD_TOO_LARGE', details: { limit_bytes: 16384 } });
+    expect(JSON.parse(huge.response.split('\r\n\r\n')[1]!)).toMatchObject({
+      error_code: 'PAYLOAD_TOO_LARGE',
+      details: { limit_bytes: 16384 },
+    });
     const garbage = await exchange('NOT HTTP AT ALL\r\n\r\n', Buffer.alloc(0));
     expect(garbage.response).toMatch(/^HTTP\/1\.1 400 /);
     expect(JSON.parse(garbage.response.split('\r\n\r\n')[1]!)).toMatchObject({ error_code: 'VALIDATION_ERROR' });

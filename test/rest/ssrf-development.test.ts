@@ -31,7 +31,11 @@ describe('SSRF guard of a development gateway with default settings', () => {
   it.each(['http://169.254.169.254/', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.5/mcp', 'http://192.168.1.1/mcp'])(
     'refuses %s with 400 url_not_allowed naming TMWS_MCP_ALLOWED_HOSTS',
     async (url) => {
-      const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'metadata', url } });
+      const response = await gw.request(`${BASE}/connections`, {
+        method: 'POST',
+        token: agent.token,
+        body: { server_name: 'metadata', url },
+      });
       expect(response.status).toBe(400);
       const body = await response.json();
       expect(body).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: 'url', reason: 'url_not_allowed' } });
@@ -41,7 +45,11 @@ describe('SSRF guard of a development gateway with default settings', () => {
   );
 
   it('connects to an upstream on loopback, as in the walk-through', async () => {
-    const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'local', url: upstream.url } });
+    const response = await gw.request(`${BASE}/connections`, {
+      method: 'POST',
+      token: agent.token,
+      body: { server_name: 'local', url: upstream.url },
+    });
     expect(response.status).toBe(201);
     expect((await response.json()).status).toBe('active');
     const list = await (await gw.request(`${BASE}/connections`, { token: agent.token })).json();

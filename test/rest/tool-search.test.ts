@@ -28,10 +28,7 @@ const startChroma = (port?: number) =>
 beforeAll(async () => {
   chroma = await startChroma();
   chromaPort = Number(new URL(chroma.url).port);
-  [gw, testUpstream] = await Promise.all([
-    startGateway({ TMWS_CHROMA_URL: chroma.url }),
-    startTestUpstream(),
-  ]);
+  [gw, testUpstream] = await Promise.all([startGateway({ TMWS_CHROMA_URL: chroma.url }), startTestUpstream()]);
   alice = await gw.agent('alice', 'north');
   alfred = await gw.agent('alfred', 'north');
   northAdmin = await gw.agent('north-admin', 'north', 'admin');
@@ -91,7 +88,7 @@ describe('tool search through the REST bridge', () => {
     expect(alfreds.body.results.every((r: { server_name: string }) => r.server_name === 'tester')).toBe(true);
   });
 
-  it("shows an admin every tool of its namespace, and only of its namespace", async () => {
+  it('shows an admin every tool of its namespace, and only of its namespace', async () => {
     const { body } = await search(northAdmin, 'echo a message back', 50);
     const servers = new Set(body.results.map((r: { server_name: string }) => r.server_name));
     expect(servers).toEqual(new Set(['everything', 'tester']));
@@ -137,10 +134,16 @@ describe('tool search through the REST bridge', () => {
 
     chroma = await startChroma(chromaPort);
     await expect
-      .poll(async () => (await search(alice, 'How many calls were cancelled so far', 10)).body.results?.map((r: { connection_id: string }) => r.connection_id) ?? [], {
-        timeout: 20_000,
-        interval: 500,
-      })
+      .poll(
+        async () =>
+          (await search(alice, 'How many calls were cancelled so far', 10)).body.results?.map(
+            (r: { connection_id: string }) => r.connection_id,
+          ) ?? [],
+        {
+          timeout: 20_000,
+          interval: 500,
+        },
+      )
       .toContain(lateId);
     expect((await gw.request('/health/ready')).status).toBe(200);
   });

@@ -18,13 +18,21 @@ afterAll(async () => {
 });
 
 async function connect(name: string, url: string, timeout = 10) {
-  const response = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: name, url, timeout } });
+  const response = await gw.request(`${BASE}/connections`, {
+    method: 'POST',
+    token: agent.token,
+    body: { server_name: name, url, timeout },
+  });
   expect(response.status).toBe(201);
   return response.json();
 }
 
 async function execute(id: string, tool: string, args: Record<string, unknown>) {
-  const response = await gw.request(`${BASE}/connections/${id}/tools/${tool}/execute`, { method: 'POST', token: agent.token, body: { arguments: args } });
+  const response = await gw.request(`${BASE}/connections/${id}/tools/${tool}/execute`, {
+    method: 'POST',
+    token: agent.token,
+    body: { arguments: args },
+  });
   return { status: response.status, body: await response.json() };
 }
 

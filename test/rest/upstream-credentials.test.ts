@@ -54,14 +54,15 @@ describe('upstream headers an agent may set', () => {
     expect(body).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: `headers.${name}` } });
   });
 
-  it.each([['a line break', 'a\r\nX-Injected: 1'], ['a control character', 'a\u0007'], ['a character outside Latin-1', '€']])(
-    'refuses a header value with %s with 400, not a failed handshake',
-    async (_label, value) => {
-      const { status, body } = await create({ server_name: 'bad-value', url: keyed.url, headers: { 'X-Api-Key': value } });
-      expect(status).toBe(400);
-      expect(body.details.field).toBe('headers.X-Api-Key');
-    },
-  );
+  it.each([
+    ['a line break', 'a\r\nX-Injected: 1'],
+    ['a control character', 'a\u0007'],
+    ['a character outside Latin-1', '€'],
+  ])('refuses a header value with %s with 400, not a failed handshake', async (_label, value) => {
+    const { status, body } = await create({ server_name: 'bad-value', url: keyed.url, headers: { 'X-Api-Key': value } });
+    expect(status).toBe(400);
+    expect(body.details.field).toBe('headers.X-Api-Key');
+  });
 
   it('refuses one header given twice in different letter case', async () => {
     const { status, body } = await create({ server_name: 'twice', url: keyed.url, headers: { 'X-Api-Key': 'a', 'x-api-key': 'b' } });
@@ -120,7 +121,10 @@ describe('credentials in a connection URL', () => {
     });
     expect((await gql.json()).data.connection.url).toBe(basic.url);
 
-    const row = await gw.gateway.services.connectionRepository.findReadable({ agentId: agent.id, namespace: agent.namespace, role: 'agent' }, id);
+    const row = await gw.gateway.services.connectionRepository.findReadable(
+      { agentId: agent.id, namespace: agent.namespace, role: 'agent' },
+      id,
+    );
     expect(row.url).toBe(basic.url);
     expect(row.headersSealed).not.toContain('Basic');
   });
@@ -141,7 +145,10 @@ describe('logs', () => {
         done();
       },
     });
-    logged = await createApp({ ...gw.config, http: { ...gw.config.http, port: 0 }, logLevel: 'debug' }, { logger: pino({ level: 'debug' }, sink) });
+    logged = await createApp(
+      { ...gw.config, http: { ...gw.config.http, port: 0 }, logLevel: 'debug' },
+      { logger: pino({ level: 'debug' }, sink) },
+    );
     await logged.listen();
   });
   afterAll(async () => logged?.close());

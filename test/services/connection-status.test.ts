@@ -32,10 +32,18 @@ afterAll(async () => {
 
 async function liveConnection(name: string): Promise<{ id: string; upstream: TestUpstream }> {
   const upstream = await startTestUpstream();
-  const created = await gw.request('/api/v1/mcp/connections', { method: 'POST', token: agent.token, body: { server_name: name, url: upstream.url } });
+  const created = await gw.request('/api/v1/mcp/connections', {
+    method: 'POST',
+    token: agent.token,
+    body: { server_name: name, url: upstream.url },
+  });
   expect(created.status).toBe(201);
   const { id } = (await created.json()) as { id: string };
-  const warm = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, { method: 'POST', token: agent.token, body: { arguments: { message: 'up' } } });
+  const warm = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, {
+    method: 'POST',
+    token: agent.token,
+    body: { arguments: { message: 'up' } },
+  });
   expect(warm.status).toBe(200);
   return { id, upstream };
 }
@@ -62,11 +70,19 @@ describe('connection status after a failed execute on PostgreSQL', () => {
   it('is active again as soon as a call through it succeeded once the upstream is back', async () => {
     const { id, upstream } = await liveConnection('back');
     await upstream.stop();
-    const failed = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, { method: 'POST', token: agent.token, body: { arguments: { message: 'x' } } });
+    const failed = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, {
+      method: 'POST',
+      token: agent.token,
+      body: { arguments: { message: 'x' } },
+    });
     expect(failed.status).toBe(502);
     const restarted = await startTestUpstream({ port: upstream.port });
     try {
-      const executed = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, { method: 'POST', token: agent.token, body: { arguments: { message: 'back' } } });
+      const executed = await gw.request(`/api/v1/mcp/connections/${id}/tools/echo/execute`, {
+        method: 'POST',
+        token: agent.token,
+        body: { arguments: { message: 'back' } },
+      });
       expect(executed.status).toBe(200);
       const read = await gw.request(`/api/v1/mcp/connections/${id}`, { token: agent.token });
       expect(((await read.json()) as { status: string }).status).toBe('active');

@@ -46,7 +46,13 @@ const connections = () => harness.services.connections;
 describe('create', () => {
   it('connects, stores the catalogue and answers the ACTIVE connection with its tools', async () => {
     const { connection, tools } = await connections().create(alice, { serverName: 'svc-create', url: upstream.url });
-    expect(connection).toMatchObject({ serverName: 'svc-create', status: 'active', namespace: 'svc-north', agentId: 'svc-alice', timeoutSeconds: 30 });
+    expect(connection).toMatchObject({
+      serverName: 'svc-create',
+      status: 'active',
+      namespace: 'svc-north',
+      agentId: 'svc-alice',
+      timeoutSeconds: 30,
+    });
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'add', 'fail', 'slow']));
     const stored = await harness.services.connectionRepository.findReadable(alice, connection.id);
     expect(stored).toMatchObject({ status: 'active', url: upstream.url });
@@ -60,7 +66,12 @@ describe('create', () => {
     ['a fractional timeout', { timeoutSeconds: 5.5 }, 'timeoutSeconds', 'timeoutSeconds must be an integer number of seconds'],
     ['an empty namespace claim', { namespace: '' }, 'namespace', 'namespace must not be empty'],
     ['a malformed agent id claim', { agentId: 'has space' }, 'agentId', 'agentId must be 1-128 letters, digits, . _ : @ or -'],
-    ['a reserved upstream header', { headers: { Host: 'evil.example' } }, 'headers.Host', "header 'Host' may not be set: allowed are Authorization, Cookie, Api-Key and custom X-* headers"],
+    [
+      'a reserved upstream header',
+      { headers: { Host: 'evil.example' } },
+      'headers.Host',
+      "header 'Host' may not be set: allowed are Authorization, Cookie, Api-Key and custom X-* headers",
+    ],
     ['a header given twice', { headers: { 'X-Key': 'a', 'x-key': 'b' } }, 'headers.x-key', "header 'x-key' is given twice"],
   ])('refuses %s with VALIDATION_ERROR naming the domain field, and stores nothing', async (_label, change, field, message) => {
     const before = await connections().list(alice, { limit: 100, offset: 0 });
@@ -76,15 +87,25 @@ describe('create', () => {
     expect(namespace.field).toBe('namespace');
     const agent = await refusal(connections().create(alice, { serverName: 'svc-claims', url: upstream.url, agentId: 'svc-bob' }));
     expect(agent).toBeInstanceOf(AuthorizationError);
-    expect({ field: agent.field, message: agent.message }).toEqual({ field: 'agentId', message: 'agentId does not match the authenticated agent' });
+    expect({ field: agent.field, message: agent.message }).toEqual({
+      field: 'agentId',
+      message: 'agentId does not match the authenticated agent',
+    });
     // Matching claims are accepted.
-    const { connection } = await connections().create(alice, { serverName: 'svc-claims', url: upstream.url, namespace: 'svc-north', agentId: 'svc-alice' });
+    const { connection } = await connections().create(alice, {
+      serverName: 'svc-claims',
+      url: upstream.url,
+      namespace: 'svc-north',
+      agentId: 'svc-alice',
+    });
     expect(connection.status).toBe('active');
   });
 
   it('refuses a second live connection with the same name for the same agent, not for another agent', async () => {
     await connections().create(alice, { serverName: 'svc-twice', url: upstream.url });
-    expect(await refusal(connections().create(alice, { serverName: 'svc-twice', url: upstream.url }))).toBeInstanceOf(DuplicateConnectionError);
+    expect(await refusal(connections().create(alice, { serverName: 'svc-twice', url: upstream.url }))).toBeInstanceOf(
+      DuplicateConnectionError,
+    );
     const other = await connections().create(bob, { serverName: 'svc-twice', url: upstream.url });
     expect(other.connection.agentId).toBe('svc-bob');
   });

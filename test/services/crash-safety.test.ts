@@ -135,7 +135,10 @@ describe('kill -9 during 200 concurrent executions', () => {
       startGatewayProcess(gatewayEnv(database.url), LEASE),
       startGatewayProcess(gatewayEnv(database.url), LEASE),
     ]);
-    cleanups.push(() => victim.kill(), () => survivor.kill());
+    cleanups.push(
+      () => victim.kill(),
+      () => survivor.kill(),
+    );
     const connectionId = await connect(victim, token, upstream);
     const onVictim: Sent = { answered: [], lost: 0 };
     const onSurvivor: Sent = { answered: [], lost: 0 };
@@ -143,7 +146,7 @@ describe('kill -9 during 200 concurrent executions', () => {
       ...sendSlowCalls(victim, token, connectionId, (CALLS * 3) / 4, onVictim),
       ...sendSlowCalls(survivor, token, connectionId, CALLS / 4, onSurvivor),
     ];
-    await eventually(() => onVictim.answered.length >= CALLS / 8, 60_000, 'an eighth of the victim\'s calls answered');
+    await eventually(() => onVictim.answered.length >= CALLS / 8, 60_000, "an eighth of the victim's calls answered");
     await victim.kill();
     const killedAt = Date.now();
     await Promise.all(calls);

@@ -23,7 +23,11 @@ afterAll(async () => {
 });
 
 async function call() {
-  const response = await gw.request(`${BASE}/connections/${connectionId}/tools/raw/execute`, { method: 'POST', token: agent.token, body: { arguments: {} } });
+  const response = await gw.request(`${BASE}/connections/${connectionId}/tools/raw/execute`, {
+    method: 'POST',
+    token: agent.token,
+    body: { arguments: {} },
+  });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 

@@ -87,7 +87,9 @@ describe('event bus on Redis', () => {
     const lostWarning = 'event bus could not publish to redis; events are lost until it is back';
     await eventually(() => warnings.includes(lostWarning), 10_000, 'the lost publishes were reported');
     // Many reconnect attempts by now, yet each connection said it was down once, like the limiter's.
-    expect(warnings.sort()).toEqual([lostWarning, 'event bus publish redis connection error', 'event bus subscribe redis connection error'].sort());
+    expect(warnings.sort()).toEqual(
+      [lostWarning, 'event bus publish redis connection error', 'event bus subscribe redis connection error'].sort(),
+    );
     await redis.restart();
     const received = await receive(there, 1);
     // The publisher reconnects with backoff: publish until the first 'back' arrives.

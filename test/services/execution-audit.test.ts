@@ -26,7 +26,11 @@ beforeAll(async () => {
   gw = await startGateway({ TMWS_DATABASE_URL: database.url });
   for (const namespace of NAMESPACES) {
     const agent = await gw.agent(`${namespace}-agent`, namespace);
-    const created = await gw.request('/api/v1/mcp/connections', { method: 'POST', token: agent.token, body: { server_name: 'nul', url: upstream.url } });
+    const created = await gw.request('/api/v1/mcp/connections', {
+      method: 'POST',
+      token: agent.token,
+      body: { server_name: 'nul', url: upstream.url },
+    });
     expect(created.status).toBe(201);
     tenants.push({ agent, connectionId: ((await created.json()) as { id: string }).id });
   }
@@ -56,9 +60,18 @@ describe('audit rows on PostgreSQL under a poisoned call', () => {
       Array.from({ length: CALLS_PER_NAMESPACE }, (_, i) => ({ tenant, message: `${tenant.agent.namespace}-${i}` })),
     );
     // The poisoned calls are sent in the middle of the others, so they share the others' write batches.
-    const calls = ordinary.map(({ tenant, message }) => () => execute(tenant, 'echo', { message }));
+    const calls = ordinary.map(
+      ({ tenant, message }) =>
+        () =>
+          execute(tenant, 'echo', { message }),
+    );
     const middle = Math.floor(calls.length / 2);
-    calls.splice(middle, 0, () => execute(poisoner, 'echo', { message: 'poison\u0000' }), () => execute(poisoner, 'nul', {}));
+    calls.splice(
+      middle,
+      0,
+      () => execute(poisoner, 'echo', { message: 'poison\u0000' }),
+      () => execute(poisoner, 'nul', {}),
+    );
     const sent = await Promise.all(calls.map((call) => call()));
     const [poisonedArgument, poisonedResult] = sent.splice(middle, 2) as [Response, Response];
     const answers = sent;

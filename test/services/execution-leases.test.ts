@@ -51,7 +51,15 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
   const run = (repo: ExecutionRepository) =>
     repo.insert(
       owner,
-      { id: randomUUID(), connectionId: randomUUID(), toolName: 'slow', arguments: {}, source: 'REST', requestId: null, startedAt: new Date() },
+      {
+        id: randomUUID(),
+        connectionId: randomUUID(),
+        toolName: 'slow',
+        arguments: {},
+        source: 'REST',
+        requestId: null,
+        startedAt: new Date(),
+      },
       { durable: true },
     );
   const status = async (id: string) => (await orm.em.fork().findOneOrFail(ExecutionSchema, { id })).status;
@@ -76,7 +84,11 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) terminal.push(next.value);
     })();
 
-    await eventually(async () => (await Promise.all(orphans.map((e) => status(e.id)))).every((s) => s === 'FAILED'), 20_000, 'the orphans FAILED');
+    await eventually(
+      async () => (await Promise.all(orphans.map((e) => status(e.id)))).every((s) => s === 'FAILED'),
+      20_000,
+      'the orphans FAILED',
+    );
     const failed = await orm.em.fork().find(ExecutionSchema, { id: { $in: orphans.map((e) => e.id) } });
     for (const row of failed) {
       expect(row).toMatchObject({ status: 'FAILED', errorCode: 'GATEWAY_RESTARTED' });
@@ -85,11 +97,25 @@ function leasesBehave(target: () => Promise<DatabaseTarget>) {
     // Several more sweeps (every 100 ms) run meanwhile: the live instances' rows stay untouched.
     await new Promise((resolve) => setTimeout(resolve, 5 * LIVE.sweepEveryMs));
     for (const execution of [...mine, ...others]) expect(await status(execution.id)).toBe('RUNNING');
-    await eventually(() => orphans.every((e) => terminal.some((t) => t.executionId === e.id && t.type === 'FAILED')), 20_000, 'a FAILED event per orphan');
+    await eventually(
+      () => orphans.every((e) => terminal.some((t) => t.executionId === e.id && t.type === 'FAILED')),
+      20_000,
+      'a FAILED event per orphan',
+    );
     void iterator.return?.();
 
     // Finishing one's own row still works after the sweeps.
-    expect(await survivor.repo.finish(owner, mine[0]!.id, { status: 'COMPLETED', isError: false, result: null, errorCode: null, errorMessage: null, finishedAt: new Date(), durationMs: 1 })).toBe(true);
+    expect(
+      await survivor.repo.finish(owner, mine[0]!.id, {
+        status: 'COMPLETED',
+        isError: false,
+        result: null,
+        errorCode: null,
+        errorMessage: null,
+        finishedAt: new Date(),
+        durationMs: 1,
+      }),
+    ).toBe(true);
   }, 60_000);
 
   it('fails rows from before leases existed when an instance starts', async () => {

@@ -143,7 +143,11 @@ describe('status transitions', () => {
 
   it('RUNNING → FAILED when the upstream is gone, and the connection goes error; a disconnected one is not usable', async () => {
     const doomed = await startTestUpstream();
-    const { connection } = await harness.services.connections.create(owner, { serverName: 'exe-doomed', url: doomed.url, timeoutSeconds: 5 });
+    const { connection } = await harness.services.connections.create(owner, {
+      serverName: 'exe-doomed',
+      url: doomed.url,
+      timeoutSeconds: 5,
+    });
     await doomed.stop();
     const error = await refusal(executions().execute(owner, call('echo', { message: 'anyone?' }, connection.id)));
     expect(error).toBeInstanceOf(ExternalServiceError);

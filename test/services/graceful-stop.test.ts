@@ -28,7 +28,11 @@ describe('graceful stop', () => {
   it('finishes what ends within the drain bound, cancels the rest, and records both', async () => {
     const gw: TestGateway = await startGateway({ TMWS_DATABASE_URL: database.url }, { drainMs: DRAIN_MS });
     const agent = await gw.agent('draining', 'drain');
-    const created = await gw.request(`${BASE}/connections`, { method: 'POST', token: agent.token, body: { server_name: 'slow', url: upstream.url } });
+    const created = await gw.request(`${BASE}/connections`, {
+      method: 'POST',
+      token: agent.token,
+      body: { server_name: 'slow', url: upstream.url },
+    });
     const { id } = (await created.json()) as { id: string };
     const execute = (ms: number) =>
       gw.request(`${BASE}/connections/${id}/tools/slow/execute`, { method: 'POST', token: agent.token, body: { arguments: { ms } } });
@@ -56,8 +60,9 @@ describe('graceful stop', () => {
         headers: { authorization: `Bearer ${reader.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ query: `{ executions(connectionId: "${id}", first: 10) { edges { node { id status } } } }` }),
       });
-      const rows = ((await result.json()) as { data: { executions: { edges: { node: { id: string; status: string } }[] } } }).data
-        .executions.edges.map((e) => e.node);
+      const rows = (
+        (await result.json()) as { data: { executions: { edges: { node: { id: string; status: string } }[] } } }
+      ).data.executions.edges.map((e) => e.node);
       expect(rows.find((r) => r.id === quickBody.execution_id)?.status).toBe('COMPLETED');
       expect(rows.filter((r) => r.status === 'CANCELLED')).toHaveLength(1);
       expect(rows.filter((r) => r.status === 'RUNNING')).toEqual([]);

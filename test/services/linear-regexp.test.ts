@@ -43,7 +43,10 @@ describe('LinearPatterns (RE2 for tool schema patterns)', () => {
   it('keeps the JavaScript meaning of ., \\s and \\S', () => {
     const { validator } = ajvWithLinearPatterns();
     const atoms = fc.constantFrom('.', '\\s', '\\S', '[\\s]', '[a\\s]', 'a', '\\d', '\\w');
-    const text = fc.string({ unit: fc.constantFrom('a', '1', ' ', '\t', '\n', '\r', '\u000b', '\u00a0', '\u2028', '\u3000', '\ufeff', 'é', '_'), maxLength: 4 });
+    const text = fc.string({
+      unit: fc.constantFrom('a', '1', ' ', '\t', '\n', '\r', '\u000b', '\u00a0', '\u2028', '\u3000', '\ufeff', 'é', '_'),
+      maxLength: 4,
+    });
     fc.assert(
       fc.property(fc.array(atoms, { minLength: 1, maxLength: 4 }), text, (parts, input) => {
         const pattern = `^${parts.join('')}$`;

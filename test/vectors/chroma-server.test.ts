@@ -48,9 +48,9 @@ describe('local Chroma server', () => {
     const first = await startLocalChroma({ path: dir, logger: createLogger('silent') });
     try {
       const port = Number(new URL(first.url).port);
-      await expect(
-        startLocalChroma({ path: join(dir, 'second'), logger: createLogger('silent'), port }),
-      ).rejects.toThrow(/is not available/);
+      await expect(startLocalChroma({ path: join(dir, 'second'), logger: createLogger('silent'), port })).rejects.toThrow(
+        /is not available/,
+      );
     } finally {
       await first.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Bm25Index, expandQuery, tokenize } from '../../src/vectors/lexical-ranker.js';
-import {
-  collectionNameForNamespace,
-  splitIdentifier,
-  toolDocument,
-  toolEmbeddingText,
-} from '../../src/vectors/tool-document.js';
+import { collectionNameForNamespace, splitIdentifier, toolDocument, toolEmbeddingText } from '../../src/vectors/tool-document.js';
 
 const CHROMA_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$/;
 

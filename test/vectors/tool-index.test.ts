@@ -167,8 +167,12 @@ describe('tool index on a live Chroma', () => {
           { prune: false },
         )
         .then(() => finished.push('rebuild'));
-      const other = stepped.replaceConnectionTools(connection('conn-other', 'turns-b', 'ulla'), [sendMessage]).then(() => finished.push('other'));
-      const newer = stepped.replaceConnectionTools(connection('conn-late', 'turns-c', 'tom'), [forecast]).then(() => finished.push('newer'));
+      const other = stepped
+        .replaceConnectionTools(connection('conn-other', 'turns-b', 'ulla'), [sendMessage])
+        .then(() => finished.push('other'));
+      const newer = stepped
+        .replaceConnectionTools(connection('conn-late', 'turns-c', 'tom'), [forecast])
+        .then(() => finished.push('newer'));
       await Promise.all([rebuilt, other, newer]);
 
       expect(finished.indexOf('other')).toBeLessThan(finished.indexOf('rebuild'));

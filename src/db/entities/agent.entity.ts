@@ -14,7 +14,10 @@ export const AgentSchema = defineEntity({
     role: p.enum([...AGENT_ROLES]).default('agent'),
     status: p.enum([...AGENT_STATUSES]).default('active'),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 

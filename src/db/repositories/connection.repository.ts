@@ -2,11 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager, type FilterQuery, type Transaction } from '@mikro-orm/core';
 import type { Principal } from '../../auth/principal.js';
 import { canManage } from '../../auth/principal.js';
-import {
-  AuthorizationError,
-  ConnectionNotFoundError,
-  DuplicateConnectionError,
-} from '../../errors/index.js';
+import { AuthorizationError, ConnectionNotFoundError, DuplicateConnectionError } from '../../errors/index.js';
 import { McpConnectionSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
 import { LoadingCache } from '../../common/loading-cache.js';
 import { storableStructure } from '../../common/storable-text.js';
@@ -67,9 +63,7 @@ export class ConnectionRepository {
 
   /** The principal's visible scope: its namespace, and only its own rows unless admin. */
   private scope(principal: Principal): { namespace: string; agentId?: string } {
-    return principal.role === 'admin'
-      ? { namespace: principal.namespace }
-      : { namespace: principal.namespace, agentId: principal.agentId };
+    return principal.role === 'admin' ? { namespace: principal.namespace } : { namespace: principal.namespace, agentId: principal.agentId };
   }
 
   /**
@@ -190,11 +184,7 @@ export class ConnectionRepository {
   async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
     if (connectionIds.length === 0) return [];
     const em = this.em.fork();
-    const readable = await em.find(
-      McpConnectionSchema,
-      { ...this.scope(principal), id: { $in: [...connectionIds] } },
-      { fields: ['id'] },
-    );
+    const readable = await em.find(McpConnectionSchema, { ...this.scope(principal), id: { $in: [...connectionIds] } }, { fields: ['id'] });
     if (readable.length === 0) return [];
     return em.find(
       ToolSchema,
@@ -241,7 +231,6 @@ export class ConnectionRepository {
       throw error;
     }
   }
-
 }
 
 /** 404 for an id that exists nowhere, 403 for one the principal may not read; the foreign row never leaves. */

@@ -71,10 +71,10 @@ export class ExecutionLeases {
   /** Extends the lease to `ttlMs` from now; false when the row is gone (the caller registers again). */
   async renew(instanceId: string, ttlMs: number): Promise<boolean> {
     const expires = this.clock.at(ttlMs);
-    const rows = await this.sql.query(
-      `update "gateway_instances" set "lease_expires_at" = ${expires.sql} where "id" = ? returning "id"`,
-      [...expires.params, instanceId],
-    );
+    const rows = await this.sql.query(`update "gateway_instances" set "lease_expires_at" = ${expires.sql} where "id" = ? returning "id"`, [
+      ...expires.params,
+      instanceId,
+    ]);
     return rows.length > 0;
   }
 

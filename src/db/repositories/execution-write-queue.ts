@@ -251,7 +251,15 @@ export class ExecutionWriteQueue {
     if (!failed || !inScope(failed.running, write)) return undefined;
     this.failedInserts.delete(write.id);
     const written = Promise.resolve();
-    return { kind: 'insert', id: write.id, values: failed.running, running: failed.running, durable: true, settle: () => undefined, written };
+    return {
+      kind: 'insert',
+      id: write.id,
+      values: failed.running,
+      running: failed.running,
+      durable: true,
+      settle: () => undefined,
+      written,
+    };
   }
 
   private rememberFailedInsert(insert: QueuedInsert, error: unknown): void {
@@ -266,7 +274,11 @@ export class ExecutionWriteQueue {
       const chunk = rows.slice(start, start + MAX_ROWS_PER_STATEMENT);
       await this.rowByRowOnFailure(
         chunk,
-        (part) => this.sql.query(insertSql(part.length), part.flatMap((row) => row.values)),
+        (part) =>
+          this.sql.query(
+            insertSql(part.length),
+            part.flatMap((row) => row.values),
+          ),
         (row, error) => failures.set(row.id, error),
       );
     }
@@ -319,7 +331,6 @@ export class ExecutionWriteQueue {
       }
     }
   }
-
 }
 
 /**

@@ -51,7 +51,19 @@ export const FINISH_COLUMNS = [
 ] as const;
 
 /** PostgreSQL types of the VALUES list of the batched UPDATE (untyped parameters would be text). */
-const POSTGRES_FINISH_TYPES = ['uuid', 'varchar', 'varchar', 'text', 'boolean', 'jsonb', 'varchar', 'text', 'timestamptz', 'int', 'timestamptz'];
+const POSTGRES_FINISH_TYPES = [
+  'uuid',
+  'varchar',
+  'varchar',
+  'text',
+  'boolean',
+  'jsonb',
+  'varchar',
+  'text',
+  'timestamptz',
+  'int',
+  'timestamptz',
+];
 
 /** Rows per statement; far below SQLite's and PostgreSQL's bound-parameter limits. */
 export const MAX_ROWS_PER_STATEMENT = 200;
@@ -88,9 +100,7 @@ export function updateSql(rows: number, postgres: boolean): string {
 /** Whether a finish would match the not-yet-written row (RUNNING, same namespace, owner unless admin scope). */
 export function inScope(values: InsertValues, write: FinishWrite): boolean {
   return (
-    values[STATUS] === 'RUNNING' &&
-    values[NAMESPACE] === write.namespace &&
-    (write.agentId === null || values[AGENT_ID] === write.agentId)
+    values[STATUS] === 'RUNNING' && values[NAMESPACE] === write.namespace && (write.agentId === null || values[AGENT_ID] === write.agentId)
   );
 }
 
@@ -101,4 +111,3 @@ export function applyFinish(values: InsertValues, write: FinishWrite): InsertVal
   });
   return next;
 }
-

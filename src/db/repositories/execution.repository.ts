@@ -49,7 +49,6 @@ const POSTGRES_ENCODING: ValueEncoding = { dialect: 'postgresql', date: (d) => d
 /** Rows deleted per statement by the retention sweep. */
 const PURGE_CHUNK = 500;
 
-
 /**
  * The audit trail. Same scoping rules as connections: namespace always, owner unless admin.
  *
@@ -108,9 +107,7 @@ export class ExecutionRepository {
   }
 
   private scope(principal: Principal): { namespace: string; agentId?: string } {
-    return principal.role === 'admin'
-      ? { namespace: principal.namespace }
-      : { namespace: principal.namespace, agentId: principal.agentId };
+    return principal.role === 'admin' ? { namespace: principal.namespace } : { namespace: principal.namespace, agentId: principal.agentId };
   }
 
   /**
@@ -124,27 +121,31 @@ export class ExecutionRepository {
     const now = new Date();
     const { date, bool } = this.encoding;
     // INSERT_COLUMNS order.
-    const written = this.writes.insert(input.id, [
+    const written = this.writes.insert(
       input.id,
-      date(now),
-      date(now),
-      principal.namespace,
-      principal.agentId,
-      input.connectionId,
-      input.toolName,
-      storableJson(input.arguments),
-      'RUNNING',
-      input.source,
-      input.requestId,
-      bool(false),
-      null,
-      null,
-      null,
-      date(input.startedAt),
-      null,
-      null,
-      this.instanceId,
-    ], options.durable);
+      [
+        input.id,
+        date(now),
+        date(now),
+        principal.namespace,
+        principal.agentId,
+        input.connectionId,
+        input.toolName,
+        storableJson(input.arguments),
+        'RUNNING',
+        input.source,
+        input.requestId,
+        bool(false),
+        null,
+        null,
+        null,
+        date(input.startedAt),
+        null,
+        null,
+        this.instanceId,
+      ],
+      options.durable,
+    );
     if (options.durable) await written;
     const execution = {
       ...input,
@@ -210,7 +211,14 @@ export class ExecutionRepository {
     await this.sql.query(
       'update "executions" set "progress" = ?, "progress_total" = ?, "progress_message" = ? ' +
         `where "id" = ? and "namespace" = ? and "status" = 'RUNNING'${agentId === undefined ? '' : ' and "agent_id" = ?'}`,
-      [change.progress ?? null, change.progressTotal ?? null, storableText(change.progressMessage ?? null), id, namespace, ...(agentId === undefined ? [] : [agentId])],
+      [
+        change.progress ?? null,
+        change.progressTotal ?? null,
+        storableText(change.progressMessage ?? null),
+        id,
+        namespace,
+        ...(agentId === undefined ? [] : [agentId]),
+      ],
     );
   }
 

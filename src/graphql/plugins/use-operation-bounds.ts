@@ -28,7 +28,13 @@ export function useOperationBounds(bounds: OperationBounds): Plugin {
     const operation = args.operationName ?? '';
     const known = documentCosts.get(args.document)?.get(operation);
     if (known !== undefined) return known;
-    const { cost, usesVariables } = measureOperationCost(args.schema, args.document, args.operationName, args.variableValues, bounds.weights);
+    const { cost, usesVariables } = measureOperationCost(
+      args.schema,
+      args.document,
+      args.operationName,
+      args.variableValues,
+      bounds.weights,
+    );
     if (!usesVariables) {
       let byOperation = documentCosts.get(args.document);
       if (!byOperation) documentCosts.set(args.document, (byOperation = new Map<string, number>()));

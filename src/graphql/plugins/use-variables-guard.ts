@@ -13,10 +13,7 @@ function refusal(message: string, field: string, details: Record<string, unknown
  * they are. Also used by the WebSocket transport, which does not run Yoga's
  * request pipeline.
  */
-export function nestingRefusal(
-  params: { variables?: unknown; extensions?: unknown },
-  maxDepth = MAX_JSON_DEPTH,
-): GraphQLError | undefined {
+export function nestingRefusal(params: { variables?: unknown; extensions?: unknown }, maxDepth = MAX_JSON_DEPTH): GraphQLError | undefined {
   for (const field of ['variables', 'extensions'] as const) {
     if (valueTooDeep(params[field], maxDepth)) {
       return refusal(`GraphQL ${field} nested deeper than ${maxDepth} levels`, field, { max_depth: maxDepth });

@@ -105,8 +105,17 @@ function fromPayload(payload: ExecutionEventPayload): ExecutionEventModel {
  */
 function asOfEvent(row: Execution, event: ExecutionEventModel): Execution {
   if (event.status !== 'RUNNING') return row;
-  const progress = event.type === 'PROGRESS' ? { progress: event.progress, progressTotal: event.total, progressMessage: event.message } : {};
-  const running = { status: 'RUNNING', isError: false, result: null, errorCode: null, errorMessage: null, finishedAt: null, durationMs: null };
+  const progress =
+    event.type === 'PROGRESS' ? { progress: event.progress, progressTotal: event.total, progressMessage: event.message } : {};
+  const running = {
+    status: 'RUNNING',
+    isError: false,
+    result: null,
+    errorCode: null,
+    errorMessage: null,
+    finishedAt: null,
+    durationMs: null,
+  };
   return { ...row, ...running, ...progress } as Execution;
 }
 

@@ -44,7 +44,8 @@ export const ToolMatchRef = builder.objectRef<ToolMatch>('ToolMatch').implement(
 builder.queryField('searchTools', (t) =>
   t.withAuth({ authenticated: true }).field({
     type: [ToolMatchRef],
-    description: 'Semantic search over the caller’s live tools, best first. SERVICE_UNAVAILABLE when the vector store is down. Bucket mcp_discover_tools.',
+    description:
+      'Semantic search over the caller’s live tools, best first. SERVICE_UNAVAILABLE when the vector store is down. Bucket mcp_discover_tools.',
     args: {
       query: t.arg.string({ required: true, description: 'What the tool should do, in plain words (1-1000 characters).' }),
       limit: t.arg.int({ description: 'Number of matches, 1-50. @default 10' }),

@@ -191,7 +191,11 @@ function builtinTools(state: TestUpstreamState, crash: () => void): ToolDef[] {
       },
     },
     {
-      tool: { name: 'meta', description: 'Result with _meta, annotations, a resource link and an extension field', inputSchema: objectSchema() },
+      tool: {
+        name: 'meta',
+        description: 'Result with _meta, annotations, a resource link and an extension field',
+        inputSchema: objectSchema(),
+      },
       run: async () => ({
         content: [
           { type: 'text', text: 'hello', annotations: { audience: ['user'] } },
@@ -249,10 +253,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
   };
 
   const buildServer = (): Server => {
-    const server = new Server(
-      { name: 'tmws-test-upstream', version: '1.0.0' },
-      { capabilities: { tools: { listChanged: true } } },
-    );
+    const server = new Server({ name: 'tmws-test-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
     server.setRequestHandler(ListToolsRequestSchema, async (request) => {
       const all = [...catalogue.values()].map((d) => d.tool);
       const size = options.pageSize ?? all.length;
