@@ -51,9 +51,17 @@ if (dirty) {
   process.stderr.write(`src/ has uncommitted changes; commit or stash them first:\n${dirty}\n`);
   process.exit(2);
 }
-const words = process.argv.slice(2).map((w) => w.toLowerCase());
+const checkOnly = process.argv.includes('--check');
+const words = process.argv
+  .slice(2)
+  .filter((w) => w !== '--check')
+  .map((w) => w.toLowerCase());
 const selected = MUTATIONS.filter((m) => words.length === 0 || words.some((w) => m.feature.toLowerCase().includes(w)));
 for (const m of selected) apply(readFileSync(m.file, 'utf8'), m); // every breakage still applies, before running any
+if (checkOnly) {
+  process.stdout.write(`${selected.length} breakages still apply to src/\n`);
+  process.exit(0);
+}
 let survivors = 0;
 process.stdout.write('| feature | breakage | test | project | result |\n| --- | --- | --- | --- | --- |\n');
 for (const mutation of selected) {
