@@ -27,6 +27,7 @@ import {
   EXECUTE_TOOL_MUTATION,
   EXECUTE_TOOL_ROW_MUTATION,
   graphqlAvailable,
+  mcpAvailable,
   registerConnection,
   type Target,
 } from './targets.js';
@@ -121,7 +122,11 @@ async function buildTargets(env: Environment, maxConcurrency: number, apis: read
     const endpoint = { url: gateway.url, token: gateway.token, connectionId, maxConcurrency };
     if (apis.includes('rest')) targets.push({ target: createRestTarget(`rest/${gateway.name}`, endpoint), kind: 'rest', gateway });
     if (apis.includes('mcp')) {
-      targets.push({ target: await createMcpTarget(`mcp/${gateway.name}`, endpoint, BENCH_SERVER_NAME), kind: 'mcp', gateway });
+      if (await mcpAvailable(gateway)) {
+        targets.push({ target: await createMcpTarget(`mcp/${gateway.name}`, endpoint, BENCH_SERVER_NAME), kind: 'mcp', gateway });
+      } else {
+        log(`/mcp is not served by this checkout; mcp/${gateway.name} is skipped`);
+      }
     }
     const graphqlApis = apis.filter((api) => api === 'graphql' || api === 'graphql-row');
     if (graphqlApis.length === 0) continue;

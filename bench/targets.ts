@@ -155,11 +155,20 @@ export async function registerConnection(gateway: { url: string; token: string }
 }
 
 /** Whether the gateway serves GraphQL yet (the API may not have landed in this checkout). */
-export async function graphqlAvailable(gateway: { url: string; token: string }): Promise<boolean> {
-  const response = await fetch(`${gateway.url}/graphql`, {
+export function graphqlAvailable(gateway: { url: string; token: string }): Promise<boolean> {
+  return served(`${gateway.url}/graphql`, gateway.token, { query: '{ __typename }' });
+}
+
+/** Whether the gateway serves /mcp (a checkout given to --compare may predate it). */
+export function mcpAvailable(gateway: { url: string; token: string }): Promise<boolean> {
+  return served(`${gateway.url}/mcp`, gateway.token, { jsonrpc: '2.0', id: 1, method: 'ping' });
+}
+
+async function served(url: string, token: string, body: unknown): Promise<boolean> {
+  const response = await fetch(url, {
     method: 'POST',
-    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(body),
   }).catch(() => undefined);
   if (!response) return false;
   await response.body?.cancel();
