@@ -48,15 +48,18 @@ export default tseslint.config(
     },
   },
   {
-    // Two thin doors onto services/ (STYLE.md): neither reaches the ORM or the repositories itself.
-    files: ['src/rest/**/*.ts', 'src/graphql/**/*.ts'],
+    // Thin doors onto services/ (STYLE.md): none reaches the ORM or the repositories itself.
+    files: ['src/rest/**/*.ts', 'src/graphql/**/*.ts', 'src/mcp-server/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/db/**', '**/db'], message: 'rest/ and graphql/ go through services/, not db/ (STYLE.md: thin doors).' },
-            { group: ['@mikro-orm/*'], message: 'rest/ and graphql/ never touch the ORM (STYLE.md: thin doors).' },
+            {
+              group: ['**/db/**', '**/db'],
+              message: 'the doors (rest/, graphql/, mcp-server/) go through services/, not db/ (STYLE.md: thin doors).',
+            },
+            { group: ['@mikro-orm/*'], message: 'the doors never touch the ORM (STYLE.md: thin doors).' },
           ],
         },
       ],
