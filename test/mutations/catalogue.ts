@@ -248,4 +248,11 @@ export const MUTATIONS: Mutation[] = [
     replace: '',
     test: 'test/graphql/execution-logs.test.ts',
   },
+  {
+    feature: 'two instances refreshing one catalogue take turns (PostgreSQL)',
+    file: 'src/db/repositories/connection.repository.ts',
+    find: "await connection.execute('update mcp_connections set id = id where id = ?', [connectionId], 'run', ctx);",
+    replace: '',
+    test: 'test/db/catalogue-refresh-race.test.ts',
+  },
 ];

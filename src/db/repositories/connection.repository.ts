@@ -199,6 +199,11 @@ export class ConnectionRepository {
     const connection = em.getConnection();
     const ctx: Transaction<unknown> = await connection.begin();
     try {
+      // Two instances may refresh one catalogue at once (an upstream list_changed on one, GET …/tools on the
+      // other). They must take turns, or the second delete-then-insert collides with the first's new rows
+      // (PostgreSQL) or fails to upgrade its read to a write (SQLite, another process on the file). A no-op
+      // write to the connection's row, first, takes the row lock (PostgreSQL) or the write lock (SQLite).
+      await connection.execute('update mcp_connections set id = id where id = ?', [connectionId], 'run', ctx);
       await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId }, { ctx });
       await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace }, { ctx });
       const now = new Date();
