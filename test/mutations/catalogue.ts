@@ -19,6 +19,19 @@ export interface Mutation {
   project?: 'sqlite' | 'postgresql';
 }
 
+/** The source with the breakage in place; throws when `find` is not where the entry says. */
+export function applyMutation(source: string, mutation: Mutation): string {
+  const parts = source.split(mutation.find);
+  const count = parts.length - 1;
+  const nth = mutation.nth ?? 1;
+  if (count === 0 || (mutation.nth === undefined && count > 1) || nth > count) {
+    throw new Error(
+      `${mutation.file}: expected ${mutation.nth ? `an occurrence ${nth}` : 'one occurrence'} of ${JSON.stringify(mutation.find)}, found ${count}`,
+    );
+  }
+  return parts.slice(0, nth).join(mutation.find) + mutation.replace + parts.slice(nth).join(mutation.find);
+}
+
 const WIRING = 'test/ratelimit/door-wiring.test.ts';
 
 /** Leaves authentication in place and drops the limiter from the nth limited REST route. */

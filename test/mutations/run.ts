@@ -11,19 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { MUTATIONS, type Mutation } from './catalogue.js';
-
-function apply(source: string, mutation: Mutation): string {
-  const parts = source.split(mutation.find);
-  const count = parts.length - 1;
-  const nth = mutation.nth ?? 1;
-  if (count === 0 || (mutation.nth === undefined && count > 1) || nth > count) {
-    throw new Error(
-      `${mutation.file}: expected ${mutation.nth ? `an occurrence ${nth}` : 'one occurrence'} of ${JSON.stringify(mutation.find)}, found ${count}`,
-    );
-  }
-  return parts.slice(0, nth).join(mutation.find) + mutation.replace + parts.slice(nth).join(mutation.find);
-}
+import { applyMutation, MUTATIONS, type Mutation } from './catalogue.js';
 
 function run(mutation: Mutation): 'red' | 'GREEN' {
   const original = readFileSync(mutation.file, 'utf8');
@@ -34,7 +22,7 @@ function run(mutation: Mutation): 'red' | 'GREEN' {
   };
   process.once('SIGINT', interrupted);
   try {
-    writeFileSync(mutation.file, apply(original, mutation));
+    writeFileSync(mutation.file, applyMutation(original, mutation));
     const filter = mutation.name ? ['-t', mutation.name] : [];
     const result = spawnSync('npx', ['vitest', 'run', '--project', mutation.project ?? 'sqlite', mutation.test, ...filter], {
       stdio: process.env.MUTATION_VERBOSE ? 'inherit' : 'ignore',
@@ -51,17 +39,9 @@ if (dirty) {
   process.stderr.write(`src/ has uncommitted changes; commit or stash them first:\n${dirty}\n`);
   process.exit(2);
 }
-const checkOnly = process.argv.includes('--check');
-const words = process.argv
-  .slice(2)
-  .filter((w) => w !== '--check')
-  .map((w) => w.toLowerCase());
+const words = process.argv.slice(2).map((w) => w.toLowerCase());
 const selected = MUTATIONS.filter((m) => words.length === 0 || words.some((w) => m.feature.toLowerCase().includes(w)));
-for (const m of selected) apply(readFileSync(m.file, 'utf8'), m); // every breakage still applies, before running any
-if (checkOnly) {
-  process.stdout.write(`${selected.length} breakages still apply to src/\n`);
-  process.exit(0);
-}
+for (const m of selected) applyMutation(readFileSync(m.file, 'utf8'), m); // every breakage still applies, before running any
 let survivors = 0;
 process.stdout.write('| feature | breakage | test | project | result |\n| --- | --- | --- | --- | --- |\n');
 for (const mutation of selected) {
