@@ -11,6 +11,7 @@ import {
   ValidationError,
   isAppError,
 } from '../errors/index.js';
+import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { createAggregatedServer, DEFAULT_PAGE_SIZE } from './aggregated-server.js';
 import { CallerCatalogues } from './caller-catalogues.js';
@@ -79,7 +80,8 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     if (!caller) return reply;
     const costs = bucketCosts(request.body);
     try {
-      for (const [bucket, cost] of costs) await port.consume(bucket, caller.caller.principal, peerOf(request), cost);
+      for (const [bucket, cost] of costs)
+        await port.consume(bucket, caller.caller.principal, callerOf(request, port.trustedProxies).clientIp, cost);
     } catch (error) {
       return refuseLimited(request, reply, port, error);
     }
@@ -212,8 +214,3 @@ function followCatalogue(port: McpGatewayPort, sessions: SessionRegistry, caller
 
 /** How often an open GET stream re-checks its caller. */
 export const STREAM_RECHECK_MS = 1_000;
-
-function peerOf(request: FastifyRequest): { address: string; forwardedFor: string | undefined } {
-  const header = request.headers['x-forwarded-for'];
-  return { address: request.socket.remoteAddress ?? '', forwardedFor: Array.isArray(header) ? header[0] : header };
-}

@@ -8,7 +8,6 @@ import type { AuthenticatedCaller } from '../auth/authenticate.js';
 import type { BucketName } from '../ratelimit/buckets.js';
 import type { RateLimitOutcome } from '../ratelimit/limiter.js';
 import { ValidationError } from '../errors/index.js';
-import { clientIp } from '../http/client-ip.js';
 import type { Services } from '../services/container.js';
 import { DEFAULT_SEARCH_LIMIT } from '../services/tool-search.js';
 import type { CompletedExecution } from '../services/executions.js';
@@ -30,12 +29,7 @@ export interface McpGatewayPort {
   authenticate(authorization: string | undefined): Promise<AuthenticatedCaller>;
   revalidate(caller: AuthenticatedCaller): Promise<Principal>;
   /** Draws `cost` requests from a §5 bucket; throws RateLimitExceededError (429) or a 503 when the limiter fails. */
-  consume(
-    bucket: BucketName,
-    principal: Principal,
-    peer: { address: string; forwardedFor: string | undefined },
-    cost: number,
-  ): Promise<RateLimitOutcome>;
+  consume(bucket: BucketName, principal: Principal, clientIp: string, cost: number): Promise<RateLimitOutcome>;
   /** Every live connection the principal may execute on (its own, admins included), with its stored tools. */
   executableConnections(principal: Principal): Promise<ExecutableConnection[]>;
   /** Starts an Execution (source MCP) through the same ExecutionService as REST and GraphQL. */
@@ -55,6 +49,7 @@ export interface McpGatewayPort {
   onSessionClosed(listener: (sessionId: string) => void): () => void;
   readonly secretKey: string;
   readonly corsOrigins: readonly string[];
+  readonly trustedProxies: string[];
   readonly logger: Services['logger'];
 }
 
@@ -63,19 +58,12 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
   return {
     secretKey: services.config.auth.secretKey,
     corsOrigins: services.config.http.corsOrigins,
+    trustedProxies: services.config.http.trustedProxies,
     logger: services.logger,
     authenticate: (authorization) => services.authenticator.authenticateCaller(authorization),
     revalidate: (caller) => services.authenticator.revalidate(caller),
-    consume: (bucket, principal, peer, cost) =>
-      services.limiter.consume(
-        bucket,
-        {
-          agentId: principal.agentId,
-          namespace: principal.namespace,
-          ip: clientIp(peer.address, peer.forwardedFor, services.config.http.trustedProxies),
-        },
-        cost,
-      ),
+    consume: (bucket, principal, ip, cost) =>
+      services.limiter.consume(bucket, { agentId: principal.agentId, namespace: principal.namespace, ip }, cost),
     async executableConnections(principal) {
       const mine = [];
       for (let offset = 0; ; offset += CONNECTION_PAGE) {
