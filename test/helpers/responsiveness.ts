@@ -3,10 +3,11 @@
  * while something hostile happens, another party's `/health` keeps answering quickly.
  *
  * The budget is deliberately above the SPEC's 200 ms: CI runs test files in parallel on a shared
- * 2-core machine, and the stalls this guards against were 10–40 s, so 750 ms still tells them apart
- * without flaking.
+ * 2-core machine beside browsers, Chroma and upstream processes, where a scheduler or GC pause of
+ * most of a second was seen (750 ms flaked under that load). The stalls this guards against were
+ * 10–40 s, so 2 s still tells them apart by an order of magnitude.
  */
-export const HEALTH_BUDGET_MS = 750;
+export const HEALTH_BUDGET_MS = 2000;
 
 export interface Responsiveness<T> {
   result: T;
