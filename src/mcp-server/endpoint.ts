@@ -145,7 +145,7 @@ async function admit(
   }
   let caller: AuthenticatedCaller;
   try {
-    caller = await port.authenticate(request.headers.authorization);
+    caller = await port.authenticate(callerOf(request, port.trustedProxies).authorization);
   } catch (error) {
     if (!isAppError(error)) throw error;
     refuse(request, reply, error);
