@@ -40,7 +40,8 @@ export interface AggregatedServerContext {
   pageSize: number;
 }
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What a `tools/call` uses of the SDK's request context: a call answered without an SDK `Server` (direct-tool-call.ts) brings these alone. */
+export type CallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'requestId' | '_meta' | 'sendNotification'>;
 
 /**
  * One JSON Schema validator for every per-request `Server`. The SDK otherwise
@@ -65,7 +66,7 @@ export function createAggregatedServer(ctx: AggregatedServerContext): Server {
   // The low-level Server re-parses every tools/call result with zod, which re-shapes it (and costs CPU on the hot
   // path); results are the upstream's, relayed verbatim (SPEC §6), so the base Protocol registration is used.
   Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, (request: CallToolRequest, extra) =>
-    callTool(ctx, request.params.name, request.params.arguments ?? {}, extra as Extra),
+    callTool(ctx, request.params.name, request.params.arguments ?? {}, extra),
   );
   // Cancellations arrive in requests of their own, perhaps on another instance than the call.
   server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
@@ -100,7 +101,12 @@ function toWire(entry: AggregatedTool): Tool {
   return wire as Tool;
 }
 
-async function callTool(ctx: AggregatedServerContext, name: string, args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> {
+export async function callTool(
+  ctx: AggregatedServerContext,
+  name: string,
+  args: Record<string, unknown>,
+  extra: CallExtra,
+): Promise<CallToolResult> {
   if (name === SEARCH_TOOLS) return searchTools(ctx, args);
   if (name === CALL_TOOL) {
     const inner = args.arguments ?? {};
@@ -124,7 +130,7 @@ async function callAggregated(
   ctx: AggregatedServerContext,
   name: string,
   args: Record<string, unknown>,
-  extra: Extra,
+  extra: CallExtra,
 ): Promise<CallToolResult> {
   const target = await resolve(ctx, name);
   const requestKey = InFlightCalls.keyOf(ctx.principal.agentId, ctx.sessionId, extra.requestId);
@@ -152,7 +158,7 @@ async function callAggregated(
   }
 }
 
-function relayProgress(ctx: AggregatedServerContext, executionId: string, progressToken: string | number, extra: Extra): () => void {
+function relayProgress(ctx: AggregatedServerContext, executionId: string, progressToken: string | number, extra: CallExtra): () => void {
   return ctx.port.followExecution(executionId, (event) => {
     if (event.type !== 'PROGRESS' || event.progress === null) return;
     const params: Record<string, unknown> = { progressToken, progress: event.progress };
