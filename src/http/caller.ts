@@ -17,6 +17,9 @@ export interface Caller {
   authorization: string | undefined;
 }
 
+/** Worked out once per request, however many hooks (authentication, rate limit) ask. */
+const callers = new WeakMap<IncomingMessage, { caller: Caller; trustedProxies: readonly string[] }>();
+
 /**
  * The caller of a Fastify request or of a raw Node request (a WebSocket
  * upgrade). The client IP is the TCP peer, or behind `trustedProxies` the
@@ -24,12 +27,24 @@ export interface Caller {
  */
 export function callerOf(request: FastifyRequest | IncomingMessage, trustedProxies: string[]): Caller {
   const raw = 'raw' in request ? request.raw : request;
+  const known = callers.get(raw);
+  if (known?.trustedProxies === trustedProxies) return known.caller;
   const { headers } = raw;
-  return {
+  const caller: Caller = {
     requestId: requestIdOf(raw),
     clientIp: clientIp(raw.socket.remoteAddress ?? '', firstValue(headers['x-forwarded-for']), trustedProxies),
     authorization: firstValue(headers.authorization),
   };
+  callers.set(raw, { caller, trustedProxies });
+  return caller;
+}
+
+/**
+ * The caller of a request handed to Yoga in-process (`yoga.fetch`, no Fastify
+ * request behind it): there is no peer to name and no id assigned.
+ */
+export function callerOfFetch(request: { headers: { get(name: string): string | null } }): Caller {
+  return { requestId: 'unknown', clientIp: 'unknown', authorization: request.headers.get('authorization') ?? undefined };
 }
 
 function firstValue(header: string | string[] | undefined): string | undefined {

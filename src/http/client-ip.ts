@@ -37,6 +37,21 @@ function matchersFor(trustedProxies: readonly string[]): Matcher[] {
   return matchers;
 }
 
+/** Parsed TCP peers: a keep-alive connection or a busy client sends many requests from one address. */
+const peers = new Map<string, { peer: Address | undefined; peerText: string }>();
+const MAX_PEERS = 10_000;
+
+function peerOf(peerAddress: string): { peer: Address | undefined; peerText: string } {
+  let known = peers.get(peerAddress);
+  if (known === undefined) {
+    const peer = parseAddress(peerAddress);
+    known = { peer, peerText: peer ? peer.toString() : peerAddress.trim() || 'unknown' };
+    if (peers.size >= MAX_PEERS) peers.clear();
+    peers.set(peerAddress, known);
+  }
+  return known;
+}
+
 /**
  * The address a request is counted under (SPEC §5). Without a trusted proxy
  * as TCP peer it is the peer. Behind trusted proxies it is the right-most
@@ -47,8 +62,7 @@ function matchersFor(trustedProxies: readonly string[]): Matcher[] {
  * stricter answer.
  */
 export function clientIp(peerAddress: string, forwardedFor: string | undefined, trustedProxies: string[]): string {
-  const peer = parseAddress(peerAddress);
-  const peerText = peer ? peer.toString() : peerAddress.trim() || 'unknown';
+  const { peer, peerText } = peerOf(peerAddress);
   if (!peer || !forwardedFor || trustedProxies.length === 0) return peerText;
   const matchers = matchersFor(trustedProxies);
   const trusted = (address: Address) => matchers.some((matches) => matches(address));

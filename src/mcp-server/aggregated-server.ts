@@ -1,5 +1,6 @@
 import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import {
   CallToolRequestSchema,
   CancelledNotificationSchema,
@@ -39,7 +40,16 @@ export interface AggregatedServerContext {
   pageSize: number;
 }
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What a `tools/call` uses of the SDK's request context: a call answered without an SDK `Server` (direct-tool-call.ts) brings these alone. */
+export type CallExtra = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'requestId' | '_meta' | 'sendNotification'>;
+
+/**
+ * One JSON Schema validator for every per-request `Server`. The SDK otherwise
+ * builds a fresh Ajv (with all its formats) in each `Server` constructor —
+ * about a tenth of the gateway's CPU per `/mcp` call — for elicitation, which
+ * this server never sends. Its compiled-schema cache is the same either way.
+ */
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
 
 /**
  * One SDK `Server` answering the caller's aggregated catalogue. Built per HTTP
@@ -49,13 +59,14 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export function createAggregatedServer(ctx: AggregatedServerContext): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: true } },
+    jsonSchemaValidator,
     instructions: `Tools of your gateway connections, named <server_name>__<tool>. With many tools, use ${SEARCH_TOOLS} then ${CALL_TOOL}.`,
   });
   server.setRequestHandler(ListToolsRequestSchema, async (request) => listTools(ctx, request.params?.cursor));
   // The low-level Server re-parses every tools/call result with zod, which re-shapes it (and costs CPU on the hot
   // path); results are the upstream's, relayed verbatim (SPEC §6), so the base Protocol registration is used.
   Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, (request: CallToolRequest, extra) =>
-    callTool(ctx, request.params.name, request.params.arguments ?? {}, extra as Extra),
+    callTool(ctx, request.params.name, request.params.arguments ?? {}, extra),
   );
   // Cancellations arrive in requests of their own, perhaps on another instance than the call.
   server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
@@ -90,7 +101,12 @@ function toWire(entry: AggregatedTool): Tool {
   return wire as Tool;
 }
 
-async function callTool(ctx: AggregatedServerContext, name: string, args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> {
+export async function callTool(
+  ctx: AggregatedServerContext,
+  name: string,
+  args: Record<string, unknown>,
+  extra: CallExtra,
+): Promise<CallToolResult> {
   if (name === SEARCH_TOOLS) return searchTools(ctx, args);
   if (name === CALL_TOOL) {
     const inner = args.arguments ?? {};
@@ -114,7 +130,7 @@ async function callAggregated(
   ctx: AggregatedServerContext,
   name: string,
   args: Record<string, unknown>,
-  extra: Extra,
+  extra: CallExtra,
 ): Promise<CallToolResult> {
   const target = await resolve(ctx, name);
   const requestKey = InFlightCalls.keyOf(ctx.principal.agentId, ctx.sessionId, extra.requestId);
@@ -142,7 +158,7 @@ async function callAggregated(
   }
 }
 
-function relayProgress(ctx: AggregatedServerContext, executionId: string, progressToken: string | number, extra: Extra): () => void {
+function relayProgress(ctx: AggregatedServerContext, executionId: string, progressToken: string | number, extra: CallExtra): () => void {
   return ctx.port.followExecution(executionId, (event) => {
     if (event.type !== 'PROGRESS' || event.progress === null) return;
     const params: Record<string, unknown> = { progressToken, progress: event.progress };

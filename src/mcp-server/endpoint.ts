@@ -13,8 +13,9 @@ import {
 } from '../errors/index.js';
 import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
-import { createAggregatedServer, DEFAULT_PAGE_SIZE } from './aggregated-server.js';
+import { createAggregatedServer, DEFAULT_PAGE_SIZE, type AggregatedServerContext } from './aggregated-server.js';
 import { CallerCatalogues } from './caller-catalogues.js';
+import { answerPlainToolCall, plainToolCall } from './direct-tool-call.js';
 import { mcpGatewayPort, type McpGatewayPort } from './gateway-port.js';
 import { copyReplyHeaders, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
 import { InFlightCalls } from './in-flight-calls.js';
@@ -37,7 +38,8 @@ interface Caller {
 /**
  * The downstream MCP endpoint (SPEC §11): Streamable HTTP on `/mcp` with the
  * caller's aggregated catalogue. Each request gets its own SDK server and
- * stateless transport; the session lives in its sealed id (see session-id.ts),
+ * stateless transport (a plain `tools/call` is answered without them, see
+ * direct-tool-call.ts); the session lives in its sealed id (see session-id.ts),
  * so any instance serves any request of any session.
  */
 export function registerMcpEndpoint(app: FastifyInstance, services: Services, options: McpEndpointOptions = {}): { close(): void } {
@@ -48,17 +50,19 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   registerProtectedResourceMetadata(app, MCP_PATH);
 
+  const contextOf = (request: FastifyRequest, caller: Caller): AggregatedServerContext => ({
+    port,
+    catalogues,
+    inFlight,
+    principal: caller.caller.principal,
+    sessionId: caller.sessionId,
+    searchOnly: (request.query as Record<string, unknown>)['tools'] === 'search',
+    requestId: request.id,
+    pageSize,
+  });
+
   const serve = async (request: FastifyRequest, reply: FastifyReply, caller: Caller, attach?: (server: Server) => () => void) => {
-    const server = createAggregatedServer({
-      port,
-      catalogues,
-      inFlight,
-      principal: caller.caller.principal,
-      sessionId: caller.sessionId,
-      searchOnly: (request.query as Record<string, unknown>)['tools'] === 'search',
-      requestId: request.id,
-      pageSize,
-    });
+    const server = createAggregatedServer(contextOf(request, caller));
     // An SSE response only when something may be sent before the answer (progress); a plain JSON answer costs less.
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -96,7 +100,9 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
       reply.header('mcp-session-id', sessionId);
       caller.sessionId = sessionId;
     }
-    await serve(request, reply, caller);
+    const call = plainToolCall(request);
+    if (call) await answerPlainToolCall(reply, contextOf(request, caller), call);
+    else await serve(request, reply, caller);
     return reply;
   });
 
@@ -145,7 +151,7 @@ async function admit(
   }
   let caller: AuthenticatedCaller;
   try {
-    caller = await port.authenticate(request.headers.authorization);
+    caller = await port.authenticate(callerOf(request, port.trustedProxies).authorization);
   } catch (error) {
     if (!isAppError(error)) throw error;
     refuse(request, reply, error);

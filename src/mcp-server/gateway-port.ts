@@ -82,7 +82,8 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
       }));
     },
     async startCall(principal, call) {
-      const { execution, done } = await services.executions.start(principal, { ...call, source: 'MCP' });
+      // The MCP client sees only the outcome (durable before it is sent), never the execution id: no need to wait for the RUNNING row.
+      const { execution, done } = await services.executions.launch(principal, { ...call, source: 'MCP' });
       return { executionId: execution.id, done };
     },
     async cancelCall(principal, executionId, reason) {

@@ -9,7 +9,8 @@ import { requirePrincipal } from './request-context.js';
 /** Verifies the bearer token and attaches the principal (401 otherwise). */
 export function authenticate(services: Services): preHandlerAsyncHookHandler {
   return async (request) => {
-    request.principal = await services.authenticator.authenticate(request.headers.authorization);
+    const { authorization } = callerOf(request, services.config.http.trustedProxies);
+    request.principal = await services.authenticator.authenticate(authorization);
   };
 }
 

@@ -117,6 +117,18 @@ export class ExecutionService {
   }
 
   /**
+   * Starts and returns at once, like `start`, but without waiting for the
+   * RUNNING row: it is written like execute's (with the outcome when the call
+   * is quick), and the outcome is durable before `done` resolves. For a door
+   * that hands out only the outcome yet needs the execution while the call
+   * runs (the MCP endpoint, to cancel it: a cancel reads the row after the
+   * queued writes, so it finds it).
+   */
+  async launch(principal: Principal, request: ExecuteToolRequest): Promise<{ execution: Execution; done: Promise<CompletedExecution> }> {
+    return this.begin(principal, request);
+  }
+
+  /**
    * SPEC §10: a caller that saw a result can always find its row. `durable`
    * dispatches upstream only once the RUNNING row is written; otherwise the
    * call starts at once and its answer waits for the final row (a RUNNING row

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callerOf } from '../../src/http/caller.js';
+import { callerOf, callerOfFetch } from '../../src/http/caller.js';
 import { requestIdOf } from '../../src/http/request-id.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -59,5 +59,13 @@ describe('callerOf', () => {
     const caller = await callerSeen([], '127.0.0.1', { 'x-request-id': 'has spaces and ;' });
     expect(caller.requestId).toMatch(UUID);
     expect(caller.authorization).toBeUndefined();
+  });
+});
+
+describe('callerOfFetch', () => {
+  it('names no peer and no id for an in-process request, and carries its Authorization header unverified', () => {
+    const request = new Request('http://in-process/graphql', { headers: { authorization: 'Bearer abc', 'x-request-id': 'trace-1' } });
+    expect(callerOfFetch(request)).toEqual({ requestId: 'unknown', clientIp: 'unknown', authorization: 'Bearer abc' });
+    expect(callerOfFetch(new Request('http://in-process/graphql')).authorization).toBeUndefined();
   });
 });

@@ -32,6 +32,15 @@ describe('sealed session ids', () => {
     expect(new SessionIds(KEY).open(id, MAX_SESSION_AGE_MS + 1)).toBeUndefined();
   });
 
+  it('still refuses an id opened before, once it is too old or altered', () => {
+    const ids = new SessionIds(KEY);
+    const id = ids.mint({ agentId: 'a1', protocolVersion: '2025-06-18', clientCapabilities: {} }, 0);
+    expect(ids.open(id, 1)?.agentId).toBe('a1');
+    expect(ids.open(id, 2)?.agentId).toBe('a1');
+    expect(ids.open(id, MAX_SESSION_AGE_MS + 1)).toBeUndefined();
+    expect(ids.open(`${id}x`, 3)).toBeUndefined();
+  });
+
   it('keeps oversized client capabilities by their names only', () => {
     const big = { ...state, clientCapabilities: { sampling: {}, experimental: { blob: 'x'.repeat(5_000) } } };
     const ids = new SessionIds(KEY);

@@ -31,7 +31,6 @@ interface PendingCall {
  * so graphql-rate-limit reaches the same verdict as the core.
  */
 const MAX_CALLS = 1;
-const WINDOW = '60s';
 
 /**
  * A graphql-rate-limit Store that keeps no timestamps of its own: reading a
@@ -84,7 +83,9 @@ export function createGraphQLFieldLimiter(limiter: RateLimiter): GraphQLFieldLim
     const call: PendingCall = { bucket, subject };
     pending.set(id, call);
     try {
-      const message = await rateLimit({ parent, args, context: { id }, info }, { max: MAX_CALLS, window: WINDOW });
+      // No `window`: its default (60 s) is the window meant, and a string would be parsed by `ms` on every call.
+      // The store above keeps no timestamps, so the window never decides anything anyway.
+      const message = await rateLimit({ parent, args, context: { id }, info }, { max: MAX_CALLS });
       if (message !== undefined) throw call.rejection ?? new ServiceUnavailableError('Rate limiter unavailable; request denied');
       if (!call.outcome) throw new ServiceUnavailableError('Rate limiter unavailable; request denied');
       return call.outcome;

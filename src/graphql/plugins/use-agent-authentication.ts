@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { isAppError } from '../../errors/index.js';
-import { callerOf } from '../../http/caller.js';
+import { callerOf, callerOfFetch } from '../../http/caller.js';
 import type { Services } from '../../services/container.js';
 import { verifyCaller, type GatewayServerContext } from '../caller.js';
 import { mapError } from '../errors.js';
@@ -21,13 +21,12 @@ export function useAgentAuthentication(services: Services): Plugin<Record<string
   return {
     async onRequest({ request, serverContext, endResponse, fetchAPI }) {
       if (request.method === 'OPTIONS') return;
-      // Without Fastify's request (an in-process `yoga.fetch`) there is no peer to name.
-      const caller = serverContext.req ? callerOf(serverContext.req, config.http.trustedProxies) : undefined;
-      const requestId = caller?.requestId ?? 'unknown';
+      const caller = serverContext.req ? callerOf(serverContext.req, config.http.trustedProxies) : callerOfFetch(request);
+      const { requestId } = caller;
       serverContext.requestId = requestId;
-      serverContext.clientIp = caller?.clientIp ?? 'unknown';
+      serverContext.clientIp = caller.clientIp;
       try {
-        serverContext.caller = await verifyCaller(services, request.headers.get('authorization') ?? undefined, false);
+        serverContext.caller = await verifyCaller(services, caller.authorization, false);
       } catch (error) {
         if (!isAppError(error)) logger.error({ err: error, requestId }, 'GraphQL authentication failed unexpectedly');
         const status = isAppError(error) ? error.httpStatus : 500;
