@@ -173,7 +173,7 @@ function relayProgress(ctx: AggregatedServerContext, executionId: string, progre
  * a model can read and act on; an unknown tool stays a protocol error (MCP
  * specification, "Error Handling"); anything unexpected is masked.
  */
-function failedCall(ctx: AggregatedServerContext, error: unknown): CallToolResult {
+export function failedCall(ctx: Pick<AggregatedServerContext, 'port' | 'requestId'>, error: unknown): CallToolResult {
   if (error instanceof McpError) throw error;
   if (isAppError(error)) {
     if (error.code === 'TOOL_NOT_FOUND') throw new McpError(ErrorCode.InvalidParams, error.message);
@@ -183,7 +183,7 @@ function failedCall(ctx: AggregatedServerContext, error: unknown): CallToolResul
   throw new McpError(ErrorCode.InternalError, 'Internal error');
 }
 
-function toolError(code: string, message: string, details: Record<string, unknown> = {}): CallToolResult {
+export function toolError(code: string, message: string, details: Record<string, unknown> = {}): CallToolResult {
   return {
     content: [{ type: 'text', text: `${code}: ${message}` }],
     structuredContent: { error_code: code, message, details },

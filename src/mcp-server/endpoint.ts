@@ -21,6 +21,8 @@ import { copyReplyHeaders, refuse, SESSION_NOT_FOUND_CODE } from './http-answers
 import { InFlightCalls } from './in-flight-calls.js';
 import { registerProtectedResourceMetadata } from './protected-resource.js';
 import { bucketCosts, initializeParams, wantsProgress } from './request-buckets.js';
+import { registerPassthroughEndpoint } from './passthrough-endpoint.js';
+import type { McpSessionState } from './session-id.js';
 import { SessionRegistry } from './session-registry.js';
 
 export const MCP_PATH = '/mcp';
@@ -30,9 +32,11 @@ export interface McpEndpointOptions {
   pageSize?: number;
 }
 
-interface Caller {
+export interface Caller {
   caller: AuthenticatedCaller;
   sessionId: string | undefined;
+  /** The state sealed in the session id, when there is one. */
+  session?: McpSessionState | undefined;
 }
 
 /**
@@ -121,6 +125,8 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     return reply.code(200).send();
   });
 
+  registerPassthroughEndpoint(app, { port, sessions, inFlight });
+
   return {
     close() {
       inFlight.close();
@@ -131,14 +137,16 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
 
 /**
  * The checks every `/mcp` request passes, in order: Origin (DNS rebinding), the
- * bearer token (SPEC §3), then the session, which must be genuine and the caller's.
+ * bearer token (SPEC §3), then the session, which must be genuine, the caller's,
+ * and of this endpoint (`connectionId` for a passthrough one, none for `/mcp`).
  * Answers the refusal itself and returns undefined when one fails.
  */
-async function admit(
+export async function admit(
   request: FastifyRequest,
   reply: FastifyReply,
   port: McpGatewayPort,
   sessions: SessionRegistry,
+  connectionId?: string,
 ): Promise<Caller | undefined> {
   const origin = request.headers.origin;
   if (origin !== undefined && !port.corsOrigins.includes('*') && !port.corsOrigins.includes(origin)) {
@@ -159,11 +167,12 @@ async function admit(
   }
   const header = request.headers['mcp-session-id'];
   const sessionId = Array.isArray(header) ? header[0] : header;
-  if (sessionId !== undefined && !sessions.open(sessionId, caller.principal.agentId)) {
+  const session = sessionId === undefined ? undefined : sessions.open(sessionId, caller.principal.agentId);
+  if (sessionId !== undefined && (!session || session.link?.connectionId !== connectionId)) {
     refuse(request, reply, sessionNotFound(), SESSION_NOT_FOUND_CODE);
     return undefined;
   }
-  return { caller, sessionId };
+  return { caller, sessionId, session };
 }
 
 function sessionNotFound(): AppError {
@@ -175,7 +184,7 @@ function sessionNotFound(): AppError {
  * SDK's transport act on) and a JSON-RPC error body; a limiter that cannot
  * decide → 503 (fail secure).
  */
-function refuseLimited(request: FastifyRequest, reply: FastifyReply, port: McpGatewayPort, error: unknown): FastifyReply {
+export function refuseLimited(request: FastifyRequest, reply: FastifyReply, port: McpGatewayPort, error: unknown): FastifyReply {
   if (error instanceof RateLimitExceededError) {
     reply.header('X-RateLimit-Limit', String(error.limit)).header('X-RateLimit-Remaining', '0');
     reply.header('X-RateLimit-Reset', String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
@@ -204,16 +213,24 @@ function followCatalogue(port: McpGatewayPort, sessions: SessionRegistry, caller
       port.revalidate(caller.caller).then(() => server.sendToolListChanged().catch(() => undefined), close);
     });
   };
-  const stops = [port.onCatalogueChange(caller.caller.principal, changed)];
-  // Like GraphQL subscriptions (SPEC §3): re-authorised continuously, so the stream ends within
-  // seconds of the token expiring or the agent being deactivated, deleted or moved.
+  const stops = [port.onCatalogueChange(caller.caller.principal, changed), keepStreamAuthorised(port, sessions, caller, close)];
+  return () => stops.forEach((stop) => stop());
+}
+
+/**
+ * Like GraphQL subscriptions (SPEC §3), a GET stream is re-authorised
+ * continuously: `close` runs within seconds of the token expiring or the agent
+ * being deactivated, deleted or moved, and when its session ends (DELETE on any
+ * instance). Returns the function that stops watching.
+ */
+export function keepStreamAuthorised(port: McpGatewayPort, sessions: SessionRegistry, caller: Caller, close: () => void): () => void {
   const { principal } = caller.caller;
   const recheck = setInterval(() => {
     port.revalidate(caller.caller).then((now) => {
       if (now.namespace !== principal.namespace || now.agentId !== principal.agentId) close();
     }, close);
   }, STREAM_RECHECK_MS);
-  stops.push(() => clearInterval(recheck));
+  const stops = [() => clearInterval(recheck)];
   if (caller.sessionId) stops.push(sessions.addStream(caller.sessionId, close));
   return () => stops.forEach((stop) => stop());
 }

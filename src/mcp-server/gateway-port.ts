@@ -10,12 +10,12 @@ import type { RateLimitOutcome } from '../ratelimit/limiter.js';
 import { ValidationError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
 import { DEFAULT_SEARCH_LIMIT } from '../services/tool-search.js';
-import type { CompletedExecution } from '../services/executions.js';
+import type { CompletedExecution, ToolCallRunner } from '../services/executions.js';
 import type { ExecutionEventPayload, McpRequestCancelPayload } from '../services/event-bus.js';
-import type { ToolMatch } from '../services/ports.js';
+import type { LinkSession, ToolMatch, UpstreamLink } from '../services/ports.js';
 import type { ExecutableConnection } from './catalogue.js';
 
-export type { CompletedExecution, ExecutionEventPayload, ToolMatch };
+export type { CompletedExecution, ExecutionEventPayload, LinkSession, ToolCallRunner, ToolMatch, UpstreamLink };
 
 /** The connection page size used while collecting a caller's whole catalogue. */
 const CONNECTION_PAGE = 100;
@@ -35,8 +35,13 @@ export interface McpGatewayPort {
   /** Starts an Execution (source MCP) through the same ExecutionService as REST and GraphQL. */
   startCall(
     principal: Principal,
-    call: { connectionId: string; toolName: string; arguments: Record<string, unknown>; requestId: string },
+    call: { connectionId: string; toolName: string; arguments: Record<string, unknown>; requestId: string; via?: ToolCallRunner },
   ): Promise<StartedCall>;
+  /**
+   * A raw link to one connection's upstream for the passthrough endpoint: the
+   * principal's own (403 otherwise, 404 unknown), live (409 otherwise).
+   */
+  openLink(principal: Principal, connectionId: string, session: LinkSession): Promise<UpstreamLink>;
   cancelCall(principal: Principal, executionId: string, reason: string): Promise<void>;
   /** Progress and terminal events of one execution, wherever it runs. Returns the unsubscribe function. */
   followExecution(executionId: string, listener: (event: ExecutionEventPayload) => void): () => void;
@@ -86,6 +91,7 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
       const { execution, done } = await services.executions.launch(principal, { ...call, source: 'MCP' });
       return { executionId: execution.id, done };
     },
+    openLink: (principal, connectionId, session) => services.connections.openLink(principal, connectionId, session),
     async cancelCall(principal, executionId, reason) {
       await services.executions.cancel(principal, executionId, reason);
     },

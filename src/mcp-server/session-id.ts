@@ -14,6 +14,8 @@ export interface McpSessionState {
   clientCapabilities: Record<string, unknown>;
   /** Epoch ms. */
   issuedAt: number;
+  /** Passthrough sessions (`/mcp/connections/{id}`): the connection and the upstream session the client drives. */
+  link?: { connectionId: string; upstreamSessionId?: string | undefined };
 }
 
 /** Capabilities larger than this are kept by their top-level keys only, so the header stays small. */
@@ -48,7 +50,14 @@ export class SessionIds {
       JSON.stringify(state.clientCapabilities).length <= MAX_CAPABILITIES_JSON
         ? state.clientCapabilities
         : Object.fromEntries(Object.keys(state.clientCapabilities).map((key) => [key, {}]));
-    const payload = { a: state.agentId, p: state.protocolVersion, c: capabilities, t: now, r: randomBytes(9).toString('base64url') };
+    const payload = {
+      a: state.agentId,
+      p: state.protocolVersion,
+      c: capabilities,
+      t: now,
+      r: randomBytes(9).toString('base64url'),
+      ...(state.link ? { l: [state.link.connectionId, state.link.upstreamSessionId ?? null] } : {}),
+    };
     const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
     return `${VERSION}.${body}.${this.sign(body)}`;
   }
@@ -78,8 +87,11 @@ export class SessionIds {
         p: string;
         c: Record<string, unknown>;
         t: number;
+        l?: [string, string | null];
       };
-      return Object.freeze({ agentId: p.a, protocolVersion: p.p, clientCapabilities: p.c, issuedAt: p.t });
+      const state: McpSessionState = { agentId: p.a, protocolVersion: p.p, clientCapabilities: p.c, issuedAt: p.t };
+      if (p.l) state.link = Object.freeze({ connectionId: p.l[0], upstreamSessionId: p.l[1] ?? undefined });
+      return Object.freeze(state);
     } catch {
       return undefined;
     }

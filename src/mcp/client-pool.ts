@@ -1,3 +1,4 @@
+import { UpstreamLink, type LinkSession } from './upstream-link.js';
 import { AppError, ExternalServiceError } from '../errors/index.js';
 import { sleep, untilAborted } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
@@ -103,6 +104,15 @@ export class UpstreamPool {
       await this.dispose(entry);
       throw error;
     }
+  }
+
+  /**
+   * A raw link to the upstream for the `/mcp/connections/{id}` passthrough
+   * (upstream-link.ts): the pool's SSRF policy and size bounds, but its own
+   * upstream session, which the downstream client drives.
+   */
+  async openLink(target: UpstreamTarget, session: LinkSession): Promise<UpstreamLink> {
+    return UpstreamLink.open({ target, policy: this.policy, limits: this.limits, resolver: this.resolver, session });
   }
 
   /** Re-lists tools (re-opening the session lazily if there is none). */

@@ -1,14 +1,14 @@
-import type { Principal } from '../auth/principal.js';
+import { canExecute, type Principal } from '../auth/principal.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { storableText } from '../common/storable-text.js';
 import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
 import type { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
-import { ConnectionNotActiveError, ValidationError, isAppError } from '../errors/index.js';
+import { AuthorizationError, ConnectionNotActiveError, ServiceUnavailableError, ValidationError, isAppError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventBus } from './event-bus.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
 import { splitUrlCredentials } from './upstream-headers.js';
-import type { ToolSearchIndex, UpstreamClient, UpstreamTarget, UpstreamTool } from './ports.js';
+import type { LinkSession, ToolSearchIndex, UpstreamClient, UpstreamLink, UpstreamTarget, UpstreamTool } from './ports.js';
 import { validateCreateConnection, type CreateConnectionCommand, type ValidCreateConnection } from './validation.js';
 
 export interface ConnectionWithTools {
@@ -137,6 +137,18 @@ export class ConnectionService {
     const refreshed = connection.status === 'active' ? connection : await this.setStatus(owner, connection, 'active', null);
     this.indexInBackground(this.deps.index.replaceConnectionTools(this.indexed(refreshed), upstreamTools));
     return { connection: refreshed, tools };
+  }
+
+  /**
+   * A raw link to a connection's upstream for the MCP passthrough: only the
+   * owner may drive it (403; 404 unknown), and only while live (409).
+   */
+  async openLink(principal: Principal, id: string, session: LinkSession): Promise<UpstreamLink> {
+    const connection = await this.deps.connections.findReadableCached(principal, id);
+    if (!canExecute(principal, connection)) throw new AuthorizationError('Only the agent that owns a connection may use it through MCP');
+    if (!USABLE.has(connection.status)) throw new ConnectionNotActiveError(id, connection.status);
+    if (!this.deps.upstream.openLink) throw new ServiceUnavailableError('This gateway cannot relay raw MCP messages');
+    return this.deps.upstream.openLink(this.targetOf(connection), session);
   }
 
   /** Idempotent: disconnecting a disconnected connection is a no-op. */

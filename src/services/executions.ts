@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionService } from './connections.js';
 import type { EventBus, ExecutionEventPayload, ExecutionEventType } from './event-bus.js';
+import type { CallToolOptions } from '../mcp/types.js';
 import type { ProgressUpdate, UpstreamCallResult, UpstreamClient, UpstreamTarget } from './ports.js';
 import { LogRelay } from './log-relay.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
@@ -29,7 +30,16 @@ export interface ExecuteToolRequest {
   arguments: Record<string, unknown>;
   source: ExecutionSource;
   requestId: string | null;
+  /**
+   * Runs the call instead of the shared upstream session: the MCP passthrough
+   * relays it on the downstream client's own upstream session (its sampling,
+   * elicitation and roots requests need that client), recorded like any other.
+   */
+  via?: ToolCallRunner;
 }
+
+/** Performs one upstream tool call; `options.signal` aborts it (cancellation), progress and logs feed the row. */
+export type ToolCallRunner = (target: UpstreamTarget, options: CallToolOptions) => Promise<UpstreamCallResult>;
 
 /** A finished call: the stored record plus the upstream result exactly as relayed. */
 export interface CompletedExecution {
@@ -167,7 +177,7 @@ export class ExecutionService {
       options,
     );
     const controller = new AbortController();
-    const done = this.run(principal, connection, execution, controller.signal);
+    const done = this.run(principal, connection, execution, controller.signal, request.via);
     this.running.set(execution.id, { controller, owner: principal, done });
     // Started executions may never be awaited (startExecution); their failure is already recorded.
     const forget = () => void this.running.delete(execution.id);
@@ -238,6 +248,7 @@ export class ExecutionService {
     connection: McpConnection,
     execution: Execution,
     signal: AbortSignal,
+    via?: ToolCallRunner,
   ): Promise<CompletedExecution> {
     const startedAt = execution.startedAt.getTime();
     const progress = new ProgressCoalescer<ProgressUpdate>((update) => this.onProgress(principal, execution, update));
@@ -246,11 +257,9 @@ export class ExecutionService {
     this.logs.set(execution.id, logs);
     let result: UpstreamCallResult;
     try {
-      result = await this.deps.upstream.callTool(this.targetOf(connection), execution.toolName, execution.arguments, {
-        signal,
-        onProgress: (update) => progress.push(update),
-        onLog: (entry) => logs.push(entry),
-      });
+      const options: CallToolOptions = { signal, onProgress: (update) => progress.push(update), onLog: (entry) => logs.push(entry) };
+      const target = this.targetOf(connection);
+      result = await (via ? via(target, options) : this.deps.upstream.callTool(target, execution.toolName, execution.arguments, options));
     } catch (error) {
       return this.recordFailure(principal, connection, execution, error, signal);
     }

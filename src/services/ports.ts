@@ -4,9 +4,11 @@
  * (a downstream MCP endpoint) reuse the same services unchanged.
  */
 import type { CallToolOptions, UpstreamCallResult, UpstreamStatus, UpstreamTarget, UpstreamTool } from '../mcp/types.js';
+import type { LinkSession, UpstreamLink } from '../mcp/upstream-link.js';
 import type { ToolIndex } from '../vectors/tool-index.js';
 
 export type { ProgressUpdate, UpstreamCallResult, UpstreamTarget, UpstreamTool } from '../mcp/types.js';
+export type { LinkSession, UpstreamLink } from '../mcp/upstream-link.js';
 export type { IndexedConnection, ToolMatch } from '../vectors/tool-index.js';
 
 export interface UpstreamClient {
@@ -16,6 +18,8 @@ export interface UpstreamClient {
   disconnect(connectionId: string): Promise<void>;
   onToolsChanged(listener: (connectionId: string, tools: UpstreamTool[]) => void): () => void;
   onStatusChanged(listener: (connectionId: string, status: UpstreamStatus, message?: string) => void): () => void;
+  /** A raw link for the MCP passthrough endpoint; absent on clients that cannot relay raw messages. */
+  openLink?(target: UpstreamTarget, session: LinkSession): Promise<UpstreamLink>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,237 @@
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from '../auth/principal.js';
+import { ExternalServiceError, isAppError } from '../errors/index.js';
+import { renderErrorBody } from '../http/error-body.js';
+import { failedCall } from './aggregated-server.js';
+import type { McpGatewayPort, ToolCallRunner, UpstreamLink } from './gateway-port.js';
+import { InFlightCalls } from './in-flight-calls.js';
+
+/** Server-to-client requests and the client capability each needs (MCP "Client Features"). */
+const NEEDS_CAPABILITY: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+export interface RelayContext {
+  port: McpGatewayPort;
+  inFlight: InFlightCalls;
+  link: UpstreamLink;
+  principal: Principal;
+  connectionId: string;
+  /** The downstream session; set once `initialize` has minted it. */
+  sessionId: string | undefined;
+  /** As the client declared them in `initialize`. */
+  clientCapabilities: Record<string, unknown>;
+  /** The HTTP request id, stored on Execution rows. */
+  requestId: string;
+  /** Idle bound of one upstream request (the connection's timeout), reset by every message it sends. */
+  timeoutMs: number;
+}
+
+/** Where messages for the client go: the SDK transport of a POST, or a GET stream. */
+export type Downstream = Pick<StreamableHTTPServerTransport, 'send'>;
+
+/**
+ * Relays the JSON-RPC messages of one downstream HTTP request to the
+ * connection's upstream session and back, unchanged: ids, params, results,
+ * errors, `_meta`. What the gateway adds: `tools/call` becomes an Execution
+ * (source MCP), server-to-client requests reach the client only when it
+ * declared the capability (the upstream gets a MethodNotFound error
+ * otherwise), and a cancelled call is cancelled on whichever instance runs it.
+ */
+export class PassthroughRelay {
+  /** Forwards of notifications and answers still on their way upstream. */
+  private readonly forwarding = new Set<Promise<void>>();
+  /** Set for `initialize`: its answer was obtained before the session id could be minted. */
+  initializeAnswer: JSONRPCMessage | undefined;
+
+  constructor(readonly ctx: RelayContext) {}
+
+  /** Whatever the downstream client sent. */
+  receive(message: JSONRPCMessage, downstream: Downstream): void {
+    if ('method' in message && 'id' in message) {
+      void this.request(message, downstream);
+      return;
+    }
+    if ('method' in message && message.method === 'notifications/cancelled') this.cancelCall(message.params);
+    // A notification, or the client's answer to a relayed server request: the upstream session routes it.
+    const sent = this.ctx.link
+      .post(message, () => undefined)
+      .catch((error: unknown) => {
+        this.ctx.port.logger.debug({ err: error, connectionId: this.ctx.connectionId }, 'passthrough could not forward a message');
+      });
+    this.forwarding.add(sent);
+    void sent.finally(() => this.forwarding.delete(sent));
+  }
+
+  /** A message of the upstream's own GET stream: relayed on the downstream GET stream. */
+  fromUpstreamStream(message: JSONRPCMessage, downstream: Downstream): void {
+    if ('method' in message && 'id' in message && !this.mayAsk(message)) return;
+    if ('method' in message) void downstream.send(message).catch(() => undefined);
+  }
+
+  /** Resolves once every forward has reached the upstream (or failed). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.forwarding]);
+  }
+
+  private async request(message: JSONRPCRequest, downstream: Downstream): Promise<void> {
+    const answer = (reply: JSONRPCMessage) => void downstream.send(reply).catch(() => undefined);
+    if (message.method === 'initialize' && this.initializeAnswer) return answer(this.initializeAnswer);
+    try {
+      const reply = message.method === 'tools/call' ? await this.callTool(message, downstream) : await this.exchange(message, downstream);
+      answer(reply);
+    } catch (error) {
+      answer(errorReply(message.id, error, this.ctx));
+    }
+  }
+
+  /**
+   * Sends one request upstream and relays what comes back before its answer
+   * (progress, log messages, server requests) on the downstream request's stream.
+   */
+  private async exchange(
+    message: JSONRPCRequest,
+    downstream: Downstream,
+    watch: (message: JSONRPCMessage) => void = () => undefined,
+    signal?: AbortSignal,
+  ): Promise<JSONRPCMessage> {
+    let reply: JSONRPCMessage | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let fail: (error: Error) => void = () => undefined;
+    const stopped = new Promise<never>((_, reject) => (fail = reject));
+    const idle = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(timedOut(this.ctx)), this.ctx.timeoutMs);
+    };
+    const onAbort = () => fail(new ExternalServiceError('cancelled', String(signal?.reason ?? 'cancelled')));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    idle();
+    try {
+      const onMessage = (one: JSONRPCMessage) => {
+        idle();
+        if (!('method' in one)) {
+          if (one.id === message.id) reply = one;
+          return;
+        }
+        watch(one);
+        if ('id' in one && !this.mayAsk(one)) return;
+        void downstream.send(one, { relatedRequestId: message.id }).catch(() => undefined);
+      };
+      await Promise.race([this.ctx.link.post(message, onMessage, message.id), stopped]);
+    } catch (error) {
+      // Timed out or cancelled here: the upstream stops working on it too.
+      if (error instanceof ExternalServiceError && (error.reason === 'timeout' || error.reason === 'cancelled')) {
+        const reason = error.message;
+        void this.ctx.link
+          .post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: message.id, reason } }, () => undefined)
+          .catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (!reply) {
+      throw new ExternalServiceError('upstream_error', 'The upstream ended its answer stream without answering', {
+        connection_id: this.ctx.connectionId,
+      });
+    }
+    return reply;
+  }
+
+  /**
+   * `tools/call` runs as an Execution (source MCP) whose runner is this
+   * relay: the row, its progress and log events and its cancellation work as
+   * for REST and GraphQL, while the upstream's answer goes back verbatim.
+   */
+  private async callTool(message: JSONRPCRequest, downstream: Downstream): Promise<JSONRPCMessage> {
+    const { ctx } = this;
+    const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
+    if (typeof params.name !== 'string') return rpcError(message.id, ErrorCode.InvalidParams, 'tools/call needs a tool name');
+    let reply: JSONRPCMessage | undefined;
+    const via: ToolCallRunner = async (_target, options) => {
+      reply = await this.exchange(
+        message,
+        downstream,
+        (one) => {
+          if (!('method' in one) || 'id' in one) return;
+          const p = (one.params ?? {}) as Record<string, unknown>;
+          if (one.method === 'notifications/progress' && typeof p.progress === 'number') {
+            options.onProgress?.({
+              progress: p.progress,
+              ...(typeof p.total === 'number' ? { total: p.total } : {}),
+              ...(typeof p.message === 'string' ? { message: p.message } : {}),
+            });
+          }
+          if (one.method === 'notifications/message') {
+            options.onLog?.({ level: String(p.level), data: p.data, ...(typeof p.logger === 'string' ? { logger: p.logger } : {}) });
+          }
+        },
+        options.signal,
+      );
+      if ('error' in reply) throw new ExternalServiceError('upstream_error', reply.error.message, { code: reply.error.code });
+      return (reply as { result: unknown }).result as Awaited<ReturnType<ToolCallRunner>>;
+    };
+    let release = () => {};
+    try {
+      const args = params.arguments ?? {};
+      const started = await ctx.port.startCall(ctx.principal, {
+        connectionId: ctx.connectionId,
+        toolName: params.name,
+        arguments: args as Record<string, unknown>,
+        requestId: ctx.requestId,
+        via,
+      });
+      release = ctx.inFlight.add(InFlightCalls.keyOf(ctx.principal.agentId, ctx.sessionId, message.id), {
+        principal: ctx.principal,
+        executionId: started.executionId,
+      });
+      const { execution } = await started.done;
+      return reply ?? rpcError(message.id, ErrorCode.InternalError, execution.errorMessage ?? 'The call was cancelled');
+    } catch (error) {
+      // The upstream's own JSON-RPC error goes back as it was sent.
+      if (reply) return reply;
+      return { jsonrpc: '2.0', id: message.id, result: failedCall(ctx, error) };
+    } finally {
+      release();
+    }
+  }
+
+  /** A server request the client cannot answer is refused to the upstream here (MethodNotFound, as an SDK client would). */
+  private mayAsk(request: JSONRPCRequest): boolean {
+    const capability = NEEDS_CAPABILITY[request.method];
+    if (!capability || this.ctx.clientCapabilities[capability] !== undefined) return true;
+    const refusal = rpcError(request.id, ErrorCode.MethodNotFound, `The MCP client did not declare the ${capability} capability`);
+    void this.ctx.link.post(refusal, () => undefined).catch(() => undefined);
+    return false;
+  }
+
+  /** The client cancelled one of its requests: a running tool call ends CANCELLED on whichever instance runs it. */
+  private cancelCall(params: unknown): void {
+    const { requestId, reason } = (params ?? {}) as { requestId?: RequestId; reason?: unknown };
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+    const key = InFlightCalls.keyOf(this.ctx.principal.agentId, this.ctx.sessionId, requestId);
+    this.ctx.inFlight.cancel(key, typeof reason === 'string' ? reason : 'cancelled by the MCP client');
+  }
+}
+
+function rpcError(id: RequestId, code: number, message: string, data?: unknown): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } };
+}
+
+function timedOut(ctx: RelayContext): ExternalServiceError {
+  return new ExternalServiceError('timeout', `The upstream sent nothing for ${ctx.timeoutMs} ms`, { connection_id: ctx.connectionId });
+}
+
+/** A request the gateway could not relay: a JSON-RPC error whose data is the gateway's error body. */
+function errorReply(id: RequestId, error: unknown, ctx: RelayContext): JSONRPCMessage {
+  if (isAppError(error)) {
+    const code = error.reason === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.InternalError;
+    return rpcError(id, code, error.message, renderErrorBody(error, ctx.requestId));
+  }
+  ctx.port.logger.error({ err: error, requestId: ctx.requestId }, 'MCP passthrough request failed unexpectedly');
+  return rpcError(id, ErrorCode.InternalError, 'Internal error');
+}
