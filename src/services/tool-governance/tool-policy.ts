@@ -81,7 +81,7 @@ export function globMatches(glob: string, subject: string): boolean {
 export interface ToolPolicyInput {
   allow?: string[] | null;
   deny?: string[] | null;
-  denyAnnotations?: { annotation: string; value: unknown; roles: string[] }[] | null;
+  denyAnnotations?: { annotation: string; value?: unknown; roles: string[] }[] | null;
   maxConnectionsPerAgent?: number | null;
   quarantineNewTools?: boolean | null;
 }
