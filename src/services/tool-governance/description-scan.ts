@@ -21,7 +21,8 @@ export interface ScanFinding {
 export function scanToolDefinition(tool: ToolDefinition, rules: readonly DescriptionRule[] = DESCRIPTION_RULES): ScanFinding[] {
   const findings: ScanFinding[] = [];
   for (const [field, text] of textsOf(tool)) {
-    const folded = text.slice(0, MAX_SCANNED_CHARS).replace(/\s+/gu, ' ');
+    // Not `\s`: it includes U+FEFF, which the zero-width rule must still see.
+    const folded = text.slice(0, MAX_SCANNED_CHARS).replace(/[\t\n\v\f\r \u00A0\u2028\u2029]+/gu, ' ');
     for (const rule of rules) {
       if (rule.pattern.test(folded) && !findings.some((f) => f.rule === rule.id)) {
         findings.push({ rule: rule.id, reason: rule.reason, field });
