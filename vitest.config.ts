@@ -15,6 +15,7 @@ const ON_BOTH_DIALECTS = [
   'test/mcp-server/scale-out.test.ts',
   'test/graphql/failed-execution.test.ts',
   'test/db/dialect.test.ts',
+  'test/services/tool-governance/pinning.test.ts',
 ];
 
 export default defineConfig({

@@ -12,6 +12,10 @@ export type ErrorCode =
   | 'DUPLICATE_CONNECTION'
   | 'CONNECTION_NOT_ACTIVE'
   | 'TOOL_NOT_FOUND'
+  | 'TOOL_QUARANTINED'
+  | 'TOOL_DENIED'
+  | 'TOOL_NOT_QUARANTINED'
+  | 'CONNECTION_LIMIT_REACHED'
   | 'EXTERNAL_SERVICE_ERROR'
   | 'RATE_LIMIT_EXCEEDED'
   | 'SERVICE_UNAVAILABLE'
@@ -138,6 +142,39 @@ export class ToolNotFoundError extends AppError {
       tool_name: toolName,
       connection_id: connectionId,
     });
+  }
+}
+
+/** Tool governance: the tool's definition changed since approval, or was flagged, or rejected; an admin must decide. */
+export class ToolQuarantinedError extends AppError {
+  constructor(toolName: string, connectionId: string, state: string, reasons: readonly string[]) {
+    super('TOOL_QUARANTINED', 403, `Tool '${toolName}' is ${state} until an admin of the namespace approves its definition`, {
+      tool_name: toolName,
+      connection_id: connectionId,
+      review_state: state,
+      reasons,
+    });
+  }
+}
+
+/** Tool governance: the namespace policy keeps this tool from this caller. */
+export class ToolDeniedError extends AppError {
+  constructor(toolName: string, connectionId: string, reason: string) {
+    super('TOOL_DENIED', 403, `Tool '${toolName}' is ${reason}`, { tool_name: toolName, connection_id: connectionId, reason });
+  }
+}
+
+/** Approving or rejecting a tool that has no pending change (or whose definition changed since it was shown). */
+export class ToolNotQuarantinedError extends AppError {
+  constructor(toolName: string, connectionId: string, message = `Tool '${toolName}' has no definition awaiting review`) {
+    super('TOOL_NOT_QUARANTINED', 409, message, { tool_name: toolName, connection_id: connectionId });
+  }
+}
+
+/** The namespace policy caps live connections per agent. */
+export class ConnectionLimitReachedError extends AppError {
+  constructor(limit: number) {
+    super('CONNECTION_LIMIT_REACHED', 409, `The namespace policy allows ${limit} live connection(s) per agent`, { limit });
   }
 }
 

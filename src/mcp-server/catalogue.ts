@@ -8,6 +8,8 @@ export interface StoredTool {
   inputSchema: Record<string, unknown>;
   outputSchema?: Record<string, unknown> | null;
   annotations?: Record<string, unknown> | null;
+  /** Tool governance held or denied it: never listed, but a call by name reaches the gateway and gets its tool error. */
+  withheld?: boolean;
 }
 
 /** A live connection the caller may execute on, with its catalogue. */
@@ -35,8 +37,9 @@ export interface SkippedTool {
 }
 
 export interface AggregatedCatalogue {
-  /** Sorted by name (UTF-16 code units): the same catalogue always lists in the same order. */
+  /** Sorted by name (UTF-16 code units): the same catalogue always lists in the same order. Withheld tools are not here. */
   tools: AggregatedTool[];
+  /** Listed and withheld tools: a call to a withheld one is refused by the execution service, as a tool error. */
   byName: ReadonlyMap<string, AggregatedTool>;
   /** Left out, never shadowed: every tool whose name is invalid, reserved, or shared with another. */
   skipped: SkippedTool[];
@@ -69,7 +72,8 @@ export function aggregateCatalogue(
     else skipped.push(...entries.map((entry) => skip(entry, 'name_clash')));
   }
   tools.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { tools, byName: new Map(tools.map((tool) => [tool.name, tool])), skipped };
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  return { tools: tools.filter((entry) => !entry.tool.withheld), byName, skipped };
 }
 
 function skip(entry: AggregatedTool, reason: SkipReason): SkippedTool {

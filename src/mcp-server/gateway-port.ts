@@ -76,14 +76,17 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
         mine.push(...rows.filter((row) => (row.status === 'active' || row.status === 'error') && canExecute(principal, row)));
         if (offset + CONNECTION_PAGE >= total || rows.length === 0) break;
       }
-      const tools = await services.connections.toolsOf(
+      // Tool governance: held and denied tools come back marked, so /mcp lists none of them and answers a call with a tool error.
+      const tools = await services.connections.reviewedToolsOf(
         principal,
         mine.map((row) => row.id),
       );
       return mine.map((row) => ({
         connectionId: row.id,
         serverName: row.serverName,
-        tools: tools.filter((tool) => tool.connectionId === row.id),
+        tools: tools
+          .filter(({ tool }) => tool.connectionId === row.id)
+          .map(({ tool, usable }) => (usable ? tool : { ...tool, withheld: true })),
       }));
     },
     async startCall(principal, call) {
@@ -106,7 +109,8 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
     },
     onCatalogueChange(principal, listener) {
       const mine = (payload: { agentId: string }) => {
-        if (payload.agentId === principal.agentId) listener();
+        // '*': a namespace-wide change (the tool policy) may change anyone's list.
+        if (payload.agentId === principal.agentId || payload.agentId === '*') listener();
       };
       const stops = [
         drain(events.pubsub.subscribe('namespace-catalogue', principal.namespace), mine),

@@ -31,6 +31,8 @@ export class Metrics {
   readonly redisFailures: Counter;
   readonly connectionsActive: Gauge;
   private countActiveConnections: (() => Promise<number>) | undefined;
+  readonly toolsQuarantined: Gauge;
+  private countQuarantinedTools: (() => Promise<number>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -92,6 +94,21 @@ export class Metrics {
         }
       },
     });
+    const countQuarantined = (): Promise<number> | undefined => this.countQuarantinedTools?.();
+    this.toolsQuarantined = new Gauge({
+      name: 'mcp_tools_quarantined',
+      help: 'Tools of live connections quarantined until an admin approves or rejects their definition (all instances)',
+      registers,
+      async collect() {
+        try {
+          const count = await countQuarantined();
+          if (count !== undefined) this.set(count);
+        } catch {
+          // As above: keep the last value through a database hiccup.
+        }
+      },
+    });
+    this.toolsQuarantined.set(0);
     // Present from the first scrape, so dashboards and alerts see 0 rather than "no data".
     this.degradedMode.set(0);
     this.connectionsActive.set(0);
@@ -101,6 +118,11 @@ export class Metrics {
   /** Makes `mcp_connections_active` report `count()` at every scrape. */
   countActiveConnectionsWith(count: () => Promise<number>): void {
     this.countActiveConnections = count;
+  }
+
+  /** Makes `mcp_tools_quarantined` report `count()` at every scrape. */
+  countQuarantinedToolsWith(count: () => Promise<number>): void {
+    this.countQuarantinedTools = count;
   }
 
   /** Content-Type of `render()` output (Prometheus text exposition format). */

@@ -8,6 +8,7 @@ import { authenticate, rateLimit } from './guards.js';
 import { parseConnectionListQuery, parseSearchLimit, stringParam } from './query.js';
 import { requirePrincipal } from './request-context.js';
 import { createConnectionBody, executeToolBody, requireObject } from './schemas.js';
+import { registerToolGovernanceRoutes } from './tool-governance.routes.js';
 
 export const REST_BASE = '/api/v1/mcp';
 
@@ -116,6 +117,8 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
       };
     },
   );
+
+  registerToolGovernanceRoutes(app, services, REST_BASE);
 }
 
 /** The v2.3.0 body in the services' terms: snake_case to camelCase, claims kept for the service to check. */

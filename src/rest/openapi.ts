@@ -24,6 +24,37 @@ const connectionResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Connection' } } },
 });
 
+/** Approve and reject take the same body and answer alike. */
+function toolDecision(summary: string) {
+  return {
+    post: {
+      summary,
+      parameters: [idParam, { name: 'tool_name', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: {
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                definition_hash: { type: 'string', description: 'decide only if the held definition still has this SHA-256 (hex)' },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        '200': { description: '{connection_id, tool_name, review_state, definition_hash}' },
+        '400': errorResponse('VALIDATION_ERROR or TOOL_NOT_FOUND'),
+        '403': errorResponse('AUTHORIZATION_ERROR: not an admin, or another namespace'),
+        '404': errorResponse('CONNECTION_NOT_FOUND'),
+        '409': errorResponse('TOOL_NOT_QUARANTINED: nothing awaits review, or the definition changed since it was shown'),
+        '401': common['401'],
+      },
+    },
+  };
+}
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'TMWS Gateway REST bridge', version: '2.3.0' },
@@ -109,7 +140,7 @@ export const openApiDocument = {
         responses: {
           '201': { ...connectionResponse('created; Location header points to it') },
           '400': errorResponse('VALIDATION_ERROR (details.field; details.reason url_not_allowed for SSRF refusals)'),
-          '409': errorResponse('DUPLICATE_CONNECTION'),
+          '409': errorResponse('DUPLICATE_CONNECTION, or CONNECTION_LIMIT_REACHED (namespace tool policy: live connections per agent)'),
           '413': errorResponse('PAYLOAD_TOO_LARGE'),
           '502': errorResponse('EXTERNAL_SERVICE_ERROR'),
           ...common,
@@ -170,14 +201,23 @@ export const openApiDocument = {
             description: '{connection_id, tool_name, execution_id, result: {status, result, content, is_error, execution_time_ms}}',
           },
           '400': errorResponse('VALIDATION_ERROR (arguments violate input_schema) or TOOL_NOT_FOUND'),
+          '403': errorResponse(
+            'AUTHORIZATION_ERROR (not the owner); TOOL_QUARANTINED (definition changed since approval, flagged or rejected; details.review_state, details.reasons); TOOL_DENIED (namespace tool policy; details.reason)',
+          ),
           '404': errorResponse('CONNECTION_NOT_FOUND'),
           '409': errorResponse('CONNECTION_NOT_ACTIVE'),
           '502': errorResponse('EXTERNAL_SERVICE_ERROR'),
-          ...common,
+          '401': common['401'],
           ...limited,
         },
       },
     },
+    '/api/v1/mcp/connections/{id}/tools/{tool_name}/approve': toolDecision(
+      'Admins of the namespace: pin the held definition of a quarantined or rejected tool; it is listed and callable again',
+    ),
+    '/api/v1/mcp/connections/{id}/tools/{tool_name}/reject': toolDecision(
+      'Admins of the namespace: refuse the held definition; the tool stays unusable until the upstream lists the pinned one again',
+    ),
     '/api/v1/mcp/tools/search': {
       get: {
         parameters: [

@@ -26,3 +26,6 @@ export function requireObject(body: unknown): Record<string, unknown> {
   }
   return body as Record<string, unknown>;
 }
+
+/** Approve / reject a held tool: optionally only the definition the reviewer saw. */
+export const toolDecisionBody = z.object({ definition_hash: z.string().max(64).optional() }).strict();

@@ -3,10 +3,18 @@ import type { SecretBox } from '../auth/secret-box.js';
 import { storableText } from '../common/storable-text.js';
 import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
 import type { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
-import { AuthorizationError, ConnectionNotActiveError, ServiceUnavailableError, ValidationError, isAppError } from '../errors/index.js';
+import {
+  AuthorizationError,
+  ConnectionLimitReachedError,
+  ConnectionNotActiveError,
+  ServiceUnavailableError,
+  ValidationError,
+  isAppError,
+} from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventBus } from './event-bus.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
+import type { ToolGovernance } from './tool-governance/tool-governance.js';
 import { splitUrlCredentials } from './upstream-headers.js';
 import type { LinkSession, ToolSearchIndex, UpstreamClient, UpstreamLink, UpstreamTarget, UpstreamTool } from './ports.js';
 import { validateCreateConnection, type CreateConnectionCommand, type ValidCreateConnection } from './validation.js';
@@ -30,6 +38,7 @@ export interface ConnectionServiceDeps {
   events: EventBus;
   secrets: SecretBox;
   catalogue: ToolCatalogue;
+  governance: ToolGovernance;
   logger: Logger;
 }
 
@@ -64,6 +73,7 @@ export class ConnectionService {
       timeoutSeconds: input.timeoutSeconds,
       headersSealed: headers ? this.deps.secrets.seal(JSON.stringify(headers)) : null,
     });
+    await this.enforceConnectionCap(principal, row.id);
     let upstreamTools: UpstreamTool[];
     try {
       upstreamTools = await this.deps.upstream.connect(this.targetOf(row));
@@ -73,11 +83,11 @@ export class ConnectionService {
       await this.deps.upstream.disconnect(row.id).catch(() => {});
       throw error;
     }
-    const tools = await this.storeTools(principal, row.id, upstreamTools);
+    const tools = await this.storeTools(principal, row, upstreamTools, true);
     const live = await connections.update(principal, row.id, { status: 'active', connectedAt: new Date(), errorMessage: null });
     this.indexInBackground(this.deps.index.replaceConnectionTools(this.indexed(live), upstreamTools));
     this.publishStatus(live);
-    return { connection: live, tools };
+    return { connection: live, tools: await this.deps.governance.usableTools(principal, live, tools) };
   }
 
   async list(principal: Principal, options: ConnectionListOptions): Promise<{ rows: McpConnection[]; total: number }> {
@@ -89,9 +99,25 @@ export class ConnectionService {
     return this.deps.connections.findReadable(principal, id);
   }
 
-  /** The stored catalogues of those of `connectionIds` the caller may read, in one query. */
+  /**
+   * The stored catalogues of those of `connectionIds` the caller may read, in
+   * one query: only the tools the caller may call (approved, allowed by the
+   * namespace policy for its role) — every door lists through here.
+   */
   async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
-    return this.deps.connections.toolsOf(principal, connectionIds);
+    return (await this.reviewedToolsOf(principal, connectionIds)).filter((entry) => entry.usable).map((entry) => entry.tool);
+  }
+
+  /** Every stored tool of those connections, each with whether the caller may call it (for /mcp, which answers a call to a withheld tool with a tool error). */
+  async reviewedToolsOf(principal: Principal, connectionIds: readonly string[]): Promise<{ tool: Tool; usable: boolean }[]> {
+    const tools = await this.deps.connections.toolsOf(principal, connectionIds);
+    if (tools.length === 0) return [];
+    const rows = new Map((await this.readMany(principal, connectionIds)).map((row) => [row.id, row]));
+    const verdictOf = await this.deps.governance.verdicts(principal);
+    return tools.map((tool) => {
+      const connection = rows.get(tool.connectionId);
+      return { tool, usable: connection !== undefined && verdictOf(connection, tool).usable };
+    });
   }
 
   /**
@@ -116,7 +142,7 @@ export class ConnectionService {
   async get(principal: Principal, id: string): Promise<ConnectionWithTools> {
     const connection = await this.deps.connections.findReadable(principal, id);
     const tools = await this.deps.connections.tools(principal, id);
-    return { connection, tools };
+    return { connection, tools: await this.deps.governance.usableTools(principal, connection, tools) };
   }
 
   /** Re-lists tools from the upstream (GET …/tools); 502 when it cannot be reached. */
@@ -133,10 +159,10 @@ export class ConnectionService {
       }
       throw error;
     }
-    const tools = await this.storeTools(owner, id, upstreamTools);
+    const tools = await this.storeTools(owner, connection, upstreamTools, false);
     const refreshed = connection.status === 'active' ? connection : await this.setStatus(owner, connection, 'active', null);
     this.indexInBackground(this.deps.index.replaceConnectionTools(this.indexed(refreshed), upstreamTools));
-    return { connection: refreshed, tools };
+    return { connection: refreshed, tools: await this.deps.governance.usableTools(principal, refreshed, tools) };
   }
 
   /**
@@ -207,11 +233,28 @@ export class ConnectionService {
     });
   }
 
-  private async storeTools(owner: Principal, connectionId: string, tools: UpstreamTool[]): Promise<Tool[]> {
-    const rows = await this.deps.connections.replaceTools(owner, connectionId, tools);
+  /**
+   * Stores a fresh listing, each tool compared with its pin (tool governance):
+   * changed or flagged tools are stored quarantined, and the namespace's
+   * reviewers are told. `firstDiscovery` is the connection's creation.
+   */
+  private async storeTools(owner: Principal, connection: McpConnection, tools: UpstreamTool[], firstDiscovery: boolean): Promise<Tool[]> {
+    const connectionId = connection.id;
+    const reviewer = await this.deps.governance.reviewer(owner, tools, firstDiscovery);
+    const rows = await this.deps.connections.replaceTools(owner, connectionId, tools, reviewer);
     this.deps.catalogue.invalidate(connectionId);
     this.deps.events.pubsub.publish('namespace-catalogue', owner.namespace, { connectionId, agentId: owner.agentId });
+    this.deps.governance.announce(connection, rows, reviewer.result?.newlyQuarantined ?? []);
     return rows;
+  }
+
+  /** The namespace policy's cap on live connections per agent, checked after the insert so two racing creates cannot both pass. */
+  private async enforceConnectionCap(principal: Principal, insertedId: string): Promise<void> {
+    const { maxConnectionsPerAgent } = await this.deps.governance.policy(principal);
+    if (maxConnectionsPerAgent === null) return;
+    if ((await this.deps.connections.countLiveOwned(principal)) <= maxConnectionsPerAgent) return;
+    await this.deps.connections.deleteFailed(principal, insertedId);
+    throw new ConnectionLimitReachedError(maxConnectionsPerAgent);
   }
 
   /**
@@ -277,7 +320,7 @@ export class ConnectionService {
       if (!owner) return;
       const connection = await this.deps.connections.findReadable(owner, connectionId);
       if (!USABLE.has(connection.status)) return;
-      await this.storeTools(owner, connectionId, tools);
+      await this.storeTools(owner, connection, tools, false);
       await this.deps.index.replaceConnectionTools(this.indexed(connection), tools);
     } catch (error) {
       this.deps.logger.error({ connectionId, err: error }, 'failed to store a changed tool list');

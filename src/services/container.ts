@@ -26,6 +26,8 @@ import { liveSearchCatalogue } from './search-catalogue.js';
 import type { ToolSearchIndex, UpstreamClient } from './ports.js';
 import { ToolCatalogue } from './tool-catalogue.js';
 import { ToolSearchService } from './tool-search.js';
+import { ToolGovernance } from './tool-governance/tool-governance.js';
+import { GovernanceStatistics, ToolGovernanceRepository } from '../db/repositories/tool-governance.repository.js';
 
 /**
  * What the front doors (REST, GraphQL, and next the MCP endpoint) see: the
@@ -42,6 +44,7 @@ export interface Services {
   connections: ConnectionService;
   executions: ExecutionService;
   toolSearch: ToolSearchService;
+  governance: ToolGovernance;
   limiter: RateLimiter;
   events: EventBus;
   health: HealthService;
@@ -63,8 +66,34 @@ export interface ServiceContainer extends Services {
 
 /** The doors' part of the wiring, as its own object: a door cannot reach a store even by a cast. */
 export function doorServices(container: ServiceContainer): Services {
-  const { config, logger, metrics, authenticator, agentProfiles, connections, executions, toolSearch, limiter, events, health } = container;
-  return { config, logger, metrics, authenticator, agentProfiles, connections, executions, toolSearch, limiter, events, health };
+  const {
+    config,
+    logger,
+    metrics,
+    authenticator,
+    agentProfiles,
+    connections,
+    executions,
+    toolSearch,
+    governance,
+    limiter,
+    events,
+    health,
+  } = container;
+  return {
+    config,
+    logger,
+    metrics,
+    authenticator,
+    agentProfiles,
+    connections,
+    executions,
+    toolSearch,
+    governance,
+    limiter,
+    events,
+    health,
+  };
 }
 
 export interface ServiceOverrides {
@@ -136,6 +165,17 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   );
 
   const catalogue = new ToolCatalogue(connectionRepository, logger);
+  const governanceStatistics = new GovernanceStatistics(orm.em);
+  metrics.countQuarantinedToolsWith(() => governanceStatistics.countQuarantined());
+  const governance = new ToolGovernance({
+    repository: new ToolGovernanceRepository(orm.em),
+    connections: connectionRepository,
+    events,
+    onCatalogueDecided: (connectionId, namespace, agentId) => {
+      catalogue.invalidate(connectionId);
+      events.pubsub.publish('namespace-catalogue', namespace, { connectionId, agentId });
+    },
+  });
   const connections = new ConnectionService({
     connections: connectionRepository,
     owners,
@@ -144,6 +184,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     events,
     secrets: new SecretBox(config.auth.secretKey),
     catalogue,
+    governance,
     logger,
   });
   const executions = new ExecutionService({
@@ -151,6 +192,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     connectionService: connections,
     executions: executionRepository,
     catalogue,
+    governance,
     upstream,
     events,
     logger,
@@ -191,7 +233,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     connectionRepository,
     executions,
     executionRepository,
-    toolSearch: new ToolSearchService(toolIndex, connectionRepository),
+    toolSearch: new ToolSearchService(toolIndex, connectionRepository, governance),
+    governance,
     toolIndex,
     limiter,
     events,

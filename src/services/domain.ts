@@ -6,3 +6,5 @@
  */
 export type { McpConnection, ConnectionStatus, Execution, ExecutionStatus, ExecutionSource, Tool } from '../db/entities/index.js';
 export { CONNECTION_STATUSES } from '../db/entities/index.js';
+export type { AnnotationDenial, GovernanceAudit, GovernanceAction, ToolReviewState } from '../db/entities/index.js';
+export { GOVERNANCE_ACTIONS, TOOL_REVIEW_STATES } from '../db/entities/index.js';

@@ -49,11 +49,22 @@ type Channels = {
   'connection-closed': [payload: { connectionId: string }];
   /** A connection's stored tool catalogue was replaced (create, discover, upstream tools/list_changed). */
   'namespace-catalogue': [namespace: string, payload: CatalogueChangedPayload];
+  /** Tool governance: a refresh held back a tool (changed definition, scan finding, new tool under a cautious policy). */
+  'namespace-tool-quarantined': [namespace: string, payload: ToolQuarantinedPayload];
   /** Downstream MCP endpoint: a client cancelled a request that may be running on another instance. */
   'mcp-request-cancel': [payload: McpRequestCancelPayload];
   /** Downstream MCP endpoint: a session was ended (DELETE) on some instance. */
   'mcp-session-closed': [payload: { sessionId: string }];
 };
+
+export interface ToolQuarantinedPayload {
+  connectionId: string;
+  agentId: string;
+  serverName: string;
+  toolName: string;
+  reasons: string[];
+  at: string;
+}
 
 export interface CatalogueChangedPayload {
   connectionId: string;

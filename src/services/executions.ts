@@ -22,6 +22,7 @@ import type { ProgressUpdate, UpstreamCallResult, UpstreamClient, UpstreamTarget
 import { LogRelay } from './log-relay.js';
 import { ProgressCoalescer } from './progress-coalescer.js';
 import type { ToolCatalogue } from './tool-catalogue.js';
+import type { ToolGovernance } from './tool-governance/tool-governance.js';
 import { storableResult } from './tool-result.js';
 
 export interface ExecuteToolRequest {
@@ -56,6 +57,7 @@ export interface ExecutionServiceDeps {
   connectionService: ConnectionService;
   executions: ExecutionRepository;
   catalogue: ToolCatalogue;
+  governance: ToolGovernance;
   upstream: UpstreamClient;
   events: EventBus;
   metrics: ExecutionMetricsSink;
@@ -162,7 +164,12 @@ export class ExecutionService {
     if (connection.status !== 'active' && connection.status !== 'error') {
       throw new ConnectionNotActiveError(connection.id, connection.status);
     }
-    await this.deps.catalogue.resolve(principal, connection.id, request.toolName, request.arguments);
+    // Tool governance before the arguments: a held or denied tool is a 403 whatever is sent to it.
+    const verdictOf = await this.deps.governance.verdicts(principal);
+    await this.deps.catalogue.resolve(principal, connection.id, request.toolName, request.arguments, (tool) => {
+      const verdict = verdictOf(connection, tool);
+      if (!verdict.usable) throw verdict.error;
+    });
     const execution = await this.deps.executions.insert(
       principal,
       {

@@ -58,11 +58,21 @@ export class ToolCatalogue {
     addFormats(this.ajv);
   }
 
-  /** Returns the tool after checking `args` against its input schema (400 when they do not fit). */
-  async resolve(principal: Principal, connectionId: string, toolName: string, args: Record<string, unknown>): Promise<Tool> {
+  /**
+   * Returns the tool after checking `args` against its input schema (400 when
+   * they do not fit). `admit` runs first and may refuse the tool (governance).
+   */
+  async resolve(
+    principal: Principal,
+    connectionId: string,
+    toolName: string,
+    args: Record<string, unknown>,
+    admit?: (tool: Tool) => void,
+  ): Promise<Tool> {
     const catalogue = await this.load(principal, connectionId);
     const entry = catalogue.get(toolName);
     if (!entry) throw new ToolNotFoundError(toolName, connectionId);
+    admit?.(entry.tool);
     if (entry.validate === undefined) entry.validate = this.compile(entry.tool.inputSchema);
     const validate = entry.validate;
     if (validate && !this.patterns.withinBudget(() => validate(args))) {

@@ -1,7 +1,8 @@
 import type { Principal } from '../auth/principal.js';
-import type { ConnectionStatus, McpConnection } from '../db/entities/index.js';
+import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
 import { isAppError, ValidationError } from '../errors/index.js';
 import type { ToolMatch, ToolSearchIndex } from './ports.js';
+import type { ToolGovernance } from './tool-governance/tool-governance.js';
 
 export const DEFAULT_SEARCH_LIMIT = 10;
 export const MAX_SEARCH_LIMIT = 50;
@@ -10,6 +11,7 @@ export const MAX_QUERY_LENGTH = 1_000;
 /** Connection rows as the execute hot path reads them (short-lived cache, same 403/404 answers). */
 export interface ReadableConnections {
   findReadableCached(principal: Principal, id: string): Promise<McpConnection>;
+  toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]>;
 }
 
 /** Statuses whose tools may be returned by search (the ones the index is told about). */
@@ -20,6 +22,7 @@ export class ToolSearchService {
   constructor(
     private readonly index: ToolSearchIndex,
     private readonly connections: ReadableConnections,
+    private readonly governance: Pick<ToolGovernance, 'verdicts'>,
   ) {}
 
   /** `query` is plain words (1-1000 characters); `limit` 1-50, @default DEFAULT_SEARCH_LIMIT. */
@@ -29,7 +32,35 @@ export class ToolSearchService {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {
       throw ValidationError.invalid('limit', `must be an integer from 1 to ${MAX_SEARCH_LIMIT}`);
     }
-    return this.index.search(principal, query.trim(), limit, (ids) => this.liveAndReadable(principal, ids));
+    const live = (ids: string[]) => this.liveAndReadable(principal, ids);
+    const first = await this.index.search(principal, query.trim(), limit, live);
+    const usable = await this.usableOnly(principal, first);
+    if (usable.length === first.length || first.length < limit) return usable;
+    // Some matches were held or denied: look further down the ranking for as many callable ones.
+    const wider = await this.index.search(principal, query.trim(), MAX_SEARCH_LIMIT, live);
+    return (await this.usableOnly(principal, wider)).slice(0, limit);
+  }
+
+  /** Tool governance: search returns only what the caller could call (approved, allowed by the policy for its role). */
+  private async usableOnly(principal: Principal, matches: ToolMatch[]): Promise<ToolMatch[]> {
+    if (matches.length === 0) return matches;
+    const ids = [...new Set(matches.map((m) => m.connectionId))];
+    const [tools, verdictOf, rows] = await Promise.all([
+      this.connections.toolsOf(principal, ids),
+      this.governance.verdicts(principal),
+      // A connection gone since the ranking was checked is simply dropped, as by liveAndReadable.
+      Promise.all(ids.map((id) => this.connections.findReadableCached(principal, id).catch(() => undefined))),
+    ]);
+    const byId = new Map(rows.filter((row) => row !== undefined).map((row) => [row.id, row]));
+    const usable = new Set(
+      tools
+        .filter((tool) => {
+          const connection = byId.get(tool.connectionId);
+          return connection !== undefined && verdictOf(connection, tool).usable;
+        })
+        .map((tool) => `${tool.connectionId}\u0000${tool.name}`),
+    );
+    return matches.filter((m) => usable.has(`${m.connectionId}\u0000${m.toolName}`));
   }
 
   /**

@@ -30,16 +30,29 @@ describe('schema artefact', () => {
       const object = type.endsWith('Input') ? assertInputObjectType(named) : assertObjectType(named);
       return Object.keys(object.getFields()).sort();
     };
-    expect(fields('Query')).toEqual(['connection', 'connections', 'execution', 'executions', 'me', 'searchTools']);
+    expect(fields('Query')).toEqual([
+      'connection',
+      'connections',
+      'execution',
+      'executions',
+      'governanceAudit',
+      'me',
+      'searchTools',
+      'toolPolicy',
+      'toolReviews',
+    ]);
     expect(fields('Mutation')).toEqual([
+      'approveToolChange',
       'cancelExecution',
       'createConnection',
       'disconnect',
       'executeTool',
       'refreshTools',
+      'rejectToolChange',
+      'setToolPolicy',
       'startExecution',
     ]);
-    expect(fields('Subscription')).toEqual(['connectionStatusChanged', 'executionProgress', 'executionUpdates']);
+    expect(fields('Subscription')).toEqual(['connectionStatusChanged', 'executionProgress', 'executionUpdates', 'toolQuarantined']);
     expect(fields('CreateConnectionInput')).toEqual(['headers', 'serverName', 'timeout', 'url']);
     expect(fields('ExecuteToolInput')).toEqual(['arguments', 'connectionId', 'toolName']);
     expect(fields('ExecutionEvent')).toEqual(['at', 'execution', 'message', 'progress', 'total', 'type']);

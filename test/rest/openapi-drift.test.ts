@@ -30,6 +30,7 @@ const EXAMPLES: Record<string, (agent: TestAgent) => unknown> = {
   agent_id: (agent) => agent.id,
   headers: () => ({ 'X-Api-Key': 'drift' }),
   arguments: () => ({}),
+  definition_hash: () => '0'.repeat(64),
 };
 
 interface Operation {

@@ -3,9 +3,10 @@ import { UniqueConstraintViolationException, type EntityManager, type FilterQuer
 import type { Principal } from '../../auth/principal.js';
 import { canManage } from '../../auth/principal.js';
 import { AuthorizationError, ConnectionNotFoundError, DuplicateConnectionError } from '../../errors/index.js';
-import { McpConnectionSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
+import { McpConnectionSchema, ToolPinSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
 import { LoadingCache } from '../../common/loading-cache.js';
 import { storableStructure } from '../../common/storable-text.js';
+import type { CatalogueReview, PinView, PreviousTool } from '../../services/tool-governance/catalogue-review.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -31,6 +32,11 @@ export interface ConnectionListQuery {
   status?: ConnectionStatus;
   limit: number;
   offset: number;
+}
+
+/** The catalogue's review of a fresh listing, decided inside the replacing transaction (see replaceTools). */
+export interface CatalogueReviewer {
+  (known: { pins: ReadonlyMap<string, PinView>; previous: ReadonlyMap<string, PreviousTool> }): CatalogueReview;
 }
 
 export interface CatalogueTool {
@@ -107,6 +113,15 @@ export class ConnectionRepository {
     return { rows, total };
   }
 
+  /** Live (not disconnected) connections owned by the principal itself, for the policy's per-agent cap. */
+  async countLiveOwned(principal: Principal): Promise<number> {
+    return this.em.fork().count(McpConnectionSchema, {
+      namespace: principal.namespace,
+      agentId: principal.agentId,
+      status: { $ne: 'disconnected' },
+    });
+  }
+
   /** Inserts a `connecting` row owned by the principal; the live-name index makes duplicates a 409. */
   async insert(principal: Principal, input: NewConnection): Promise<McpConnection> {
     const em = this.em.fork();
@@ -160,6 +175,7 @@ export class ConnectionRepository {
     await this.writing(id, async () => {
       const em = this.em.fork();
       await em.nativeDelete(ToolSchema, { connectionId: id, namespace: principal.namespace });
+      await em.nativeDelete(ToolPinSchema, { connectionId: id, namespace: principal.namespace });
       await em.nativeDelete(McpConnectionSchema, { ...this.scope(principal), id });
     });
   }
@@ -193,8 +209,13 @@ export class ConnectionRepository {
     );
   }
 
-  /** Replaces the stored catalogue of a connection with the upstream's current list, in one transaction. */
-  async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[]): Promise<Tool[]> {
+  /**
+   * Replaces the stored catalogue of a connection with the upstream's current
+   * list, in one transaction. `review` compares the listing with the pins read
+   * in that transaction (two instances refreshing at once take turns, so each
+   * sees the other's pins); without one, every tool is stored approved.
+   */
+  async replaceTools(principal: Principal, connectionId: string, tools: CatalogueTool[], review?: CatalogueReviewer): Promise<Tool[]> {
     const em = this.em.fork();
     const connection = em.getConnection();
     const ctx: Transaction<unknown> = await connection.begin();
@@ -205,10 +226,12 @@ export class ConnectionRepository {
       // write to the connection's row, first, takes the row lock (PostgreSQL) or the write lock (SQLite).
       await connection.execute('update mcp_connections set id = id where id = ?', [connectionId], 'run', ctx);
       await em.findOneOrFail(McpConnectionSchema, { ...this.scope(principal), id: connectionId }, { ctx });
+      // Upstream text: NUL and lone surrogates (refused by PostgreSQL) are stored as U+FFFD.
+      const stored = tools.map(storableStructure);
+      const decided = review ? await this.reviewIn(em, ctx, principal, connectionId, review) : undefined;
       await em.nativeDelete(ToolSchema, { connectionId, namespace: principal.namespace }, { ctx });
       const now = new Date();
-      // Upstream text: NUL and lone surrogates (refused by PostgreSQL) are stored as U+FFFD.
-      const rows = tools.map(storableStructure).map((tool, position) =>
+      const rows = stored.map((tool, position) =>
         em.create(
           ToolSchema,
           {
@@ -224,17 +247,48 @@ export class ConnectionRepository {
             outputSchema: tool.outputSchema ?? null,
             annotations: tool.annotations ?? null,
             position,
+            definitionHash: decided?.reviews[position]?.definitionHash ?? null,
+            reviewState: decided?.reviews[position]?.reviewState ?? 'approved',
+            reviewReasons: decided?.reviews[position]?.reviewReasons ?? null,
           },
           { persist: false },
         ),
       );
       if (rows.length > 0) await em.insertMany(rows, undefined, { ctx });
+      const pins = (decided?.newPins ?? []).map((pin) =>
+        em.create(
+          ToolPinSchema,
+          { id: randomUUID(), createdAt: now, updatedAt: now, connectionId, namespace: principal.namespace, rejectedHash: null, ...pin },
+          { persist: false },
+        ),
+      );
+      if (pins.length > 0) await em.insertMany(pins, undefined, { ctx });
       await connection.commit(ctx);
       return rows;
     } catch (error) {
       await connection.rollback(ctx).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Reads what the review compares against (pins, the previous catalogue's names) inside the replacing transaction. */
+  private async reviewIn(
+    em: EntityManager,
+    ctx: Transaction<unknown>,
+    principal: Principal,
+    connectionId: string,
+    review: CatalogueReviewer,
+  ): Promise<CatalogueReview> {
+    const where = { connectionId, namespace: principal.namespace };
+    const pins = await em.find(ToolPinSchema, where, { ctx, fields: ['toolName', 'pinnedHash', 'rejectedHash'] });
+    const previous = await em.find(ToolSchema, where, { ctx, fields: ['name', 'definitionHash', 'reviewState'] });
+    const known = {
+      pins: new Map(pins.map((pin) => [pin.toolName, { pinnedHash: pin.pinnedHash ?? null, rejectedHash: pin.rejectedHash ?? null }])),
+      previous: new Map(
+        previous.map((tool) => [tool.name, { definitionHash: tool.definitionHash ?? null, reviewState: tool.reviewState }]),
+      ),
+    };
+    return review(known);
   }
 }
 

@@ -1,0 +1,100 @@
+import type { ToolReviewState } from '../../db/entities/index.js';
+import { canonicalDefinition, definitionHash, type ToolDefinition } from './canonical-definition.js';
+import { scanToolDefinition } from './description-scan.js';
+
+/** What is known of a tool name on a connection before this listing. */
+export interface PinView {
+  pinnedHash: string | null;
+  rejectedHash: string | null;
+}
+
+export interface PreviousTool {
+  definitionHash: string | null;
+  reviewState: ToolReviewState;
+}
+
+export interface CatalogueReviewInput {
+  incoming: readonly ToolDefinition[];
+  pins: ReadonlyMap<string, PinView>;
+  /** The stored catalogue before this listing, by name (rows from before pinning existed have no pin). */
+  previous: ReadonlyMap<string, PreviousTool>;
+  /** The connection's first listing (create): its tools are what its owner chose to connect. */
+  firstDiscovery: boolean;
+  /** Namespace policy: a tool new to a known connection waits for approval. @default false */
+  quarantineNewTools: boolean;
+}
+
+export interface ToolReview {
+  definitionHash: string;
+  reviewState: ToolReviewState;
+  reviewReasons: string[] | null;
+}
+
+export interface NewPin {
+  toolName: string;
+  pinnedHash: string | null;
+  pinnedDefinition: Record<string, unknown> | null;
+}
+
+export interface CatalogueReview {
+  /** One per incoming tool, in the same order. */
+  reviews: ToolReview[];
+  /** Pins to create for names never seen on this connection. */
+  newPins: NewPin[];
+  /** Tools this listing put in quarantine (not those already held with the same definition): what reviewers are told about. */
+  newlyQuarantined: string[];
+}
+
+export const REASON_CHANGED = 'definition changed since it was approved';
+export const REASON_REJECTED = 'this definition was rejected by an admin';
+export const REASON_NEW_TOOL = 'new tool on a known connection (namespace policy: new tools start quarantined)';
+export const REASON_AWAITING = 'awaiting approval';
+
+/**
+ * Decides, for each tool of a fresh listing, whether it may be used: a tool
+ * matching its pin is approved; one matching a rejected definition stays
+ * rejected; any other change is quarantined until an admin decides. A name
+ * never seen before is pinned as listed, unless the scan flags it or the
+ * policy wants new tools reviewed.
+ */
+export function reviewCatalogue(input: CatalogueReviewInput): CatalogueReview {
+  const newPins: NewPin[] = [];
+  const reviews = input.incoming.map((tool): ToolReview => {
+    const hash = definitionHash(tool);
+    const findings = scanToolDefinition(tool).map((f) => `${f.reason} (${f.field})`);
+    const pin = input.pins.get(tool.name);
+    if (pin?.pinnedHash === hash) return approved(hash);
+    if (pin?.rejectedHash === hash) return held(hash, 'rejected', [REASON_REJECTED]);
+    if (pin?.pinnedHash) return held(hash, 'quarantined', [REASON_CHANGED, ...findings]);
+    if (pin) return held(hash, 'quarantined', findings.length > 0 ? findings : [REASON_AWAITING]);
+    if (findings.length > 0) {
+      newPins.push({ toolName: tool.name, pinnedHash: null, pinnedDefinition: null });
+      return held(hash, 'quarantined', findings);
+    }
+    const known = input.firstDiscovery || input.previous.has(tool.name);
+    if (!known && input.quarantineNewTools) {
+      newPins.push({ toolName: tool.name, pinnedHash: null, pinnedDefinition: null });
+      return held(hash, 'quarantined', [REASON_NEW_TOOL]);
+    }
+    newPins.push({ toolName: tool.name, pinnedHash: hash, pinnedDefinition: canonicalDefinition(tool) });
+    return approved(hash);
+  });
+  const newlyQuarantined = input.incoming
+    .filter((tool, i) => {
+      const review = reviews[i]!;
+      const before = input.previous.get(tool.name);
+      return (
+        review.reviewState === 'quarantined' && !(before?.reviewState === 'quarantined' && before.definitionHash === review.definitionHash)
+      );
+    })
+    .map((tool) => tool.name);
+  return { reviews, newPins, newlyQuarantined };
+}
+
+function approved(hash: string): ToolReview {
+  return { definitionHash: hash, reviewState: 'approved', reviewReasons: null };
+}
+
+function held(hash: string, state: ToolReviewState, reasons: string[]): ToolReview {
+  return { definitionHash: hash, reviewState: state, reviewReasons: reasons };
+}
