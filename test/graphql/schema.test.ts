@@ -30,7 +30,16 @@ describe('schema artefact', () => {
       const object = type.endsWith('Input') ? assertInputObjectType(named) : assertObjectType(named);
       return Object.keys(object.getFields()).sort();
     };
-    expect(fields('Query')).toEqual(['connection', 'connections', 'execution', 'executions', 'me', 'searchTools']);
+    expect(fields('Query')).toEqual([
+      'connection',
+      'connections',
+      'execution',
+      'executions',
+      'gatewayStatus',
+      'me',
+      'rateLimitStatistics',
+      'searchTools',
+    ]);
     expect(fields('Mutation')).toEqual([
       'cancelExecution',
       'createConnection',
