@@ -53,7 +53,14 @@ async function go(page: Page, name: string): Promise<void> {
   await page.getByRole('heading', { level: 2 }).first().waitFor(WAIT);
 }
 
+/** Saves the view, after checking that every control on it has a label (the accessibility floor of SPEC §12). */
 async function screenshot(page: Page, name: string): Promise<void> {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')]
+      .filter((control) => (control as HTMLInputElement).labels?.length === 0 && !control.getAttribute('aria-label'))
+      .map((control) => control.outerHTML),
+  );
+  expect(unlabelled, `unlabelled controls on ${name}`).toEqual([]);
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
