@@ -1,4 +1,4 @@
-import type { ExecutionRowFragment } from '../gql/graphql.js';
+import type { ExecutionOutcomeFragment } from '../gql/graphql.js';
 import { h } from './dom.js';
 
 /** Any JSON value as readable text: strings as they are, the rest pretty-printed. */
@@ -17,7 +17,7 @@ export function when(iso: string): string {
 }
 
 /** A finished execution's outcome, as text, JSON and structured content; an error in words. */
-export function outcome(execution: ExecutionRowFragment): HTMLElement {
+export function outcome(execution: ExecutionOutcomeFragment): HTMLElement {
   const box = h('div', { class: 'outcome' });
   if (execution.status === 'RUNNING') return box;
   if (execution.errorMessage) {

@@ -1,4 +1,4 @@
-import { ExecutionProgressDocument, StartExecutionDocument, type ExecutionRowFragment } from '../gql/graphql.js';
+import { ExecutionRunDocument, StartExecutionDocument, type ExecutionOutcomeFragment, type ExecutionRowFragment } from '../gql/graphql.js';
 import type { ApiError } from './api.js';
 import type { ViewContext } from './context.js';
 import { h, notice, progressBar, replace } from './dom.js';
@@ -43,8 +43,10 @@ export function runForm(context: ViewContext, tool: RunnableTool, idPrefix: stri
   return element;
 }
 
-function follow(context: ViewContext, started: ExecutionRowFragment, panel: HTMLElement, done: () => void): void {
-  const draw = (execution: ExecutionRowFragment, progress = execution.progress, total = execution.total) => {
+type RunState = ExecutionRowFragment & Partial<ExecutionOutcomeFragment>;
+
+function follow(context: ViewContext, started: RunState, panel: HTMLElement, done: () => void): void {
+  const draw = (execution: RunState, progress = execution.progress, total = execution.total) => {
     replace(
       panel,
       h(
@@ -58,13 +60,13 @@ function follow(context: ViewContext, started: ExecutionRowFragment, panel: HTML
           execution.status === 'RUNNING' ? 'running…' : `in ${duration(execution.durationMs)}`,
         ),
         progress != null || execution.status === 'RUNNING' ? progressBar(progress, total, `Progress of ${execution.toolName}`) : null,
-        outcome(execution),
+        'result' in execution ? outcome(execution as ExecutionOutcomeFragment) : null,
       ),
     );
   };
   draw(started);
   const stop = context.api.subscribe(
-    ExecutionProgressDocument,
+    ExecutionRunDocument,
     { id: started.id },
     ({ executionProgress: event }) => {
       draw(event.execution, event.progress ?? event.execution.progress, event.total ?? event.execution.total);

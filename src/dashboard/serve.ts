@@ -59,6 +59,15 @@ const loaded = new Map<string, LoadedBuild>();
 function loadBuild(folder: string): LoadedBuild | undefined {
   const indexPath = join(folder, 'index.html');
   if (!existsSync(indexPath)) return undefined;
+  try {
+    return readBuild(folder, indexPath);
+  } catch {
+    // Half-removed by a rebuild running right now: serve the "not built" page rather than fail the start.
+    return undefined;
+  }
+}
+
+function readBuild(folder: string, indexPath: string): LoadedBuild {
   const key = `${folder}\u0000${statSync(indexPath).mtimeMs}`;
   const cached = loaded.get(key);
   if (cached) return cached;

@@ -190,6 +190,11 @@ describe.skipIf(!haveChromium)(
         .locator('.badge', { hasText: 'COMPLETED' })
         .waitFor(WAIT);
 
+      // Results are read when opened.
+      const sum = page.locator('tr[data-execution]', { hasText: 'get-sum' });
+      await sum.locator('summary', { hasText: 'Result' }).click();
+      await expect.poll(() => sum.locator('pre.result').first().textContent(), WAIT).toContain('7');
+
       // Started elsewhere (the API): the open list picks it up live.
       const connectionId = await connectionIdOf('everything');
       const started = await data(

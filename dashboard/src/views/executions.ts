@@ -1,5 +1,6 @@
 import {
   CancelExecutionDocument,
+  ExecutionDetailDocument,
   ExecutionListDocument,
   ExecutionProgressDocument,
   ExecutionUpdatesDocument,
@@ -105,6 +106,23 @@ export const executionsView: View = async (context) => {
   show();
 };
 
+/** The result, read when the user opens it (a list of results could be large). */
+function resultDetails(api: ViewContext['api'], id: string): HTMLElement {
+  const body = h('div', {}, notice('info', 'Loading…'));
+  const details = h('details', {}, h('summary', {}, 'Result'), body);
+  details.addEventListener(
+    'toggle',
+    () => {
+      api
+        .request(ExecutionDetailDocument, { id })
+        .then(({ execution }) => replace(body, execution ? outcome(execution) : notice('error', 'This execution is gone.')))
+        .catch((error: ApiError) => replace(body, notice('error', error.message)));
+    },
+    { once: true },
+  );
+  return details;
+}
+
 function executionRow(
   { api }: ViewContext,
   execution: ExecutionRowFragment,
@@ -127,7 +145,7 @@ function executionRow(
     });
     actions.append(cancel);
   } else {
-    actions.append(h('details', {}, h('summary', {}, 'Result'), outcome(execution)));
+    actions.append(resultDetails(api, execution.id));
   }
   const running = execution.status === 'RUNNING';
   return h(
