@@ -9,7 +9,21 @@ import tseslint from 'typescript-eslint';
  */
 export default tseslint.config(
   // Generated or written at run time, never edited by hand.
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'data/', 'test/gql/', 'bench/profiles/', 'bench/out/', '.tmp-*/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'coverage/',
+      'data/',
+      'test/gql/',
+      'dashboard/gql/',
+      'build/',
+      'test-artifacts/',
+      'bench/profiles/',
+      'bench/out/',
+      '.tmp-*/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

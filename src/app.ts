@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { registerConnectionRoutes } from './rest/connections.routes.js';
 import { registerOperationsRoutes } from './rest/operations.routes.js';
 import { mountGraphQL } from './graphql/mount.js';
+import { registerDashboard } from './dashboard/serve.js';
 import { registerMcpEndpoint, type McpEndpointOptions } from './mcp-server/endpoint.js';
 import { createServices, DEFAULT_DRAIN_MS, doorServices, type ServiceContainer, type ServiceOverrides } from './services/container.js';
 
@@ -38,6 +39,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   registerConnectionRoutes(http, doors);
   const graphql = await mountGraphQL(http, doors);
   const mcp = registerMcpEndpoint(http, doors, options.mcp);
+  registerDashboard(http);
 
   let closed = false;
   return {

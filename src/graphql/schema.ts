@@ -7,6 +7,7 @@ import './types/connection.js';
 import './types/execution.js';
 import './types/execution-event.js';
 import './types/tool-match.js';
+import './types/gateway-status.js';
 import './types/tool-governance.js';
 
 let built: GraphQLSchema | undefined;

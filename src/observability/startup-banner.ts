@@ -15,7 +15,7 @@ const FIRST_AGENT = '--agent-id admin-agent-uuid --namespace admin --name "Admin
 
 /**
  * Plain lines for the person who typed `npm start` (the JSON log is for machines):
- * where it listens, the MCP endpoint, GraphiQL, what to run next, a key file just created, and in
+ * where it listens, the dashboard, the MCP endpoint, GraphiQL, what to run next, a key file just created, and in
  * development exactly what is relaxed and how to run for production.
  */
 export function startupBanner(facts: StartupFacts): string[] {
@@ -23,6 +23,7 @@ export function startupBanner(facts: StartupFacts): string[] {
   const cwd = facts.cwd ?? process.cwd();
   const lines = [
     `TMWS Gateway listening on ${url} (${config.environment}, ${describeDatabase(config, cwd)})`,
+    `  Dashboard: ${url}/  (sign in with a token from npm run -s token)`,
     `  MCP:       ${url}/mcp  (any MCP client, with the header Authorization: Bearer <token>)`,
   ];
   if (config.environment !== 'production') {

@@ -21,7 +21,7 @@ import {
   didNotAnswer,
   type RedisHealthOptions,
 } from './redis-health.js';
-import { LimiterStatistics, type Decision } from './statistics.js';
+import { LimiterStatistics, type BucketStatistics, type Decision } from './statistics.js';
 
 /** Who a request counts against. `namespace` only files the statistics; keys are agent id and IP. */
 export interface RateLimitSubject {
@@ -55,8 +55,31 @@ export interface RateLimiter {
   consume(bucket: BucketName, subject: RateLimitSubject, cost?: number): Promise<RateLimitOutcome>;
   health(): LimiterHealth;
   /** Per-bucket counters of that namespace, Redis health and degraded flag (admin statistics route). */
-  statistics(namespace: string): Promise<Record<string, unknown>>;
+  statistics(namespace: string): Promise<NamespaceRateLimitStatistics>;
   close(): Promise<void>;
+}
+
+/** One bucket of the statistics: its rule, the windows in force now, and this namespace's counters. */
+export interface BucketStatisticsView extends BucketStatistics {
+  limit: number;
+  burst: number;
+  period_seconds: number;
+  block_seconds: number;
+  agent_window: number;
+  ip_window: number;
+}
+
+/** The admin statistics of one namespace (REST `/api/v1/admin/rate-limits/statistics`, GraphQL `rateLimitStatistics`). */
+export interface NamespaceRateLimitStatistics {
+  namespace: string;
+  environment: Config['environment'];
+  enabled: boolean;
+  store: LimiterHealth['store'];
+  redis: LimiterHealth['redis'];
+  degraded: boolean;
+  consecutive_redis_failures: number;
+  counting_since: string;
+  buckets: Record<BucketName, BucketStatisticsView>;
 }
 
 export interface RateLimiterDeps {
@@ -145,7 +168,7 @@ class FailSecureRateLimiter implements RateLimiter {
     return { store: degraded ? 'memory' : 'redis', redis: this.redis.health.status, degraded };
   }
 
-  async statistics(namespace: string): Promise<Record<string, unknown>> {
+  async statistics(namespace: string): Promise<NamespaceRateLimitStatistics> {
     const counters = this.statisticsStore.snapshot(namespace);
     const health = this.health();
     // While degraded every decision comes from the halved in-memory buckets.
@@ -168,7 +191,7 @@ class FailSecureRateLimiter implements RateLimiter {
           },
         ];
       }),
-    );
+    ) as Record<BucketName, BucketStatisticsView>;
     return {
       namespace,
       environment: this.environment,

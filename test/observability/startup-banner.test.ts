@@ -15,7 +15,8 @@ describe('start-up lines', () => {
     const config = loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY }, dir);
     const lines = startupBanner({ url: URL, config, hasAgents: false, cwd: dir });
     expect(lines[0]).toBe(`TMWS Gateway listening on ${URL} (production, SQLite data/tmws.db)`);
-    expect(lines[1]).toBe(`  MCP:       ${URL}/mcp  (any MCP client, with the header Authorization: Bearer <token>)`);
+    expect(lines[1]).toBe(`  Dashboard: ${URL}/  (sign in with a token from npm run -s token)`);
+    expect(lines[2]).toBe(`  MCP:       ${URL}/mcp  (any MCP client, with the header Authorization: Bearer <token>)`);
     expect(lines.join('\n')).not.toMatch(/GraphiQL|relaxes|secret\.key/);
     expect(lines.join('\n')).toContain('npm run agent:create -- --agent-id admin-agent-uuid');
   });

@@ -131,12 +131,12 @@ describe('rate limiter with in-memory buckets', () => {
     await consumeTimes(limiter, 'mcp_create_connection', subject, 14);
     const stats = await limiter.statistics(subject.namespace);
     expect(stats).toMatchObject({ namespace: subject.namespace, store: 'memory', redis: 'not_configured', degraded: false });
-    const buckets = stats.buckets as Record<string, Record<string, unknown>>;
+    const buckets = stats.buckets;
     expect(buckets.mcp_create_connection).toMatchObject({ limit: 10, burst: 2, block_seconds: 300, allowed: 12, blocked: 2 });
-    expect(buckets.mcp_create_connection?.blocked_keys).toEqual([
+    expect(buckets.mcp_create_connection.blocked_keys).toEqual([
       { scope: 'agent', key: subject.agentId, retry_after_seconds: expect.any(Number) },
     ]);
-    const other = (await limiter.statistics('someone-else')).buckets as Record<string, Record<string, unknown>>;
+    const other = (await limiter.statistics('someone-else')).buckets;
     expect(other.mcp_create_connection).toMatchObject({ allowed: 0, blocked: 0, blocked_keys: [] });
   });
 });

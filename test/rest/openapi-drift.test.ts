@@ -19,6 +19,8 @@ const NOT_REST = new Set([
   'DELETE /mcp',
   'GET /.well-known/oauth-protected-resource', // RFC 9728 metadata of the MCP door
   'GET /.well-known/oauth-protected-resource/mcp',
+  'GET /', // the dashboard (SPEC §12): README "Dashboard"
+  'GET /assets/:name',
 ]);
 
 /** A valid value for each documented body property, to send it without tripping its own validation. */

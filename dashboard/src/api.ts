@@ -1,0 +1,128 @@
+import { createClient, type Client } from 'graphql-ws';
+import type { TypedDocumentString } from '../gql/graphql.js';
+
+/**
+ * The dashboard's only way to the gateway: the public GraphQL API on the same
+ * origin — queries and mutations over fetch, subscriptions over one graphql-ws
+ * WebSocket (one socket multiplexes every live view, where one SSE stream per
+ * subscription would soon hit the browser's six connections per host).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface GraphQLErrorBody {
+  message: string;
+  extensions?: { code?: string; retryAfter?: number };
+}
+
+/** An error of the API in words for a person (the gateway's own messages are already sentences). */
+export function inWords(error: GraphQLErrorBody | undefined): ApiError {
+  const code = error?.extensions?.code ?? 'UNKNOWN';
+  const message = error?.message ?? 'Something went wrong.';
+  switch (code) {
+    case 'UNAUTHENTICATED':
+      return new ApiError(code, 'Your session has ended (the token expired or is no longer valid). Sign in again with a new token.');
+    case 'AUTHORIZATION_ERROR':
+      return new ApiError(code, `Not allowed: ${message}`);
+    case 'RATE_LIMIT_EXCEEDED': {
+      const wait = error?.extensions?.retryAfter;
+      return new ApiError(code, `Too many requests — try again${wait ? ` in ${Math.ceil(wait)} s` : ' shortly'}.`);
+    }
+    case 'EXTERNAL_SERVICE_ERROR':
+      return new ApiError(code, `The upstream server failed: ${message}`);
+    default:
+      return new ApiError(code, message);
+  }
+}
+
+export interface Api {
+  request<R, V>(document: TypedDocumentString<R, V>, variables?: V): Promise<R>;
+  subscribe<R, V>(
+    document: TypedDocumentString<R, V>,
+    variables: V,
+    onData: (data: R) => void,
+    onError?: (error: ApiError) => void,
+  ): () => void;
+  close(): void;
+}
+
+/** `onSessionEnded` runs once when the gateway refuses the token (expired, revoked agent). */
+export function createApi(token: string, onSessionEnded: (message: string) => void): Api {
+  let ended = false;
+  const endSession = (error: ApiError) => {
+    if (ended) return;
+    ended = true;
+    onSessionEnded(error.message);
+  };
+  let live: Client | undefined;
+  const socket = () =>
+    (live ??= createClient({
+      url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+      connectionParams: { authorization: `Bearer ${token}` },
+      // A refused token is refused again on every retry: end the session instead.
+      shouldRetry: (event) => !isRefusal(event),
+      retryAttempts: 5,
+      lazy: true,
+    }));
+
+  return {
+    async request(document, variables) {
+      let response: Response;
+      try {
+        response = await fetch('/graphql', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+          body: JSON.stringify({ query: document.toString(), variables: variables ?? {} }),
+        });
+      } catch {
+        throw new ApiError('NETWORK', 'The gateway cannot be reached. Is it running?');
+      }
+      const body = (await response.json().catch(() => null)) as { data?: unknown; errors?: GraphQLErrorBody[] } | null;
+      const first = body?.errors?.[0];
+      if (first || !body?.data) {
+        const error = first ? inWords(first) : new ApiError('HTTP', `The gateway answered HTTP ${response.status}.`);
+        if (error.code === 'UNAUTHENTICATED') endSession(error);
+        throw error;
+      }
+      return body.data as never;
+    },
+    subscribe(document, variables, onData, onError) {
+      return socket().subscribe(
+        { query: document.toString(), variables: variables as Record<string, unknown> },
+        {
+          next: (result) => {
+            const first = (result.errors as GraphQLErrorBody[] | undefined)?.[0];
+            if (first) {
+              const error = inWords(first);
+              if (error.code === 'UNAUTHENTICATED') endSession(error);
+              else onError?.(error);
+              return;
+            }
+            if (result.data) onData(result.data as never);
+          },
+          error: (failure) => {
+            if (isRefusal(failure)) endSession(inWords({ message: '', extensions: { code: 'UNAUTHENTICATED' } }));
+            else onError?.(new ApiError('LIVE', 'Live updates stopped: the connection to the gateway was lost. Reload the page.'));
+          },
+          complete: () => {},
+        },
+      );
+    },
+    close() {
+      ended = true;
+      void live?.dispose();
+    },
+  };
+}
+
+/** graphql-ws close codes for a refused token. */
+function isRefusal(event: unknown): boolean {
+  const code = (event as { code?: unknown } | null)?.code;
+  return code === 4401 || code === 4403;
+}

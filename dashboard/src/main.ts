@@ -1,0 +1,129 @@
+import { MeDocument } from '../gql/graphql.js';
+import { createApi, type Api, type ApiError } from './api.js';
+import type { View, ViewContext } from './context.js';
+import { h, notice, replace } from './dom.js';
+import { clearToken, setSignInMessage, storedToken, storeToken, takeSignInMessage } from './session.js';
+import { connectionsView } from './views/connections.js';
+import { executionsView } from './views/executions.js';
+import { limitsView } from './views/limits.js';
+import { overviewView } from './views/overview.js';
+import { searchView } from './views/search.js';
+import { signInView } from './views/sign-in.js';
+import { toolsView } from './views/tools.js';
+
+/**
+ * The dashboard: a signed-in shell with hash routes (#/overview, #/connections,
+ * #/connections/<id>, #/executions, #/search, #/limits). Routes live in the
+ * fragment so the gateway serves one page; the token never enters a URL.
+ */
+const ROUTES: Record<string, { title: string; view: View; adminOnly?: boolean }> = {
+  overview: { title: 'Overview', view: overviewView },
+  connections: { title: 'Connections', view: connectionsView },
+  executions: { title: 'Executions', view: executionsView },
+  search: { title: 'Tool search', view: searchView },
+  limits: { title: 'Rate limits', view: limitsView, adminOnly: true },
+};
+
+const main = document.getElementById('main') as HTMLElement;
+const nav = document.getElementById('nav') as HTMLElement;
+
+let api: Api | undefined;
+let leaving: Array<() => void> = [];
+
+function leaveView(): void {
+  for (const cleanup of leaving) cleanup();
+  leaving = [];
+}
+
+function signOut(message: string | null): void {
+  leaveView();
+  api?.close();
+  api = undefined;
+  clearToken();
+  if (message) setSignInMessage(message);
+  location.hash = '';
+  start();
+}
+
+async function signIn(token: string): Promise<string | null> {
+  const candidate = createApi(token, () => {});
+  try {
+    await candidate.request(MeDocument);
+  } catch (error) {
+    const refused = (error as ApiError).code === 'UNAUTHENTICATED';
+    return refused
+      ? 'The gateway refused this token: it is invalid or expired, or its agent is unknown or inactive.'
+      : (error as ApiError).message;
+  } finally {
+    candidate.close();
+  }
+  storeToken(token);
+  start();
+  return null;
+}
+
+function start(): void {
+  const token = storedToken();
+  if (!token) {
+    replace(nav);
+    signInView(main, takeSignInMessage(), signIn);
+    return;
+  }
+  api = createApi(token, (message) => signOut(message));
+  const session = api;
+  session
+    .request(MeDocument)
+    .then(({ me }) => {
+      drawNav(me.role === 'ADMIN', me.id);
+      window.onhashchange = () => void route(session, me);
+      void route(session, me);
+    })
+    .catch((error: ApiError) => {
+      if (error.code !== 'UNAUTHENTICATED') replace(main, notice('error', error.message));
+    });
+}
+
+function drawNav(admin: boolean, agentId: string): void {
+  const signOutButton = h('button', { type: 'button', class: 'sign-out' }, 'Sign out');
+  signOutButton.addEventListener('click', () => signOut(null));
+  replace(
+    nav,
+    h(
+      'ul',
+      {},
+      ...Object.entries(ROUTES)
+        .filter(([, route]) => admin || !route.adminOnly)
+        .map(([path, route]) => h('li', {}, h('a', { href: `#/${path}`, 'data-route': path }, route.title))),
+    ),
+    h('span', { class: 'agent' }, agentId),
+    signOutButton,
+  );
+}
+
+async function route(session: Api, me: ViewContext['me']): Promise<void> {
+  if (session !== api) return;
+  leaveView();
+  const [name = 'overview', parameter] = location.hash.replace(/^#\/?/, '').split('/');
+  const key = name === '' ? 'overview' : name;
+  const known = ROUTES[key];
+  for (const link of nav.querySelectorAll('a')) {
+    if (link.dataset.route === key) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const view = key === 'connections' && parameter ? toolsView : known?.view;
+  document.title = `${known?.title ?? 'Not found'} — TMWS Gateway`;
+  if (!view) {
+    replace(main, h('h2', {}, 'Page not found'), h('p', {}, h('a', { href: '#/overview' }, 'Go to the overview')));
+    return;
+  }
+  replace(main, notice('info', 'Loading…'));
+  const context: ViewContext = { api: session, me, main, onLeave: (cleanup) => leaving.push(cleanup) };
+  try {
+    await view(context, parameter ? decodeURIComponent(parameter) : undefined);
+  } catch (error) {
+    if ((error as ApiError).code !== 'UNAUTHENTICATED') replace(main, notice('error', (error as ApiError).message ?? String(error)));
+  }
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
+}
+
+start();

@@ -1,0 +1,162 @@
+import {
+  CancelExecutionDocument,
+  ExecutionDetailDocument,
+  ExecutionListDocument,
+  ExecutionProgressDocument,
+  ExecutionUpdatesDocument,
+  type ExecutionRowFragment,
+  type ExecutionStatus,
+} from '../../gql/graphql.js';
+import type { ApiError } from '../api.js';
+import type { View, ViewContext } from '../context.js';
+import { field, h, notice, progressBar, replace } from '../dom.js';
+import { duration, outcome, statusBadge, when } from '../format.js';
+
+const STATUSES: ExecutionStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELLED'];
+
+/**
+ * The audit trail, live: new executions and state changes arrive over
+ * `executionUpdates`; each running one also follows `executionProgress` for its
+ * progress bar, until its terminal event.
+ */
+export const executionsView: View = async (context) => {
+  const { api, main } = context;
+  const filter = h(
+    'select',
+    { name: 'status' },
+    h('option', { value: '' }, 'Any status'),
+    ...STATUSES.map((s) => h('option', { value: s }, s)),
+  );
+  const tool = h('input', { name: 'tool', type: 'search', placeholder: 'tool name' });
+  const status = h('div', { 'aria-live': 'polite' });
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    {},
+    h('caption', {}, 'Executions, newest first'),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['Tool', 'Status', 'Progress', 'Started', 'Duration', 'Error', 'Actions'].map((t) => h('th', { scope: 'col' }, t))),
+    ),
+    tbody,
+  );
+  const list = h('div', { id: 'execution-list' });
+  const rows = new Map<string, { row: HTMLTableRowElement; execution: ExecutionRowFragment }>();
+  const following = new Map<string, () => void>();
+
+  const visible = (e: ExecutionRowFragment) =>
+    (filter.value === '' || e.status === filter.value) && (tool.value === '' || e.toolName.includes(tool.value));
+  const show = () => {
+    for (const { row, execution } of rows.values()) row.hidden = !visible(execution);
+    const any = [...rows.values()].some(({ execution }) => visible(execution));
+    replace(
+      list,
+      any
+        ? table
+        : h(
+            'p',
+            { class: 'empty' },
+            rows.size === 0
+              ? 'No executions yet. Run a tool from a connection’s page or from Tool search.'
+              : 'No execution matches these filters.',
+          ),
+    );
+  };
+  const upsert = (execution: ExecutionRowFragment, progress = execution.progress, total = execution.total) => {
+    const existing = rows.get(execution.id);
+    // Two streams (updates, progress) race: a late PROGRESS event never turns a finished row back to RUNNING.
+    if (existing && existing.execution.status !== 'RUNNING' && execution.status === 'RUNNING') return;
+    const row = executionRow(context, execution, progress, total, status);
+    if (existing) existing.row.replaceWith(row);
+    else tbody.prepend(row);
+    rows.set(execution.id, { row, execution });
+    if (execution.status === 'RUNNING') follow(execution.id);
+    show();
+  };
+  const follow = (id: string) => {
+    if (following.has(id)) return;
+    const stop = api.subscribe(ExecutionProgressDocument, { id }, ({ executionProgress: event }) => {
+      upsert(event.execution, event.progress ?? event.execution.progress, event.total ?? event.execution.total);
+      if (event.type !== 'PROGRESS' && event.type !== 'LOG' && event.execution.status !== 'RUNNING') following.get(id)?.();
+    });
+    following.set(id, stop);
+  };
+  context.onLeave(() => {
+    for (const stop of following.values()) stop();
+  });
+
+  filter.addEventListener('change', show);
+  tool.addEventListener('input', show);
+  replace(
+    main,
+    h('h2', {}, 'Executions'),
+    h('div', { class: 'filters', role: 'group', 'aria-label': 'Filters' }, field('Status', filter), field('Tool', tool)),
+    status,
+    list,
+  );
+  context.onLeave(
+    api.subscribe(ExecutionUpdatesDocument, {}, ({ executionUpdates: event }) => {
+      // Progress goes to the per-execution stream; here only what changes a row's state.
+      if (event.type !== 'PROGRESS' && event.type !== 'LOG') upsert(event.execution);
+    }),
+  );
+  const data = await api.request(ExecutionListDocument, {});
+  for (const edge of [...data.executions.edges].reverse()) if (!rows.has(edge.node.id)) upsert(edge.node);
+  show();
+};
+
+/** The result, read when the user opens it (a list of results could be large). */
+function resultDetails(api: ViewContext['api'], id: string): HTMLElement {
+  const body = h('div', {}, notice('info', 'Loading…'));
+  const details = h('details', {}, h('summary', {}, 'Result'), body);
+  details.addEventListener(
+    'toggle',
+    () => {
+      api
+        .request(ExecutionDetailDocument, { id })
+        .then(({ execution }) => replace(body, execution ? outcome(execution) : notice('error', 'This execution is gone.')))
+        .catch((error: ApiError) => replace(body, notice('error', error.message)));
+    },
+    { once: true },
+  );
+  return details;
+}
+
+function executionRow(
+  { api }: ViewContext,
+  execution: ExecutionRowFragment,
+  progress: number | null | undefined,
+  total: number | null | undefined,
+  status: HTMLElement,
+): HTMLTableRowElement {
+  const actions = h('td', { class: 'actions' });
+  if (execution.status === 'RUNNING') {
+    const cancel = h('button', { type: 'button', class: 'danger' }, 'Cancel');
+    cancel.addEventListener('click', () => {
+      cancel.disabled = true;
+      api
+        .request(CancelExecutionDocument, { id: execution.id })
+        .then(() => replace(status, notice('ok', `Cancel requested for ${execution.toolName}.`)))
+        .catch((error: ApiError) => {
+          replace(status, notice('error', error.message));
+          cancel.disabled = false;
+        });
+    });
+    actions.append(cancel);
+  } else {
+    actions.append(resultDetails(api, execution.id));
+  }
+  const running = execution.status === 'RUNNING';
+  return h(
+    'tr',
+    { 'data-execution': execution.id, 'data-status': execution.status },
+    h('th', { scope: 'row' }, execution.toolName, h('small', { class: 'hint' }, ` on ${execution.connection.serverName}`)),
+    h('td', {}, statusBadge(execution.status)),
+    h('td', {}, running || progress != null ? progressBar(progress, total, `Progress of ${execution.toolName}`) : '—'),
+    h('td', {}, when(execution.startedAt)),
+    h('td', {}, running ? 'running' : duration(execution.durationMs)),
+    h('td', { class: 'error' }, execution.errorMessage ?? (execution.isError ? 'The tool reported an error' : '')),
+    actions,
+  );
+}

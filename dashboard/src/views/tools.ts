@@ -1,0 +1,43 @@
+import { ConnectionDetailDocument } from '../../gql/graphql.js';
+import type { View } from '../context.js';
+import { h, replace } from '../dom.js';
+import { asText, statusBadge } from '../format.js';
+import { runForm } from '../run-tool.js';
+
+/** One connection's tools: description, input schema, and a run form generated from it. */
+export const toolsView: View = async (context, connectionId) => {
+  const { api, main } = context;
+  const data = await api.request(ConnectionDetailDocument, { id: connectionId ?? '' });
+  const connection = data.connection;
+  if (!connection) {
+    replace(
+      main,
+      h('h2', {}, 'Connection not found'),
+      h('p', {}, 'It may have been removed. ', h('a', { href: '#/connections' }, 'Back to connections')),
+    );
+    return;
+  }
+  const active = connection.status === 'ACTIVE' || connection.status === 'ERROR';
+  replace(
+    main,
+    h('p', {}, h('a', { href: '#/connections' }, '← Connections')),
+    h('h2', {}, `Tools of ${connection.serverName}`),
+    h('p', {}, statusBadge(connection.status), ' ', connection.url),
+    connection.tools.length === 0
+      ? h('p', { class: 'empty' }, 'This server lists no tools. Use “Refresh tools” on the Connections page after it adds some.')
+      : null,
+    active
+      ? null
+      : h('p', { class: 'notice info' }, 'This connection is not active: its tools cannot run. Create a new connection to use them.'),
+    ...connection.tools.map((tool, index) =>
+      h(
+        'section',
+        { class: 'tool card', 'data-tool': tool.name, 'aria-labelledby': `tool-${index}` },
+        h('h3', { id: `tool-${index}` }, tool.title ? `${tool.title} (${tool.name})` : tool.name),
+        h('p', { class: 'description' }, tool.description ?? 'No description.'),
+        h('details', {}, h('summary', {}, 'Input schema'), h('pre', { tabindex: 0 }, asText(tool.inputSchema))),
+        active ? runForm(context, { connectionId: connection.id, name: tool.name, inputSchema: tool.inputSchema }, `run-${index}`) : null,
+      ),
+    ),
+  );
+};

@@ -1,0 +1,44 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { build } from 'esbuild';
+import { DASHBOARD_BUILD, DASHBOARD_SOURCE } from './location.js';
+
+export interface DashboardBuild {
+  /** Asset file names (under assets/), content-hashed. */
+  assets: string[];
+  /** Total bytes of index.html and the assets, uncompressed. */
+  bytes: number;
+}
+
+/**
+ * Bundles the dashboard with esbuild: one minified ES module and one style
+ * sheet, named by content hash, and index.html pointing at them. Runs in
+ * `npm install` (prepare) and `npm test` (pretest), after codegen, whose
+ * dashboard/gql/ documents the bundle imports.
+ */
+export async function buildDashboard(outdir = DASHBOARD_BUILD): Promise<DashboardBuild> {
+  rmSync(outdir, { recursive: true, force: true });
+  const assetsDir = join(outdir, 'assets');
+  const result = await build({
+    entryPoints: { app: join(DASHBOARD_SOURCE, 'src/main.ts'), styles: join(DASHBOARD_SOURCE, 'src/styles.css') },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['chrome111', 'firefox115', 'safari16.4'],
+    entryNames: '[name]-[hash]',
+    outdir: assetsDir,
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    tsconfig: join(DASHBOARD_SOURCE, 'tsconfig.json'),
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((path) => basename(path));
+  const script = outputs.find((name) => name.startsWith('app-') && name.endsWith('.js'));
+  const styles = outputs.find((name) => name.startsWith('styles-') && name.endsWith('.css'));
+  if (!script || !styles) throw new Error(`dashboard build: missing outputs in ${outputs.join(', ')}`);
+  const html = readFileSync(join(DASHBOARD_SOURCE, 'index.html'), 'utf8').replace('{{script}}', script).replace('{{styles}}', styles);
+  mkdirSync(outdir, { recursive: true });
+  writeFileSync(join(outdir, 'index.html'), html);
+  const bytes = Buffer.byteLength(html) + Object.entries(result.metafile.outputs).reduce((sum, [, output]) => sum + output.bytes, 0);
+  return { assets: outputs.map((name) => relative(assetsDir, join(assetsDir, name))), bytes };
+}

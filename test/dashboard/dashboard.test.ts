@@ -1,0 +1,322 @@
+/**
+ * The dashboard (SPEC §12) in a real browser: Debian's Chromium, headless,
+ * driven by playwright-core (nothing downloads a browser), against a real
+ * gateway, the shared everything server and a hostile upstream. One gateway
+ * and one browser for the file; each agent signs in in its own context.
+ * Screenshots of every view go to test-artifacts/dashboard/ (ignored by git).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOCK_SKEW_SECONDS, signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
+import { sharedEverythingUrl } from '../helpers/everything-server.js';
+import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { HTML_PAYLOAD, startHtmlUpstream } from '../fixtures/upstreams/html-upstream.js';
+import { data } from '../graphql/client.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+/** Generous: the suite shares two cores with other test files. */
+const WAIT = { timeout: 30_000 };
+
+let gw: TestGateway;
+let browser: Browser;
+let admin: TestAgent;
+let outsider: TestAgent;
+let html: Awaited<ReturnType<typeof startHtmlUpstream>>;
+/** Uncaught exceptions and console errors of every page, by page label. */
+const problems: string[] = [];
+
+async function openPage(label: string, width = 1280): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    // HTTP errors the pages expect (the refused token's 401, the browser's own favicon request) are logged as
+    // "Failed to load resource"; anything else at error level (a CSP violation, an exception) is a problem.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      problems.push(`${label} console: ${message.text()}`);
+  });
+  return { context, page };
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${gw.url}/`);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
+}
+
+async function go(page: Page, name: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  await page.getByRole('heading', { level: 2 }).first().waitFor(WAIT);
+}
+
+/** Saves the view, after checking that every control on it has a label (the accessibility floor of SPEC §12). */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')]
+      .filter((control) => (control as HTMLInputElement).labels?.length === 0 && !control.getAttribute('aria-label'))
+      .map((control) => control.outerHTML),
+  );
+  expect(unlabelled, `unlabelled controls on ${name}`).toEqual([]);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+const haveChromium = existsSync(CHROMIUM);
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  [gw, html] = await Promise.all([startGateway(), startHtmlUpstream()]);
+  admin = await gw.agent('dash-admin', 'dash-ns', 'admin');
+  outsider = await gw.agent('dash-outsider', 'dash-other-ns');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+  await html?.stop();
+});
+
+describe.skipIf(!haveChromium)(
+  'the dashboard in Chromium',
+  () => {
+    let page: Page;
+    let other: Page;
+
+    it('is served at / with a strict CSP, hashed immutable assets and no-cache HTML', async () => {
+      const index = await fetch(`${gw.url}/`);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('cache-control')).toBe('no-cache');
+      const csp = index.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("connect-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      const body = await index.text();
+      expect(body).not.toMatch(/<script>|<style>| on\w+=/);
+      const script = /src="(\/assets\/app-[A-Z0-9]+\.js)"/.exec(body)?.[1];
+      expect(script).toBeDefined();
+      const asset = await fetch(`${gw.url}${script}`);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(asset.headers.get('content-type')).toContain('text/javascript');
+      expect((await fetch(`${gw.url}/assets/app-NOPE.js`)).status).toBe(404);
+    });
+
+    it('signs in with a pasted token and shows the overview', async () => {
+      ({ page } = await openPage('admin'));
+      await page.goto(`${gw.url}/`);
+      await expect.poll(() => page.getByText('npm run -s token').count(), WAIT).toBe(1);
+      await screenshot(page, 'sign-in');
+      await page.getByLabel('Token').fill('not-a-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').filter({ hasText: 'The gateway refused this token' }).waitFor(WAIT);
+
+      await signIn(page, admin.token);
+      await page.getByRole('heading', { name: 'Gateway ready' }).waitFor(WAIT);
+      expect(await page.locator('.component').allTextContents()).toEqual([
+        'DatabaseOK',
+        'RedisNot configured',
+        'Chroma (tool search)OK',
+        'Rate limiterOK',
+      ]);
+      expect(await page.evaluate(() => location.href)).not.toContain(admin.token);
+      await screenshot(page, 'overview');
+    });
+
+    it('validates the create form, then connects to the everything server', async () => {
+      await go(page, 'Connections');
+      await page.getByText('No connections yet').waitFor(WAIT);
+      await page.getByLabel('Server name').fill('no spaces allowed');
+      await page.getByLabel('MCP endpoint URL').fill(sharedEverythingUrl());
+      await page.getByRole('button', { name: 'Connect' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Server name: use 1 to 100' }).waitFor(WAIT);
+
+      await page.getByLabel('Server name').fill('everything');
+      await page.getByRole('button', { name: 'Connect' }).click();
+      const row = page.locator('tr', { hasText: 'everything' });
+      await row.locator('.badge', { hasText: 'ACTIVE' }).waitFor(WAIT);
+      await screenshot(page, 'connections');
+    });
+
+    it('shows the tools and runs get-sum from the generated form', async () => {
+      await page.getByRole('link', { name: 'everything', exact: true }).click();
+      const tool = page.locator('section[data-tool="get-sum"]');
+      await tool.waitFor(WAIT);
+      await tool.getByLabel(/^a\b/).fill('3');
+      await tool.getByLabel(/^b\b/).fill('4');
+      await tool.getByRole('button', { name: 'Run get-sum' }).click();
+      await tool.locator('.run[data-status="COMPLETED"]').waitFor(WAIT);
+      expect(await tool.locator('pre.result').first().textContent()).toContain('7');
+      await screenshot(page, 'tools');
+    });
+
+    it('follows a long-running operation to 100 % and COMPLETED without reloading', async () => {
+      const tool = page.locator('section[data-tool="trigger-long-running-operation"]');
+      await tool.getByLabel(/^duration\b/).fill('3');
+      await tool.getByLabel(/^steps\b/).fill('5');
+      // Every value the progress bar shows, as it shows it.
+      await tool.evaluate((section) => {
+        const seen: number[] = [];
+        (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+        new MutationObserver(() => {
+          const bar = section.querySelector('progress');
+          if (bar && seen.at(-1) !== bar.value) seen.push(bar.value);
+        }).observe(section, { subtree: true, childList: true, attributes: true });
+      });
+      const navigations: string[] = [];
+      page.on('framenavigated', (frame) => navigations.push(frame.url()));
+      await tool.getByRole('button', { name: 'Run trigger-long-running-operation' }).click();
+      await tool.locator('.run[data-status="COMPLETED"]').waitFor(WAIT);
+      expect(await tool.locator('.progress-text').textContent()).toBe('100 %');
+      const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+      expect(seen.some((value) => value > 0 && value < 100)).toBe(true);
+      expect(seen.at(-1)).toBe(100);
+      expect(navigations).toEqual([]);
+    });
+
+    it('lists executions live, and cancels a running one', async () => {
+      ({ page: other } = await openPage('outsider'));
+      await signIn(other, outsider.token);
+      await go(other, 'Executions');
+      await go(page, 'Executions');
+      await page
+        .locator('tr[data-execution]', { hasText: 'trigger-long-running-operation' })
+        .locator('.badge', { hasText: 'COMPLETED' })
+        .waitFor(WAIT);
+
+      // Results are read when opened.
+      const sum = page.locator('tr[data-execution]', { hasText: 'get-sum' });
+      await sum.locator('summary', { hasText: 'Result' }).click();
+      await expect.poll(() => sum.locator('pre.result').first().textContent(), WAIT).toContain('7');
+
+      // Started elsewhere (the API): the open list picks it up live.
+      const connectionId = await connectionIdOf('everything');
+      const started = await data(
+        gw,
+        'mutation($input: ExecuteToolInput!) { startExecution(input: $input) { id } }',
+        { input: { connectionId, toolName: 'trigger-long-running-operation', arguments: { duration: 120, steps: 120 } } },
+        admin.token,
+      );
+      const row = page.locator(`tr[data-execution="${(started as any).startExecution.id}"]`);
+      await row.locator('.badge', { hasText: 'RUNNING' }).waitFor(WAIT);
+      await expect.poll(() => row.locator('progress').evaluate((bar: HTMLProgressElement) => bar.value), WAIT).toBeGreaterThan(0);
+      await screenshot(page, 'executions');
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      await row.locator('.badge', { hasText: 'CANCELLED' }).waitFor(WAIT);
+      // Status filter: only the cancelled one stays visible.
+      await page.getByLabel('Status').selectOption('CANCELLED');
+      await expect.poll(() => page.locator('tr[data-execution]:visible').count(), WAIT).toBe(1);
+
+      // The other namespace saw none of it, live or listed.
+      expect(await other.locator('tr[data-execution]').count()).toBe(0);
+      await other.getByText('No executions yet').waitFor(WAIT);
+      await go(other, 'Connections');
+      await other.getByText('No connections yet').waitFor(WAIT);
+      await go(other, 'Overview');
+      expect(await other.locator('.count dd').allTextContents()).toEqual(['0', '0', '0', '0', '0', '0', '0', '0', '0']);
+      expect(await other.getByRole('link', { name: 'Rate limits' }).count()).toBe(0);
+    });
+
+    it('searches "add two numbers" and runs the top hit', async () => {
+      await go(page, 'Tool search');
+      await page.getByLabel('What should the tool do?').fill('add two numbers');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const top = page.locator('ol.matches > li').first();
+      await top.waitFor(WAIT);
+      expect(await top.getAttribute('data-tool')).toBe('get-sum');
+      expect(await top.textContent()).toMatch(/score 0\.\d{3}/);
+      await screenshot(page, 'search');
+      await top.locator('summary', { hasText: 'Run get-sum' }).click();
+      await top.getByLabel(/^a\b/).fill('20');
+      await top.getByLabel(/^b\b/).fill('22');
+      await top.getByRole('button', { name: 'Run get-sum' }).click();
+      await top.locator('.run[data-status="COMPLETED"]').waitFor(WAIT);
+      expect(await top.locator('pre.result').first().textContent()).toContain('42');
+    });
+
+    it('shows an admin the namespace’s rate-limit statistics', async () => {
+      await go(page, 'Rate limits');
+      await page.getByRole('heading', { name: 'Rate limits of dash-ns' }).waitFor(WAIT);
+      expect(await page.locator('tbody th').allTextContents()).toEqual([
+        'mcp_create_connection',
+        'mcp_discover_tools',
+        'mcp_execute_tool',
+        'mcp_disconnect',
+      ]);
+      await screenshot(page, 'rate-limits');
+    });
+
+    it('disconnects after a confirmation, then signs out and forgets the token', async () => {
+      await go(page, 'Connections');
+      const row = page.locator('tr', { hasText: 'everything' });
+      await row.getByRole('button', { name: 'Disconnect' }).click();
+      await row.getByRole('button', { name: 'Yes, disconnect everything' }).click();
+      await row.locator('.badge', { hasText: 'DISCONNECTED' }).waitFor(WAIT);
+
+      await page.setViewportSize({ width: 390, height: 800 });
+      await go(page, 'Overview');
+      await screenshot(page, 'overview-390');
+      await page.setViewportSize({ width: 1280, height: 800 });
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+    });
+
+    it('shows what a hostile upstream sends as text: no markup, no script', async () => {
+      const hostile = await gw.agent('dash-hostile', 'dash-hostile-ns');
+      const created = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: hostile.token,
+        body: { server_name: 'html', url: html.url },
+      });
+      const { id } = (await created.json()) as { id: string };
+      const { page: victim } = await openPage('hostile');
+      await signIn(victim, hostile.token);
+      await victim.goto(`${gw.url}/#/connections/${id}`);
+      const tool = victim.locator('section[data-tool="html-tool"]');
+      await tool.waitFor(WAIT);
+      expect(await tool.locator('.description').textContent()).toBe(`Description ${HTML_PAYLOAD}`);
+      expect(await tool.locator('h3').textContent()).toBe(`Title ${HTML_PAYLOAD} (html-tool)`);
+      await tool.getByLabel(`Note ${HTML_PAYLOAD}`).fill(HTML_PAYLOAD);
+      await tool.getByRole('button', { name: 'Run html-tool' }).click();
+      await tool.locator('.run[data-status="COMPLETED"]').waitFor(WAIT);
+      expect(await tool.locator('pre.result.text').textContent()).toBe(`Result ${HTML_PAYLOAD}`);
+      expect(await tool.locator('pre.result.json').textContent()).toContain('<script>window.__pwned=2</script>');
+      await screenshot(victim, 'hostile');
+      expect(await victim.locator('main img, main script').count()).toBe(0);
+      expect(await victim.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    });
+
+    it('sends an expired session back to sign-in with a message', async () => {
+      // Expired on paper already, but inside the gateway's allowance for clock skew for 6 more seconds.
+      const shortLived = await signAgentToken(outsider.id, secretKeyBytes(gw.config.auth.secretKey), 6 - CLOCK_SKEW_SECONDS);
+      const { page: expiring } = await openPage('expiring');
+      await signIn(expiring, shortLived);
+      await go(expiring, 'Executions');
+      // The live list's stream ends when the token expires: back to sign-in, without any click.
+      await expiring.getByRole('alert').filter({ hasText: 'Your session has ended' }).waitFor({ timeout: 60_000 });
+      await expiring.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+      expect(await expiring.evaluate(() => sessionStorage.getItem('tmws.token'))).toBeNull();
+    }, 90_000);
+
+    it('raised no page error, CSP violation or console error on any page', () => {
+      expect(problems).toEqual([]);
+    });
+  },
+  180_000,
+);
+
+async function connectionIdOf(serverName: string): Promise<string> {
+  const response = await gw.request('/api/v1/mcp/connections', { token: admin.token });
+  const body = (await response.json()) as { connections: Array<{ id: string; server_name: string }> };
+  return body.connections.find((c) => c.server_name === serverName)!.id;
+}
