@@ -191,6 +191,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   await leaseKeeper.start({ sweep: startup.sweepLeases });
   const retentionTimer = startRetentionSweep(config, maintenance, logger);
   const health = new HealthService({ orm, limiter, toolIndex });
+  metrics.reportReadinessWith(async () => (await health.readiness()).ready);
 
   return {
     config,
