@@ -81,7 +81,7 @@ export interface SseSubscription<T> {
  * i.e. once the server has subscribed.
  */
 export async function sse<T, V = Record<string, unknown>>(
-  gw: TestGateway,
+  gw: Pick<TestGateway, 'url'>,
   document: Document<T, V>,
   variables: V | undefined,
   token: string,
