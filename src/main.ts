@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config/env.js';
+import { runPrimary } from './cluster.js';
+import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { saveDevSecret } from './config/secret-key.js';
 import { createLogger } from './observability/logger.js';
 import { startupBanner } from './observability/startup-banner.js';
@@ -23,15 +25,20 @@ async function main(): Promise<void> {
   // A person at a terminal reads coloured lines; supervisors and log shippers get JSON.
   const pretty = config.environment === 'development' && process.stdout.isTTY === true;
   const logger = createLogger(config.logLevel, { pretty });
-  const gateway = await createApp(config, { logger });
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger, SHUTDOWN_TIMEOUT_MS + 5_000);
+  // A worker's primary ran the migrations and the first lease sweep; the first worker catches the search index up.
+  const startup = cluster.isWorker ? { migrate: false, sweepLeases: false, catchUpIndex: cluster.worker?.id === 1 } : undefined;
+  const gateway = await createApp(config, { logger, startup });
   const url = await gateway.listen();
   logger.info(
     { url, environment: config.environment, database: config.database.target.driver, secret: config.auth.secretSource },
     'TMWS Gateway listening',
   );
-  // On stderr, so that standard output stays one JSON document per line.
-  const hasAgents = await gateway.services.agents.hasAny();
-  process.stderr.write(`\n${startupBanner({ url, config, hasAgents }).join('\n')}\n\n`);
+  if (printsBanner(config)) {
+    // On stderr, so that standard output stays one JSON document per line.
+    const hasAgents = await gateway.services.agents.hasAny();
+    process.stderr.write(`\n${startupBanner({ url, config, hasAgents }).join('\n')}\n\n`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -49,6 +56,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** One banner per start, not one per worker. */
+function printsBanner(config: Config): boolean {
+  return config.workers === 1 || cluster.worker?.id === 1;
 }
 
 main().catch((error: unknown) => {

@@ -24,6 +24,10 @@ export interface Config {
   rateLimit: RateLimitConfig;
   /** Resource bounds against hostile upstreams and tenants (SPEC §14). */
   limits: ResourceLimits;
+  /** Worker processes on one port (SPEC §13, `TMWS_WORKERS`); more than 1 requires Redis. @default 1 */
+  workers: number;
+  /** Execution lease timings (SPEC §10), derived from `TMWS_EXECUTION_LEASE_TTL`. */
+  executionLease: ExecutionLeaseTimings;
   /** Non-fatal notes to log once the logger exists (e.g. ignored settings). */
   warnings: string[];
 }
@@ -94,6 +98,24 @@ export interface ResourceLimits {
   maxSubscriptionsPerAgent: number;
   /** Longest token lifetime accepted (`exp - iat`, or `exp - now` without `iat`). @default 7 days */
   maxTokenTtlSeconds: number;
+}
+
+/** SPEC §10: a dead instance's RUNNING rows are FAILED within ttl + one sweep period. */
+export interface ExecutionLeaseTimings {
+  /** How long a lease lasts without renewal. @default 30 s */
+  ttlMs: number;
+  /** How often an instance renews its lease: a third of the ttl, so two renewals may fail before it lapses. */
+  renewEveryMs: number;
+  /** How often each instance looks for expired leases: half the ttl, so the worst case is 1.5 × ttl (45 s by default). */
+  sweepEveryMs: number;
+}
+
+/** The longest lease whose worst case (1.5 × ttl) still meets SPEC §10's 60 s. */
+const MAX_LEASE_TTL_SECONDS = 40;
+
+export function leaseTimings(ttlSeconds: number): ExecutionLeaseTimings {
+  const ttlMs = ttlSeconds * 1000;
+  return { ttlMs, renewEveryMs: Math.round(ttlMs / 3), sweepEveryMs: Math.round(ttlMs / 2) };
 }
 
 /** Loopback only: what a development or test gateway may reach without `TMWS_MCP_ALLOWED_HOSTS`. */
@@ -185,6 +207,14 @@ const schema = z.object({
     .string()
     .default('7d')
     .refine((v) => (parseDurationSeconds(v) ?? 0) >= 60, 'must be a duration of at least 60 s, e.g. 24h, 7d'),
+  TMWS_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  TMWS_EXECUTION_LEASE_TTL: z
+    .string()
+    .default('30s')
+    .refine((v) => {
+      const seconds = parseDurationSeconds(v) ?? 0;
+      return seconds >= 2 && seconds <= MAX_LEASE_TTL_SECONDS;
+    }, `must be a duration from 2 s to ${MAX_LEASE_TTL_SECONDS} s (a dead instance's executions are failed within 1.5 × this)`),
 });
 
 function parseCorsOrigins(raw: string, problems: string[]): string[] {
@@ -299,6 +329,12 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   }
 
   const redisUrl = e.TMWS_REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : undefined);
+  if (e.TMWS_WORKERS > 1 && !redisUrl) {
+    problems.push(
+      `TMWS_WORKERS: ${e.TMWS_WORKERS} workers need TMWS_REDIS_URL (or REDIS_HOST): without Redis every worker would keep ` +
+        'its own rate-limit counters (the limits multiplied by the number of workers) and its own subscription events',
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -333,6 +369,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       maxSubscriptionsPerAgent: e.TMWS_MAX_SUBSCRIPTIONS_PER_AGENT,
       maxTokenTtlSeconds: parseDurationSeconds(e.TMWS_MAX_TOKEN_TTL) ?? 7 * 86_400,
     },
+    workers: e.TMWS_WORKERS,
+    executionLease: leaseTimings(parseDurationSeconds(e.TMWS_EXECUTION_LEASE_TTL) ?? 30),
     warnings,
   };
 }

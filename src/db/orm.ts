@@ -9,7 +9,13 @@ import type { DatabaseTarget } from '../config/database-url.js';
 import type { Logger } from '../observability/logger.js';
 import { entities } from './entities/index.js';
 
-const migrationsRoot = fileURLToPath(new URL('../../migrations', import.meta.url));
+/**
+ * From source (tsx, vitest) this file is src/db/orm.ts and the migrations are the
+ * repository's migrations/ folder; built (`npm run build`) it is dist/db/orm.js and
+ * they are compiled beside it into dist/migrations/, so `node dist/main.js` needs no tsx.
+ */
+const compiled = import.meta.url.endsWith('.js');
+const migrationsRoot = fileURLToPath(new URL(compiled ? '../migrations' : '../../migrations', import.meta.url));
 
 /** SQLite and PostgreSQL generate different DDL, so each dialect keeps its own folder. */
 export function migrationsPath(target: DatabaseTarget): string {

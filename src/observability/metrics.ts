@@ -30,9 +30,11 @@ export class Metrics {
   readonly degradedMode: Gauge;
   readonly redisFailures: Counter;
   readonly connectionsActive: Gauge;
+  readonly ready: Gauge;
   private countActiveConnections: (() => Promise<number>) | undefined;
   readonly toolsQuarantined: Gauge;
   private countQuarantinedTools: (() => Promise<number>) | undefined;
+  private probeReadiness: (() => Promise<boolean>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -109,6 +111,17 @@ export class Metrics {
       },
     });
     this.toolsQuarantined.set(0);
+    // The readiness of /health/ready as a number, so Prometheus alerts on it without a probe exporter.
+    const probeReady = (): Promise<boolean> | undefined => this.probeReadiness?.();
+    this.ready = new Gauge({
+      name: 'gateway_ready',
+      help: '1 when this instance is ready (database and Chroma answer, Redis when configured), 0 otherwise: /health/ready',
+      registers,
+      async collect() {
+        const ready = await probeReady()?.catch(() => false);
+        if (ready !== undefined) this.set(ready ? 1 : 0);
+      },
+    });
     // Present from the first scrape, so dashboards and alerts see 0 rather than "no data".
     this.degradedMode.set(0);
     this.connectionsActive.set(0);
@@ -123,6 +136,11 @@ export class Metrics {
   /** Makes `mcp_tools_quarantined` report `count()` at every scrape. */
   countQuarantinedToolsWith(count: () => Promise<number>): void {
     this.countQuarantinedTools = count;
+  }
+
+  /** `gateway_ready` asks this at each scrape (the readiness probe is bounded, see HealthService). */
+  reportReadinessWith(probe: () => Promise<boolean>): void {
+    this.probeReadiness = probe;
   }
 
   /** Content-Type of `render()` output (Prometheus text exposition format). */

@@ -19,7 +19,7 @@ import { createToolIndex } from '../vectors/tool-index.js';
 import { AgentProfileService } from './agent-profiles.js';
 import { ConnectionService } from './connections.js';
 import { createEventBus, type EventBus } from './event-bus.js';
-import { DEFAULT_EXECUTION_LEASE, ExecutionLeaseKeeper, type ExecutionLeaseOptions } from './execution-leases.js';
+import { ExecutionLeaseKeeper, type ExecutionLeaseOptions } from './execution-leases.js';
 import { ExecutionService } from './executions.js';
 import { HealthService } from './health.js';
 import { liveSearchCatalogue } from './search-catalogue.js';
@@ -99,10 +99,22 @@ export function doorServices(container: ServiceContainer): Services {
 export interface ServiceOverrides {
   /** Swap the upstream client (e.g. a recording wrapper in tests). */
   upstream?: UpstreamClient;
-  /** Execution lease timings (SPEC §10); tests shorten them. @default DEFAULT_EXECUTION_LEASE */
+  /** Execution lease timings (SPEC §10); tests shorten them. @default config.executionLease */
   executionLease?: Partial<ExecutionLeaseOptions>;
+  /**
+   * The once-per-start duties. A worker of a `TMWS_WORKERS` cluster skips the migrations and the
+   * first lease sweep (its primary ran them before forking) and, except for the first worker,
+   * the search-index catch-up. @default all true
+   */
+  startup?: Partial<StartupDuties>;
   /** How long a graceful stop waits for running executions before cancelling them. @default DEFAULT_DRAIN_MS */
   drainMs?: number;
+}
+
+export interface StartupDuties {
+  migrate: boolean;
+  sweepLeases: boolean;
+  catchUpIndex: boolean;
 }
 
 /** Graceful stop (SIGTERM): running executions get this long to finish, then they are cancelled. */
@@ -117,9 +129,12 @@ const RETENTION_SWEEP_MS = 60_000;
  * than stop the gateway when unavailable.
  */
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<ServiceContainer> {
+  const startup: StartupDuties = { migrate: true, sweepLeases: true, catchUpIndex: true, ...overrides.startup };
   const orm = await openOrm(config.database.target, { echoSql: config.database.echoSql, logger });
-  const applied = await migrateUp(orm);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied');
+  if (startup.migrate) {
+    const applied = await migrateUp(orm);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied');
+  }
 
   const metrics = new Metrics();
   const agents = new AgentRepository(orm.em);
@@ -159,10 +174,12 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   // namespace name): only in this deployment's collections (TMWS_CHROMA_PREFIX), and never those of a
   // connection that became live meanwhile (another instance may be indexing it right now).
   const stillLive = (ids: string[]) => owners.liveIds(ids);
-  toolIndex.rebuild(liveSearchCatalogue(owners), { reuseEmbeddings: true, prune: true, stillLive }).then(
-    (counts) => logger.info(counts, 'tool search index in step with the catalogue'),
-    (err: unknown) => logger.warn({ err }, 'tool search index catch-up deferred'),
-  );
+  if (startup.catchUpIndex) {
+    toolIndex.rebuild(liveSearchCatalogue(owners), { reuseEmbeddings: true, prune: true, stillLive }).then(
+      (counts) => logger.info(counts, 'tool search index in step with the catalogue'),
+      (err: unknown) => logger.warn({ err }, 'tool search index catch-up deferred'),
+    );
+  }
 
   const catalogue = new ToolCatalogue(connectionRepository, logger);
   const governanceStatistics = new GovernanceStatistics(orm.em);
@@ -210,12 +227,13 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     events,
     logger,
     instanceId,
-    options: { ...DEFAULT_EXECUTION_LEASE, ...overrides.executionLease },
+    options: { ...config.executionLease, ...overrides.executionLease },
     onOrphaned: () => metrics.toolExecutions.inc({ status: 'FAILED' }),
   });
-  await leaseKeeper.start();
+  await leaseKeeper.start({ sweep: startup.sweepLeases });
   const retentionTimer = startRetentionSweep(config, maintenance, logger);
   const health = new HealthService({ orm, limiter, toolIndex });
+  metrics.reportReadinessWith(async () => (await health.readiness()).ready);
 
   return {
     config,

@@ -1,19 +1,11 @@
 import { hostname } from 'node:os';
+import type { ExecutionLeaseTimings } from '../config/env.js';
 import { ORPHANED_ERROR_CODE, type ExecutionLeases, type OrphanedExecution } from '../db/repositories/execution-lease.repository.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventBus, ExecutionEventPayload } from './event-bus.js';
 
-/** Lease timings (SPEC §10: an instance's RUNNING rows are FAILED within 60 s of its death). */
-export interface ExecutionLeaseOptions {
-  /** How long a lease lasts without renewal. @default 30_000 */
-  ttlMs: number;
-  /** How often an instance renews its lease; well under `ttlMs`, so a live instance never lapses. @default 10_000 */
-  renewEveryMs: number;
-  /** How often each instance looks for expired leases. Worst case to FAILED: ttlMs + sweepEveryMs. @default 15_000 */
-  sweepEveryMs: number;
-}
-
-export const DEFAULT_EXECUTION_LEASE: ExecutionLeaseOptions = { ttlMs: 30_000, renewEveryMs: 10_000, sweepEveryMs: 15_000 };
+/** Lease timings (SPEC §10): `TMWS_EXECUTION_LEASE_TTL`, see config/env.ts. */
+export type ExecutionLeaseOptions = ExecutionLeaseTimings;
 
 export interface ExecutionLeaseKeeperDeps {
   leases: ExecutionLeases;
@@ -37,11 +29,14 @@ export class ExecutionLeaseKeeper {
 
   constructor(private readonly deps: ExecutionLeaseKeeperDeps) {}
 
-  /** Registers this instance, sweeps once (a restarted gateway cleans up after its predecessor) and starts the timers. */
-  async start(): Promise<void> {
+  /**
+   * Registers this instance, sweeps once (a restarted gateway cleans up after its predecessor;
+   * `sweep: false` when a cluster primary did that already) and starts the timers.
+   */
+  async start({ sweep = true }: { sweep?: boolean } = {}): Promise<void> {
     const { options } = this.deps;
     await this.register();
-    await this.sweep();
+    if (sweep) await this.sweep();
     this.timers = [setInterval(() => void this.renew(), options.renewEveryMs), setInterval(() => void this.sweep(), options.sweepEveryMs)];
     for (const timer of this.timers) timer.unref();
   }

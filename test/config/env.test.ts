@@ -164,4 +164,34 @@ describe('configuration', () => {
     const problems = problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_MAX_RESULT_BYTES: '-1', TMWS_MAX_TOKEN_TTL: 'forever' });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['TMWS_MAX_RESULT_BYTES', 'TMWS_MAX_TOKEN_TTL']);
   });
+
+  it('runs one worker by default; several need Redis, and the process refuses to start without it', () => {
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY }, tmp()).workers).toBe(1);
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_WORKERS: '4', TMWS_REDIS_URL: 'redis://127.0.0.1:6379' }, tmp()).workers).toBe(4);
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_WORKERS: '0' })[0]).toMatch(/^TMWS_WORKERS/);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, TMWS_SECRET_KEY: KEY, TMWS_WORKERS: '2', TMWS_API_PORT: '0', TMWS_DATA_DIR: tmp() },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/TMWS_WORKERS: 2 workers need TMWS_REDIS_URL \(or REDIS_HOST\)/);
+    expect(result.stdout).not.toMatch(/listening/);
+  });
+
+  it("fails a dead instance's executions within 45 s by default; the lease ttl is bounded so that stays within 60 s", () => {
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY }, tmp()).executionLease).toEqual({
+      ttlMs: 30_000,
+      renewEveryMs: 10_000,
+      sweepEveryMs: 15_000,
+    });
+    expect(loadConfig({ TMWS_SECRET_KEY: KEY, TMWS_EXECUTION_LEASE_TTL: '3s' }, tmp()).executionLease).toEqual({
+      ttlMs: 3_000,
+      renewEveryMs: 1_000,
+      sweepEveryMs: 1_500,
+    });
+    expect(problemsOf({ TMWS_SECRET_KEY: KEY, TMWS_EXECUTION_LEASE_TTL: '41s' })[0]).toMatch(
+      /^TMWS_EXECUTION_LEASE_TTL: must be a duration from 2 s to 40 s/,
+    );
+  });
 });

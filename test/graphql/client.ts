@@ -81,7 +81,7 @@ export interface SseSubscription<T> {
  * i.e. once the server has subscribed.
  */
 export async function sse<T, V = Record<string, unknown>>(
-  gw: TestGateway,
+  gw: Pick<TestGateway, 'url'>,
   document: Document<T, V>,
   variables: V | undefined,
   token: string,
@@ -96,7 +96,7 @@ export async function sse<T, V = Record<string, unknown>>(
   return { status: response.status, headers: response.headers, events: readSse<T>(response), close: () => controller.abort() };
 }
 
-async function* readSse<T>(response: Response): AsyncGenerator<GraphQLPayload<T>> {
+export async function* readSse<T>(response: Response): AsyncGenerator<GraphQLPayload<T>> {
   if (!response.body) return;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();

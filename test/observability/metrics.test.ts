@@ -30,4 +30,20 @@ describe('Metrics', () => {
     expect(await b.render()).toContain('rate_limiter_degraded_mode 0');
     expect(await b.render()).not.toContain('process_cpu_user_seconds_total');
   });
+
+  it('reports readiness as gateway_ready, asked at each scrape; a failing probe reads as not ready', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    let ready: boolean | Error = true;
+    metrics.reportReadinessWith(async () => {
+      if (ready instanceof Error) throw ready;
+      return ready;
+    });
+    expect(await metrics.render()).toContain('gateway_ready 1');
+    ready = false;
+    expect(await metrics.render()).toContain('gateway_ready 0');
+    ready = true;
+    expect(await metrics.render()).toContain('gateway_ready 1');
+    ready = new Error('database gone');
+    expect(await metrics.render()).toContain('gateway_ready 0');
+  });
 });
