@@ -264,6 +264,11 @@ describe.skipIf(!haveChromium)(
       await page.setViewportSize({ width: 390, height: 800 });
       await go(page, 'Overview');
       await screenshot(page, 'overview-390');
+      await go(page, 'Executions');
+      await page.locator('tr[data-execution]').first().waitFor(WAIT);
+      // Narrow: the table becomes one block per execution, with nothing wider than the screen.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot(page, 'executions-390');
       await page.setViewportSize({ width: 1280, height: 800 });
 
       await page.getByRole('button', { name: 'Sign out' }).click();
