@@ -3,14 +3,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Where the dashboard's sources and its build live: found by walking up from
- * this module to the folder holding `dashboard/index.html`, so it works from
- * src/ (tsx) and from a compiled dist/ alike, whatever the working directory.
+ * Where the dashboard's sources and its build live: in the package's folder,
+ * found by walking up from this module to the nearest package.json, so it works
+ * from src/ (tsx) and from a compiled dist/ alike, whatever the working directory.
  */
 function packageRoot(): string {
   let folder = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(folder, 'dashboard', 'index.html'))) return folder;
+    if (existsSync(join(folder, 'package.json'))) return folder;
     const parent = dirname(folder);
     if (parent === folder) return process.cwd();
     folder = parent;

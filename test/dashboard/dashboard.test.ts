@@ -252,9 +252,11 @@ describe.skipIf(!haveChromium)(
       await screenshot(page, 'rate-limits');
     });
 
-    it('disconnects after a confirmation, then signs out and forgets the token', async () => {
+    it('refreshes tools, disconnects after a confirmation, then signs out and forgets the token', async () => {
       await go(page, 'Connections');
       const row = page.locator('tr', { hasText: 'everything' });
+      await row.getByRole('button', { name: 'Refresh tools' }).click();
+      await page.getByRole('status').filter({ hasText: 'Tools of everything refreshed.' }).waitFor(WAIT);
       await row.getByRole('button', { name: 'Disconnect' }).click();
       await row.getByRole('button', { name: 'Yes, disconnect everything' }).click();
       await row.locator('.badge', { hasText: 'DISCONNECTED' }).waitFor(WAIT);
@@ -262,6 +264,11 @@ describe.skipIf(!haveChromium)(
       await page.setViewportSize({ width: 390, height: 800 });
       await go(page, 'Overview');
       await screenshot(page, 'overview-390');
+      await go(page, 'Executions');
+      await page.locator('tr[data-execution]').first().waitFor(WAIT);
+      // Narrow: the table becomes one block per execution, with nothing wider than the screen.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot(page, 'executions-390');
       await page.setViewportSize({ width: 1280, height: 800 });
 
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -297,8 +304,9 @@ describe.skipIf(!haveChromium)(
     });
 
     it('sends an expired session back to sign-in with a message', async () => {
-      // Expired on paper already, but inside the gateway's allowance for clock skew for 6 more seconds.
-      const shortLived = await signAgentToken(outsider.id, secretKeyBytes(gw.config.auth.secretKey), 6 - CLOCK_SKEW_SECONDS);
+      // Expired on paper already, but inside the gateway's allowance for clock skew for 15 more seconds:
+      // time enough to sign in on a loaded machine, without waiting the whole allowance out.
+      const shortLived = await signAgentToken(outsider.id, secretKeyBytes(gw.config.auth.secretKey), 15 - CLOCK_SKEW_SECONDS);
       const { page: expiring } = await openPage('expiring');
       await signIn(expiring, shortLived);
       await go(expiring, 'Executions');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
+import { data } from '../graphql/client.js';
 
 let gw: TestGateway;
 let redis: RedisTestServer;
@@ -44,6 +45,21 @@ describe('readiness during a Redis outage', () => {
     expect(ready.status).toBe(503);
     expect((await ready.json()).components).toMatchObject({ redis: 'down', rate_limiter: 'degraded', database: 'ok' });
     expect(await degradedGauge()).toBe(true);
+    // The dashboard's overview and rate-limit pages read the same over GraphQL.
+    const admin = await gw.agent('outage-admin', 'outage', 'admin');
+    const seen: any = await data(
+      gw,
+      '{ gatewayStatus { ready redis rateLimiter degraded } rateLimitStatistics { degraded store buckets { name agentWindow } } }',
+      {},
+      admin.token,
+    );
+    expect(seen.gatewayStatus).toEqual({ ready: false, redis: 'DOWN', rateLimiter: 'DEGRADED', degraded: true });
+    expect(seen.rateLimitStatistics).toMatchObject({ degraded: true, store: 'memory' });
+    // mcp_disconnect: 20 + 5 a minute, halved while degraded.
+    expect(seen.rateLimitStatistics.buckets.find((b: { name: string }) => b.name === 'mcp_disconnect')).toEqual({
+      name: 'mcp_disconnect',
+      agentWindow: 12,
+    });
 
     await redis.restart();
     const back = await eventually(

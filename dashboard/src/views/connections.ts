@@ -111,11 +111,11 @@ function connectionRow(context: ViewContext, connection: ConnectionRowFragment, 
     ),
     h(
       'td',
-      { class: 'status' },
+      { class: 'status', 'data-label': 'Status' },
       statusBadge(connection.status),
       connection.errorMessage ? h('small', { class: 'hint' }, ` ${connection.errorMessage}`) : null,
     ),
-    h('td', { class: 'url' }, connection.url),
+    h('td', { class: 'url', 'data-label': 'URL' }, connection.url),
     actions,
   );
 }

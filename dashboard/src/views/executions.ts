@@ -152,10 +152,14 @@ function executionRow(
     'tr',
     { 'data-execution': execution.id, 'data-status': execution.status },
     h('th', { scope: 'row' }, execution.toolName, h('small', { class: 'hint' }, ` on ${execution.connection.serverName}`)),
-    h('td', {}, statusBadge(execution.status)),
-    h('td', {}, running || progress != null ? progressBar(progress, total, `Progress of ${execution.toolName}`) : '—'),
-    h('td', {}, when(execution.startedAt)),
-    h('td', {}, running ? 'running' : duration(execution.durationMs)),
+    h('td', { 'data-label': 'Status' }, statusBadge(execution.status)),
+    h(
+      'td',
+      { 'data-label': 'Progress' },
+      running || progress != null ? progressBar(progress, total, `Progress of ${execution.toolName}`) : '—',
+    ),
+    h('td', { 'data-label': 'Started' }, when(execution.startedAt)),
+    h('td', { 'data-label': 'Duration' }, running ? 'running' : duration(execution.durationMs)),
     h('td', { class: 'error' }, execution.errorMessage ?? (execution.isError ? 'The tool reported an error' : '')),
     actions,
   );
