@@ -8,9 +8,9 @@ import { requirePrincipal } from './request-context.js';
 
 /** Verifies the bearer token and attaches the principal (401 otherwise). */
 export function authenticate(services: Services): preHandlerAsyncHookHandler {
+  const { trustedProxies } = services.config.http;
   return async (request) => {
-    const { authorization } = callerOf(request, services.config.http.trustedProxies);
-    request.principal = await services.authenticator.authenticate(authorization);
+    request.principal = await services.authenticator.authenticate(callerOf(request, trustedProxies).authorization);
   };
 }
 
