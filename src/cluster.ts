@@ -56,12 +56,22 @@ export async function runPrimary(config: Config, logger: Logger, shutdownTimeout
     startedAt.set(worker, Date.now());
   };
 
+  // Until one worker listens, a crash is a start-up failure (bad database URL, port taken): the
+  // primary exits non-zero rather than retry forever, so the supervisor shows it and restarts us.
+  let listened = false;
+  cluster.on('listening', () => (listened = true));
+
   cluster.on('exit', (worker, code, signal) => {
     const uptime = Date.now() - (startedAt.get(worker) ?? 0);
     startedAt.delete(worker);
     if (stopping) return;
     // Only a crash is restarted: a worker that exits 0 was stopped on purpose.
     if (code === 0 && signal === null) return;
+    if (!listened) {
+      logger.error({ pid: worker.process.pid, code, signal }, 'gateway worker failed to start; stopping');
+      void stop('SIGTERM', 1);
+      return;
+    }
     crashes = uptime >= STABLE_UPTIME_MS ? 1 : crashes + 1;
     const delay = Math.min(WORKER_RESTART_BACKOFF_MS.max, WORKER_RESTART_BACKOFF_MS.initial * 2 ** (crashes - 1));
     logger.error({ pid: worker.process.pid, code, signal, restartInMs: delay }, 'gateway worker died; starting a new one');
@@ -73,7 +83,7 @@ export async function runPrimary(config: Config, logger: Logger, shutdownTimeout
   for (let i = 0; i < config.workers; i++) fork();
   logger.info({ workers: config.workers, pid: process.pid }, 'gateway primary started its workers');
 
-  const stop = async (signal: NodeJS.Signals) => {
+  async function stop(signal: NodeJS.Signals, exitCode = 0): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping the gateway workers');
@@ -99,8 +109,8 @@ export async function runPrimary(config: Config, logger: Logger, shutdownTimeout
       await chroma.stop();
     }
     logger.info('stopped');
-    process.exit(0);
-  };
+    process.exit(exitCode);
+  }
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -6,7 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startGateway } from '../helpers/gateway.js';
 import { prepareNginx, type TestNginx } from '../helpers/nginx.js';
 import { requireTool, runTool } from '../helpers/system-tools.js';
 
@@ -79,5 +80,58 @@ describe('deploy/prometheus', () => {
     const tests = readFileSync(join(dir, 'alerts.test.yml'), 'utf8');
     for (const alert of alerts) expect(tests).toContain(`alertname: ${alert}`);
     expect(readFileSync(join(dir, 'alerts.yml'), 'utf8')).toContain('rate_limit_requests_total{status="blocked"}');
+  });
+
+  it("fires the guide's blocked-requests alert on the series a production gateway really exports", async () => {
+    const promtool = requireTool('promtool', 'prometheus');
+    const gateway = await startGateway({ TMWS_ENVIRONMENT: 'production', TMWS_MCP_ALLOWED_HOSTS: '127.0.0.1' });
+    cleanups.push(() => gateway.close());
+    const agent = await gateway.agent('alert-agent', 'alert-ns');
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i++) {
+      const created = await gateway.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: agent.token,
+        body: { server_name: `alert-${i}`, url: inject('everythingUrl') },
+      });
+      statuses.push(created.status);
+    }
+    expect(statuses.at(-1)).toBe(429);
+    const scraped = await (await gateway.request('/metrics')).text();
+    const blocked = scraped.split('\n').find((line) => line.startsWith('rate_limit_requests_total{') && line.includes('status="blocked"'));
+    expect(blocked).toBeDefined();
+    const labels = /\{(.*)\}/.exec(blocked!)![1]!;
+    // The scraped label set as a series blocking 5 requests a second; Prometheus adds job and instance.
+    const work = mkdtempSync(join(tmpdir(), 'tmws-promtool-'));
+    cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+    const expected = Object.fromEntries([...labels.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    writeFileSync(
+      join(work, 'real.test.yml'),
+      JSON.stringify({
+        rule_files: [join(dir, 'alerts.yml')],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [{ series: `rate_limit_requests_total{job="tmws",instance="real",${labels}}`, values: '0+300x15' }],
+            alert_rule_test: [
+              {
+                eval_time: '12m',
+                alertname: 'TMWSRateLimitBlocking',
+                exp_alerts: [
+                  {
+                    exp_labels: { severity: 'warning', job: 'tmws', instance: 'real', ...expected },
+                    exp_annotations: { summary: `TMWS Gateway real blocks 5 requests/s on ${expected.endpoint}` },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const tested = runTool(promtool, ['test', 'rules', join(work, 'real.test.yml')]);
+    expect(tested.output).toMatch(/SUCCESS/);
+    expect(tested.status).toBe(0);
   });
 });

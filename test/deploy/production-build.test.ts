@@ -5,6 +5,7 @@
  * both, a crashed worker replaced, SIGTERM stopping all.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
@@ -162,4 +163,16 @@ describe('TMWS_WORKERS=2 on SQLite with Redis', () => {
     };
     expect((await workerPids()).filter(alive)).toEqual([]);
   }, 120_000);
+
+  it('exits 1 when its workers cannot start (the port is taken), instead of restarting them forever', async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)),
+    );
+    cleanups.push(() => new Promise((resolve) => taken.close(resolve)));
+    const primary = startNode(join(build.dir, 'main.js'), [], productionEnv(port, { TMWS_WORKERS: '2', TMWS_REDIS_URL: redis.url }));
+    cleanups.push(() => primary.stop('SIGKILL'));
+    expect(await primary.exited).toBe(1);
+    expect(primary.output()).toMatch(/gateway worker failed to start; stopping/);
+  }, 60_000);
 });

@@ -1,10 +1,15 @@
 /**
- * SPEC §10: a subscription opened on one instance receives the events of an
- * execution started on another (event bus on Redis, shared database — SQLite file or PostgreSQL).
+ * SPEC §10, two instances on one database (a fresh SQLite file, or a fresh PostgreSQL database in
+ * the `postgresql` project) with one private Redis and the run's one Chroma server, in production
+ * (real rate limits): a subscription opened on one instance receives the events of an execution
+ * started on another; a connection created on one is used on the other; cancel and disconnect
+ * reach the instance running the call; both draw from one creates budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CancelExecutionDocument,
   CreateConnectionDocument,
+  DisconnectDocument,
   ExecutionProgressDocument,
   ExecutionUpdatesDocument,
   StartExecutionDocument,
@@ -13,7 +18,9 @@ import {
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
+import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { collect, data, sse } from './client.js';
 
 let redis: RedisTestServer;
@@ -22,11 +29,17 @@ let first: TestGateway;
 let second: TestGateway;
 let agent: TestAgent;
 let database: TestDatabase;
+let upstream: TestUpstream;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  database = await createTestDatabase();
-  const shared = { TMWS_REDIS_URL: redis.url, TMWS_DATABASE_URL: database.url };
+  [redis, database, upstream] = await Promise.all([startRedis(), createTestDatabase(), startTestUpstream()]);
+  const shared = {
+    TMWS_REDIS_URL: redis.url,
+    TMWS_DATABASE_URL: database.url,
+    TMWS_ENVIRONMENT: 'production',
+    TMWS_MCP_ALLOWED_HOSTS: '127.0.0.1',
+  };
+  // One after the other: two gateways migrating one fresh database at once collide (README "Running several instances").
   first = await startGateway(shared);
   second = await startGateway(shared);
   agent = await first.agent('gql-scale-agent', 'gql-scale-ns');
@@ -34,8 +47,92 @@ beforeAll(async () => {
 afterAll(async () => {
   await first?.close();
   await second?.close();
-  await redis?.stop();
+  await Promise.all([redis?.stop(), upstream?.stop()]);
   await database?.drop();
+});
+
+async function connectTest(gw: TestGateway): Promise<string> {
+  const created = await gw.request('/api/v1/mcp/connections', {
+    method: 'POST',
+    token: agent.token,
+    body: { server_name: `test-${Math.random().toString(36).slice(2, 8)}`, url: upstream.url },
+  });
+  expect(created.status).toBe(201);
+  return ((await created.json()) as { id: string }).id;
+}
+
+/** Starts a 30 s call on `gw` and resolves once the upstream is running it. */
+async function startSlowCall(gw: TestGateway, connectionId: string): Promise<string> {
+  const calls = upstream.state().calls['slow'] ?? 0;
+  const input = { connectionId, toolName: 'slow', arguments: { ms: 30_000 } };
+  const execution = (await data(gw, StartExecutionDocument, { input }, agent.token)).startExecution!;
+  await eventually(() => (upstream.state().calls['slow'] ?? 0) > calls, 15_000, 'the upstream to run the call');
+  return execution.id;
+}
+
+async function statusOn(gw: TestGateway, id: string): Promise<string | undefined> {
+  const response = await gw.request('/graphql', {
+    method: 'POST',
+    token: agent.token,
+    body: { query: 'query($id: ID!) { execution(id: $id) { status } }', variables: { id } },
+  });
+  return ((await response.json()) as { data?: { execution?: { status: string } } }).data?.execution?.status;
+}
+
+describe('commands across instances', () => {
+  it('executes on B a connection created on A', async () => {
+    const connectionId = await connectTest(first);
+    const executed = await second.request(`/api/v1/mcp/connections/${connectionId}/tools/echo/execute`, {
+      method: 'POST',
+      token: agent.token,
+      body: { arguments: { message: 'created on A, run on B' } },
+    });
+    expect(executed.status).toBe(200);
+    expect(JSON.stringify(await executed.json())).toContain('created on A, run on B');
+  });
+
+  it('a cancel sent to A reaches the call running on B', async () => {
+    const connectionId = await connectTest(first);
+    const executionId = await startSlowCall(second, connectionId);
+    const before = upstream.state().cancellations;
+    const cancelled = (await data(first, CancelExecutionDocument, { id: executionId }, agent.token)).cancelExecution!;
+    expect(cancelled.status).toBe('CANCELLED');
+    // B aborted its upstream call (notifications/cancelled), long before the call's 30 s.
+    await eventually(() => upstream.state().cancellations > before, 15_000, 'the upstream to see the cancellation');
+    expect(await statusOn(second, executionId)).toBe('CANCELLED');
+  });
+
+  it('a disconnect on B stops the call running on A', async () => {
+    const connectionId = await connectTest(first);
+    const executionId = await startSlowCall(first, connectionId);
+    const disconnected = (await data(second, DisconnectDocument, { id: connectionId }, agent.token)).disconnect!;
+    expect(disconnected.status).toBe('DISCONNECTED');
+    const status = await eventually(
+      async () => {
+        const now = await statusOn(first, executionId);
+        return now !== 'RUNNING' && now;
+      },
+      15_000,
+      'the call on A to end',
+    );
+    expect(status).not.toBe('COMPLETED');
+  });
+
+  it('both instances draw from one creates budget: 12 a minute per agent in production', async () => {
+    const budgetAgent = await first.agent('gql-budget-agent', 'gql-budget-ns');
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i++) {
+      const gw = i % 2 === 0 ? first : second;
+      const created = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: budgetAgent.token,
+        body: { server_name: `budget-${i}`, url: upstream.url },
+      });
+      statuses.push(created.status);
+    }
+    expect(statuses.slice(0, 12)).toEqual(Array(12).fill(201));
+    expect(statuses[12]).toBe(429);
+  });
 });
 
 describe('subscriptions across instances', () => {

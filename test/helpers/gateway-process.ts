@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ExecutionLeaseOptions } from '../../src/services/execution-leases.js';
 
 const root = process.cwd();
 const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
@@ -17,14 +16,13 @@ export interface GatewayProcess {
   kill(): Promise<void>;
 }
 
-export async function startGatewayProcess(env: Record<string, string>, lease?: Partial<ExecutionLeaseOptions>): Promise<GatewayProcess> {
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', tsxLoader, join(root, 'test/helpers/gateway-child.ts')], {
     env: {
       PATH: process.env.PATH ?? '',
       TMWS_ENVIRONMENT: 'test',
       TMWS_API_PORT: '0',
       TMWS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-      ...(lease ? { TEST_EXECUTION_LEASE: JSON.stringify(lease) } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

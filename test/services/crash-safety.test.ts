@@ -22,8 +22,8 @@ import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index
 import { eventually } from '../helpers/eventually.js';
 
 const CALLS = 200;
-/** Short leases so the test does not wait 45 s; the production defaults keep the same ratios. */
-const LEASE = { ttlMs: 3_000, renewEveryMs: 500, sweepEveryMs: 500 };
+/** Short leases (renewed every 1 s, swept every 1.5 s) so the test does not wait 45 s; the default ttl is 30 s. */
+const LEASE_TTL = '3s';
 /** SPEC §10: RUNNING rows of a dead instance are FAILED within 60 s. */
 const SPEC_BOUND_MS = 60_000;
 const AGENT = { id: 'crash-agent', namespace: 'crash-ns' };
@@ -50,7 +50,12 @@ async function prepare(target: DatabaseTarget): Promise<{ orm: MikroORM; token: 
 }
 
 function gatewayEnv(databaseUrl: string): Record<string, string> {
-  return { TMWS_SECRET_KEY: TEST_SECRET, TMWS_DATABASE_URL: databaseUrl, TMWS_CHROMA_URL: inject('chromaUrl') };
+  return {
+    TMWS_SECRET_KEY: TEST_SECRET,
+    TMWS_DATABASE_URL: databaseUrl,
+    TMWS_CHROMA_URL: inject('chromaUrl'),
+    TMWS_EXECUTION_LEASE_TTL: LEASE_TTL,
+  };
 }
 
 async function connect(gateway: GatewayProcess, token: string, upstream: TestUpstream): Promise<string> {
@@ -100,7 +105,7 @@ describe('kill -9 during 200 concurrent executions', () => {
     const databaseUrl = `sqlite:///${join(dir, 'tmws.db')}`;
     const { orm, token } = await prepare({ driver: 'sqlite', path: join(dir, 'tmws.db') });
 
-    const victim = await startGatewayProcess(gatewayEnv(databaseUrl), LEASE);
+    const victim = await startGatewayProcess(gatewayEnv(databaseUrl));
     cleanups.push(() => victim.kill());
     const connectionId = await connect(victim, token, upstream);
     const sent: Sent = { answered: [], lost: 0 };
@@ -111,7 +116,7 @@ describe('kill -9 during 200 concurrent executions', () => {
     await Promise.all(calls);
     expect(sent.lost).toBeGreaterThan(0);
 
-    const restarted = await startGatewayProcess(gatewayEnv(databaseUrl), LEASE);
+    const restarted = await startGatewayProcess(gatewayEnv(databaseUrl));
     cleanups.push(() => restarted.kill());
     await eventually(async () => (await runningCount(orm)) === 0, SPEC_BOUND_MS, 'no RUNNING row left');
     expect(Date.now() - killedAt).toBeLessThan(SPEC_BOUND_MS);
@@ -132,8 +137,8 @@ describe('kill -9 during 200 concurrent executions', () => {
     const { orm, token } = await prepare({ driver: 'postgresql', url: database.url });
 
     const [victim, survivor] = await Promise.all([
-      startGatewayProcess(gatewayEnv(database.url), LEASE),
-      startGatewayProcess(gatewayEnv(database.url), LEASE),
+      startGatewayProcess(gatewayEnv(database.url)),
+      startGatewayProcess(gatewayEnv(database.url)),
     ]);
     cleanups.push(
       () => victim.kill(),
