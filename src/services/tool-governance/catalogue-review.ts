@@ -1,17 +1,8 @@
-import type { ToolReviewState } from '../../db/entities/index.js';
+import type { CatalogueReview, NewPin, PinView, PreviousTool, ToolReview } from '../../db/repositories/catalogue-review.types.js';
+
+export type { CatalogueReview, NewPin, PinView, PreviousTool, ToolReview } from '../../db/repositories/catalogue-review.types.js';
 import { canonicalDefinition, definitionHash, type ToolDefinition } from './canonical-definition.js';
 import { scanToolDefinition } from './description-scan.js';
-
-/** What is known of a tool name on a connection before this listing. */
-export interface PinView {
-  pinnedHash: string | null;
-  rejectedHash: string | null;
-}
-
-export interface PreviousTool {
-  definitionHash: string | null;
-  reviewState: ToolReviewState;
-}
 
 export interface CatalogueReviewInput {
   incoming: readonly ToolDefinition[];
@@ -22,27 +13,6 @@ export interface CatalogueReviewInput {
   firstDiscovery: boolean;
   /** Namespace policy: a tool new to a known connection waits for approval. @default false */
   quarantineNewTools: boolean;
-}
-
-export interface ToolReview {
-  definitionHash: string;
-  reviewState: ToolReviewState;
-  reviewReasons: string[] | null;
-}
-
-export interface NewPin {
-  toolName: string;
-  pinnedHash: string | null;
-  pinnedDefinition: Record<string, unknown> | null;
-}
-
-export interface CatalogueReview {
-  /** One per incoming tool, in the same order. */
-  reviews: ToolReview[];
-  /** Pins to create for names never seen on this connection. */
-  newPins: NewPin[];
-  /** Tools this listing put in quarantine (not those already held with the same definition): what reviewers are told about. */
-  newlyQuarantined: string[];
 }
 
 export const REASON_CHANGED = 'definition changed since it was approved';
@@ -95,6 +65,6 @@ function approved(hash: string): ToolReview {
   return { definitionHash: hash, reviewState: 'approved', reviewReasons: null };
 }
 
-function held(hash: string, state: ToolReviewState, reasons: string[]): ToolReview {
+function held(hash: string, state: ToolReview['reviewState'], reasons: string[]): ToolReview {
   return { definitionHash: hash, reviewState: state, reviewReasons: reasons };
 }
