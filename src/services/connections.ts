@@ -110,9 +110,9 @@ export class ConnectionService {
 
   /** Every stored tool of those connections, each with whether the caller may call it (for /mcp, which answers a call to a withheld tool with a tool error). */
   async reviewedToolsOf(principal: Principal, connectionIds: readonly string[]): Promise<{ tool: Tool; usable: boolean }[]> {
-    const tools = await this.deps.connections.toolsOf(principal, connectionIds);
+    const { connections, tools } = await this.deps.connections.cataloguesOf(principal, connectionIds);
     if (tools.length === 0) return [];
-    const rows = new Map((await this.readMany(principal, connectionIds)).map((row) => [row.id, row]));
+    const rows = new Map(connections.map((row) => [row.id, row]));
     const verdictOf = await this.deps.governance.verdicts(principal);
     return tools.map((tool) => {
       const connection = rows.get(tool.connectionId);

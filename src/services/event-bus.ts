@@ -67,7 +67,9 @@ export interface ToolQuarantinedPayload {
 }
 
 export interface CatalogueChangedPayload {
+  /** Empty for a namespace-wide change. */
   connectionId: string;
+  /** The connection's owner, or `*` when a change (the tool policy) may alter every agent's catalogue. */
   agentId: string;
 }
 

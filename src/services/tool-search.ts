@@ -11,7 +11,10 @@ export const MAX_QUERY_LENGTH = 1_000;
 /** Connection rows as the execute hot path reads them (short-lived cache, same 403/404 answers). */
 export interface ReadableConnections {
   findReadableCached(principal: Principal, id: string): Promise<McpConnection>;
-  toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]>;
+  cataloguesOf(
+    principal: Principal,
+    connectionIds: readonly string[],
+  ): Promise<{ connections: Pick<McpConnection, 'id' | 'serverName'>[]; tools: Tool[] }>;
 }
 
 /** Statuses whose tools may be returned by search (the ones the index is told about). */
@@ -45,13 +48,12 @@ export class ToolSearchService {
   private async usableOnly(principal: Principal, matches: ToolMatch[]): Promise<ToolMatch[]> {
     if (matches.length === 0) return matches;
     const ids = [...new Set(matches.map((m) => m.connectionId))];
-    const [tools, verdictOf, rows] = await Promise.all([
-      this.connections.toolsOf(principal, ids),
+    // One query for the matched catalogues; a connection gone since the ranking was checked is simply absent.
+    const [{ connections, tools }, verdictOf] = await Promise.all([
+      this.connections.cataloguesOf(principal, ids),
       this.governance.verdicts(principal),
-      // A connection gone since the ranking was checked is simply dropped, as by liveAndReadable.
-      Promise.all(ids.map((id) => this.connections.findReadableCached(principal, id).catch(() => undefined))),
     ]);
-    const byId = new Map(rows.filter((row) => row !== undefined).map((row) => [row.id, row]));
+    const byId = new Map(connections.map((row) => [row.id, row]));
     const usable = new Set(
       tools
         .filter((tool) => {

@@ -136,7 +136,7 @@ describe('connections and connection(id)', () => {
   });
 
   it('loads the tools of every listed connection in one batch (no N+1)', async () => {
-    const spy = vi.spyOn(gw.gateway.services.connectionRepository, 'toolsOf');
+    const spy = vi.spyOn(gw.gateway.services.connectionRepository, 'cataloguesOf');
     try {
       const list = await data(gw, ConnectionsDocument, {}, agent.token);
       expect(list.connections.edges.length).toBeGreaterThanOrEqual(3);

@@ -18,6 +18,7 @@ describe('Metrics', () => {
     expect(text).toContain('rate_limiter_degraded_mode 0');
     expect(text).toContain('rate_limiter_redis_failures_total 0');
     expect(text).toContain('mcp_connections_active 0');
+    expect(text).toContain('mcp_tools_quarantined 0');
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(metrics.contentType).toMatch(/^text\/plain/);
   });

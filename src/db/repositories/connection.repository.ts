@@ -6,7 +6,7 @@ import { AuthorizationError, ConnectionNotFoundError, DuplicateConnectionError }
 import { McpConnectionSchema, ToolPinSchema, ToolSchema, type ConnectionStatus, type McpConnection, type Tool } from '../entities/index.js';
 import { LoadingCache } from '../../common/loading-cache.js';
 import { storableStructure } from '../../common/storable-text.js';
-import type { CatalogueReview, PinView, PreviousTool } from '../../services/tool-governance/catalogue-review.js';
+import type { CatalogueReview, PinView, PreviousTool } from './catalogue-review.types.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -198,15 +198,28 @@ export class ConnectionRepository {
 
   /** Catalogues of several connections in one query (no N+1). */
   async toolsOf(principal: Principal, connectionIds: readonly string[]): Promise<Tool[]> {
-    if (connectionIds.length === 0) return [];
+    return (await this.cataloguesOf(principal, connectionIds)).tools;
+  }
+
+  /** `toolsOf`, with the server name of each readable connection (what the tool policy's globs match). */
+  async cataloguesOf(
+    principal: Principal,
+    connectionIds: readonly string[],
+  ): Promise<{ connections: Pick<McpConnection, 'id' | 'serverName'>[]; tools: Tool[] }> {
+    if (connectionIds.length === 0) return { connections: [], tools: [] };
     const em = this.em.fork();
-    const readable = await em.find(McpConnectionSchema, { ...this.scope(principal), id: { $in: [...connectionIds] } }, { fields: ['id'] });
-    if (readable.length === 0) return [];
-    return em.find(
+    const readable = await em.find(
+      McpConnectionSchema,
+      { ...this.scope(principal), id: { $in: [...connectionIds] } },
+      { fields: ['id', 'serverName'] },
+    );
+    if (readable.length === 0) return { connections: [], tools: [] };
+    const tools = await em.find(
       ToolSchema,
       { namespace: principal.namespace, connectionId: { $in: readable.map((c) => c.id) } },
       { orderBy: { connectionId: 'asc', position: 'asc' } },
     );
+    return { connections: readable, tools };
   }
 
   /**
@@ -258,7 +271,17 @@ export class ConnectionRepository {
       const pins = (decided?.newPins ?? []).map((pin) =>
         em.create(
           ToolPinSchema,
-          { id: randomUUID(), createdAt: now, updatedAt: now, connectionId, namespace: principal.namespace, rejectedHash: null, ...pin },
+          {
+            id: randomUUID(),
+            createdAt: now,
+            updatedAt: now,
+            connectionId,
+            namespace: principal.namespace,
+            rejectedHash: null,
+            ...pin,
+            // Upstream text, like the catalogue row: NUL and lone surrogates stored as U+FFFD.
+            pinnedDefinition: pin.pinnedDefinition && storableStructure(pin.pinnedDefinition),
+          },
           { persist: false },
         ),
       );

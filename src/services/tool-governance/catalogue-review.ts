@@ -1,20 +1,39 @@
-import type { ToolReviewState } from '../../db/entities/index.js';
+import type { CatalogueReview, NewPin, PinView, PreviousTool, ToolReview } from '../../db/repositories/catalogue-review.types.js';
+
+export type { CatalogueReview, NewPin, PinView, PreviousTool, ToolReview } from '../../db/repositories/catalogue-review.types.js';
 import { canonicalDefinition, definitionHash, type ToolDefinition } from './canonical-definition.js';
 import { scanToolDefinition } from './description-scan.js';
 
-/** What is known of a tool name on a connection before this listing. */
-export interface PinView {
-  pinnedHash: string | null;
-  rejectedHash: string | null;
+/** A listed tool with its hash and scan findings, computed before the refresh's transaction. */
+export interface AssessedTool {
+  name: string;
+  definitionHash: string;
+  findings: string[];
+  definition: Record<string, unknown>;
 }
 
-export interface PreviousTool {
-  definitionHash: string | null;
-  reviewState: ToolReviewState;
+/** Tools assessed between two yields to the event loop: a catalogue of thousands must not stall other requests. */
+const ASSESS_CHUNK = 50;
+
+/** Hashes and scans a listing, yielding to the event loop every ASSESS_CHUNK tools. */
+export async function assessTools(tools: readonly ToolDefinition[]): Promise<AssessedTool[]> {
+  const assessed: AssessedTool[] = [];
+  for (let start = 0; start < tools.length; start += ASSESS_CHUNK) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const tool of tools.slice(start, start + ASSESS_CHUNK)) {
+      assessed.push({
+        name: tool.name,
+        definitionHash: definitionHash(tool),
+        findings: scanToolDefinition(tool).map((f) => `${f.reason} (${f.field})`),
+        definition: canonicalDefinition(tool),
+      });
+    }
+  }
+  return assessed;
 }
 
 export interface CatalogueReviewInput {
-  incoming: readonly ToolDefinition[];
+  incoming: readonly AssessedTool[];
   pins: ReadonlyMap<string, PinView>;
   /** The stored catalogue before this listing, by name (rows from before pinning existed have no pin). */
   previous: ReadonlyMap<string, PreviousTool>;
@@ -22,27 +41,6 @@ export interface CatalogueReviewInput {
   firstDiscovery: boolean;
   /** Namespace policy: a tool new to a known connection waits for approval. @default false */
   quarantineNewTools: boolean;
-}
-
-export interface ToolReview {
-  definitionHash: string;
-  reviewState: ToolReviewState;
-  reviewReasons: string[] | null;
-}
-
-export interface NewPin {
-  toolName: string;
-  pinnedHash: string | null;
-  pinnedDefinition: Record<string, unknown> | null;
-}
-
-export interface CatalogueReview {
-  /** One per incoming tool, in the same order. */
-  reviews: ToolReview[];
-  /** Pins to create for names never seen on this connection. */
-  newPins: NewPin[];
-  /** Tools this listing put in quarantine (not those already held with the same definition): what reviewers are told about. */
-  newlyQuarantined: string[];
 }
 
 export const REASON_CHANGED = 'definition changed since it was approved';
@@ -60,8 +58,7 @@ export const REASON_AWAITING = 'awaiting approval';
 export function reviewCatalogue(input: CatalogueReviewInput): CatalogueReview {
   const newPins: NewPin[] = [];
   const reviews = input.incoming.map((tool): ToolReview => {
-    const hash = definitionHash(tool);
-    const findings = scanToolDefinition(tool).map((f) => `${f.reason} (${f.field})`);
+    const { definitionHash: hash, findings } = tool;
     const pin = input.pins.get(tool.name);
     if (pin?.pinnedHash === hash) return approved(hash);
     if (pin?.rejectedHash === hash) return held(hash, 'rejected', [REASON_REJECTED]);
@@ -76,7 +73,7 @@ export function reviewCatalogue(input: CatalogueReviewInput): CatalogueReview {
       newPins.push({ toolName: tool.name, pinnedHash: null, pinnedDefinition: null });
       return held(hash, 'quarantined', [REASON_NEW_TOOL]);
     }
-    newPins.push({ toolName: tool.name, pinnedHash: hash, pinnedDefinition: canonicalDefinition(tool) });
+    newPins.push({ toolName: tool.name, pinnedHash: hash, pinnedDefinition: tool.definition });
     return approved(hash);
   });
   const newlyQuarantined = input.incoming
@@ -95,6 +92,6 @@ function approved(hash: string): ToolReview {
   return { definitionHash: hash, reviewState: 'approved', reviewReasons: null };
 }
 
-function held(hash: string, state: ToolReviewState, reasons: string[]): ToolReview {
+function held(hash: string, state: ToolReview['reviewState'], reasons: string[]): ToolReview {
   return { definitionHash: hash, reviewState: state, reviewReasons: reasons };
 }

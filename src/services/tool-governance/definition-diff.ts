@@ -51,7 +51,8 @@ function lineDiff(a: string[], b: string[]): DiffLine[] {
       out.push({ kind: ' ', text: a[i]! });
       i += 1;
       j += 1;
-    } else if (j < b.length && (i === a.length || lengths[i]![j + 1]! >= lengths[i + 1]![j]!)) {
+    } else if (j < b.length && (i === a.length || lengths[i]![j + 1]! > lengths[i + 1]![j]!)) {
+      // Strictly greater: on a tie the removal is written first, as diff(1) does.
       out.push({ kind: '+', text: b[j]! });
       j += 1;
     } else {

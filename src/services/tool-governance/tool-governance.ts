@@ -5,7 +5,7 @@ import type { CatalogueReviewer, ConnectionRepository } from '../../db/repositor
 import type { ToolGovernanceRepository } from '../../db/repositories/tool-governance.repository.js';
 import { AuthorizationError, ToolDeniedError, ToolQuarantinedError } from '../../errors/index.js';
 import type { EventBus } from '../event-bus.js';
-import { reviewCatalogue, type CatalogueReview } from './catalogue-review.js';
+import { assessTools, reviewCatalogue, type CatalogueReview } from './catalogue-review.js';
 import { canonicalDefinition, type ToolDefinition } from './canonical-definition.js';
 import { definitionDiff } from './definition-diff.js';
 import { DEFAULT_TOOL_POLICY, policyDenial, validateToolPolicy, type ToolPolicyInput, type ToolPolicyRules } from './tool-policy.js';
@@ -117,9 +117,9 @@ export class ToolGovernance {
     tools: readonly ToolDefinition[],
     firstDiscovery: boolean,
   ): Promise<CatalogueReviewer & { result?: CatalogueReview }> {
-    const { quarantineNewTools } = await this.policy(owner);
+    const [{ quarantineNewTools }, incoming] = await Promise.all([this.policy(owner), assessTools(tools)]);
     const review: CatalogueReviewer & { result?: CatalogueReview } = (known) => {
-      review.result = reviewCatalogue({ incoming: tools, ...known, firstDiscovery, quarantineNewTools });
+      review.result = reviewCatalogue({ incoming, ...known, firstDiscovery, quarantineNewTools });
       return review.result;
     };
     return review;
