@@ -1,5 +1,5 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal.js';
 import { ExternalServiceError, isAppError } from '../errors/index.js';
 import { renderErrorBody } from '../http/error-body.js';
@@ -228,6 +228,8 @@ function timedOut(ctx: RelayContext): ExternalServiceError {
 
 /** A request the gateway could not relay: a JSON-RPC error whose data is the gateway's error body. */
 function errorReply(id: RequestId, error: unknown, ctx: RelayContext): JSONRPCMessage {
+  // McpError's message carries an "MCP error <code>: " prefix the client's SDK adds again.
+  if (error instanceof McpError) return rpcError(id, error.code, error.message.replace(/^MCP error -?\d+: /, ''));
   if (isAppError(error)) {
     const code = error.reason === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.InternalError;
     return rpcError(id, code, error.message, renderErrorBody(error, ctx.requestId));

@@ -74,6 +74,7 @@ describe('/mcp/connections/{id} passthrough', () => {
       structuredContent: { sum: 42 },
       _meta: { 'example.com/trace': 'abc' },
     });
+    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/^MCP error -32602: [^M]*no_such_tool/);
     const failed = (await client.callTool({ name: 'test_error_handling', arguments: {} })) as CallToolResult;
     expect(failed).toMatchObject({
       isError: true,
