@@ -163,6 +163,12 @@ describe('/mcp/connections/{id} passthrough', () => {
     expect(textOf(await client.callTool({ name: 'list_roots', arguments: {} }))).toBe('Roots: file:///work');
   });
 
+  it('resumes an upstream answer stream closed before the answer (SEP-1699), so the call still completes', async () => {
+    const client = await passthroughClient();
+    const result = await client.callTool({ name: 'test_reconnection', arguments: {} });
+    expect(textOf(result)).toMatch(/^Reconnection test completed successfully/);
+  });
+
   it('answers the upstream with an MCP error when the client did not declare the capability', async () => {
     const client = await passthroughClient();
     expect(textOf(await client.callTool({ name: 'test_sampling', arguments: { prompt: 'hi' } }))).toMatch(
