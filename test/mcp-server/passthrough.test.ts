@@ -197,6 +197,53 @@ describe('/mcp/connections/{id} passthrough', () => {
     );
   });
 
+  it('cancels the call, not the connection, when the client drops its request', async () => {
+    const headers = {
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+      authorization: `Bearer ${agent.token}`,
+    };
+    const url = `${gw.url}/mcp/connections/${connectionId}`;
+    const init = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    await init.text();
+    const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+    const before = upstream.cancelled.length;
+    const dropped = new AbortController();
+    const call = fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait_for_cancel', arguments: {} } }),
+      signal: dropped.signal,
+    });
+    const principal = { agentId: agent.id, namespace: agent.namespace, role: 'agent' as const };
+    const execution = await eventually(
+      async () => {
+        const { rows } = await gw.gateway.services.executions.list(principal, { connectionId, limit: 1, offset: 0 });
+        return rows[0]?.toolName === 'wait_for_cancel' && rows[0].status === 'RUNNING' ? rows[0] : undefined;
+      },
+      10_000,
+      'the execution to run',
+    );
+    dropped.abort();
+    await call.then((response) => response.body?.cancel()).catch(() => undefined);
+    await eventually(() => upstream.cancelled.length > before, 10_000, 'the upstream to see the cancellation');
+    await eventually(
+      async () => (await gw.gateway.services.executions.get(principal, execution.id)).status === 'CANCELLED',
+      10_000,
+      'the execution to be CANCELLED',
+    );
+    expect((await gw.gateway.services.connections.read(principal, connectionId)).status).toBe('active');
+  });
+
   it('ends the session, here and upstream, with DELETE', async () => {
     const client = await passthroughClient();
     await client.listTools();
