@@ -46,6 +46,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     http,
     services,
     async listen() {
+      // Events of other instances (a session ended, a call cancelled) must reach this one from its first request.
+      if (!(await services.events.subscribed())) {
+        logger.warn('Redis has not confirmed the event bus subscriptions yet: events of other instances may be missed until it does');
+      }
       await http.listen({ host: config.http.host, port: config.http.port });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.http.port;

@@ -72,7 +72,10 @@ export function registerPassthroughEndpoint(app: FastifyInstance, deps: Deps): v
     reply.hijack();
     copyReplyHeaders(reply, reply.raw);
     reply.raw.on('close', () => {
-      void relay.settled().finally(() => relay.ctx.link.close());
+      void relay
+        .abandon()
+        .then(() => relay.settled())
+        .finally(() => relay.ctx.link.close());
     });
     await transport.handleRequest(request.raw, reply.raw, request.body);
     return reply;

@@ -1,5 +1,5 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal.js';
 import { ExternalServiceError, isAppError } from '../errors/index.js';
 import { renderErrorBody } from '../http/error-body.js';
@@ -44,6 +44,8 @@ export type Downstream = Pick<StreamableHTTPServerTransport, 'send'>;
 export class PassthroughRelay {
   /** Forwards of notifications and answers still on their way upstream. */
   private readonly forwarding = new Set<Promise<void>>();
+  /** Executions of this request's tool calls still running, with their outcome. */
+  private readonly running = new Map<string, Promise<unknown>>();
   /** Set for `initialize`: its answer was obtained before the session id could be minted. */
   initializeAnswer: JSONRPCMessage | undefined;
 
@@ -57,6 +59,11 @@ export class PassthroughRelay {
     }
     if ('method' in message && message.method === 'notifications/cancelled') this.cancelCall(message.params);
     // A notification, or the client's answer to a relayed server request: the upstream session routes it.
+    this.forward(message);
+  }
+
+  /** Sends a message upstream that expects no answer; `settled()` waits for it. */
+  private forward(message: JSONRPCMessage): void {
     const sent = this.ctx.link
       .post(message, () => undefined)
       .catch((error: unknown) => {
@@ -75,6 +82,21 @@ export class PassthroughRelay {
   /** Resolves once every forward has reached the upstream (or failed). */
   async settled(): Promise<void> {
     await Promise.all([...this.forwarding]);
+  }
+
+  /**
+   * The client went away before its calls were answered: they end CANCELLED
+   * (and the upstream is told), rather than failing on the closed link —
+   * which would read as an upstream that is down.
+   */
+  async abandon(): Promise<void> {
+    const { port, principal } = this.ctx;
+    await Promise.all(
+      [...this.running].map(async ([executionId, done]) => {
+        await port.cancelCall(principal, executionId, 'the MCP client closed its request').catch(() => undefined);
+        await done.catch(() => undefined);
+      }),
+    );
   }
 
   private async request(message: JSONRPCRequest, downstream: Downstream): Promise<void> {
@@ -124,10 +146,7 @@ export class PassthroughRelay {
     } catch (error) {
       // Timed out or cancelled here: the upstream stops working on it too.
       if (error instanceof ExternalServiceError && (error.reason === 'timeout' || error.reason === 'cancelled')) {
-        const reason = error.message;
-        void this.ctx.link
-          .post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: message.id, reason } }, () => undefined)
-          .catch(() => undefined);
+        this.forward({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: message.id, reason: error.message } });
       }
       throw error;
     } finally {
@@ -185,10 +204,15 @@ export class PassthroughRelay {
         requestId: ctx.requestId,
         via,
       });
-      release = ctx.inFlight.add(InFlightCalls.keyOf(ctx.principal.agentId, ctx.sessionId, message.id), {
+      const unlist = ctx.inFlight.add(InFlightCalls.keyOf(ctx.principal.agentId, ctx.sessionId, message.id), {
         principal: ctx.principal,
         executionId: started.executionId,
       });
+      this.running.set(started.executionId, started.done);
+      release = () => {
+        unlist();
+        this.running.delete(started.executionId);
+      };
       const { execution } = await started.done;
       return reply ?? rpcError(message.id, ErrorCode.InternalError, execution.errorMessage ?? 'The call was cancelled');
     } catch (error) {
@@ -205,7 +229,7 @@ export class PassthroughRelay {
     const capability = NEEDS_CAPABILITY[request.method];
     if (!capability || this.ctx.clientCapabilities[capability] !== undefined) return true;
     const refusal = rpcError(request.id, ErrorCode.MethodNotFound, `The MCP client did not declare the ${capability} capability`);
-    void this.ctx.link.post(refusal, () => undefined).catch(() => undefined);
+    this.forward(refusal);
     return false;
   }
 
@@ -228,6 +252,8 @@ function timedOut(ctx: RelayContext): ExternalServiceError {
 
 /** A request the gateway could not relay: a JSON-RPC error whose data is the gateway's error body. */
 function errorReply(id: RequestId, error: unknown, ctx: RelayContext): JSONRPCMessage {
+  // McpError's message carries an "MCP error <code>: " prefix the client's SDK adds again.
+  if (error instanceof McpError) return rpcError(id, error.code, error.message.replace(/^MCP error -?\d+: /, ''));
   if (isAppError(error)) {
     const code = error.reason === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.InternalError;
     return rpcError(id, code, error.message, renderErrorBody(error, ctx.requestId));

@@ -11,9 +11,15 @@ export interface SseStreamEnd {
  * Reads an MCP event stream to its end, handing each `message` event's JSON to
  * `onMessage` as soon as its blank line arrives. Events that are not JSON-RPC
  * (priming events with empty data, other event types) are skipped, as the SDK
- * client skips them. Size bounds are the fetch's (bounded-body.ts).
+ * client skips them. Size bounds are the fetch's (bounded-body.ts). Reading
+ * stops (and the stream is cancelled) as soon as `done()` says so: a resumed
+ * stream stays open after it replayed the answer that was awaited.
  */
-export async function readSseMessages(response: Response, onMessage: (message: JSONRPCMessage) => void): Promise<SseStreamEnd> {
+export async function readSseMessages(
+  response: Response,
+  onMessage: (message: JSONRPCMessage) => void,
+  done: () => boolean = () => false,
+): Promise<SseStreamEnd> {
   const end: SseStreamEnd = { lastEventId: undefined, retryMs: undefined };
   if (!response.body) return end;
   const decoder = new TextDecoder();
@@ -58,6 +64,7 @@ export async function readSseMessages(response: Response, onMessage: (message: J
       searchFrom = start;
     }
     buffered = buffered.slice(start);
+    if (done()) return end;
   }
   if (buffered !== '') line(buffered);
   return end;

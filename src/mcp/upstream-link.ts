@@ -94,12 +94,12 @@ export class UpstreamLink {
       if ('id' in one && !('method' in one) && one.id === awaitedId) answered = true;
       onMessage(one);
     };
-    let stream = await readSseMessages(response, watch);
+    let stream = await readSseMessages(response, watch, () => answered);
     for (let resumed = 0; !answered && stream.lastEventId !== undefined && resumed < MAX_RESUMPTIONS; resumed += 1) {
       if (stream.retryMs) await new Promise((resolve) => setTimeout(resolve, Math.min(stream.retryMs ?? 0, 5_000)));
       const again = await this.request('GET', { headers: { accept: 'text/event-stream', 'last-event-id': stream.lastEventId } });
       if (!again.ok) throw await this.refusal(again);
-      const next = await readSseMessages(again, watch);
+      const next = await readSseMessages(again, watch, () => answered);
       stream = { lastEventId: next.lastEventId ?? stream.lastEventId, retryMs: next.retryMs ?? stream.retryMs };
     }
   }

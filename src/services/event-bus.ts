@@ -86,8 +86,20 @@ export interface McpRequestCancelPayload {
  */
 export interface EventBus {
   readonly pubsub: PubSub<Channels>;
+  /**
+   * Resolves true once every subscription made so far is in effect on Redis,
+   * so an event published afterwards on any instance reaches it; false when
+   * Redis did not confirm within `timeoutMs`. Redis drops a message for a
+   * channel whose SUBSCRIBE it has not processed yet, and subscribing sends
+   * that command without waiting: an instance that served requests before
+   * then could miss another's event (a DELETEd /mcp session still open here).
+   */
+  subscribed(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** How long start-up waits for Redis to confirm the event bus subscriptions. */
+export const SUBSCRIBED_WAIT_MS = 5_000;
 
 export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   if (!redisUrl) {
@@ -95,7 +107,7 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
     // not a leak, so Node's warning past 10 listeners is turned off for the bus.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubsub: createPubSub<Channels>({ eventTarget }), close: async () => {} };
+    return { pubsub: createPubSub<Channels>({ eventTarget }), subscribed: () => Promise.resolve(true), close: async () => {} };
   }
   // Subscriptions must survive Redis hiccups: queuing, retrying clients, unlike the limiter's.
   // A publish gives up after two reconnects (the event is lost, logged once); a subscribe waits longer.
@@ -110,6 +122,16 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   };
   return {
     pubsub: createPubSub<Channels>({ eventTarget }),
+    async subscribed(timeoutMs = SUBSCRIBED_WAIT_MS) {
+      // A subscription is made when its iterator first pulls, possibly later in this turn: let those run first.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Redis answers one connection's commands in order: the PONG comes after every SUBSCRIBE sent before it.
+      const confirmed = subscribeClient.ping().then(
+        () => true,
+        () => false,
+      );
+      return settleWithin(confirmed, timeoutMs, false);
+    },
     close: async () => {
       // Last events out, waiting for Redis only briefly: a shutdown must not hang on a Redis that is down.
       publisher.flush();

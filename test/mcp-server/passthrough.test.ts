@@ -74,6 +74,7 @@ describe('/mcp/connections/{id} passthrough', () => {
       structuredContent: { sum: 42 },
       _meta: { 'example.com/trace': 'abc' },
     });
+    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/^MCP error -32602: [^M]*no_such_tool/);
     const failed = (await client.callTool({ name: 'test_error_handling', arguments: {} })) as CallToolResult;
     expect(failed).toMatchObject({
       isError: true,
@@ -162,6 +163,12 @@ describe('/mcp/connections/{id} passthrough', () => {
     expect(textOf(await client.callTool({ name: 'list_roots', arguments: {} }))).toBe('Roots: file:///work');
   });
 
+  it('resumes an upstream answer stream closed before the answer (SEP-1699), so the call still completes', async () => {
+    const client = await passthroughClient();
+    const result = await client.callTool({ name: 'test_reconnection', arguments: {} });
+    expect(textOf(result)).toMatch(/^Reconnection test completed successfully/);
+  });
+
   it('answers the upstream with an MCP error when the client did not declare the capability', async () => {
     const client = await passthroughClient();
     expect(textOf(await client.callTool({ name: 'test_sampling', arguments: { prompt: 'hi' } }))).toMatch(
@@ -188,6 +195,53 @@ describe('/mcp/connections/{id} passthrough', () => {
       10_000,
       'the execution to be CANCELLED',
     );
+  });
+
+  it('cancels the call, not the connection, when the client drops its request', async () => {
+    const headers = {
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+      authorization: `Bearer ${agent.token}`,
+    };
+    const url = `${gw.url}/mcp/connections/${connectionId}`;
+    const init = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    await init.text();
+    const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+    const before = upstream.cancelled.length;
+    const dropped = new AbortController();
+    const call = fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait_for_cancel', arguments: {} } }),
+      signal: dropped.signal,
+    });
+    const principal = { agentId: agent.id, namespace: agent.namespace, role: 'agent' as const };
+    const execution = await eventually(
+      async () => {
+        const { rows } = await gw.gateway.services.executions.list(principal, { connectionId, limit: 1, offset: 0 });
+        return rows[0]?.toolName === 'wait_for_cancel' && rows[0].status === 'RUNNING' ? rows[0] : undefined;
+      },
+      10_000,
+      'the execution to run',
+    );
+    dropped.abort();
+    await call.then((response) => response.body?.cancel()).catch(() => undefined);
+    await eventually(() => upstream.cancelled.length > before, 10_000, 'the upstream to see the cancellation');
+    await eventually(
+      async () => (await gw.gateway.services.executions.get(principal, execution.id)).status === 'CANCELLED',
+      10_000,
+      'the execution to be CANCELLED',
+    );
+    expect((await gw.gateway.services.connections.read(principal, connectionId)).status).toBe('active');
   });
 
   it('ends the session, here and upstream, with DELETE', async () => {

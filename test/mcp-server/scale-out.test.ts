@@ -5,7 +5,12 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../helpers/connections.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -14,27 +19,36 @@ import { startEverythingServer, type EverythingServer } from '../helpers/everyth
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
+import { startEverythingUpstream, type EverythingUpstream } from '../fixtures/everything-upstream.js';
 
 let redis: RedisTestServer;
 let everything: EverythingServer;
 let upstream: TestUpstream;
+let everyUpstream: EverythingUpstream;
+let everyConnectionId: string;
 let database: TestDatabase;
 let gateways: TestGateway[];
 let agent: TestAgent;
 let connectionId: string;
 
 beforeAll(async () => {
-  [redis, everything, upstream] = await Promise.all([startRedis(), startEverythingServer({ mode: 'streamableHttp' }), startTestUpstream()]);
+  [redis, everything, upstream, everyUpstream] = await Promise.all([
+    startRedis(),
+    startEverythingServer({ mode: 'streamableHttp' }),
+    startTestUpstream(),
+    startEverythingUpstream(),
+  ]);
   database = await createTestDatabase();
   const shared = { TMWS_REDIS_URL: redis.url, TMWS_DATABASE_URL: database.url };
   gateways = [await startGateway(shared), await startGateway(shared)];
   agent = await gateways[0]!.agent('mcp-scale-agent', 'mcp-scale-ns');
   await createConnection(gateways[0]!, agent, 'everything', everything.url);
   connectionId = await createConnection(gateways[1]!, agent, 'test', upstream.url);
+  everyConnectionId = await createConnection(gateways[0]!, agent, 'every', everyUpstream.url);
 });
 afterAll(async () => {
   for (const gw of gateways ?? []) await gw.close();
-  await Promise.all([redis?.stop(), everything?.stop(), upstream?.stop()]);
+  await Promise.all([redis?.stop(), everything?.stop(), upstream?.stop(), everyUpstream?.stop()]);
   await database?.drop();
 });
 
@@ -44,7 +58,7 @@ interface RoundRobinClient {
   log: string[];
 }
 
-async function roundRobinClient(): Promise<RoundRobinClient> {
+async function roundRobinClient(path = '/mcp', capabilities: ClientCapabilities = {}): Promise<RoundRobinClient> {
   const log: string[] = [];
   let next = 0;
   const bases = gateways.map((gw) => new URL(gw.url));
@@ -55,9 +69,9 @@ async function roundRobinClient(): Promise<RoundRobinClient> {
     log.push(`${init?.method ?? 'GET'} ${bases.indexOf(target)}`);
     return fetch(url, init);
   };
-  const client = new Client({ name: 'round-robin', version: '1.0.0' });
+  const client = new Client({ name: 'round-robin', version: '1.0.0' }, { capabilities });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}/mcp`), {
+    new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}${path}`), {
       requestInit: { headers: { Authorization: `Bearer ${agent.token}` } },
       fetch: balancer,
     }),
@@ -165,5 +179,26 @@ describe('/mcp sessions across instances', () => {
     });
     expect(ended.status).toBe(200);
     await eventually(async () => (await ping(gateways[0]!)).status === 404, 10_000, 'instance A to forget the session');
+  });
+  it('passes a connection through with requests alternating between instances, sampling answers included', async () => {
+    const { client, log } = await roundRobinClient(`/mcp/connections/${everyConnectionId}`, { sampling: {} });
+    client.setRequestHandler(CreateMessageRequestSchema, () => ({
+      model: 'test-model',
+      role: 'assistant',
+      content: { type: 'text', text: 'from the client' },
+    }));
+    try {
+      for (let i = 0; i < 3; i++) {
+        // The sampling request comes on the call's stream from one instance; the answer is POSTed to the other.
+        const result = (await client.callTool({ name: 'test_sampling', arguments: { prompt: `hop ${i}` } })) as CallToolResult;
+        expect(result.content).toEqual([{ type: 'text', text: 'LLM response: from the client' }]);
+      }
+      const prompt = await client.getPrompt({ name: 'test_simple_prompt' });
+      expect(prompt.messages[0]?.content).toEqual({ type: 'text', text: 'This is a simple prompt for testing.' });
+      expect(log.filter((entry) => entry === 'POST 0').length).toBeGreaterThan(1);
+      expect(log.filter((entry) => entry === 'POST 1').length).toBeGreaterThan(1);
+    } finally {
+      await client.close();
+    }
   });
 });

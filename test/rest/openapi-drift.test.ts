@@ -17,6 +17,9 @@ const NOT_REST = new Set([
   'POST /mcp', // MCP door (Streamable HTTP): README "The MCP endpoint"
   'GET /mcp',
   'DELETE /mcp',
+  'POST /mcp/connections/:id', // MCP passthrough door: README "One connection passed through"
+  'GET /mcp/connections/:id',
+  'DELETE /mcp/connections/:id',
   'GET /.well-known/oauth-protected-resource', // RFC 9728 metadata of the MCP door
   'GET /.well-known/oauth-protected-resource/mcp',
   'GET /', // the dashboard (SPEC §12): README "Dashboard"

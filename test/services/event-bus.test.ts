@@ -62,6 +62,23 @@ async function receive(bus: EventBus, count: number): Promise<{ reasons: Promise
 }
 
 describe('event bus on Redis', () => {
+  it('confirms its subscriptions: an event published as soon as subscribed() resolves reaches a bus that just started', async () => {
+    for (let round = 0; round < 5; round++) {
+      const fresh = createEventBus(redis.url);
+      try {
+        const iterator = fresh.pubsub.subscribe(CHANNEL)[Symbol.asyncIterator]();
+        const first = iterator.next();
+        expect(await fresh.subscribed()).toBe(true);
+        here.pubsub.publish(CHANNEL, { executionId: 'x', reason: `round ${round}` });
+        const lost = new Promise((resolve) => setTimeout(() => resolve('lost'), 10_000).unref());
+        await expect(Promise.race([first, lost])).resolves.toMatchObject({ value: { reason: `round ${round}` } });
+        await iterator.return?.();
+      } finally {
+        await fresh.close();
+      }
+    }
+  });
+
   it('delivers events to another instance in publish order, within a turn and across turns', async () => {
     const received = await receive(there, 6);
     for (const reason of ['a1', 'a2', 'a3']) here.pubsub.publish('execution-cancel', { executionId: 'x', reason });
