@@ -42,6 +42,8 @@ export interface McpGatewayPort {
    * principal's own (403 otherwise, 404 unknown), live (409 otherwise).
    */
   openLink(principal: Principal, connectionId: string, session: LinkSession): Promise<UpstreamLink>;
+  /** Names of the connection's stored tools the principal may call (tool governance applied): what the passthrough lists. */
+  callableToolNames(principal: Principal, connectionId: string): Promise<ReadonlySet<string>>;
   cancelCall(principal: Principal, executionId: string, reason: string): Promise<void>;
   /** Progress and terminal events of one execution, wherever it runs. Returns the unsubscribe function. */
   followExecution(executionId: string, listener: (event: ExecutionEventPayload) => void): () => void;
@@ -95,6 +97,9 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
       return { executionId: execution.id, done };
     },
     openLink: (principal, connectionId, session) => services.connections.openLink(principal, connectionId, session),
+    async callableToolNames(principal, connectionId) {
+      return new Set((await services.connections.toolsOf(principal, [connectionId])).map((tool) => tool.name));
+    },
     async cancelCall(principal, executionId, reason) {
       await services.executions.cancel(principal, executionId, reason);
     },

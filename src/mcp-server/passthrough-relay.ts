@@ -104,7 +104,7 @@ export class PassthroughRelay {
     if (message.method === 'initialize' && this.initializeAnswer) return answer(this.initializeAnswer);
     try {
       const reply = message.method === 'tools/call' ? await this.callTool(message, downstream) : await this.exchange(message, downstream);
-      answer(reply);
+      answer(message.method === 'tools/list' ? await this.callableOnly(reply) : reply);
     } catch (error) {
       answer(errorReply(message.id, error, this.ctx));
     }
@@ -222,6 +222,19 @@ export class PassthroughRelay {
     } finally {
       release();
     }
+  }
+
+  /**
+   * `tools/list` shows only what `tools/call` accepts here: tools of the
+   * gateway's catalogue the caller may call. A held (quarantined) or denied
+   * tool, and one the upstream added since the last discovery, are left out —
+   * the latter appears once the catalogue is refreshed (its `list_changed`).
+   */
+  private async callableOnly(reply: JSONRPCMessage): Promise<JSONRPCMessage> {
+    if (!('result' in reply) || !Array.isArray(reply.result.tools)) return reply;
+    const callable = await this.ctx.port.callableToolNames(this.ctx.principal, this.ctx.connectionId);
+    const tools = (reply.result.tools as { name?: unknown }[]).filter((tool) => typeof tool.name === 'string' && callable.has(tool.name));
+    return { ...reply, result: { ...reply.result, tools } };
   }
 
   /** A server request the client cannot answer is refused to the upstream here (MethodNotFound, as an SDK client would). */

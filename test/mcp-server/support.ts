@@ -2,8 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 
-/** An SDK client on the gateway's `/mcp` (or `/mcp?tools=search`) with the agent's bearer token. */
-export async function mcpClient(baseUrl: string, token: string, options: { query?: string } = {}): Promise<TestMcpClient> {
+/** An SDK client on the gateway's `/mcp` (or `/mcp?tools=search`, or a passthrough `path`) with the agent's bearer token. */
+export async function mcpClient(baseUrl: string, token: string, options: { query?: string; path?: string } = {}): Promise<TestMcpClient> {
   const client = new Client({ name: 'tmws-test-client', version: '1.0.0' }) as TestMcpClient;
   client.serverStreams = 0;
   // Counts the GET streams the gateway accepted: once one is open, the gateway listens for catalogue changes.
@@ -12,7 +12,7 @@ export async function mcpClient(baseUrl: string, token: string, options: { query
     if ((init?.method ?? 'GET') === 'GET' && response.ok) client.serverStreams += 1;
     return response;
   };
-  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp${options.query ?? ''}`), {
+  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}${options.path ?? '/mcp'}${options.query ?? ''}`), {
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
     fetch: countingFetch,
   });

@@ -304,6 +304,13 @@ export const MUTATIONS: Mutation[] = [
     test: 'test/services/tool-governance/flagged-upstreams.test.ts',
   },
   {
+    feature: 'tool governance: the passthrough lists only callable tools',
+    file: 'src/mcp-server/passthrough-relay.ts',
+    find: "answer(message.method === 'tools/list' ? await this.callableOnly(reply) : reply);",
+    replace: 'answer(reply);',
+    test: 'test/services/tool-governance/flagged-upstreams.test.ts',
+  },
+  {
     feature: 'tool governance: a policy deny wins over allow',
     file: 'src/services/tool-governance/tool-policy.ts',
     find: 'if (denied !== undefined) return `denied by the namespace policy (${denied})`;',

@@ -75,6 +75,19 @@ describe('description scanning', () => {
     expect(fine.isError).toBeFalsy();
   });
 
+  it('holds them on the passthrough too: /mcp/connections/{id} lists and calls only what the gateway allows', async () => {
+    const passthrough = await mcpClient(gw.url, owner.token, { path: `/mcp/connections/${ids.poisoned}` });
+    try {
+      expect((await passthrough.listTools()).tools.map((t) => t.name)).toEqual(['multiply']);
+      const held = await passthrough.callTool({ name: 'add', arguments: { text: 'x' } });
+      expect(held.isError).toBe(true);
+      expect(held.structuredContent).toMatchObject({ error_code: 'TOOL_QUARANTINED' });
+      expect(poisoned.calls('add')).toBe(0);
+    } finally {
+      await passthrough.close();
+    }
+  });
+
   it('shows admins each finding with where it was found', async () => {
     const query = `{ toolReviews { connectionId toolName reviewState reasons pinnedHash } }`;
     const result = await graphql<{
