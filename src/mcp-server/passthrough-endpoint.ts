@@ -216,7 +216,9 @@ async function initialize(relay: PassthroughRelay, message: JSONRPCMessage): Pro
     },
     id,
   );
-  await withTimeout(answered, link.timeoutMs, () => toAppError({ kind: 'timeout', error: undefined }, connectionId, 'initialize', 'request'));
+  await withTimeout(answered, link.timeoutMs, () =>
+    toAppError({ kind: 'timeout', error: undefined }, connectionId, 'initialize', 'request'),
+  );
   if (!answer) throw new ExternalServiceError('upstream_error', 'The upstream did not answer initialize');
   return answer;
 }

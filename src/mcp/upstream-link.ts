@@ -53,7 +53,9 @@ export class UpstreamLink {
 
   static async open(options: LinkOptions): Promise<UpstreamLink> {
     const resolved = await assertUpstreamUrlAllowed(options.target.url, options.policy, options.resolver);
-    return new UpstreamLink(resolved.url, connectionFetch(resolved, options), options.target, options.limits.maxCallMs, { ...options.session });
+    return new UpstreamLink(resolved.url, connectionFetch(resolved, options), options.target, options.limits.maxCallMs, {
+      ...options.session,
+    });
   }
 
   /**
