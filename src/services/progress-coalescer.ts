@@ -5,7 +5,8 @@
  * every subscriber, so updates arriving in between are coalesced: only the
  * latest is kept, and it is delivered at the next slot. `drain()` delivers
  * what is pending at once (the final progress goes out before the terminal
- * event) and ignores anything later.
+ * event) and ignores anything later. With a `burst` (the passthrough's relay),
+ * a short run of updates goes out as it comes, within the same bound.
  */
 
 /** One delivery per execution per this many ms. @default 100 (10 per second) */
@@ -90,10 +91,7 @@ export class ProgressCoalescer<T> {
     this.recent.push(Date.now());
     if (this.recent.length > this.burst) this.recent.shift();
     const delivered = this.deliver(update);
-    if (!delivered) {
-      if (this.pending !== undefined) this.schedule();
-      return Promise.resolve();
-    }
+    if (!delivered) return Promise.resolve();
     const delivery = delivered
       .catch(() => undefined)
       .finally(() => {
