@@ -2,8 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { withTimeout } from '../common/deadline.js';
 import { ExternalServiceError, ValidationError, isAppError } from '../errors/index.js';
 import { callerOf } from '../http/caller.js';
+import { toAppError } from '../mcp/errors.js';
 import { admit, keepStreamAuthorised, refuseLimited, type Caller } from './endpoint.js';
 import type { McpGatewayPort, UpstreamLink } from './gateway-port.js';
 import { copyReplyHeaders, refuse } from './http-answers.js';
@@ -195,19 +197,27 @@ async function openRelay(
     clientCapabilities: caller.session?.clientCapabilities ?? {},
     requestId: request.id,
     timeoutMs: link.timeoutMs,
+    maxCallMs: link.maxCallMs,
   });
 }
 
-/** Forwards the client's `initialize` as it is (its capabilities and version are the upstream's to negotiate). */
+/**
+ * Forwards the client's `initialize` as it is (its capabilities and version are the upstream's to negotiate),
+ * within the connection's timeout, as the pool opens its own sessions.
+ */
 async function initialize(relay: PassthroughRelay, message: JSONRPCMessage): Promise<JSONRPCMessage> {
   let answer: JSONRPCMessage | undefined;
   const id = (message as { id: string | number }).id;
-  await relay.ctx.link.post(
+  const { link, connectionId } = relay.ctx;
+  const answered = link.post(
     message,
     (one) => {
       if (!('method' in one) && one.id === id) answer = one;
     },
     id,
+  );
+  await withTimeout(answered, link.timeoutMs, () =>
+    toAppError({ kind: 'timeout', error: undefined }, connectionId, 'initialize', 'request'),
   );
   if (!answer) throw new ExternalServiceError('upstream_error', 'The upstream did not answer initialize');
   return answer;

@@ -1,8 +1,11 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, McpError, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal.js';
-import { ExternalServiceError, isAppError } from '../errors/index.js';
+import { withTimeout } from '../common/deadline.js';
+import { ExternalServiceError, isAppError, type AppError } from '../errors/index.js';
 import { renderErrorBody } from '../http/error-body.js';
+import { toAppError } from '../mcp/errors.js';
+import { PROGRESS_INTERVAL_MS, ProgressCoalescer, type CoalescerPace } from '../services/progress-coalescer.js';
 import { failedCall } from './aggregated-server.js';
 import type { McpGatewayPort, ToolCallRunner, UpstreamLink } from './gateway-port.js';
 import { InFlightCalls } from './in-flight-calls.js';
@@ -13,6 +16,13 @@ const NEEDS_CAPABILITY: Record<string, string> = {
   'elicitation/create': 'elicitation',
   'roots/list': 'roots',
 };
+
+/**
+ * Progress relayed to the client: ≤ 10 in any second (SPEC §14), and a run of up
+ * to 10 quick steps passes as it comes — a client (and the conformance suite)
+ * sees every step of a short task, and a flood only at that rate.
+ */
+const RELAYED_PROGRESS_PACE: CoalescerPace = { intervalMs: PROGRESS_INTERVAL_MS, burst: 10 };
 
 export interface RelayContext {
   port: McpGatewayPort;
@@ -28,6 +38,8 @@ export interface RelayContext {
   requestId: string;
   /** Idle bound of one upstream request (the connection's timeout), reset by every message it sends. */
   timeoutMs: number;
+  /** Bound on one upstream request's whole life, messages or not (TMWS_MAX_CALL_SECONDS, SPEC §14). */
+  maxCallMs: number;
 }
 
 /** Where messages for the client go: the SDK transport of a POST, or a GET stream. */
@@ -113,6 +125,12 @@ export class PassthroughRelay {
   /**
    * Sends one request upstream and relays what comes back before its answer
    * (progress, log messages, server requests) on the downstream request's stream.
+   * Two bounds, as for the other doors (SPEC §14): the connection's timeout
+   * without any message from the upstream, and TMWS_MAX_CALL_SECONDS in all,
+   * however much progress arrives. Progress reaches the client coalesced
+   * (RELAYED_PROGRESS_PACE, per progress token), the latest kept and the last
+   * one sent before the answer: an upstream's flood would otherwise be relayed
+   * as fast as it comes, to a client that may be slower than the gateway.
    */
   private async exchange(
     message: JSONRPCRequest,
@@ -122,17 +140,27 @@ export class PassthroughRelay {
   ): Promise<JSONRPCMessage> {
     let reply: JSONRPCMessage | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let over = false;
     let fail: (error: Error) => void = () => undefined;
     const stopped = new Promise<never>((_, reject) => (fail = reject));
     const idle = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => fail(timedOut(this.ctx)), this.ctx.timeoutMs);
+      timer = setTimeout(() => fail(timedOut(this.ctx, message.method)), this.ctx.timeoutMs);
     };
     const onAbort = () => fail(new ExternalServiceError('cancelled', String(signal?.reason ?? 'cancelled')));
     signal?.addEventListener('abort', onAbort, { once: true });
+    const relay = (one: JSONRPCMessage) => void downstream.send(one, { relatedRequestId: message.id }).catch(() => undefined);
+    const progress = new Map<unknown, ProgressCoalescer<JSONRPCMessage>>();
+    const coalesced = (token: unknown) => {
+      let coalescer = progress.get(token);
+      if (!coalescer) progress.set(token, (coalescer = new ProgressCoalescer(relay, RELAYED_PROGRESS_PACE)));
+      return coalescer;
+    };
     idle();
     try {
       const onMessage = (one: JSONRPCMessage) => {
+        // The request is over (answered, timed out, cancelled): what the upstream still sends has no one to go to.
+        if (over) return;
         idle();
         if (!('method' in one)) {
           if (one.id === message.id) reply = one;
@@ -140,9 +168,11 @@ export class PassthroughRelay {
         }
         watch(one);
         if ('id' in one && !this.mayAsk(one)) return;
-        void downstream.send(one, { relatedRequestId: message.id }).catch(() => undefined);
+        if (one.method === 'notifications/progress') return coalesced(one.params?.progressToken).push(one);
+        relay(one);
       };
-      await Promise.race([this.ctx.link.post(message, onMessage, message.id), stopped]);
+      const answered = Promise.race([this.ctx.link.post(message, onMessage, message.id), stopped]);
+      await withTimeout(answered, this.ctx.maxCallMs, () => timedOut(this.ctx, message.method));
     } catch (error) {
       // Timed out or cancelled here: the upstream stops working on it too.
       if (error instanceof ExternalServiceError && (error.reason === 'timeout' || error.reason === 'cancelled')) {
@@ -150,8 +180,11 @@ export class PassthroughRelay {
       }
       throw error;
     } finally {
+      over = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      // The last progress goes out before the answer (or the error).
+      await Promise.all([...progress.values()].map((coalescer) => coalescer.drain()));
     }
     if (!reply) {
       throw new ExternalServiceError('upstream_error', 'The upstream ended its answer stream without answering', {
@@ -259,8 +292,9 @@ function rpcError(id: RequestId, code: number, message: string, data?: unknown):
   return { jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } };
 }
 
-function timedOut(ctx: RelayContext): ExternalServiceError {
-  return new ExternalServiceError('timeout', `The upstream sent nothing for ${ctx.timeoutMs} ms`, { connection_id: ctx.connectionId });
+/** The error the pooled calls of `/mcp`, REST and GraphQL give on a timeout, so every door reads the same. */
+function timedOut(ctx: RelayContext, method: string): AppError {
+  return toAppError({ kind: 'timeout', error: undefined }, ctx.connectionId, method, 'request');
 }
 
 /** A request the gateway could not relay: a JSON-RPC error whose data is the gateway's error body. */

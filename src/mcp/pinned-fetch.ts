@@ -5,7 +5,7 @@ import { ExternalServiceError, ValidationError } from '../errors/index.js';
 import { EventStreamMeter, tooLargeError, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
 import { leanPost } from './lean-post.js';
 import { assertUpstreamUrlAllowed, type PinnedAddress, type ResolvedTarget } from './ssrf-guard.js';
-import type { SsrfPolicy } from './types.js';
+import type { SessionLimits, SsrfPolicy, UpstreamTarget } from './types.js';
 
 /**
  * The `fetch` handed to the SDK transports of one upstream session.
@@ -106,6 +106,24 @@ async function redirectError(
   }
   return new ExternalServiceError('redirect_refused', 'Upstream answered with a redirect; redirects are not followed', {
     status: response.status,
+  });
+}
+
+/**
+ * The pinned fetch of one connection's upstream, as the pooled session and the
+ * passthrough link both use it: the connection's timeout bounds connecting, and
+ * TMWS_MAX_RESULT_BYTES every message.
+ */
+export function connectionFetch(
+  resolved: ResolvedTarget,
+  options: { target: UpstreamTarget; policy: SsrfPolicy; limits: Pick<SessionLimits, 'maxMessageBytes'> },
+): PinnedFetch {
+  return createPinnedFetch({
+    resolved,
+    policy: options.policy,
+    connectTimeoutMs: options.target.timeoutMs,
+    maxMessageBytes: options.limits.maxMessageBytes,
+    connectionId: options.target.connectionId,
   });
 }
 

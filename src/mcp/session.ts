@@ -15,7 +15,7 @@ import { ExternalServiceError, type AppError } from '../errors/index.js';
 import { withTimeout } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
 import { classifyFailure, toAppError, upstreamRequestTimedOut, type Failure } from './errors.js';
-import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
+import { connectionFetch, type PinnedFetch } from './pinned-fetch.js';
 import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
 import type {
   LogEntry,
@@ -220,13 +220,7 @@ export class UpstreamSession {
       deadline - Date.now(),
       upstreamRequestTimedOut,
     );
-    const pinned = createPinnedFetch({
-      resolved,
-      policy,
-      connectTimeoutMs: target.timeoutMs,
-      maxMessageBytes: options.limits.maxMessageBytes,
-      connectionId: target.connectionId,
-    });
+    const pinned = connectionFetch(resolved, options);
     try {
       const { client, transport, attempt } = await negotiate(options, resolved.url, pinned);
       const session = new UpstreamSession(

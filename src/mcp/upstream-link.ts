@@ -2,10 +2,10 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { mediaTypeOf } from '../common/media-type.js';
 import { ExternalServiceError } from '../errors/index.js';
 import { classifyFailure, toAppError } from './errors.js';
-import { createPinnedFetch, type PinnedFetch } from './pinned-fetch.js';
+import { connectionFetch, type PinnedFetch } from './pinned-fetch.js';
 import { readSseMessages } from './sse-messages.js';
 import { assertUpstreamUrlAllowed, type HostResolver } from './ssrf-guard.js';
-import type { SessionLimits, SsrfPolicy, UpstreamTarget } from './types.js';
+import type { SsrfPolicy, UpstreamLimits, UpstreamTarget } from './types.js';
 
 /** The upstream session a passthrough link speaks in (both travel sealed in the downstream session id). */
 export interface LinkSession {
@@ -17,7 +17,8 @@ export interface LinkSession {
 export interface LinkOptions {
   target: UpstreamTarget;
   policy: SsrfPolicy;
-  limits: SessionLimits;
+  /** Every message bounded by `maxMessageBytes`; every request's whole life by `maxCallMs` (the relay enforces that). */
+  limits: Pick<UpstreamLimits, 'maxMessageBytes' | 'maxCallMs'>;
   resolver?: HostResolver | undefined;
   session: LinkSession;
 }
@@ -32,13 +33,16 @@ const MAX_RESUMPTIONS = 5;
  * notifications and answers of any method pass through. It holds no state a
  * later request needs — the upstream session id does — so each downstream HTTP
  * request opens its own link (on whichever instance it lands) and closes it
- * when done. Same SSRF guard, pinned addresses and size bound as the pool.
+ * when done. Same SSRF guard, pinned addresses and size bound (TMWS_MAX_RESULT_BYTES
+ * on every message it reads, whatever its method) as the pool.
  */
 export class UpstreamLink {
   private constructor(
     private readonly url: URL,
     private readonly pinned: PinnedFetch,
     private readonly target: UpstreamTarget,
+    /** TMWS_MAX_CALL_SECONDS: the bound on one request's whole life, progress or not. */
+    readonly maxCallMs: number,
     readonly session: LinkSession,
   ) {}
 
@@ -48,16 +52,10 @@ export class UpstreamLink {
   }
 
   static async open(options: LinkOptions): Promise<UpstreamLink> {
-    const { target, policy } = options;
-    const resolved = await assertUpstreamUrlAllowed(target.url, policy, options.resolver);
-    const pinned = createPinnedFetch({
-      resolved,
-      policy,
-      connectTimeoutMs: target.timeoutMs,
-      maxMessageBytes: options.limits.maxMessageBytes,
-      connectionId: target.connectionId,
+    const resolved = await assertUpstreamUrlAllowed(options.target.url, options.policy, options.resolver);
+    return new UpstreamLink(resolved.url, connectionFetch(resolved, options), options.target, options.limits.maxCallMs, {
+      ...options.session,
     });
-    return new UpstreamLink(resolved.url, pinned, target, { ...options.session });
   }
 
   /**

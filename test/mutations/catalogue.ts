@@ -317,4 +317,20 @@ export const MUTATIONS: Mutation[] = [
     replace: '',
     test: 'test/services/tool-governance/policy-doors.test.ts',
   },
+  {
+    feature: 'passthrough requests capped at TMWS_MAX_CALL_SECONDS',
+    file: 'src/mcp-server/passthrough-relay.ts',
+    find: 'await withTimeout(answered, this.ctx.maxCallMs, () => timedOut(this.ctx, message.method));',
+    replace: 'await answered;',
+    test: 'test/mcp-server/passthrough-bounds.test.ts',
+    name: 'prompts/get the upstream never answers',
+  },
+  {
+    feature: 'passthrough progress coalesced',
+    file: 'src/mcp-server/passthrough-relay.ts',
+    find: "if (one.method === 'notifications/progress') return coalesced(one.params?.progressToken).push(one);",
+    replace: '',
+    test: 'test/mcp-server/passthrough-bounds.test.ts',
+    name: 'flood of 3 000',
+  },
 ];

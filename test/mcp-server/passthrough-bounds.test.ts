@@ -1,0 +1,160 @@
+/**
+ * SPEC §14 on `/mcp/connections/{id}`: a hostile upstream behind the
+ * passthrough is bounded as behind the other doors — a call's whole life by
+ * TMWS_MAX_CALL_SECONDS however much progress it sends, the progress relayed
+ * to the client coalesced to ≤ 10 a second, every message by
+ * TMWS_MAX_RESULT_BYTES — while `/health` keeps answering.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHostileUpstream, type HostileUpstream } from '../fixtures/hostile-upstream.js';
+import { eventually } from '../helpers/eventually.js';
+import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
+import { mcpClient } from './support.js';
+
+/** TMWS_MAX_CALL_SECONDS of this gateway: short, so the cap is reached quickly. */
+const MAX_CALL_SECONDS = 3;
+const MIB = 1024 * 1024;
+
+let gw: TestGateway;
+let upstream: HostileUpstream;
+let agent: TestAgent;
+let connectionId: string;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  [gw, upstream] = await Promise.all([startGateway({ TMWS_MAX_CALL_SECONDS: String(MAX_CALL_SECONDS) }), startHostileUpstream()]);
+  agent = await gw.agent('bounds-agent', 'bounds-ns');
+  // An idle timeout far above the cap: only TMWS_MAX_CALL_SECONDS can end these calls.
+  const created = await gw.request('/api/v1/mcp/connections', {
+    method: 'POST',
+    token: agent.token,
+    body: { server_name: 'hostile', url: upstream.url, timeout: 120 },
+  });
+  expect(created.status).toBe(201);
+  connectionId = ((await created.json()) as { id: string }).id;
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+  await gw?.close();
+  await upstream?.stop();
+});
+
+async function client(path: string): Promise<Client> {
+  const one = await mcpClient(gw.url, agent.token, { path });
+  clients.push(one);
+  return one;
+}
+
+interface ExecutionRow {
+  status: string;
+  errorCode?: string | null | undefined;
+}
+
+async function latestExecution(): Promise<ExecutionRow> {
+  const { rows } = await gw.gateway.services.executions.list(
+    { agentId: agent.id, namespace: agent.namespace, role: 'agent' },
+    { connectionId, limit: 1, offset: 0 },
+  );
+  const row = rows[0];
+  if (!row) throw new Error('no execution');
+  return row;
+}
+
+/** What ≤ 10 progress notifications in any one second allows over `seconds`, with the final one delivered at the end. */
+function atMostTenASecond(seconds: number): number {
+  return 10 * Math.ceil(seconds) + 1;
+}
+
+/** Calls `name` with progress requested, counting the notifications the client receives and the seconds it took. */
+async function callCountingProgress(mcp: Client, name: string) {
+  const progress: Progress[] = [];
+  const started = performance.now();
+  const result = (await mcp.callTool({ name, arguments: {} }, CallToolResultSchema, {
+    onprogress: (one) => progress.push(one),
+    // The client's own timeouts well past the gateway's cap: the gateway must end the call.
+    timeout: 120_000,
+    resetTimeoutOnProgress: true,
+  })) as CallToolResult;
+  return { result, progress, seconds: (performance.now() - started) / 1000 };
+}
+
+describe('passthrough calls under TMWS_MAX_CALL_SECONDS', () => {
+  it('a call whose upstream sends progress forever ends TIMED_OUT at the cap, cancelled upstream, with progress ≤ 10 a second', async () => {
+    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const before = upstream.state();
+    const { result, worstHealthMs } = await probeHealthWhile(gw.url, () => callCountingProgress(mcp, 'endless-progress'));
+    expect(result.result).toMatchObject({
+      isError: true,
+      structuredContent: { error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'timeout', connection_id: connectionId } },
+    });
+    expect(result.seconds).toBeGreaterThanOrEqual(MAX_CALL_SECONDS - 0.5);
+    expect(await latestExecution()).toMatchObject({ status: 'TIMED_OUT', errorCode: 'TIMEOUT' });
+    await eventually(() => upstream.state().cancellations > before.cancellations, 10_000, 'notifications/cancelled upstream');
+    await eventually(() => upstream.state().closedByClient > before.closedByClient, 10_000, 'the upstream request closed');
+    // The upstream sent hundreds a second; the client got ≤ 10 in any second (and the last one at the end).
+    expect(result.progress.length).toBeGreaterThan(10);
+    expect(result.progress.length).toBeLessThanOrEqual(atMostTenASecond(result.seconds));
+    const values = result.progress.map((one) => one.progress);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
+  }, 30_000);
+
+  it('ends as the same tool error the aggregated /mcp gives on that timeout', async () => {
+    const [passthrough, aggregated] = await Promise.all([
+      client(`/mcp/connections/${connectionId}`).then((mcp) => callCountingProgress(mcp, 'endless-progress')),
+      client('/mcp').then((mcp) => callCountingProgress(mcp, 'hostile__endless-progress')),
+    ]);
+    expect(aggregated.result.isError).toBe(true);
+    expect(passthrough.result).toEqual(aggregated.result);
+  }, 30_000);
+
+  it('a flood of 3 000 progress notifications arrives coalesced, the last one before the answer', async () => {
+    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const progress: Progress[] = [];
+    const started = performance.now();
+    const result = (await mcp.callTool({ name: 'progress-flood', arguments: { count: 3000 } }, CallToolResultSchema, {
+      onprogress: (one) => progress.push(one),
+    })) as CallToolResult;
+    const seconds = (performance.now() - started) / 1000;
+    expect(result.content).toEqual([{ type: 'text', text: 'flooded 3000' }]);
+    expect(progress.at(-1)).toEqual({ progress: 3000, total: 3000 });
+    expect(progress.length).toBeLessThanOrEqual(atMostTenASecond(seconds));
+  }, 30_000);
+
+  it('any other request is capped too: a prompts/get the upstream never answers ends with -32001 at the cap', async () => {
+    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const cancellations = upstream.state().cancellations;
+    const started = performance.now();
+    const failure = await mcp.getPrompt({ name: 'anything' }, { timeout: 120_000 }).then(
+      () => undefined,
+      (error: unknown) => error as { code?: number; message: string; data?: unknown },
+    );
+    expect(failure?.code).toBe(-32001);
+    expect(failure?.message).toContain('Upstream prompts/get timed out');
+    expect(failure?.data).toMatchObject({ error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'timeout' } });
+    expect((performance.now() - started) / 1000).toBeGreaterThanOrEqual(MAX_CALL_SECONDS - 0.5);
+    await eventually(() => upstream.state().cancellations > cancellations, 10_000, 'notifications/cancelled upstream');
+  }, 30_000);
+});
+
+describe('passthrough messages under TMWS_MAX_RESULT_BYTES', () => {
+  it('a 50 MB result: a RESULT_TOO_LARGE tool error, the row FAILED, the upstream request closed, /health fast', async () => {
+    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const before = upstream.state();
+    const { result, worstHealthMs } = await probeHealthWhile(
+      gw.url,
+      async () => (await mcp.callTool({ name: 'huge-result', arguments: { bytes: 50 * MIB } })) as CallToolResult,
+    );
+    expect(result).toMatchObject({
+      isError: true,
+      structuredContent: { error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'result_too_large', limit_bytes: 10 * MIB } },
+    });
+    expect(await latestExecution()).toMatchObject({ status: 'FAILED', errorCode: 'RESULT_TOO_LARGE' });
+    await eventually(() => upstream.state().closedByClient > before.closedByClient, 10_000, 'the upstream request closed');
+    expect(upstream.state().bytesWritten - before.bytesWritten).toBeLessThan(40 * MIB);
+    expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
+  }, 30_000);
+});
