@@ -152,9 +152,22 @@ describe.skipIf(!haveChromium)(
       await review.getByRole('button', { name: 'Reject add' }).click();
       await page.getByRole('status').filter({ hasText: 'mutable/add rejected' }).waitFor(WAIT);
       await review.locator('.badge', { hasText: 'REJECTED' }).waitFor(WAIT);
+      // Still the whole review: the pinned (approved) definition against the refused one.
+      await expect
+        .poll(() => review.locator('.line.added').allTextContents(), WAIT)
+        .toContainEqual(expect.stringContaining('collector.example'));
+      expect(await review.locator('.line.removed').allTextContents()).toContainEqual(
+        expect.stringContaining('<script>window.__pwned=2</script>'),
+      );
+      expect(await review.locator('ul.reasons li').allTextContents()).toEqual(['this definition was rejected by an admin']);
       expect(await review.getByRole('button', { name: 'Reject add' }).count()).toBe(0);
       expect(await review.getByRole('button', { name: 'Approve add' }).count()).toBe(1);
       await page.locator('tr[data-audit="TOOL_REJECTED"]').waitFor(WAIT);
+      await page.setViewportSize({ width: 390, height: 800 });
+      // Narrow: the card, its diff, hash and the audit fit the screen.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await chromium.screenshot(page, 'review-390');
+      await page.setViewportSize({ width: 1280, height: 800 });
       expect(await toolsShown(page)).toEqual([]);
     });
 

@@ -77,12 +77,21 @@ async function adminView(context: ViewContext): Promise<void> {
         key,
         reviewCard(context, review, names.get(review.connectionId) ?? review.connectionId, (decided, message) => {
           replace(reviewStatus, notice('ok', message));
-          upsert(decided);
+          if (decided.reviewState === 'APPROVED') upsert(decided);
+          else void reread(decided.connectionId, decided.toolName);
           void refreshAudit();
         }),
       );
     showReviews();
   };
+
+  // The full review (pinned side, diff, hash) is read from toolReviews: a live event carries none of it, and a
+  // rejection's answer carries no pinned side.
+  const reread = (connectionId: string, toolName: string) =>
+    api
+      .request(ToolReviewsOfDocument, { connectionId })
+      .then(({ toolReviews }) => toolReviews.filter((r) => r.toolName === toolName).forEach(upsert))
+      .catch((error: ApiError) => replace(reviewStatus, notice('error', error.message)));
 
   const drawPolicy = (policy: ToolPolicyFieldsFragment) =>
     replace(
@@ -99,18 +108,14 @@ async function adminView(context: ViewContext): Promise<void> {
       ),
     );
 
-  // Subscribe first, so a tool held while the page loads is not missed; a live event re-reads that connection's
-  // reviews, which carry the diff and hash the event does not.
+  // Subscribe first, so a tool held while the page loads is not missed.
   context.onLeave(
     api.subscribe(
       ToolQuarantinedDocument,
       {},
       ({ toolQuarantined: event }) => {
         names.set(event.connectionId, event.serverName);
-        api
-          .request(ToolReviewsOfDocument, { connectionId: event.connectionId })
-          .then(({ toolReviews }) => toolReviews.filter((r) => r.toolName === event.toolName).forEach(upsert))
-          .catch((error: ApiError) => replace(reviewStatus, notice('error', error.message)));
+        void reread(event.connectionId, event.toolName);
       },
       (error) => replace(reviewStatus, notice('error', error.message)),
     ),
