@@ -171,6 +171,37 @@ describe.skipIf(!haveChromium)(
       expect(await toolsShown(page)).toEqual([]);
     });
 
+    it('refuses a decision on a definition that changed since it was shown, and shows the one held now', async () => {
+      // A page that misses the live events (they are dropped on their way in), so its card goes stale.
+      const { page: stale } = await chromium.openPage('admin-stale');
+      await stale.routeWebSocket(/\/graphql$/, (socket) => {
+        const server = socket.connectToServer();
+        socket.onMessage((message) => server.send(message));
+        server.onMessage((message) => {
+          if (!String(message).includes('"toolQuarantined"')) socket.send(message);
+        });
+      });
+      await chromium.signIn(stale, admin.token);
+      await chromium.go(stale, 'Tool governance');
+      const review = stale.locator(`section[data-review="${connectionId}/add"]`);
+      await review.locator('.badge', { hasText: 'REJECTED' }).waitFor(WAIT);
+      const shownHash = await review.locator('.hash').textContent();
+
+      upstream.setTools([ORIGINAL[0]!, plainTool('add', 'Adds two whole numbers.')]);
+      expect((await gw.request(`/api/v1/mcp/connections/${connectionId}/tools`, { token: admin.token })).status).toBe(200);
+      await review.getByRole('button', { name: 'Approve add' }).click();
+      await stale
+        .getByRole('alert')
+        .filter({ hasText: "Nothing was decided: Tool 'add' changed again since that definition was shown" })
+        .waitFor(WAIT);
+      await review.locator('.badge', { hasText: 'QUARANTINED' }).waitFor(WAIT);
+      expect(await review.locator('.hash').textContent()).not.toBe(shownHash);
+      expect((await review.locator('.line.added').allTextContents()).join('')).toContain('Adds two whole numbers.');
+      expect(await stale.locator('tr[data-audit="TOOL_APPROVED"]').count()).toBe(1);
+      await chromium.screenshot(stale, 'stale');
+      await stale.context().close();
+    });
+
     it('shows an agent the policy read-only, and no review controls', async () => {
       const { page: agentPage } = await chromium.openPage('agent');
       await chromium.signIn(agentPage, agent.token);

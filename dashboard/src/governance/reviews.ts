@@ -22,13 +22,15 @@ export function diffBlock(diff: string): HTMLElement {
 /**
  * One held tool with Approve / Reject. Both send the definition hash shown, so
  * the admin decides on exactly this definition: if the upstream changed it
- * again meanwhile the gateway refuses (TOOL_NOT_QUARANTINED) and says so.
+ * again meanwhile the gateway refuses (TOOL_NOT_QUARANTINED) and `onStale`
+ * shows the definition held now.
  */
 export function reviewCard(
   context: ViewContext,
   review: ToolReviewCardFragment,
   serverName: string,
   onDecided: (review: ToolReviewCardFragment, message: string) => void,
+  onStale: (message: string) => void,
 ): HTMLElement {
   const status = h('div', { 'aria-live': 'polite' });
   const approve = h('button', { type: 'button' }, `Approve ${review.toolName}`);
@@ -49,8 +51,10 @@ export function reviewCard(
         onDecided(decided ?? review, words);
       })
       .catch((error: ApiError) => {
-        const stale = error.code === 'TOOL_NOT_QUARANTINED' ? ' Reload the page to see the definition it holds now.' : '';
-        replace(status, notice('error', `${error.message}${stale}`));
+        // Changed again, or decided by another admin, since it was shown: nothing was decided; show what is held now.
+        if (error.code === 'TOOL_NOT_QUARANTINED')
+          return onStale(`Nothing was decided: ${error.message.replace(/\.$/, '')}. Review what it holds now.`);
+        replace(status, notice('error', error.message));
         approve.disabled = reject.disabled = false;
       });
   };

@@ -75,12 +75,21 @@ async function adminView(context: ViewContext): Promise<void> {
     else
       cards.set(
         key,
-        reviewCard(context, review, names.get(review.connectionId) ?? review.connectionId, (decided, message) => {
-          replace(reviewStatus, notice('ok', message));
-          if (decided.reviewState === 'APPROVED') upsert(decided);
-          else void reread(decided.connectionId, decided.toolName);
-          void refreshAudit();
-        }),
+        reviewCard(
+          context,
+          review,
+          names.get(review.connectionId) ?? review.connectionId,
+          (decided, message) => {
+            replace(reviewStatus, notice('ok', message));
+            if (decided.reviewState === 'APPROVED') upsert(decided);
+            else void reread(decided.connectionId, decided.toolName);
+            void refreshAudit();
+          },
+          (message) => {
+            replace(reviewStatus, notice('error', message));
+            void reread(review.connectionId, review.toolName);
+          },
+        ),
       );
     showReviews();
   };
@@ -90,7 +99,12 @@ async function adminView(context: ViewContext): Promise<void> {
   const reread = (connectionId: string, toolName: string) =>
     api
       .request(ToolReviewsOfDocument, { connectionId })
-      .then(({ toolReviews }) => toolReviews.filter((r) => r.toolName === toolName).forEach(upsert))
+      .then(({ toolReviews }) => {
+        const held = toolReviews.find((r) => r.toolName === toolName);
+        if (held) return upsert(held);
+        cards.delete(`${connectionId}/${toolName}`); // decided meanwhile (another admin, another tab)
+        showReviews();
+      })
       .catch((error: ApiError) => replace(reviewStatus, notice('error', error.message)));
 
   const drawPolicy = (policy: ToolPolicyFieldsFragment) =>
