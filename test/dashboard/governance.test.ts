@@ -121,6 +121,10 @@ describe.skipIf(!haveChromium)(
       await form.getByLabel('Max connections per agent').fill('0');
       await form.getByRole('button', { name: 'Add annotation rule' }).click();
       await form.getByLabel('Annotation').fill('destructiveHint');
+      await form.getByLabel('Value that denies').fill('yes');
+      await form.getByRole('button', { name: 'Save policy' }).click();
+      await form.getByRole('alert').filter({ hasText: 'Rule 1: the value must be JSON' }).waitFor(WAIT);
+      await form.getByLabel('Value that denies').fill('true');
       await form.getByRole('button', { name: 'Save policy' }).click();
       await form.getByRole('alert').filter({ hasText: 'maxConnectionsPerAgent' }).waitFor(WAIT);
       expect(await form.getByRole('alert').textContent()).toMatch(/^The policy was not saved\. .*from 1 to 10000/);
