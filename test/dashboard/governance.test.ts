@@ -126,10 +126,17 @@ describe.skipIf(!haveChromium)(
       await form.getByRole('alert').filter({ hasText: 'Rule 1: the value must be JSON' }).waitFor(WAIT);
       await form.getByLabel('Value that denies').fill('true');
       await form.getByRole('button', { name: 'Save policy' }).click();
-      await form.getByRole('alert').filter({ hasText: 'maxConnectionsPerAgent' }).waitFor(WAIT);
-      expect(await form.getByRole('alert').textContent()).toMatch(/^The policy was not saved\. .*from 1 to 10000/);
+      await form.getByRole('alert').filter({ hasText: 'Max connections per agent:' }).waitFor(WAIT);
+      await chromium.screenshot(page, 'policy-form');
+      expect(await form.getByRole('alert').textContent()).toBe(
+        'The policy was not saved. Max connections per agent: must be an integer from 1 to 10000, or empty for no limit',
+      );
 
       await form.getByLabel('Max connections per agent').fill('3');
+      await form.getByLabel('Denied tools').fill('mutable/ech?\nx');
+      await form.getByRole('button', { name: 'Save policy' }).click();
+      await form.getByRole('alert').filter({ hasText: 'Denied tools, entry 2: must be a server_name/tool glob' }).waitFor(WAIT);
+      await form.getByLabel('Denied tools').fill('mutable/ech?\n');
       await form.getByLabel('New tools start quarantined').check();
       await form.getByRole('button', { name: 'Save policy' }).click();
       await page.locator('dd[data-policy="maxConnectionsPerAgent"]', { hasText: '3' }).waitFor(WAIT);

@@ -43,6 +43,19 @@ function lines(text: string): string[] {
     .filter((line) => line !== '');
 }
 
+/**
+ * The gateway names the API's fields (`deny.0`, `denyAnnotations.1.value`, `maxConnectionsPerAgent`); the form
+ * names them by their labels, so the message points at the control to fix.
+ */
+function asFormWords(message: string): string {
+  return message
+    .replace(/\ballow\.(\d+)/, (_, i: string) => `Allowed tools, entry ${Number(i) + 1}:`)
+    .replace(/\bdeny\.(\d+)/, (_, i: string) => `Denied tools, entry ${Number(i) + 1}:`)
+    .replace(/\bdenyAnnotations\.(\d+)\.(\w+)/, (_, i: string, part: string) => `Rule ${Number(i) + 1}, ${part}:`)
+    .replace(/\bmaxConnectionsPerAgent\b/, 'Max connections per agent:')
+    .replace(', or null for no limit', ', or empty for no limit');
+}
+
 interface RuleRow {
   element: HTMLElement;
   read(): { annotation: string; value: unknown; roles: string[] } | string;
@@ -166,7 +179,7 @@ export function policyForm(
         if (setToolPolicy) onSaved(setToolPolicy);
         replace(status, notice('ok', 'Policy saved. It applies to every door (REST, GraphQL, search, /mcp) within 5 seconds.'));
       })
-      .catch((error: ApiError) => replace(status, notice('error', `The policy was not saved. ${error.message}`)))
+      .catch((error: ApiError) => replace(status, notice('error', `The policy was not saved. ${asFormWords(error.message)}`)))
       .finally(() => (save.disabled = false));
   });
   return form;
