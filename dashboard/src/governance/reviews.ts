@@ -6,8 +6,9 @@ import { statusBadge } from '../format.js';
 
 /**
  * The gateway's line diff (pinned → current) as a block of text lines, each
- * marked removed / added / skipped by a class and a word for screen readers.
- * The lines are upstream text: they go in as text nodes, never as markup.
+ * coloured by kind (removed / added / skipped); the "- " and "+ " prefixes stay
+ * in the text, so the kind is not told by colour alone. The lines are upstream
+ * text: they go in as text nodes, never as markup.
  */
 export function diffBlock(diff: string): HTMLElement {
   const kindOf = (line: string) =>
