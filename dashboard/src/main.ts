@@ -5,6 +5,7 @@ import { h, notice, replace } from './dom.js';
 import { clearToken, setSignInMessage, storedToken, storeToken, takeSignInMessage } from './session.js';
 import { connectionsView } from './views/connections.js';
 import { executionsView } from './views/executions.js';
+import { governanceView } from './views/governance.js';
 import { limitsView } from './views/limits.js';
 import { overviewView } from './views/overview.js';
 import { searchView } from './views/search.js';
@@ -13,7 +14,7 @@ import { toolsView } from './views/tools.js';
 
 /**
  * The dashboard: a signed-in shell with hash routes (#/overview, #/connections,
- * #/connections/<id>, #/executions, #/search, #/limits). Routes live in the
+ * #/connections/<id>, #/executions, #/search, #/governance, #/limits). Routes live in the
  * fragment so the gateway serves one page; the token never enters a URL.
  */
 const ROUTES: Record<string, { title: string; view: View; adminOnly?: boolean }> = {
@@ -21,6 +22,7 @@ const ROUTES: Record<string, { title: string; view: View; adminOnly?: boolean }>
   connections: { title: 'Connections', view: connectionsView },
   executions: { title: 'Executions', view: executionsView },
   search: { title: 'Tool search', view: searchView },
+  governance: { title: 'Tool governance', view: governanceView },
   limits: { title: 'Rate limits', view: limitsView, adminOnly: true },
 };
 

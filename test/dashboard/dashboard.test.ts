@@ -5,81 +5,34 @@
  * and one browser for the file; each agent signs in in its own context.
  * Screenshots of every view go to test-artifacts/dashboard/ (ignored by git).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_SECONDS, signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
+import { haveChromium, launchDashboardBrowser, WAIT, type DashboardBrowser } from '../helpers/dashboard-browser.js';
 import { HTML_PAYLOAD, startHtmlUpstream } from '../fixtures/upstreams/html-upstream.js';
 import { data } from '../graphql/client.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
-/** Generous: the suite shares two cores with other test files. */
-const WAIT = { timeout: 30_000 };
-
 let gw: TestGateway;
-let browser: Browser;
+let chromium: DashboardBrowser;
 let admin: TestAgent;
 let outsider: TestAgent;
 let html: Awaited<ReturnType<typeof startHtmlUpstream>>;
-/** Uncaught exceptions and console errors of every page, by page label. */
-const problems: string[] = [];
-
-async function openPage(label: string, width = 1280): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    // HTTP errors the pages expect (the refused token's 401, the browser's own favicon request) are logged as
-    // "Failed to load resource"; anything else at error level (a CSP violation, an exception) is a problem.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
-      problems.push(`${label} console: ${message.text()}`);
-  });
-  return { context, page };
-}
-
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.goto(`${gw.url}/`);
-  await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor(WAIT);
-}
-
-async function go(page: Page, name: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
-  await page.getByRole('heading', { level: 2 }).first().waitFor(WAIT);
-}
-
-/** Saves the view, after checking that every control on it has a label (the accessibility floor of SPEC §12). */
-async function screenshot(page: Page, name: string): Promise<void> {
-  const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll('input, select, textarea')]
-      .filter((control) => (control as HTMLInputElement).labels?.length === 0 && !control.getAttribute('aria-label'))
-      .map((control) => control.outerHTML),
-  );
-  expect(unlabelled, `unlabelled controls on ${name}`).toEqual([]);
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-}
-
-const haveChromium = existsSync(CHROMIUM);
+const openPage: DashboardBrowser['openPage'] = (label, width) => chromium.openPage(label, width);
+const signIn: DashboardBrowser['signIn'] = (page, token) => chromium.signIn(page, token);
+const go: DashboardBrowser['go'] = (page, name) => chromium.go(page, name);
+const screenshot: DashboardBrowser['screenshot'] = (page, name) => chromium.screenshot(page, name);
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
   [gw, html] = await Promise.all([startGateway(), startHtmlUpstream()]);
   admin = await gw.agent('dash-admin', 'dash-ns', 'admin');
   outsider = await gw.agent('dash-outsider', 'dash-other-ns');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-  });
+  chromium = await launchDashboardBrowser(gw.url, 'dashboard');
 });
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await gw?.close();
   await html?.stop();
 });
@@ -317,7 +270,7 @@ describe.skipIf(!haveChromium)(
     }, 90_000);
 
     it('raised no page error, CSP violation or console error on any page', () => {
-      expect(problems).toEqual([]);
+      expect(chromium.problems).toEqual([]);
     });
   },
   180_000,
