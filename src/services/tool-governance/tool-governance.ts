@@ -145,21 +145,7 @@ export class ToolGovernance {
     requireAdmin(principal);
     if (connectionId !== undefined) await this.deps.connections.findReadable(principal, connectionId);
     const held = await this.deps.repository.heldTools(principal, connectionId);
-    return held.map(({ tool, pin }) => {
-      const current = canonicalDefinition(tool);
-      const pinned = pin?.pinnedDefinition ?? null;
-      return {
-        connectionId: tool.connectionId,
-        toolName: tool.name,
-        reviewState: tool.reviewState,
-        reasons: tool.reviewReasons ?? [],
-        definitionHash: tool.definitionHash ?? null,
-        pinnedHash: pin?.pinnedHash ?? null,
-        pinnedDefinition: pinned,
-        currentDefinition: current,
-        diff: definitionDiff(pinned, tool),
-      };
-    });
+    return held.map(({ tool, pin }) => reviewView(tool, pin?.pinnedHash ?? null, pin?.pinnedDefinition ?? null));
   }
 
   /** Pins the held definition: the tool is listed and callable again on every door. Admins of the namespace only. */
@@ -198,19 +184,26 @@ export class ToolGovernance {
       ...(expectedHash !== undefined ? { expectedHash } : {}),
     });
     this.deps.onCatalogueDecided(connectionId, connection.namespace, connection.agentId);
-    const current = canonicalDefinition(tool);
-    return {
-      connectionId,
-      toolName,
-      reviewState: tool.reviewState,
-      reasons: tool.reviewReasons ?? [],
-      definitionHash: tool.definitionHash ?? null,
-      pinnedHash: decision === 'approve' ? (tool.definitionHash ?? null) : null,
-      pinnedDefinition: decision === 'approve' ? current : null,
-      currentDefinition: current,
-      diff: '',
-    };
+    if (decision === 'approve') return reviewView(tool, tool.definitionHash ?? null, canonicalDefinition(tool));
+    // A rejected tool stays held against its old pin: answer with the same view toolReviews gives.
+    const held = (await this.deps.repository.heldTools(principal, connectionId)).find((entry) => entry.tool.name === toolName);
+    return reviewView(tool, held?.pin?.pinnedHash ?? null, held?.pin?.pinnedDefinition ?? null);
   }
+}
+
+/** What an admin reviews of one tool: its state and reasons, the pinned and current definitions and their diff. */
+function reviewView(tool: Tool, pinnedHash: string | null, pinnedDefinition: ToolReviewView['pinnedDefinition']): ToolReviewView {
+  return {
+    connectionId: tool.connectionId,
+    toolName: tool.name,
+    reviewState: tool.reviewState,
+    reasons: tool.reviewReasons ?? [],
+    definitionHash: tool.definitionHash ?? null,
+    pinnedHash,
+    pinnedDefinition,
+    currentDefinition: canonicalDefinition(tool),
+    diff: definitionDiff(pinnedDefinition, tool),
+  };
 }
 
 function requireAdmin(principal: Principal): void {

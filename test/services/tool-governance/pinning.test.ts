@@ -139,14 +139,16 @@ describe('tool pinning', () => {
     expect(await approved.json()).toMatchObject({ connection_id: connectionId, tool_name: 'drifting', review_state: 'approved' });
     expect((await execute('drifting')).status).toBe(200);
 
-    const reject = `mutation($id: ID!, $t: String!) { rejectToolChange(connectionId: $id, toolName: $t) { reviewState } }`;
-    const rejected = await graphql<{ rejectToolChange: { reviewState: string } }>(
-      gw,
-      reject,
-      { id: connectionId, t: 'reshaped' },
-      admin.token,
-    );
-    expect(rejected.body.data?.rejectToolChange.reviewState).toBe('REJECTED');
+    const reject = `mutation($id: ID!, $t: String!) { rejectToolChange(connectionId: $id, toolName: $t) { reviewState pinnedHash definitionHash diff } }`;
+    const rejected = await graphql<{
+      rejectToolChange: { reviewState: string; pinnedHash: string | null; definitionHash: string; diff: string };
+    }>(gw, reject, { id: connectionId, t: 'reshaped' }, admin.token);
+    const review = rejected.body.data?.rejectToolChange;
+    expect(review?.reviewState).toBe('REJECTED');
+    // The answer is the review as it now stands: still held against its old pin, with the diff.
+    expect(review?.pinnedHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(review?.pinnedHash).not.toBe(review?.definitionHash);
+    expect(review?.diff).not.toBe('');
     const refused = await execute('reshaped');
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error_code: 'TOOL_QUARANTINED', details: { review_state: 'rejected' } });
