@@ -1,13 +1,8 @@
+import type { ToolDefinition } from '../common/tool-definition.js';
 import { aggregatedToolName, isValidToolName } from './tool-names.js';
 
 /** One upstream tool as the gateway stored it (schemas and annotations verbatim). */
-export interface StoredTool {
-  name: string;
-  title?: string | null;
-  description?: string | null;
-  inputSchema: Record<string, unknown>;
-  outputSchema?: Record<string, unknown> | null;
-  annotations?: Record<string, unknown> | null;
+export interface StoredTool extends ToolDefinition {
   /** Tool governance held or denied it: never listed, but a call by name reaches the gateway and gets its tool error. */
   withheld?: boolean;
 }

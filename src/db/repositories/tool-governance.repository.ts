@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, FilterQuery, Transaction } from '@mikro-orm/core';
 import type { Principal } from '../../auth/principal.js';
+import { canonicalDefinition } from '../../common/tool-definition.js';
 import { ToolNotFoundError, ToolNotQuarantinedError } from '../../errors/index.js';
 import {
   GovernanceAuditSchema,
@@ -107,7 +108,7 @@ export class ToolGovernanceRepository {
       const hash = tool.definitionHash ?? null;
       const pinChanges =
         decision.decision === 'approve'
-          ? { pinnedHash: hash, pinnedDefinition: definitionOf(tool), rejectedHash: null }
+          ? { pinnedHash: hash, pinnedDefinition: canonicalDefinition(tool), rejectedHash: null }
           : { rejectedHash: hash };
       await this.upsertPin(em, ctx, principal, tool, pinChanges);
       const toolChanges =
@@ -185,18 +186,6 @@ export class ToolGovernanceRepository {
       throw error;
     }
   }
-}
-
-/** The definition as stored on a catalogue row, in the shape pins keep. */
-function definitionOf(tool: Tool): Record<string, unknown> {
-  return {
-    name: tool.name,
-    title: tool.title ?? null,
-    description: tool.description ?? null,
-    inputSchema: tool.inputSchema,
-    outputSchema: tool.outputSchema ?? null,
-    annotations: tool.annotations ?? null,
-  };
 }
 
 /**

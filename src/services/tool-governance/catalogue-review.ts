@@ -1,7 +1,7 @@
 import type { CatalogueReview, NewPin, PinView, PreviousTool, ToolReview } from '../../db/repositories/catalogue-review.types.js';
 
 export type { CatalogueReview, NewPin, PinView, PreviousTool, ToolReview } from '../../db/repositories/catalogue-review.types.js';
-import { canonicalDefinition, definitionHash, type ToolDefinition } from './canonical-definition.js';
+import { canonicalDefinition, definitionHash, type ToolDefinition } from '../../common/tool-definition.js';
 import { scanToolDefinition } from './description-scan.js';
 
 /** A listed tool with its hash and scan findings, computed before the refresh's transaction. */

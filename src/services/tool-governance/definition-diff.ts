@@ -1,4 +1,4 @@
-import { canonicalDefinition, type ToolDefinition } from './canonical-definition.js';
+import { canonicalDefinition, type ToolDefinition } from '../../common/tool-definition.js';
 
 /** Above this many lines on either side the diff is not computed (LCS is quadratic); both definitions are still shown. */
 const MAX_DIFF_LINES = 2_000;

@@ -1,4 +1,4 @@
-import type { ToolDefinition } from './canonical-definition.js';
+import type { ToolDefinition } from '../../common/tool-definition.js';
 import { DESCRIPTION_RULES, type DescriptionRule } from './description-rules.js';
 
 /** Upstream text is untrusted and unbounded: the scan looks at this much of each field. */

@@ -6,7 +6,7 @@ import type { ToolGovernanceRepository } from '../../db/repositories/tool-govern
 import { AuthorizationError, ToolDeniedError, ToolQuarantinedError } from '../../errors/index.js';
 import type { EventBus } from '../event-bus.js';
 import { assessTools, reviewCatalogue, type CatalogueReview } from './catalogue-review.js';
-import { canonicalDefinition, type ToolDefinition } from './canonical-definition.js';
+import { canonicalDefinition, type ToolDefinition } from '../../common/tool-definition.js';
 import { definitionDiff } from './definition-diff.js';
 import { DEFAULT_TOOL_POLICY, policyDenial, validateToolPolicy, type ToolPolicyInput, type ToolPolicyRules } from './tool-policy.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definitionHash } from '../../../src/services/tool-governance/canonical-definition.js';
+import { definitionHash } from '../../../src/common/tool-definition.js';
 import { definitionDiff } from '../../../src/services/tool-governance/definition-diff.js';
 import { globMatches } from '../../../src/services/tool-governance/tool-policy.js';
 
