@@ -102,7 +102,7 @@ const ToolQuarantinedEventRef = builder.objectRef<ToolQuarantinedPayload>('ToolQ
     agentId: t.exposeString('agentId', { description: 'The connection’s owner.' }),
     toolName: t.exposeString('toolName'),
     reasons: t.exposeStringList('reasons'),
-    at: t.exposeString('at'),
+    at: t.field({ type: 'DateTime', resolve: (event) => new Date(event.at) }),
   }),
 });
 
