@@ -18,15 +18,26 @@ import { mcpClient } from './support.js';
 const MAX_CALL_SECONDS = 3;
 const MIB = 1024 * 1024;
 
-let gw: TestGateway;
+/** A gateway in front of the hostile upstream, with one connection to it. */
+interface Door {
+  gw: TestGateway;
+  agent: TestAgent;
+  connectionId: string;
+}
+
 let upstream: HostileUpstream;
-let agent: TestAgent;
-let connectionId: string;
+/** TMWS_MAX_CALL_SECONDS=3: only the call cap is under test here. */
+let capped: Door;
+/**
+ * The default cap: what is under test must not race the clock on a busy
+ * machine (reading and refusing 10 MB, relaying 3 000 notifications).
+ */
+let roomy: Door;
 const clients: Client[] = [];
 
-beforeAll(async () => {
-  [gw, upstream] = await Promise.all([startGateway({ TMWS_MAX_CALL_SECONDS: String(MAX_CALL_SECONDS) }), startHostileUpstream()]);
-  agent = await gw.agent('bounds-agent', 'bounds-ns');
+async function openDoor(env: Record<string, string>): Promise<Door> {
+  const gw = await startGateway(env);
+  const agent = await gw.agent('bounds-agent', 'bounds-ns');
   // An idle timeout far above the cap: only TMWS_MAX_CALL_SECONDS can end these calls.
   const created = await gw.request('/api/v1/mcp/connections', {
     method: 'POST',
@@ -34,16 +45,21 @@ beforeAll(async () => {
     body: { server_name: 'hostile', url: upstream.url, timeout: 120 },
   });
   expect(created.status).toBe(201);
-  connectionId = ((await created.json()) as { id: string }).id;
+  return { gw, agent, connectionId: ((await created.json()) as { id: string }).id };
+}
+
+beforeAll(async () => {
+  upstream = await startHostileUpstream();
+  [capped, roomy] = await Promise.all([openDoor({ TMWS_MAX_CALL_SECONDS: String(MAX_CALL_SECONDS) }), openDoor({})]);
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
-  await gw?.close();
+  await Promise.all([capped?.gw.close(), roomy?.gw.close()]);
   await upstream?.stop();
 });
 
-async function client(path: string): Promise<Client> {
-  const one = await mcpClient(gw.url, agent.token, { path });
+async function client(door: Door, path: string): Promise<Client> {
+  const one = await mcpClient(door.gw.url, door.agent.token, { path });
   clients.push(one);
   return one;
 }
@@ -53,8 +69,9 @@ interface ExecutionRow {
   errorCode?: string | null | undefined;
 }
 
-async function latestExecution(): Promise<ExecutionRow> {
-  const { rows } = await gw.gateway.services.executions.list(
+async function latestExecution(door: Door): Promise<ExecutionRow> {
+  const { agent, connectionId } = door;
+  const { rows } = await door.gw.gateway.services.executions.list(
     { agentId: agent.id, namespace: agent.namespace, role: 'agent' },
     { connectionId, limit: 1, offset: 0 },
   );
@@ -83,15 +100,15 @@ async function callCountingProgress(mcp: Client, name: string) {
 
 describe('passthrough calls under TMWS_MAX_CALL_SECONDS', () => {
   it('a call whose upstream sends progress forever ends TIMED_OUT at the cap, cancelled upstream, with progress ≤ 10 a second', async () => {
-    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const mcp = await client(capped, `/mcp/connections/${capped.connectionId}`);
     const before = upstream.state();
-    const { result, worstHealthMs } = await probeHealthWhile(gw.url, () => callCountingProgress(mcp, 'endless-progress'));
+    const { result, worstHealthMs } = await probeHealthWhile(capped.gw.url, () => callCountingProgress(mcp, 'endless-progress'));
     expect(result.result).toMatchObject({
       isError: true,
-      structuredContent: { error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'timeout', connection_id: connectionId } },
+      structuredContent: { error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'timeout', connection_id: capped.connectionId } },
     });
     expect(result.seconds).toBeGreaterThanOrEqual(MAX_CALL_SECONDS - 0.5);
-    expect(await latestExecution()).toMatchObject({ status: 'TIMED_OUT', errorCode: 'TIMEOUT' });
+    expect(await latestExecution(capped)).toMatchObject({ status: 'TIMED_OUT', errorCode: 'TIMEOUT' });
     await eventually(() => upstream.state().cancellations > before.cancellations, 10_000, 'notifications/cancelled upstream');
     await eventually(() => upstream.state().closedByClient > before.closedByClient, 10_000, 'the upstream request closed');
     // The upstream sent hundreds a second; the client got ≤ 10 in any second (and the last one at the end).
@@ -104,28 +121,15 @@ describe('passthrough calls under TMWS_MAX_CALL_SECONDS', () => {
 
   it('ends as the same tool error the aggregated /mcp gives on that timeout', async () => {
     const [passthrough, aggregated] = await Promise.all([
-      client(`/mcp/connections/${connectionId}`).then((mcp) => callCountingProgress(mcp, 'endless-progress')),
-      client('/mcp').then((mcp) => callCountingProgress(mcp, 'hostile__endless-progress')),
+      client(capped, `/mcp/connections/${capped.connectionId}`).then((mcp) => callCountingProgress(mcp, 'endless-progress')),
+      client(capped, '/mcp').then((mcp) => callCountingProgress(mcp, 'hostile__endless-progress')),
     ]);
     expect(aggregated.result.isError).toBe(true);
     expect(passthrough.result).toEqual(aggregated.result);
   }, 30_000);
 
-  it('a flood of 3 000 progress notifications arrives coalesced, the last one before the answer', async () => {
-    const mcp = await client(`/mcp/connections/${connectionId}`);
-    const progress: Progress[] = [];
-    const started = performance.now();
-    const result = (await mcp.callTool({ name: 'progress-flood', arguments: { count: 3000 } }, CallToolResultSchema, {
-      onprogress: (one) => progress.push(one),
-    })) as CallToolResult;
-    const seconds = (performance.now() - started) / 1000;
-    expect(result.content).toEqual([{ type: 'text', text: 'flooded 3000' }]);
-    expect(progress.at(-1)).toEqual({ progress: 3000, total: 3000 });
-    expect(progress.length).toBeLessThanOrEqual(atMostTenASecond(seconds));
-  }, 30_000);
-
   it('any other request is capped too: a prompts/get the upstream never answers ends with -32001 at the cap', async () => {
-    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const mcp = await client(capped, `/mcp/connections/${capped.connectionId}`);
     const cancellations = upstream.state().cancellations;
     const started = performance.now();
     const failure = await mcp.getPrompt({ name: 'anything' }, { timeout: 120_000 }).then(
@@ -140,19 +144,32 @@ describe('passthrough calls under TMWS_MAX_CALL_SECONDS', () => {
   }, 30_000);
 });
 
-describe('passthrough messages under TMWS_MAX_RESULT_BYTES', () => {
+describe('passthrough messages under TMWS_MAX_RESULT_BYTES, with the default call cap', () => {
+  it('a flood of 3 000 progress notifications arrives coalesced, the last one before the answer', async () => {
+    const mcp = await client(roomy, `/mcp/connections/${roomy.connectionId}`);
+    const progress: Progress[] = [];
+    const started = performance.now();
+    const result = (await mcp.callTool({ name: 'progress-flood', arguments: { count: 3000 } }, CallToolResultSchema, {
+      onprogress: (one) => progress.push(one),
+    })) as CallToolResult;
+    const seconds = (performance.now() - started) / 1000;
+    expect(result.content).toEqual([{ type: 'text', text: 'flooded 3000' }]);
+    expect(progress.at(-1)).toEqual({ progress: 3000, total: 3000 });
+    expect(progress.length).toBeLessThanOrEqual(atMostTenASecond(seconds));
+  }, 30_000);
+
   it('a 50 MB result: a RESULT_TOO_LARGE tool error, the row FAILED, the upstream request closed, /health fast', async () => {
-    const mcp = await client(`/mcp/connections/${connectionId}`);
+    const mcp = await client(roomy, `/mcp/connections/${roomy.connectionId}`);
     const before = upstream.state();
     const { result, worstHealthMs } = await probeHealthWhile(
-      gw.url,
+      roomy.gw.url,
       async () => (await mcp.callTool({ name: 'huge-result', arguments: { bytes: 50 * MIB } })) as CallToolResult,
     );
     expect(result).toMatchObject({
       isError: true,
       structuredContent: { error_code: 'EXTERNAL_SERVICE_ERROR', details: { reason: 'result_too_large', limit_bytes: 10 * MIB } },
     });
-    expect(await latestExecution()).toMatchObject({ status: 'FAILED', errorCode: 'RESULT_TOO_LARGE' });
+    expect(await latestExecution(roomy)).toMatchObject({ status: 'FAILED', errorCode: 'RESULT_TOO_LARGE' });
     await eventually(() => upstream.state().closedByClient > before.closedByClient, 10_000, 'the upstream request closed');
     expect(upstream.state().bytesWritten - before.bytesWritten).toBeLessThan(40 * MIB);
     expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
