@@ -1,15 +1,18 @@
 /**
- * The gateway under test as a separate child process (`node --import tsx
- * src/main.ts`), configured the way SPEC §9 asks: development environment,
+ * The gateway under test as a separate child process — the production build
+ * (`node dist/main.js`, NODE_ENV=production, as deploy/systemd runs it) or the
+ * sources (`node --import tsx src/main.ts`, as `npm start` runs them) —
+ * configured the way SPEC §9 asks: development environment,
  * rate limiter on with a scale that never caps, authentication, execution
  * recording and metrics on. Its own SQLite file in a temporary folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signAgentToken, secretKeyBytes } from '../src/auth/jwt.js';
+import type { GatewayRuntime } from './options.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
 
 export type LimiterStore = 'memory' | 'redis';
@@ -31,6 +34,8 @@ export interface GatewayProcessOptions {
   root?: string;
   /** Appended to the store in target names (`rest/memory@before`). */
   label?: string;
+  /** `build`: `dist/` of `root`, built beforehand (buildCheckout). @default 'tsx' */
+  runtime?: GatewayRuntime;
 }
 
 export interface GatewayProcess {
@@ -87,6 +92,20 @@ async function waitForHealth(url: string, child: ChildProcess, tail: () => strin
   throw new Error(`gateway did not become healthy within ${STARTUP_TIMEOUT_MS} ms: ${tail()}`);
 }
 
+/**
+ * `npm run build` in a checkout, so its gateway runs as deployed. A checkout
+ * from before the production build existed has no such script: run it with
+ * `--runtime tsx` instead (both sides then run the same way).
+ */
+export async function buildCheckout(root: string = ROOT): Promise<void> {
+  const manifest = JSON.parse(readFileSync(join(resolve(root), 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  if (!manifest.scripts?.build) throw new Error(`${root} has no "build" script: compare it with --runtime tsx`);
+  const child = spawn('npm', ['run', '-s', 'build'], { cwd: resolve(root), stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail = captureTail(child);
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  if (code !== 0) throw new Error(`npm run build failed in ${root} (exit ${code}): ${tail()}`);
+}
+
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), `tmws-bench-${options.store}-`));
   const port = await freePort();
@@ -112,21 +131,21 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('TMWS_') && !key.startsWith('REDIS_')),
   );
-  const env = { ...inherited, ...settings, TMWS_SECRET_KEY: secret };
+  const env: NodeJS.ProcessEnv = { ...inherited, ...settings, TMWS_SECRET_KEY: secret };
+  const built = options.runtime === 'build';
+  // As deployed (deploy/systemd/tmws.service): libraries skip their development-only checks.
+  if (built) env.NODE_ENV = 'production';
+  const entry = (source: string) => (built ? [source.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')] : ['--import', 'tsx', source]);
 
   // The agent exists before the gateway starts (the CLI also applies the migrations).
   const agentId = `bench-${options.store}-${randomBytes(4).toString('hex')}`;
   const root = options.root ? resolve(options.root) : ROOT;
-  await runToCompletion(
-    ['--import', 'tsx', 'src/cli/agent-create.ts', '--agent-id', agentId, '--namespace', 'bench', '--name', agentId],
-    env,
-    root,
-  );
+  await runToCompletion([...entry('src/cli/agent-create.ts'), '--agent-id', agentId, '--namespace', 'bench', '--name', agentId], env, root);
 
-  const nodeArgs = ['--import', 'tsx', ...(options.nodeArgs ?? [])];
+  const nodeArgs = [...(options.nodeArgs ?? [])];
   // Node names each thread's profile CPU.<date>.<time>.<pid>.<tid>.<seq>; the main thread is tid 0.
   if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
-  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...entry('src/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = captureTail(child);
   const url = `http://127.0.0.1:${port}`;
   const killOnExit = () => child.kill('SIGKILL');

@@ -35,7 +35,16 @@ export interface BenchOptions {
   nodeArgs: string[];
   /** Another checkout (with its node_modules) whose gateway runs beside this one: `--compare DIR[=label]`. */
   compare: { root: string; label: string } | undefined;
+  /**
+   * How the gateway children run: `build`, the production build as deployed
+   * (`npm run build` first, then `node dist/main.js` with NODE_ENV=production,
+   * like deploy/systemd/tmws.service); `tsx`, from the sources as `npm start`
+   * runs them (no build step: quicker to iterate on). @default 'build'
+   */
+  runtime: GatewayRuntime;
 }
+
+export type GatewayRuntime = 'build' | 'tsx';
 
 export type GatewayApi = 'rest' | 'graphql' | 'graphql-row' | 'mcp';
 
@@ -43,7 +52,8 @@ export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--con
                      [--stores memory,redis] [--apis rest,graphql,graphql-row,mcp] [--redis-url URL] [--warmup S]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
                      [--profile [--profile-dir bench/profiles]] [--node-args="--flag ..."] [--out FILE]
-                     [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)`;
+                     [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)
+                     [--runtime build|tsx]     (build: npm run build, then node dist/main.js as deployed; default build)`;
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -71,6 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       out: { type: 'string' },
       'node-args': { type: 'string' },
       compare: { type: 'string' },
+      runtime: { type: 'string' },
       help: { type: 'boolean' },
     },
     allowPositionals: false,
@@ -84,6 +95,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const stores = choices('stores', values.stores ?? 'memory,redis', ['memory', 'redis'] as const);
   const apis = choices('apis', values.apis ?? 'rest,graphql,graphql-row,mcp', ['rest', 'graphql', 'graphql-row', 'mcp'] as const);
   const soak = Math.floor(positiveNumber('soak', values.soak, 0));
+  const [runtime] = choices('runtime', values.runtime ?? 'build', ['build', 'tsx'] as const);
   return {
     durationSeconds: positiveNumber('duration', values.duration, 2),
     rounds: Math.max(1, Math.floor(positiveNumber('rounds', values.rounds, 4))),
@@ -100,6 +112,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     out: values.out ?? (soak > 0 ? 'bench/out/soak-results.json' : 'bench/out/results.json'),
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
     compare: values.compare ? parseCompare(values.compare) : undefined,
+    runtime: runtime!,
   };
 }
 

@@ -13,7 +13,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { startLocalChroma, type ChromaEndpoint } from '../src/vectors/chroma-server.js';
 import { startEverythingServer, type EverythingServer } from '../test/helpers/everything-server.js';
 import { startRedis, type RedisTestServer } from '../test/helpers/redis-server.js';
-import { startGatewayProcess, type GatewayProcess, type LimiterStore } from './gateway-process.js';
+import { buildCheckout, startGatewayProcess, type GatewayProcess, type LimiterStore } from './gateway-process.js';
 import { runClosedLoop } from './load-generator.js';
 import { parseOptions, USAGE, type BenchOptions, type GatewayApi } from './options.js';
 import { ownCpuMs, readProc } from './proc-stats.js';
@@ -88,6 +88,11 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
       redisUrl = redis.url;
       log(`private redis-server at ${redisUrl}`);
     }
+    if (options.runtime === 'build') {
+      const roots = [undefined, ...(options.compare ? [options.compare.root] : [])];
+      log(`building ${roots.length} checkout(s) (npm run build; --runtime tsx skips this)`);
+      await Promise.all(roots.map((root) => buildCheckout(root)));
+    }
     const gateways: GatewayProcess[] = [];
     // With --compare, each store also gets a gateway of the other checkout, measured in the same rounds.
     const variants = [{}, ...(options.compare ? [options.compare] : [])];
@@ -100,6 +105,7 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
         ...(retention ? { retention } : {}),
         ...(options.profileDir ? { cpuProfileDir: resolve(options.profileDir) } : {}),
         nodeArgs: options.nodeArgs,
+        runtime: options.runtime,
       });
       stops.push(() => gateway.stop());
       children.add(gateway.pid);
@@ -223,7 +229,8 @@ async function runMatrix(options: BenchOptions): Promise<void> {
     const targets = await buildTargets(env, Math.max(...options.concurrency), options.apis);
     const gatewaySettings = env.gateways.map((g) => ({ store: g.store, name: g.name, ...g.settings }));
     process.stdout.write(
-      `\nGateway children: auth ON (HS256 bearer on every call), rate limiter ON (development, ` +
+      `\nGateway children: ${options.runtime === 'build' ? 'production build (node dist/main.js, NODE_ENV=production)' : 'sources through tsx (node --import tsx src/main.ts)'}, ` +
+        `auth ON (HS256 bearer on every call), rate limiter ON (development, ` +
         `TMWS_RATE_LIMIT_SCALE=${env.gateways[0]?.settings.TMWS_RATE_LIMIT_SCALE ?? '-'}, stores: ${options.stores.join(', ')}), ` +
         `execution recording ON (SQLite, WAL), metrics ON (/metrics, per-route HTTP histograms).\n`,
     );
