@@ -17,7 +17,15 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
     url: GRAPHQL_PATH,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (request, reply) => {
-      const response = notAcceptableWithBody(await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply }));
+      // Fastify has parsed the body and the query already: Yoga gets the raw request with that body and
+      // without `query`, which whatwg-node would otherwise merge back into a freshly parsed URL per request.
+      const nodeRequest = {
+        raw: request.raw,
+        method: request.method,
+        headers: request.headers,
+        body: bodyForYoga(request.body, request.headers['content-type']),
+      };
+      const response = notAcceptableWithBody(await yoga.handleNodeRequestAndResponse(nodeRequest, reply, { req: request, reply }));
       response.headers.forEach((value, key) => {
         reply.header(key, value);
       });
@@ -36,6 +44,20 @@ export async function mountGraphQL(http: FastifyInstance, services: Services): P
       await yoga.dispose();
     },
   };
+}
+
+/**
+ * whatwg-node takes a parsed body as such only when it is an object with at
+ * least one key; for anything else it reads the request stream, which Fastify
+ * has consumed, and Yoga would call `{}`, `[]` or `null` "invalid JSON". Those
+ * go back to Yoga as their JSON text, so the answer says what is wrong with
+ * them. Text and bytes of other media types pass unchanged.
+ */
+function bodyForYoga(body: unknown, contentType: string | undefined): unknown {
+  if (body === undefined || body instanceof Uint8Array) return body;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length > 0) return body;
+  if (typeof body === 'string' && !mediaTypeOf(contentType)?.endsWith('json')) return body;
+  return JSON.stringify(body);
 }
 
 /**

@@ -128,6 +128,23 @@ describe('query limits (graphql-armor)', () => {
     expect(codes(result)).toEqual(['VALIDATION_ERROR']);
     expect(result.body.errors![0]!.extensions!.details).toEqual({ reason: 'GRAPHQL_PARSE_FAILED' });
   });
+
+  it('says what is wrong with a JSON body that is not a request, rather than calling it invalid JSON', async () => {
+    const answers: Record<string, { status: number; message: string | undefined }> = {};
+    for (const body of ['null', '[]', '""', '{}']) {
+      const response = await gw.request('/graphql', { method: 'POST', token: agent.token, body });
+      const payload = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      expect(payload.errors?.[0]?.extensions?.code).toBe('VALIDATION_ERROR');
+      answers[body] = { status: response.status, message: payload.errors?.[0]?.message };
+    }
+    expect(answers).toEqual({
+      null: { status: 400, message: 'POST body is expected to be object but received null' },
+      '[]': { status: 400, message: 'Batching is not supported.' },
+      '""': { status: 400, message: 'POST body is expected to be object but received string' },
+      // The same answer as any other object without a query.
+      '{}': { status: 200, message: 'Must provide query string.' },
+    });
+  });
 });
 
 describe('response size cap (16 MiB)', () => {
