@@ -110,9 +110,12 @@ function atLeastBytes(value: unknown, stopAbove: number): number {
     if (typeof next === 'string') total += next.length;
     else if (Array.isArray(next)) for (const item of next) pending.push(item);
     else if (next !== null && typeof next === 'object') {
-      for (const [key, child] of Object.entries(next)) {
+      // for…in over a result's plain objects: no entries array allocated per object, on every response.
+      const record = next as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
         total += key.length;
-        pending.push(child);
+        pending.push(record[key]);
       }
     }
   }
