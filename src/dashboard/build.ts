@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { DASHBOARD_BUILD, DASHBOARD_SOURCE } from './location.js';
@@ -15,9 +15,32 @@ export interface DashboardBuild {
  * sheet, named by content hash, and index.html pointing at them. Runs in
  * `npm install` (prepare) and `npm test` (pretest), after codegen, whose
  * dashboard/gql/ documents the bundle imports.
+ *
+ * The new build is written beside the old one and swapped in by two renames:
+ * a gateway serving the folder (or a second `npm test` starting) never finds
+ * it half written or gone.
  */
 export async function buildDashboard(outdir = DASHBOARD_BUILD): Promise<DashboardBuild> {
-  rmSync(outdir, { recursive: true, force: true });
+  const staging = `${outdir}.${process.pid}.new`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    const built = await buildInto(staging);
+    const retired = `${outdir}.${process.pid}.old`;
+    rmSync(retired, { recursive: true, force: true });
+    try {
+      renameSync(outdir, retired);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    renameSync(staging, outdir);
+    rmSync(retired, { recursive: true, force: true });
+    return built;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function buildInto(outdir: string): Promise<DashboardBuild> {
   const assetsDir = join(outdir, 'assets');
   const result = await build({
     entryPoints: { app: join(DASHBOARD_SOURCE, 'src/main.ts'), styles: join(DASHBOARD_SOURCE, 'src/styles.css') },
