@@ -178,9 +178,12 @@ export class ConnectionService {
   }
 
   /** Idempotent: disconnecting a disconnected connection is a no-op. */
-  async disconnect(principal: Principal, id: string): Promise<McpConnection> {
-    const connection = await this.deps.connections.findReadable(principal, id);
+  async disconnect(principal: Principal, requestedId: string): Promise<McpConnection> {
+    const connection = await this.deps.connections.findReadable(principal, requestedId);
     if (connection.status === 'disconnected') return connection;
+    // The id as stored, not as the caller spelled it: PostgreSQL finds a uuid in any letter case, but the
+    // upstream pools (this instance's and, through the event, every other's) and the index know the stored one.
+    const id = connection.id;
     await this.deps.upstream.disconnect(id).catch((error: unknown) => {
       this.deps.logger.warn({ connectionId: id, err: error }, 'upstream session did not close cleanly');
     });

@@ -224,9 +224,11 @@ export class ExecutionService {
       finishedAt: new Date(),
       durationMs: Date.now() - startedAt,
     });
-    const local = this.running.get(id);
+    // The id as stored, not as the caller spelled it (PostgreSQL finds a uuid in any letter case):
+    // the instance running the call knows it by that one.
+    const local = this.running.get(execution.id);
     if (local) local.controller.abort(reason);
-    else this.deps.events.pubsub.publish('execution-cancel', { executionId: id, reason });
+    else this.deps.events.pubsub.publish('execution-cancel', { executionId: execution.id, reason });
     return finished ?? (await this.deps.executions.findReadable(principal, id));
   }
 

@@ -15,12 +15,13 @@ import {
   StartExecutionDocument,
   type ExecutionProgressSubscription,
 } from '../gql/graphql.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database.js';
 import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
+import { UpstreamPool } from '../../src/mcp/client-pool.js';
 import { collect, data, sse } from './client.js';
 
 let redis: RedisTestServer;
@@ -79,6 +80,54 @@ async function statusOn(gw: TestGateway, id: string): Promise<string | undefined
   return ((await response.json()) as { data?: { execution?: { status: string } } }).data?.execution?.status;
 }
 
+/** When `gw`'s event bus delivered `connection-closed` for the connection (what its pool closes the session on). */
+function heardOn(gw: TestGateway, connectionId: string): { at: number | undefined; since: number } {
+  const heard = { at: undefined as number | undefined, since: Date.now() };
+  const iterator = gw.gateway.services.events.pubsub.subscribe('connection-closed')[Symbol.asyncIterator]();
+  void (async () => {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      if (next.value.connectionId !== connectionId) continue;
+      heard.at = Date.now();
+      await iterator.return?.();
+    }
+  })();
+  return heard;
+}
+
+/**
+ * Waits for the execution to leave RUNNING on `gw`; when it does not, says what `gw` last read, whether its
+ * event bus delivered the disconnect, whether its pool still holds a session, and what the upstream saw.
+ */
+async function callEnds(
+  gw: TestGateway,
+  executionId: string,
+  connectionId: string,
+  heard: { at: number | undefined; since: number },
+): Promise<string> {
+  let last: string | undefined;
+  try {
+    return await eventually(
+      async () => {
+        last = await statusOn(gw, executionId);
+        return last !== 'RUNNING' && last;
+      },
+      15_000,
+      'the call to end',
+    );
+  } catch (error) {
+    const pool = gw.gateway.services.upstream;
+    const session = pool instanceof UpstreamPool ? (pool.isOpen(connectionId) ? 'still open' : 'closed') : 'unknown';
+    const { activeSessions, sessionsDeleted, cancellations } = upstream.state();
+    throw new Error(
+      `the call did not end within 15 s of the disconnect: the execution read ${last ?? 'nothing (no data in the answer)'}; ` +
+        `connection-closed ${heard.at === undefined ? 'never reached its instance' : `reached its instance ${heard.at - heard.since} ms after the disconnect was sent`}; ` +
+        `its upstream session there is ${session}; the upstream has ${activeSessions} sessions open, ` +
+        `${sessionsDeleted} deleted, ${cancellations} calls cancelled`,
+      { cause: error },
+    );
+  }
+}
+
 describe('commands across instances', () => {
   it('executes on B a connection created on A', async () => {
     const connectionId = await connectTest(first);
@@ -102,20 +151,33 @@ describe('commands across instances', () => {
     expect(await statusOn(second, executionId)).toBe('CANCELLED');
   });
 
+  // PostgreSQL reads a uuid in any letter case, so this cancel succeeds there; B knows its call by the stored id.
+  it.runIf(testDialect() === 'postgresql')('a cancel sent to A naming the id in capitals reaches the call on B too', async () => {
+    const connectionId = await connectTest(first);
+    const executionId = await startSlowCall(second, connectionId);
+    const before = upstream.state().cancellations;
+    const cancelled = (await data(first, CancelExecutionDocument, { id: executionId.toUpperCase() }, agent.token)).cancelExecution!;
+    expect(cancelled).toMatchObject({ id: executionId, status: 'CANCELLED' });
+    await eventually(() => upstream.state().cancellations > before, 15_000, 'the upstream to see the cancellation');
+  });
+
   it('a disconnect on B stops the call running on A', async () => {
     const connectionId = await connectTest(first);
     const executionId = await startSlowCall(first, connectionId);
+    const heard = heardOn(first, connectionId);
     const disconnected = (await data(second, DisconnectDocument, { id: connectionId }, agent.token)).disconnect!;
     expect(disconnected.status).toBe('DISCONNECTED');
-    const status = await eventually(
-      async () => {
-        const now = await statusOn(first, executionId);
-        return now !== 'RUNNING' && now;
-      },
-      15_000,
-      'the call on A to end',
-    );
-    expect(status).not.toBe('COMPLETED');
+    expect(await callEnds(first, executionId, connectionId, heard)).not.toBe('COMPLETED');
+  });
+
+  // PostgreSQL reads a uuid in any letter case, so this disconnect succeeds there; every pool knows the stored id.
+  it.runIf(testDialect() === 'postgresql')('a disconnect on B naming the id in capitals stops the call on A too', async () => {
+    const connectionId = await connectTest(first);
+    const executionId = await startSlowCall(first, connectionId);
+    const heard = heardOn(first, connectionId);
+    const disconnected = (await data(second, DisconnectDocument, { id: connectionId.toUpperCase() }, agent.token)).disconnect!;
+    expect(disconnected).toMatchObject({ id: connectionId, status: 'DISCONNECTED' });
+    expect(await callEnds(first, executionId, connectionId, heard)).not.toBe('COMPLETED');
   });
 
   it('both instances draw from one creates budget: 12 a minute per agent in production', async () => {
