@@ -162,7 +162,8 @@ async function* progressOf(
 async function openExecutionProgress(context: AuthenticatedContext, executionId: string) {
   const { services, principal } = context;
   // Listen before reading the state: an event published during the read is buffered, not lost.
-  const queue = openEventQueue(services.events.pubsub.subscribe('execution', executionId));
+  // Under the id as stored (randomUUID: lower case), which PostgreSQL also finds in capitals.
+  const queue = openEventQueue(services.events.pubsub.subscribe('execution', executionId.toLowerCase()));
   let execution: Execution;
   try {
     execution = await services.executions.get(principal, executionId);
