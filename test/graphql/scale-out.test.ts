@@ -229,4 +229,15 @@ describe('subscriptions across instances', () => {
         .map((e) => e.type),
     ).toContain('COMPLETED');
   });
+
+  // PostgreSQL reads a uuid in any letter case, so this subscription opens there; it must hear the stored id's events.
+  it.runIf(testDialect() === 'postgresql')('follows on B, by the id in capitals, an execution started on A', async () => {
+    const connectionId = await connectTest(first);
+    const input = { connectionId, toolName: 'slow', arguments: { ms: 600, steps: 3 } };
+    const execution = (await data(first, StartExecutionDocument, { input }, agent.token)).startExecution!;
+    const progress = await sse(second, ExecutionProgressDocument, { executionId: execution.id.toUpperCase() }, agent.token);
+    const events = (await collect<ExecutionProgressSubscription>(progress.events)).map((e) => e.data!.executionProgress);
+    expect(events.map((e) => e.type)).toContain('PROGRESS');
+    expect(events.at(-1)).toMatchObject({ type: 'COMPLETED', execution: { id: execution.id, status: 'COMPLETED' } });
+  });
 });
