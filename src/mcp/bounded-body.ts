@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { UpstreamResultTooLargeError } from './errors.js';
+import type { RequestCloser } from './request-closer.js';
 import { SseEventScanner } from './sse-event-scanner.js';
 import { verdictEvent, type Verdict } from './verdict.js';
 
@@ -19,7 +20,7 @@ export interface BodyBounds {
    */
   requestId?: number | string | undefined;
   /** Aborted when the gateway itself closed the request (cancel, timeout): the body just ends. */
-  signal?: AbortSignal | undefined;
+  signal?: AbortSignal | RequestCloser | undefined;
   /** For the error details. */
   connectionId?: string | undefined;
 }

@@ -4,6 +4,7 @@ import { mediaTypeOf } from '../common/media-type.js';
 import { ExternalServiceError, ValidationError } from '../errors/index.js';
 import { EventStreamMeter, tooLargeError, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
 import { leanPost } from './lean-post.js';
+import { RequestCloser } from './request-closer.js';
 import { assertUpstreamUrlAllowed, type PinnedAddress, type ResolvedTarget } from './ssrf-guard.js';
 import type { SessionLimits, SsrfPolicy, UpstreamTarget } from './types.js';
 
@@ -139,7 +140,7 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
   const origin = resolved.url.origin;
   const bounds: BodyBounds = { maxMessageBytes: options.maxMessageBytes, connectionId: options.connectionId };
   /** POSTs whose answer is still streaming, by the id of the request they carry. */
-  const openRequests = new Map<number, AbortController>();
+  const openRequests = new Map<number, RequestCloser>();
 
   const post = async (url: URL, init: RequestInit): Promise<Response | undefined> => {
     const body = init.body;
@@ -149,14 +150,14 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
       closeCancelledRequest(body, openRequests);
       return leanPost(agent, url, init, { ...bounds, exchangeTimeoutMs: connectTimeoutMs });
     }
-    const controller = new AbortController();
-    openRequests.set(requestId, controller);
+    const closer = new RequestCloser();
+    openRequests.set(requestId, closer);
     const forget = () => {
-      if (openRequests.get(requestId) === controller) openRequests.delete(requestId);
+      if (openRequests.get(requestId) === closer) openRequests.delete(requestId);
     };
     try {
       const onLog = pinned.onRequestLog;
-      return await leanPost(agent, url, init, { ...bounds, requestId, signal: controller.signal, onClosed: forget, onLog });
+      return await leanPost(agent, url, init, { ...bounds, requestId, signal: closer, onClosed: forget, onLog });
     } catch (error) {
       forget();
       throw error;
@@ -203,7 +204,7 @@ export function createPinnedFetch(options: PinnedFetchOptions): PinnedFetch {
       return response;
     },
     close: async () => {
-      for (const controller of openRequests.values()) controller.abort();
+      for (const closer of openRequests.values()) closer.abort();
       openRequests.clear();
       // destroy, not close: close() would wait for long-lived SSE streams.
       await agent.destroy().catch(() => undefined);
@@ -227,7 +228,7 @@ export function requestIdOfPost(body: string): number | undefined {
 }
 
 /** `notifications/cancelled` for a request whose POST is still open: close that POST. */
-function closeCancelledRequest(body: string, openRequests: Map<number, AbortController>): void {
+function closeCancelledRequest(body: string, openRequests: Map<number, RequestCloser>): void {
   if (openRequests.size === 0 || body.length > 4096 || !body.includes('"notifications/cancelled"')) return;
   const id = (parseJson(body) as { method?: unknown; params?: { requestId?: unknown } } | undefined)?.params?.requestId;
   if (typeof id !== 'number') return;
