@@ -26,17 +26,30 @@ export async function buildDashboard(outdir = DASHBOARD_BUILD): Promise<Dashboar
   try {
     const built = await buildInto(staging);
     const retired = `${outdir}.${process.pid}.old`;
-    rmSync(retired, { recursive: true, force: true });
-    try {
-      renameSync(outdir, retired);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // Another build may swap its own folder in between our two renames: then ours goes in on the next try.
+    for (let attempt = 1; ; attempt++) {
+      rmSync(retired, { recursive: true, force: true });
+      renameIfPresent(outdir, retired);
+      try {
+        renameSync(staging, outdir);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (attempt === 3 || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw error;
+      }
     }
-    renameSync(staging, outdir);
     rmSync(retired, { recursive: true, force: true });
     return built;
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function renameIfPresent(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
