@@ -118,6 +118,7 @@ export function registerPassthroughEndpoint(app: FastifyInstance, deps: Deps): v
     const unwatch = keepStreamAuthorised(port, sessions, caller, end);
     reply.raw.on('close', () => {
       unwatch();
+      void relay.endStream();
       void link.close();
     });
     // The upstream ended its stream: so does this one, and the client reconnects as it would to the upstream.

@@ -9,6 +9,7 @@ import { PROGRESS_INTERVAL_MS, ProgressCoalescer, type CoalescerPace } from '../
 import { failedCall } from './aggregated-server.js';
 import type { McpGatewayPort, ToolCallRunner, UpstreamLink } from './gateway-port.js';
 import { InFlightCalls } from './in-flight-calls.js';
+import { StreamProgress } from './stream-progress.js';
 
 /** Server-to-client requests and the client capability each needs (MCP "Client Features"). */
 const NEEDS_CAPABILITY: Record<string, string> = {
@@ -58,6 +59,8 @@ export class PassthroughRelay {
   private readonly forwarding = new Set<Promise<void>>();
   /** Executions of this request's tool calls still running, with their outcome. */
   private readonly running = new Map<string, Promise<unknown>>();
+  /** Progress arriving on the upstream's GET stream (a GET request's relay only). */
+  private streamProgress: StreamProgress | undefined;
   /** Set for `initialize`: its answer was obtained before the session id could be minted. */
   initializeAnswer: JSONRPCMessage | undefined;
 
@@ -85,10 +88,27 @@ export class PassthroughRelay {
     void sent.finally(() => this.forwarding.delete(sent));
   }
 
-  /** A message of the upstream's own GET stream: relayed on the downstream GET stream. */
+  /**
+   * A message of the upstream's own GET stream: relayed on the downstream GET
+   * stream, progress at the pace of a request's own stream (StreamProgress).
+   */
   fromUpstreamStream(message: JSONRPCMessage, downstream: Downstream): void {
-    if ('method' in message && 'id' in message && !this.mayAsk(message)) return;
-    if ('method' in message) void downstream.send(message).catch(() => undefined);
+    if (!('method' in message)) return;
+    if ('id' in message && !this.mayAsk(message)) return;
+    const relay = (one: JSONRPCMessage) => void downstream.send(one).catch(() => undefined);
+    if (message.method !== 'notifications/progress') return relay(message);
+    this.streamProgress ??= new StreamProgress(relay, RELAYED_PROGRESS_PACE);
+    if (!this.streamProgress.push(message)) {
+      this.ctx.port.logger.debug(
+        { connectionId: this.ctx.connectionId },
+        'passthrough dropped stream progress: too many progress tokens at once',
+      );
+    }
+  }
+
+  /** The downstream GET stream ended: pending progress is flushed and its timers stop. */
+  async endStream(): Promise<void> {
+    await this.streamProgress?.close();
   }
 
   /** Resolves once every forward has reached the upstream (or failed). */

@@ -2,8 +2,9 @@
  * SPEC §14 on `/mcp/connections/{id}`: a hostile upstream behind the
  * passthrough is bounded as behind the other doors — a call's whole life by
  * TMWS_MAX_CALL_SECONDS however much progress it sends, the progress relayed
- * to the client coalesced to ≤ 10 a second, every message by
- * TMWS_MAX_RESULT_BYTES — while `/health` keeps answering.
+ * to the client coalesced to ≤ 10 a second (on a request's stream and on the
+ * upstream's own GET stream), every message by TMWS_MAX_RESULT_BYTES — while
+ * `/health` keeps answering.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
@@ -12,7 +13,8 @@ import { startHostileUpstream, type HostileUpstream } from '../fixtures/hostile-
 import { eventually } from '../helpers/eventually.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
-import { mcpClient } from './support.js';
+import { MAX_LIVE_STREAM_TOKENS } from '../../src/mcp-server/stream-progress.js';
+import { mcpClient, rawMcpSession } from './support.js';
 
 /** TMWS_MAX_CALL_SECONDS of this gateway: short, so the cap is reached quickly. */
 const MAX_CALL_SECONDS = 3;
@@ -175,3 +177,77 @@ describe('passthrough messages under TMWS_MAX_RESULT_BYTES, with the default cal
     expect(worstHealthMs).toBeLessThan(HEALTH_BUDGET_MS);
   }, 30_000);
 });
+
+describe("progress on the upstream's own GET stream", () => {
+  const floods: HostileUpstream[] = [];
+  afterAll(async () => {
+    await Promise.all(floods.map((flood) => flood.stop()));
+  });
+
+  /** A connection to an upstream whose GET stream carries `count` progress notifications over `tokens` tokens. */
+  async function floodedConnection(count: number, tokens: number): Promise<string> {
+    const flood = await startHostileUpstream({ getStreamProgress: { count, tokens } });
+    floods.push(flood);
+    const created = await roomy.gw.request('/api/v1/mcp/connections', {
+      method: 'POST',
+      token: roomy.agent.token,
+      body: { server_name: `flood-${floods.length}`, url: flood.url },
+    });
+    expect(created.status).toBe(201);
+    return ((await created.json()) as { id: string }).id;
+  }
+
+  /** Opens the passthrough's GET stream and collects its progress notifications until `done` or `forMs`. */
+  async function streamProgress(connectionId: string, done: (seen: StreamedProgress[]) => boolean, forMs = 8_000) {
+    const url = `${roomy.gw.url}/mcp/connections/${connectionId}`;
+    const session = await rawMcpSession(url, roomy.agent.token);
+    const stopped = new AbortController();
+    const started = performance.now();
+    const response = await fetch(url, { headers: { ...session, accept: 'text/event-stream' }, signal: stopped.signal });
+    expect(response.status).toBe(200);
+    const seen: StreamedProgress[] = [];
+    const deadline = setTimeout(() => stopped.abort(), forMs);
+    const decoder = new TextDecoder();
+    let buffered = '';
+    try {
+      for await (const chunk of response.body!) {
+        buffered += decoder.decode(chunk, { stream: true });
+        const events = buffered.split('\n\n');
+        buffered = events.pop()!;
+        for (const event of events) {
+          const data = event.split('\n').find((line) => line.startsWith('data: '));
+          const message = data ? (JSON.parse(data.slice(6)) as { method?: string; params?: StreamedProgress }) : undefined;
+          if (message?.method === 'notifications/progress') seen.push(message.params!);
+        }
+        if (done(seen)) break;
+      }
+    } catch {
+      // the deadline: what was seen is the answer
+    } finally {
+      clearTimeout(deadline);
+      stopped.abort();
+    }
+    return { seen, seconds: (performance.now() - started) / 1000 };
+  }
+
+  it('arrives coalesced to ≤ 10 a second, the latest kept: a flood of 3 000 on one token', async () => {
+    const connectionId = await floodedConnection(3000, 1);
+    const { seen, seconds } = await streamProgress(connectionId, (progress) => progress.at(-1)?.progress === 3000);
+    expect(seen.at(-1)).toEqual({ progressToken: 'stream-0', progress: 3000 });
+    expect(seen.length).toBeLessThanOrEqual(atMostTenASecond(seconds));
+  }, 30_000);
+
+  it(`relays at most ${MAX_LIVE_STREAM_TOKENS} tokens at once: a new token per notification is not relayed as fast as it comes`, async () => {
+    const connectionId = await floodedConnection(2000, 2000);
+    const { seen, seconds } = await streamProgress(connectionId, () => false, 2_500);
+    const tokens = new Set(seen.map((one) => one.progressToken));
+    expect(tokens.size).toBeGreaterThan(0);
+    expect(tokens.size).toBeLessThanOrEqual(MAX_LIVE_STREAM_TOKENS * Math.ceil(seconds));
+    expect(seen.length).toBeLessThan(2000 / 4);
+  }, 30_000);
+});
+
+interface StreamedProgress {
+  progressToken: string;
+  progress: number;
+}

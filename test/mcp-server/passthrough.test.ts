@@ -14,7 +14,7 @@ import { createConnection } from '../helpers/connections.js';
 import { eventually } from '../helpers/eventually.js';
 import { startGateway, TEST_SECRET, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { SessionIds } from '../../src/mcp-server/session-id.js';
-import { mcpClient } from './support.js';
+import { mcpClient, rawMcpSession } from './support.js';
 
 let gw: TestGateway;
 let upstream: EverythingUpstream;
@@ -198,24 +198,8 @@ describe('/mcp/connections/{id} passthrough', () => {
   });
 
   it('cancels the call, not the connection, when the client drops its request', async () => {
-    const headers = {
-      accept: 'application/json, text/event-stream',
-      'content-type': 'application/json',
-      authorization: `Bearer ${agent.token}`,
-    };
     const url = `${gw.url}/mcp/connections/${connectionId}`;
-    const init = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }),
-    });
-    await init.text();
-    const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+    const session = await rawMcpSession(url, agent.token);
     const before = upstream.cancelled.length;
     const dropped = new AbortController();
     const call = fetch(url, {

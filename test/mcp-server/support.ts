@@ -38,3 +38,23 @@ export async function listAllTools(client: Client): Promise<{ tools: Tool[]; pag
   } while (cursor);
   return { tools, pages };
 }
+
+/**
+ * `initialize` by hand, for tests that drive the wire themselves (drop a
+ * request, read a GET stream): returns the headers that continue the session.
+ */
+export async function rawMcpSession(url: string, token: string): Promise<Record<string, string>> {
+  const headers = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const init = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+  await init.text();
+  return { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+}
