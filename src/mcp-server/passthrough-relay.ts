@@ -5,11 +5,11 @@ import { withTimeout } from '../common/deadline.js';
 import { ExternalServiceError, isAppError, type AppError } from '../errors/index.js';
 import { renderErrorBody } from '../http/error-body.js';
 import { toAppError } from '../mcp/errors.js';
-import { PROGRESS_INTERVAL_MS, ProgressCoalescer, type CoalescerPace } from '../services/progress-coalescer.js';
+import { PROGRESS_INTERVAL_MS, type CoalescerPace } from '../services/progress-coalescer.js';
 import { failedCall } from './aggregated-server.js';
 import type { McpGatewayPort, ToolCallRunner, UpstreamLink } from './gateway-port.js';
 import { InFlightCalls } from './in-flight-calls.js';
-import { StreamProgress } from './stream-progress.js';
+import { ProgressByToken } from './progress-by-token.js';
 
 /** Server-to-client requests and the client capability each needs (MCP "Client Features"). */
 const NEEDS_CAPABILITY: Record<string, string> = {
@@ -60,7 +60,7 @@ export class PassthroughRelay {
   /** Executions of this request's tool calls still running, with their outcome. */
   private readonly running = new Map<string, Promise<unknown>>();
   /** Progress arriving on the upstream's GET stream (a GET request's relay only). */
-  private streamProgress: StreamProgress | undefined;
+  private streamProgress: ProgressByToken | undefined;
   /** Set for `initialize`: its answer was obtained before the session id could be minted. */
   initializeAnswer: JSONRPCMessage | undefined;
 
@@ -90,19 +90,20 @@ export class PassthroughRelay {
 
   /**
    * A message of the upstream's own GET stream: relayed on the downstream GET
-   * stream, progress at the pace of a request's own stream (StreamProgress).
+   * stream, progress at the pace of a request's own stream.
    */
   fromUpstreamStream(message: JSONRPCMessage, downstream: Downstream): void {
     if (!('method' in message)) return;
     if ('id' in message && !this.mayAsk(message)) return;
     const relay = (one: JSONRPCMessage) => void downstream.send(one).catch(() => undefined);
     if (message.method !== 'notifications/progress') return relay(message);
-    this.streamProgress ??= new StreamProgress(relay, RELAYED_PROGRESS_PACE);
-    if (!this.streamProgress.push(message)) {
-      this.ctx.port.logger.debug(
-        { connectionId: this.ctx.connectionId },
-        'passthrough dropped stream progress: too many progress tokens at once',
-      );
+    this.streamProgress ??= new ProgressByToken(relay, RELAYED_PROGRESS_PACE);
+    this.pushProgress(this.streamProgress, message);
+  }
+
+  private pushProgress(progress: ProgressByToken, message: JSONRPCMessage): void {
+    if (!progress.push(message)) {
+      this.ctx.port.logger.debug({ connectionId: this.ctx.connectionId }, 'passthrough dropped progress: too many progress tokens at once');
     }
   }
 
@@ -148,7 +149,7 @@ export class PassthroughRelay {
    * Two bounds, as for the other doors (SPEC §14): the connection's timeout
    * without any message from the upstream, and TMWS_MAX_CALL_SECONDS in all,
    * however much progress arrives. Progress reaches the client coalesced
-   * (RELAYED_PROGRESS_PACE, per progress token), the latest kept and the last
+   * (RELAYED_PROGRESS_PACE, per progress token, ProgressByToken), the latest kept and the last
    * one sent before the answer: an upstream's flood would otherwise be relayed
    * as fast as it comes, to a client that may be slower than the gateway.
    */
@@ -170,12 +171,7 @@ export class PassthroughRelay {
     const onAbort = () => fail(new ExternalServiceError('cancelled', String(signal?.reason ?? 'cancelled')));
     signal?.addEventListener('abort', onAbort, { once: true });
     const relay = (one: JSONRPCMessage) => void downstream.send(one, { relatedRequestId: message.id }).catch(() => undefined);
-    const progress = new Map<unknown, ProgressCoalescer<JSONRPCMessage>>();
-    const coalesced = (token: unknown) => {
-      let coalescer = progress.get(token);
-      if (!coalescer) progress.set(token, (coalescer = new ProgressCoalescer(relay, RELAYED_PROGRESS_PACE)));
-      return coalescer;
-    };
+    const progress = new ProgressByToken(relay, RELAYED_PROGRESS_PACE);
     idle();
     try {
       const onMessage = (one: JSONRPCMessage) => {
@@ -188,7 +184,7 @@ export class PassthroughRelay {
         }
         watch(one);
         if ('id' in one && !this.mayAsk(one)) return;
-        if (one.method === 'notifications/progress') return coalesced(one.params?.progressToken).push(one);
+        if (one.method === 'notifications/progress') return this.pushProgress(progress, one);
         relay(one);
       };
       const answered = Promise.race([this.ctx.link.post(message, onMessage, message.id), stopped]);
@@ -204,7 +200,7 @@ export class PassthroughRelay {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       // The last progress goes out before the answer (or the error).
-      await Promise.all([...progress.values()].map((coalescer) => coalescer.drain()));
+      await progress.close();
     }
     if (!reply) {
       throw new ExternalServiceError('upstream_error', 'The upstream ended its answer stream without answering', {

@@ -13,7 +13,7 @@ import { startHostileUpstream, type HostileUpstream } from '../fixtures/hostile-
 import { eventually } from '../helpers/eventually.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { HEALTH_BUDGET_MS, probeHealthWhile } from '../helpers/responsiveness.js';
-import { MAX_LIVE_STREAM_TOKENS } from '../../src/mcp-server/stream-progress.js';
+import { MAX_LIVE_PROGRESS_TOKENS } from '../../src/mcp-server/progress-by-token.js';
 import { mcpClient, rawMcpSession } from './support.js';
 
 /** TMWS_MAX_CALL_SECONDS of this gateway: short, so the cap is reached quickly. */
@@ -160,6 +160,28 @@ describe('passthrough messages under TMWS_MAX_RESULT_BYTES, with the default cal
     expect(progress.length).toBeLessThanOrEqual(atMostTenASecond(seconds));
   }, 30_000);
 
+  it(`relays the progress of at most ${MAX_LIVE_PROGRESS_TOKENS} tokens at once on a request's stream: an upstream inventing a token per notification is not relayed as it sends`, async () => {
+    const url = `${roomy.gw.url}/mcp/connections/${roomy.connectionId}`;
+    const session = await rawMcpSession(url, roomy.agent.token);
+    const call = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'progress-flood', arguments: { count: 2000, invent: true }, _meta: { progressToken: 'p' } },
+    };
+    const { seen, answer, seconds } = await readEventStream(
+      url,
+      { method: 'POST', headers: session, body: JSON.stringify(call) },
+      () => false,
+      20_000,
+    );
+    expect(answer?.result?.content).toEqual([{ type: 'text', text: 'flooded 2000' }]);
+    const tokens = new Set(seen.map((one) => one.progressToken));
+    expect(tokens.size).toBeGreaterThan(0);
+    expect(tokens.size).toBeLessThanOrEqual(MAX_LIVE_PROGRESS_TOKENS * Math.ceil(seconds));
+    expect(seen.length).toBeLessThan(2000 / 4);
+  }, 30_000);
+
   it('a 50 MB result: a RESULT_TOO_LARGE tool error, the row FAILED, the upstream request closed, /health fast', async () => {
     const mcp = await client(roomy, `/mcp/connections/${roomy.connectionId}`);
     const before = upstream.state();
@@ -201,33 +223,7 @@ describe("progress on the upstream's own GET stream", () => {
   async function streamProgress(connectionId: string, done: (seen: StreamedProgress[]) => boolean, forMs = 8_000) {
     const url = `${roomy.gw.url}/mcp/connections/${connectionId}`;
     const session = await rawMcpSession(url, roomy.agent.token);
-    const stopped = new AbortController();
-    const started = performance.now();
-    const response = await fetch(url, { headers: { ...session, accept: 'text/event-stream' }, signal: stopped.signal });
-    expect(response.status).toBe(200);
-    const seen: StreamedProgress[] = [];
-    const deadline = setTimeout(() => stopped.abort(), forMs);
-    const decoder = new TextDecoder();
-    let buffered = '';
-    try {
-      for await (const chunk of response.body!) {
-        buffered += decoder.decode(chunk, { stream: true });
-        const events = buffered.split('\n\n');
-        buffered = events.pop()!;
-        for (const event of events) {
-          const data = event.split('\n').find((line) => line.startsWith('data: '));
-          const message = data ? (JSON.parse(data.slice(6)) as { method?: string; params?: StreamedProgress }) : undefined;
-          if (message?.method === 'notifications/progress') seen.push(message.params!);
-        }
-        if (done(seen)) break;
-      }
-    } catch {
-      // the deadline: what was seen is the answer
-    } finally {
-      clearTimeout(deadline);
-      stopped.abort();
-    }
-    return { seen, seconds: (performance.now() - started) / 1000 };
+    return readEventStream(url, { headers: { ...session, accept: 'text/event-stream' } }, done, forMs);
   }
 
   it('arrives coalesced to ≤ 10 a second, the latest kept: a flood of 3 000 on one token', async () => {
@@ -237,15 +233,52 @@ describe("progress on the upstream's own GET stream", () => {
     expect(seen.length).toBeLessThanOrEqual(atMostTenASecond(seconds));
   }, 30_000);
 
-  it(`relays at most ${MAX_LIVE_STREAM_TOKENS} tokens at once: a new token per notification is not relayed as fast as it comes`, async () => {
+  it(`relays at most ${MAX_LIVE_PROGRESS_TOKENS} tokens at once: a new token per notification is not relayed as fast as it comes`, async () => {
     const connectionId = await floodedConnection(2000, 2000);
     const { seen, seconds } = await streamProgress(connectionId, () => false, 2_500);
     const tokens = new Set(seen.map((one) => one.progressToken));
     expect(tokens.size).toBeGreaterThan(0);
-    expect(tokens.size).toBeLessThanOrEqual(MAX_LIVE_STREAM_TOKENS * Math.ceil(seconds));
+    expect(tokens.size).toBeLessThanOrEqual(MAX_LIVE_PROGRESS_TOKENS * Math.ceil(seconds));
     expect(seen.length).toBeLessThan(2000 / 4);
   }, 30_000);
 });
+
+/**
+ * Sends `init` to `url` and reads the event stream it answers with until
+ * `done` (or the answer, or `forMs`): the progress notifications it carried,
+ * and the JSON-RPC answer if one came.
+ */
+async function readEventStream(url: string, init: RequestInit, done: (seen: StreamedProgress[]) => boolean, forMs: number) {
+  const stopped = new AbortController();
+  const started = performance.now();
+  const response = await fetch(url, { ...init, signal: stopped.signal });
+  expect(response.status).toBe(200);
+  const seen: StreamedProgress[] = [];
+  let answer: { id?: unknown; result?: { content?: unknown } } | undefined;
+  const deadline = setTimeout(() => stopped.abort(), forMs);
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for await (const chunk of response.body!) {
+      buffered += decoder.decode(chunk, { stream: true });
+      const events = buffered.split('\n\n');
+      buffered = events.pop()!;
+      for (const event of events) {
+        const data = event.split('\n').find((line) => line.startsWith('data: '));
+        const message = data ? (JSON.parse(data.slice(6)) as { id?: unknown; method?: string; params?: StreamedProgress }) : undefined;
+        if (message?.method === 'notifications/progress') seen.push(message.params!);
+        else if (message && 'id' in message) answer = message;
+      }
+      if (answer || done(seen)) break;
+    }
+  } catch {
+    // the deadline: what was seen is the answer
+  } finally {
+    clearTimeout(deadline);
+    stopped.abort();
+  }
+  return { seen, answer, seconds: (performance.now() - started) / 1000 };
+}
 
 interface StreamedProgress {
   progressToken: string;

@@ -1,8 +1,8 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ProgressCoalescer, type CoalescerPace } from '../services/progress-coalescer.js';
 
-/** Progress tokens relayed at once on one GET stream; progress for a token past them is dropped. */
-export const MAX_LIVE_STREAM_TOKENS = 32;
+/** Progress tokens relayed at once on one stream; progress for a token past them is dropped. */
+export const MAX_LIVE_PROGRESS_TOKENS = 32;
 
 /** A token is forgotten (its last progress delivered) once none of its progress came for this long. */
 const TOKEN_IDLE_MS = 1_000;
@@ -13,14 +13,14 @@ interface LiveToken {
 }
 
 /**
- * Progress that an upstream sends on its standalone GET stream, relayed on the
- * client's GET stream at the pace of a request's own stream (SPEC §14: per
- * progress token, the latest kept, `pace`). The stream cannot tell which tokens
- * belong to the client's requests — those may run on another instance — so it
- * relays at most MAX_LIVE_STREAM_TOKENS at once: otherwise an upstream that
- * invents a new token per notification would be relayed as fast as it sends.
+ * Progress that an upstream sends on one stream — a request's answer stream or
+ * its standalone GET stream — relayed to the client at `pace` per progress
+ * token (SPEC §14: the latest kept, the last delivered on `close`). The tokens
+ * are the client's, but the upstream writes them: at most
+ * MAX_LIVE_PROGRESS_TOKENS are relayed at once, or an upstream that invents a
+ * new token per notification would be relayed as fast as it sends.
  */
-export class StreamProgress {
+export class ProgressByToken {
   private readonly tokens = new Map<unknown, LiveToken>();
   private closed = false;
 
@@ -37,7 +37,7 @@ export class StreamProgress {
     let live = this.tokens.get(token);
     if (!live) {
       this.forgetIdle(now);
-      if (this.tokens.size >= MAX_LIVE_STREAM_TOKENS) return false;
+      if (this.tokens.size >= MAX_LIVE_PROGRESS_TOKENS) return false;
       live = { coalescer: new ProgressCoalescer(this.relay, this.pace), lastAt: now };
       this.tokens.set(token, live);
     }
@@ -46,7 +46,7 @@ export class StreamProgress {
     return true;
   }
 
-  /** The stream ended: what is pending goes out (if it still can) and no timer is left behind. */
+  /** The stream is over: what is pending goes out (if it still can), nothing later does, no timer is left. */
   async close(): Promise<void> {
     this.closed = true;
     const live = [...this.tokens.values()];
