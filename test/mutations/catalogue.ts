@@ -328,9 +328,17 @@ export const MUTATIONS: Mutation[] = [
   {
     feature: 'passthrough progress coalesced',
     file: 'src/mcp-server/passthrough-relay.ts',
-    find: "if (one.method === 'notifications/progress') return coalesced(one.params?.progressToken).push(one);",
+    find: "if (one.method === 'notifications/progress') return this.pushProgress(progress, one);",
     replace: '',
     test: 'test/mcp-server/passthrough-bounds.test.ts',
     name: 'flood of 3 000',
+  },
+  {
+    feature: 'passthrough progress tokens bounded',
+    file: 'src/mcp-server/progress-by-token.ts',
+    find: 'if (this.tokens.size >= MAX_LIVE_PROGRESS_TOKENS) return false;',
+    replace: '',
+    test: 'test/mcp-server/passthrough-bounds.test.ts',
+    name: 'tokens at once',
   },
 ];
