@@ -26,6 +26,8 @@ export interface Gateway {
 export interface CreateAppOptions extends ServiceOverrides {
   logger?: Logger;
   mcp?: McpEndpointOptions;
+  /** `jsonPostPath: false` sends every GraphQL request through Yoga's full pipeline (tests compare the two). */
+  graphql?: { jsonPostPath?: boolean };
 }
 
 /** Builds the whole gateway for a config. Never listens by itself (see main.ts). */
@@ -37,7 +39,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const http = await createHttpServer(doors);
   registerOperationsRoutes(http, doors);
   registerConnectionRoutes(http, doors);
-  const graphql = await mountGraphQL(http, doors);
+  const graphql = await mountGraphQL(http, doors, options.graphql);
   const mcp = registerMcpEndpoint(http, doors, options.mcp);
   registerDashboard(http);
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { mediaTypeOf } from '../common/media-type.js';
 import type { Services } from '../services/container.js';
+import { JsonDocument, jsonPostAnswerer, type JsonPostAnswer } from './json-post.js';
 import { attachGraphQLWebSocket } from './websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH } from './yoga.js';
 
@@ -10,22 +11,37 @@ import { createGatewayYoga, GRAPHQL_PATH } from './yoga.js';
  * WebSocket (graphql-ws). Fastify's hooks still apply — request id, security
  * headers, CORS, body limit, metrics — because Yoga runs inside a route.
  */
-export async function mountGraphQL(http: FastifyInstance, services: Services): Promise<{ close(): Promise<void> }> {
+export async function mountGraphQL(
+  http: FastifyInstance,
+  services: Services,
+  options: { jsonPostPath?: boolean } = {},
+): Promise<{ close(): Promise<void> }> {
   const yoga = createGatewayYoga(services);
+  const answerJsonPost = options.jsonPostPath === false ? async () => undefined : jsonPostAnswerer(yoga, services);
 
   http.route({
     url: GRAPHQL_PATH,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (request, reply) => {
-      // Fastify has parsed the body and the query already: Yoga gets the raw request with that body and
-      // without `query`, which whatwg-node would otherwise merge back into a freshly parsed URL per request.
-      const nodeRequest = {
-        raw: request.raw,
-        method: request.method,
-        headers: request.headers,
-        body: bodyForYoga(request.body, request.headers['content-type']),
-      };
-      const response = notAcceptableWithBody(await yoga.handleNodeRequestAndResponse(nodeRequest, reply, { req: request, reply }));
+      const answer: JsonPostAnswer | undefined =
+        (await answerJsonPost(request, reply)) ??
+        // Fastify has parsed the body and the query already: Yoga gets the raw request with that body and
+        // without `query`, which whatwg-node would otherwise merge back into a freshly parsed URL per request.
+        (await yoga.handleNodeRequestAndResponse(
+          {
+            raw: request.raw,
+            method: request.method,
+            headers: request.headers,
+            body: bodyForYoga(request.body, request.headers['content-type']),
+          },
+          reply,
+          { req: request, reply },
+        ));
+      if (answer instanceof JsonDocument) {
+        reply.header('content-type', answer.mediaType);
+        return reply.status(answer.status).send(answer.body);
+      }
+      const response = notAcceptableWithBody(answer);
       response.headers.forEach((value, key) => {
         reply.header(key, value);
       });

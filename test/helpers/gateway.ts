@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { createApp, type Gateway } from '../../src/app.js';
+import { createApp, type CreateAppOptions, type Gateway } from '../../src/app.js';
 import { signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { createLogger, type LoggerOptions } from '../../src/observability/logger.js';
@@ -80,13 +80,15 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Test
  * `options.drainMs` shortens the graceful-stop wait for running executions.
  * `options.logDestination` receives the log lines (with `TMWS_LOG_LEVEL` in `env`), for tests of what is logged.
  * `options.socket` sends `request()` over the listening socket instead of in process.
+ * `options.app` passes further options to createApp.
  */
 export async function startGateway(
   env: Record<string, string> = {},
-  options: { logDestination?: LoggerOptions['destination']; drainMs?: number; socket?: boolean } = {},
+  options: { logDestination?: LoggerOptions['destination']; drainMs?: number; socket?: boolean; app?: CreateAppOptions } = {},
 ): Promise<TestGateway> {
   const { dir, database, config } = await testConfig(env);
   const gateway = await createApp(config, {
+    ...options.app,
     logger: createLogger(config.logLevel, { destination: options.logDestination }),
     ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
   });

@@ -1,0 +1,171 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isAsyncIterable, processRegularResult, type GraphQLParams } from 'graphql-yoga';
+import type { ExecutionResult } from 'graphql';
+import { mediaTypeOf } from '../common/media-type.js';
+import { callerOf } from '../http/caller.js';
+import type { Services } from '../services/container.js';
+import { verifyCaller, type GatewayServerContext, type VerifiedCaller } from './caller.js';
+import { mapError } from './errors.js';
+import { nestingRefusal } from './plugins/use-variables-guard.js';
+import type { GatewayYoga } from './yoga.js';
+
+/**
+ * What the JSON POST path answers: a ready JSON document (the everyday case),
+ * or a `Response` built by Yoga's own result processors (errors, streams, 406).
+ */
+export type JsonPostAnswer = Response | JsonDocument;
+
+/** A 200 answer whose JSON text is ready to send. */
+export class JsonDocument {
+  readonly status = 200;
+  constructor(
+    readonly mediaType: string,
+    readonly body: string,
+  ) {}
+}
+
+/** The request as Yoga's envelope plugins read it (method, headers) without building a whatwg Request. */
+interface RequestView {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+}
+
+type ResultProcessor = (result: unknown, fetchAPI: GatewayYoga['fetchAPI'], mediaType: string) => Response | Promise<Response>;
+
+/** The result-processing hooks Yoga runs between executing and answering (graphql-yoga's process-request.js). */
+type ResultProcessHook = (payload: {
+  request: RequestView;
+  acceptableMediaTypes: string[];
+  result: unknown;
+  setResult(next: unknown): void;
+  resultProcessor: ResultProcessor | undefined;
+  setResultProcessor(processor: ResultProcessor, mediaType: string): void;
+  serverContext: GatewayServerContext;
+}) => unknown;
+
+const PARAM_KEYS: ReadonlySet<string> = new Set(['query', 'variables', 'operationName', 'extensions']);
+
+/**
+ * The everyday GraphQL request — a POST whose JSON body Fastify has already
+ * parsed, from a caller whose token checks out — run through Yoga's envelope
+ * (the same parse and validation caches, plugins, context, execution and
+ * result processors) without the whatwg-node round trip around it: no
+ * `Request` built from the Node request, no `Response` read back into
+ * Fastify for a result without errors. That round trip cost about a tenth
+ * of a dashboard row's CPU per call (bench/README.md).
+ *
+ * Anything out of the ordinary answers `undefined`, and mount.ts hands the
+ * request to Yoga's full pipeline, which answers it as it always has:
+ * another method or media type, unexpected body keys or value types,
+ * variables too deep, a token that does not check out (the 401 is built
+ * there, once). test/graphql/json-post.test.ts holds both paths to the same
+ * bytes.
+ */
+export function jsonPostAnswerer(
+  yoga: GatewayYoga,
+  services: Services,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<JsonPostAnswer | undefined> {
+  // Read once: every property read on Yoga's server adapter goes through a Proxy.
+  const getResultForParams = yoga.getResultForParams;
+  const fetchAPI = yoga.fetchAPI;
+  const resultProcessHooks = (yoga as unknown as { onResultProcessHooks: ResultProcessHook[] }).onResultProcessHooks;
+  const { trustedProxies } = services.config.http;
+
+  return async (request, reply) => {
+    if (request.method !== 'POST' || mediaTypeOf(request.headers['content-type']) !== 'application/json') return undefined;
+    const params = graphqlParamsOf(request.body);
+    if (!params || nestingRefusal(params)) return undefined;
+    const { requestId, clientIp, authorization } = callerOf(request, trustedProxies);
+    let caller: VerifiedCaller;
+    try {
+      caller = await verifyCaller(services, authorization, false);
+    } catch {
+      return undefined;
+    }
+    const serverContext: GatewayServerContext = { req: request, reply, caller, requestId, clientIp };
+    const view = requestView(request);
+    let result: unknown;
+    try {
+      result = await getResultForParams({ params, request: view as unknown as Request }, serverContext);
+    } catch (error) {
+      // Yoga's own pipeline masks what its hooks throw; so does this path, with the same mapping.
+      result = { errors: [mapError(error, requestId).error] };
+    }
+
+    let processor: ResultProcessor | undefined;
+    let mediaType = '*/*';
+    const acceptableMediaTypes: string[] = [];
+    for (const hook of resultProcessHooks) {
+      await hook({
+        request: view,
+        acceptableMediaTypes,
+        result,
+        setResult: (next) => (result = next),
+        resultProcessor: processor,
+        setResultProcessor: (next, type) => {
+          processor = next;
+          mediaType = type;
+        },
+        serverContext,
+      });
+    }
+    if (!processor) {
+      return new fetchAPI.Response(null, {
+        status: 406,
+        statusText: 'Not Acceptable',
+        headers: { accept: acceptableMediaTypes.join('; charset=utf-8, ') },
+      });
+    }
+    if (processor === processRegularResult && isPlainSuccess(result)) {
+      // What processRegularResult would build for it, minus the Response object.
+      const stringify = result.stringify ?? JSON.stringify;
+      return new JsonDocument(`${mediaType}; charset=utf-8`, stringify(result));
+    }
+    return processor(result, fetchAPI, mediaType);
+  };
+}
+
+/**
+ * The body's GraphQL parameters when they are exactly what Yoga's parameter
+ * check accepts without a word; anything else (another key, a value of the
+ * wrong type) is left to Yoga, which says what is wrong with it.
+ */
+function graphqlParamsOf(body: unknown): GraphQLParams | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const record = body as Record<string, unknown>;
+  for (const key in record) if (!PARAM_KEYS.has(key)) return undefined;
+  const { query, variables, operationName, extensions } = record;
+  if (typeof query !== 'string' || query.length === 0) return undefined;
+  if (variables != null && !isPlainObject(variables)) return undefined;
+  if (operationName != null && typeof operationName !== 'string') return undefined;
+  if (extensions != null && !isPlainObject(extensions)) return undefined;
+  return record as GraphQLParams;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A single result with neither errors nor HTTP instructions: 200, and its JSON text as is. */
+function isPlainSuccess(result: unknown): result is ExecutionResult & { stringify?: (value: unknown) => string } {
+  if (typeof result !== 'object' || result === null || Array.isArray(result) || isAsyncIterable(result)) return false;
+  const { errors, extensions } = result as ExecutionResult;
+  return !errors?.length && !(extensions as { http?: unknown } | undefined)?.http;
+}
+
+function requestView(request: FastifyRequest): RequestView {
+  const { headers } = request;
+  const header = (name: string): string | null => {
+    const value = headers[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  return {
+    method: request.method,
+    get url() {
+      return `http://${request.hostname || 'localhost'}${request.url}`;
+    },
+    headers: { get: header, has: (name) => header(name) !== null },
+  };
+}
