@@ -37,6 +37,9 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
+    // An object type's `authenticated` scope is checked once per object (its isTypeOf), not once per
+    // field: a dashboard row resolves ~35 leaves, each wrapped otherwise. Root fields keep their own scopes.
+    runScopesOnType: true,
     authScopes: (context) => ({
       authenticated: context.principal !== null,
       admin: context.principal?.role === 'admin',

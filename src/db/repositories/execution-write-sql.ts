@@ -74,6 +74,20 @@ const NAMESPACE = column('namespace');
 const AGENT_ID = column('agent_id');
 
 export function insertSql(rows: number): string {
+  return memoized(insertSqls, rows, buildInsertSql);
+}
+
+/** The statements by row count: a batch's SQL is built once per size, not per batch (one row, at C=1, every call). */
+const insertSqls = new Map<number, string>();
+const updateSqls = { sqlite: new Map<number, string>(), postgresql: new Map<number, string>() };
+
+function memoized(cache: Map<number, string>, rows: number, build: (rows: number) => string): string {
+  let sql = cache.get(rows);
+  if (sql === undefined) cache.set(rows, (sql = build(rows)));
+  return sql;
+}
+
+function buildInsertSql(rows: number): string {
   const tuple = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
   const columns = INSERT_COLUMNS.map((c) => `"${c}"`).join(', ');
   return `insert into "executions" (${columns}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
@@ -85,6 +99,10 @@ export function insertSql(rows: number): string {
  * column1…columnN in both. RETURNING tells which rows were still RUNNING.
  */
 export function updateSql(rows: number, postgres: boolean): string {
+  return memoized(postgres ? updateSqls.postgresql : updateSqls.sqlite, rows, (count) => buildUpdateSql(count, postgres));
+}
+
+function buildUpdateSql(rows: number, postgres: boolean): string {
   const placeholders = POSTGRES_FINISH_TYPES.map((type) => (postgres ? `?::${type}` : '?')).join(', ');
   const tuples = Array.from({ length: rows }, () => `(${placeholders})`).join(', ');
   // v.column1 id, column2 namespace, column3 agent id (null: admin scope), then FINISH_COLUMNS.
