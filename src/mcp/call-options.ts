@@ -1,5 +1,6 @@
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ErrorCode, McpError, type Progress, type ProgressNotification } from '@modelcontextprotocol/sdk/types.js';
+import { CallAbort } from '../common/call-abort.js';
 import type { CallToolOptions, ProgressUpdate, UpstreamTarget } from './types.js';
 
 /** Turning the public CallToolOptions into SDK request options (the hot path: keep it allocation-light). */
@@ -29,7 +30,7 @@ function toProgressUpdate(p: Progress | ProgressNotification['params']): Progres
  * the request upstream (`notifications/cancelled`) and the call ends as a timeout.
  */
 function linkSignal(parent: AbortSignal | undefined, maxTotalMs: number): { signal: AbortSignal; unlink: () => void } {
-  const child = new AbortController();
+  const child = new CallAbort();
   const onAbort = () => child.abort(parent?.reason);
   parent?.addEventListener('abort', onAbort, { once: true });
   const cap = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { canExecute, type Principal } from '../auth/principal.js';
+import { CallAbort } from '../common/call-abort.js';
 import { settleWithin } from '../common/deadline.js';
 import { containsUnstorableText } from '../common/storable-text.js';
 import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
@@ -65,7 +66,7 @@ export interface ExecutionServiceDeps {
 }
 
 interface RunningExecution {
-  controller: AbortController;
+  controller: CallAbort;
   owner: Principal;
   done: Promise<CompletedExecution>;
 }
@@ -183,7 +184,7 @@ export class ExecutionService {
       },
       options,
     );
-    const controller = new AbortController();
+    const controller = new CallAbort();
     const done = this.run(principal, connection, execution, controller.signal, request.via);
     this.running.set(execution.id, { controller, owner: principal, done });
     // Started executions may never be awaited (startExecution); their failure is already recorded.
