@@ -84,7 +84,7 @@ export function jsonPostAnswerer(
       return undefined;
     }
     const serverContext: GatewayServerContext = { req: request, reply, caller, requestId, clientIp };
-    const view = requestView(request);
+    const view = new FastifyRequestView(request);
     let result: unknown;
     try {
       result = await getResultForParams({ params, request: view as unknown as Request }, serverContext);
@@ -154,18 +154,33 @@ function isPlainSuccess(result: unknown): result is ExecutionResult & { stringif
   return !errors?.length && !(extensions as { http?: unknown } | undefined)?.http;
 }
 
-function requestView(request: FastifyRequest): RequestView {
-  const { headers } = request;
-  const header = (name: string): string | null => {
-    const value = headers[name.toLowerCase()];
+/** A class rather than an object of closures: one is made per request. */
+class FastifyRequestView implements RequestView {
+  readonly headers: RequestView['headers'];
+
+  constructor(private readonly request: FastifyRequest) {
+    this.headers = new HeaderView(request.headers);
+  }
+
+  get method(): string {
+    return this.request.method;
+  }
+
+  get url(): string {
+    return `http://${this.request.hostname || 'localhost'}${this.request.url}`;
+  }
+}
+
+class HeaderView {
+  constructor(private readonly headers: FastifyRequest['headers']) {}
+
+  get(name: string): string | null {
+    const value = this.headers[name.toLowerCase()];
     if (value === undefined) return null;
     return Array.isArray(value) ? value.join(', ') : value;
-  };
-  return {
-    method: request.method,
-    get url() {
-      return `http://${request.hostname || 'localhost'}${request.url}`;
-    },
-    headers: { get: header, has: (name) => header(name) !== null },
-  };
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
 }
