@@ -71,6 +71,12 @@ export function jsonPostAnswerer(
   const fetchAPI = yoga.fetchAPI;
   const resultProcessHooks = (yoga as unknown as { onResultProcessHooks: ResultProcessHook[] }).onResultProcessHooks;
   const { trustedProxies } = services.config.http;
+  /**
+   * The content type Yoga's result processors give a single successful result, by Accept header.
+   * Only Yoga's own processors choose (one hook, useResultProcessors), and for a single result
+   * their choice depends on the Accept header alone; with any other hook nothing is remembered.
+   */
+  const successMediaTypes = resultProcessHooks.length === 1 ? new Map<string, string>() : undefined;
 
   return async (request, reply) => {
     if (request.method !== 'POST' || mediaTypeOf(request.headers['content-type']) !== 'application/json') return undefined;
@@ -92,6 +98,10 @@ export function jsonPostAnswerer(
       // Yoga's own pipeline masks what its hooks throw; so does this path, with the same mapping.
       result = { errors: [mapError(error, requestId).error] };
     }
+
+    const accept = request.headers.accept ?? '';
+    const known = isPlainSuccess(result) ? successMediaTypes?.get(accept) : undefined;
+    if (known !== undefined) return successDocument(result as PlainSuccess, known);
 
     let processor: ResultProcessor | undefined;
     let mediaType = '*/*';
@@ -118,9 +128,8 @@ export function jsonPostAnswerer(
       });
     }
     if (processor === processRegularResult && isPlainSuccess(result)) {
-      // What processRegularResult would build for it, minus the Response object.
-      const stringify = result.stringify ?? JSON.stringify;
-      return new JsonDocument(`${mediaType}; charset=utf-8`, stringify(result));
+      if (successMediaTypes && successMediaTypes.size < MAX_REMEMBERED_ACCEPTS) successMediaTypes.set(accept, mediaType);
+      return successDocument(result, mediaType);
     }
     return processor(result, fetchAPI, mediaType);
   };
@@ -147,8 +156,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Distinct Accept headers whose choice is remembered; clients send a handful. */
+const MAX_REMEMBERED_ACCEPTS = 64;
+
+type PlainSuccess = ExecutionResult & { stringify?: (value: unknown) => string };
+
+/** What processRegularResult would build for a plain success, minus the Response object. */
+function successDocument(result: PlainSuccess, mediaType: string): JsonDocument {
+  const stringify = result.stringify ?? JSON.stringify;
+  return new JsonDocument(`${mediaType}; charset=utf-8`, stringify(result));
+}
+
 /** A single result with neither errors nor HTTP instructions: 200, and its JSON text as is. */
-function isPlainSuccess(result: unknown): result is ExecutionResult & { stringify?: (value: unknown) => string } {
+function isPlainSuccess(result: unknown): result is PlainSuccess {
   if (typeof result !== 'object' || result === null || Array.isArray(result) || isAsyncIterable(result)) return false;
   const { errors, extensions } = result as ExecutionResult;
   return !errors?.length && !(extensions as { http?: unknown } | undefined)?.http;

@@ -93,6 +93,8 @@ describe('POST /graphql with a JSON body', () => {
   it.each(Object.entries(CASES))('%s: the same status, headers and bytes with and without the JSON POST path', async (name, c) => {
     const [fast, full] = [await ask(withPath, name, c), await ask(withoutPath, name, c)];
     expect(fast).toEqual(full);
+    // Asked again: the path remembers the content type it chose for this Accept, and must still agree.
+    expect(await ask(withPath, name, c)).toEqual(full);
   });
 
   it('runs an everyday query without building a whatwg Request (the full pipeline still does for the others)', async () => {
