@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { LimiterStore } from './gateway-process.js';
 
-/** Flags of `npm run bench -- …`; defaults give a full run of about three minutes. */
+/** Warm-up per target, at C=8, before anything is measured. */
+export const DEFAULT_WARMUP_SECONDS = 10;
+
+/** Flags of `npm run bench -- …`; defaults give a full run of about six minutes. */
 export interface BenchOptions {
   /** Seconds per measured segment (one target, one concurrency, one round). @default 2 */
   durationSeconds: number;
@@ -49,7 +52,7 @@ export type GatewayRuntime = 'build' | 'tsx';
 export type GatewayApi = 'rest' | 'graphql' | 'graphql-row' | 'mcp';
 
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
-                     [--stores memory,redis] [--apis rest,graphql,graphql-row,mcp] [--redis-url URL] [--warmup S]
+                     [--stores memory,redis] [--apis rest,graphql,graphql-row,mcp] [--redis-url URL] [--warmup S (per target, default 10)]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
                      [--profile [--profile-dir bench/profiles]] [--node-args="--flag ..."] [--out FILE]
                      [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)
@@ -103,7 +106,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     stores,
     apis,
     redisUrl: values['redis-url'],
-    warmupSeconds: positiveNumber('warmup', values.warmup, 2),
+    // Long enough for V8 to finish tiering up the hot paths: 2 s left TurboFan compiling through the
+    // first C=1 rounds (19 % of the gateway's CPU there, 1 % once warm; bench/README.md).
+    warmupSeconds: positiveNumber('warmup', values.warmup, DEFAULT_WARMUP_SECONDS),
     soak,
     retention: values.retention ?? '15s',
     soakConcurrency: Math.max(1, Math.floor(positiveNumber('soak-concurrency', values['soak-concurrency'], 32))),
