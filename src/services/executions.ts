@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { canExecute, type Principal } from '../auth/principal.js';
 import { CallAbort } from '../common/call-abort.js';
+import { timeOrderedUuid } from '../common/time-ordered-uuid.js';
 import { settleWithin } from '../common/deadline.js';
 import { containsUnstorableText } from '../common/storable-text.js';
 import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
@@ -174,7 +174,7 @@ export class ExecutionService {
     const execution = await this.deps.executions.insert(
       principal,
       {
-        id: randomUUID(),
+        id: timeOrderedUuid(),
         connectionId: connection.id,
         toolName: request.toolName,
         arguments: request.arguments,
