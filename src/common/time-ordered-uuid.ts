@@ -5,11 +5,8 @@ const POOL_IDS = 256;
 const pool = Buffer.alloc(16 * POOL_IDS);
 let next = POOL_IDS;
 
-let lastMs = 0;
-let sequence = 0;
-
 /**
- * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random
+ * A generator of UUIDs version 7 (RFC 9562): 48 bits of Unix milliseconds, then random
  * bits, so ids made later sort later. Execution ids use it because every
  * tool call inserts one row keyed by its id: a random (v4) key lands on a
  * random leaf of the primary-key index, which on a table of 150,000 rows
@@ -18,27 +15,42 @@ let sequence = 0;
  * the index's right edge. The id is still an opaque UUID to clients.
  *
  * Within one millisecond, `rand_a` (12 bits) counts up from a random start
- * (RFC 9562 §6.2, method 3), so this process's ids stay in creation order.
+ * (RFC 9562 §6.2, method 3), so one generator's ids stay in creation order.
  */
-export function timeOrderedUuid(now = Date.now()): string {
+export function timeOrderedUuids(): (now?: number) => string {
+  let lastMs = 0;
+  let sequence = 0;
+  return (now = Date.now()) => {
+    const bytes = randomBytes16();
+    if (now > lastMs) {
+      lastMs = now;
+      sequence = ((bytes[6]! & 0x07) << 8) | bytes[7]!;
+    } else {
+      // Same millisecond (or the clock stepped back): keep lastMs and count on.
+      sequence += 1;
+      if (sequence > 0xfff) {
+        lastMs += 1;
+        sequence = 0;
+      }
+    }
+    return format(lastMs, sequence, bytes);
+  };
+}
+
+/** The process's generator: its ids are in creation order. */
+export const timeOrderedUuid = timeOrderedUuids();
+
+function randomBytes16(): Buffer {
   if (next === POOL_IDS) {
     randomFillSync(pool);
     next = 0;
   }
   const bytes = pool.subarray(next * 16, next * 16 + 16);
   next += 1;
-  if (now > lastMs) {
-    lastMs = now;
-    sequence = ((bytes[6]! & 0x07) << 8) | bytes[7]!;
-  } else {
-    // Same millisecond (or the clock stepped back): keep lastMs and count on.
-    sequence += 1;
-    if (sequence > 0xfff) {
-      lastMs += 1;
-      sequence = 0;
-    }
-  }
-  const ms = lastMs;
+  return bytes;
+}
+
+function format(ms: number, sequence: number, bytes: Buffer): string {
   const hex = (value: number, digits: number) => value.toString(16).padStart(digits, '0');
   const timeHigh = Math.floor(ms / 0x10000);
   const timeLow = ms % 0x10000;
