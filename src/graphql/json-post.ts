@@ -1,12 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAsyncIterable, processRegularResult, type GraphQLParams } from 'graphql-yoga';
 import type { ExecutionResult } from 'graphql';
+import { headerValue } from '../common/header-value.js';
 import { mediaTypeOf } from '../common/media-type.js';
 import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { verifyCaller, type GatewayServerContext, type VerifiedCaller } from './caller.js';
 import { mapError } from './errors.js';
-import { nestingRefusal } from './plugins/use-variables-guard.js';
 import type { GatewayYoga } from './yoga.js';
 
 /**
@@ -58,7 +58,7 @@ const PARAM_KEYS: ReadonlySet<string> = new Set(['query', 'variables', 'operatio
  * Anything out of the ordinary answers `undefined`, and mount.ts hands the
  * request to Yoga's full pipeline, which answers it as it always has:
  * another method or media type, unexpected body keys or value types,
- * variables too deep, a token that does not check out (the 401 is built
+ * a token that does not check out (the 401 is built
  * there, once). test/graphql/json-post.test.ts holds both paths to the same
  * bytes.
  */
@@ -81,7 +81,9 @@ export function jsonPostAnswerer(
   return async (request, reply) => {
     if (request.method !== 'POST' || mediaTypeOf(request.headers['content-type']) !== 'application/json') return undefined;
     const params = graphqlParamsOf(request.body);
-    if (!params || nestingRefusal(params)) return undefined;
+    // No depth check of its own: the JSON body parser refuses a body nested deeper than MAX_JSON_DEPTH,
+    // so its variables are always shallower, and the envelope's variables guard (onParams) runs anyway.
+    if (!params) return undefined;
     const { requestId, clientIp, authorization } = callerOf(request, trustedProxies);
     let caller: VerifiedCaller;
     try {
@@ -195,9 +197,7 @@ class HeaderView {
   constructor(private readonly headers: FastifyRequest['headers']) {}
 
   get(name: string): string | null {
-    const value = this.headers[name.toLowerCase()];
-    if (value === undefined) return null;
-    return Array.isArray(value) ? value.join(', ') : value;
+    return headerValue(this.headers, name.toLowerCase());
   }
 
   has(name: string): boolean {

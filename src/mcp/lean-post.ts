@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { headerValue } from '../common/header-value.js';
 import { mediaTypeOf } from '../common/media-type.js';
 import { closeBody, EventStreamMeter, tooLargeError, toWebStream, WholeBodyMeter, type BodyBounds } from './bounded-body.js';
 import { tapLogMessages } from './sse-log-tap.js';
@@ -105,12 +106,6 @@ export async function leanPost(
 }
 
 type RawHeaders = Dispatcher.ResponseData['headers'];
-
-function headerValue(headers: RawHeaders, name: string): string | null {
-  const value = headers[name];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 function webHeaders(headers: RawHeaders): Headers {
   const web = new Headers();

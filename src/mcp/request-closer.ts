@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { abortWithoutReason } from '../common/call-abort.js';
 
 /**
  * Closes one upstream POST when the gateway ends its request (cancellation,
@@ -15,7 +16,7 @@ export class RequestCloser extends EventEmitter {
   abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
+    this.reason = reason ?? abortWithoutReason();
     this.emit('abort');
   }
 }
