@@ -203,6 +203,50 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect(await finished).toBe(true);
   });
 
+  it('tells the sync whether the batch answers every call in flight (only then may it block the main thread)', async () => {
+    const told: boolean[] = [];
+    const watched = new ExecutionRepository(orm.em, {
+      wrapSync: (sync) => async (request) => {
+        told.push(request?.alone ?? false);
+        await sync(request);
+      },
+    });
+    const first = await watched.insert(owner, newExecution());
+    const second = await watched.insert(owner, newExecution());
+    await watched.finish(owner, first.id, outcome('COMPLETED'));
+    expect(told.at(-1)).toBe(false);
+    await watched.finish(owner, second.id, outcome('COMPLETED'));
+    expect(told.at(-1)).toBe(true);
+    // A startExecution's durable RUNNING row is synced while its call is in flight.
+    const started = await watched.insert(owner, newExecution(), { durable: true });
+    expect(told.at(-1)).toBe(false);
+    await watched.finish(owner, started.id, outcome('CANCELLED'));
+    expect(told.at(-1)).toBe(true);
+  });
+
+  it('does not count a call whose durable RUNNING row failed as in flight', async () => {
+    const told: boolean[] = [];
+    let failNext = false;
+    const faulty = new ExecutionRepository(orm.em, {
+      wrapSql: (runner) => ({
+        query: async (sql, params) => {
+          if (failNext && sql.trimStart().toLowerCase().startsWith('insert')) throw new Error('disk full');
+          return runner.query(sql, params);
+        },
+      }),
+      wrapSync: (sync) => async (request) => {
+        told.push(request?.alone ?? false);
+        await sync(request);
+      },
+    });
+    failNext = true;
+    await expect(faulty.insert(owner, newExecution(), { durable: true })).rejects.toThrow('disk full');
+    failNext = false;
+    const next = await faulty.insert(owner, newExecution());
+    await faulty.finish(owner, next.id, outcome('COMPLETED'));
+    expect(told.at(-1)).toBe(true);
+  });
+
   it('keeps every execution of a burst and reports each outcome', async () => {
     const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
     const changed = await Promise.all(

@@ -341,4 +341,19 @@ export const MUTATIONS: Mutation[] = [
     test: 'test/mcp-server/passthrough-bounds.test.ts',
     name: 'tokens at once',
   },
+  {
+    feature: 'the WAL sync blocks the main thread only when no other call is in flight',
+    file: 'src/db/repositories/execution-write-queue.ts',
+    find: 'this.durable({ alone: this.unfinished.size === 0 && this.queue.length === 0 })',
+    replace: 'this.durable({ alone: true })',
+    test: 'test/db/execution-writes.test.ts',
+    name: 'every call in flight',
+  },
+  {
+    feature: 'the WAL sync leaves a slow disk to the thread pool',
+    file: 'src/db/repositories/wal-sync.ts',
+    find: 'if (request?.alone && recentMs <= inlineBudgetMs) return syncHere();',
+    replace: 'if (request?.alone) return syncHere();',
+    test: 'test/db/wal-sync.test.ts',
+  },
 ];

@@ -8,6 +8,7 @@ import {
   type InsertValues,
 } from './execution-write-sql.js';
 import type { SqlRunner } from './sql-runner.js';
+import type { WalSync } from './wal-sync.js';
 
 export type { FinishWrite, InsertValues } from './execution-write-sql.js';
 
@@ -88,16 +89,19 @@ export class ExecutionWriteQueue {
   private timer: NodeJS.Timeout | undefined;
   /** RUNNING rows that failed to be written: their finish inserts the final row instead. */
   private readonly failedInserts = new Map<string, FailedInsert>();
+  /** Executions queued as RUNNING whose terminal state is not queued yet: the calls in flight. */
+  private readonly unfinished = new Set<string>();
 
   /**
    * @param durable resolves once everything committed so far is on stable
    *   storage (SQLite: an fdatasync of the WAL, see wal-sync.ts); nobody
-   *   hears about a batch before. @default already durable (PostgreSQL commits are)
+   *   hears about a batch before. It is told whether the batch answers every
+   *   call in flight. @default already durable (PostgreSQL commits are)
    */
   constructor(
     private readonly sql: SqlRunner,
     private readonly dialect: () => 'sqlite' | 'postgresql',
-    private readonly durable: () => Promise<void> = async () => undefined,
+    private readonly durable: WalSync = async () => undefined,
   ) {}
 
   /**
@@ -116,6 +120,7 @@ export class ExecutionWriteQueue {
     });
     outcome.catch(() => undefined);
     this.queue.push({ kind: 'insert', id, values, running: values, durable, settle, written: outcome.catch(() => undefined) });
+    this.unfinished.add(id);
     this.requestWrite(durable);
     return outcome;
   }
@@ -132,6 +137,7 @@ export class ExecutionWriteQueue {
       reject = rej;
     });
     this.queue.push({ kind: 'finish', write, resolve, reject, written: result.catch(() => undefined) });
+    this.unfinished.delete(write.id);
     this.requestWrite(true);
     return result;
   }
@@ -218,7 +224,10 @@ export class ExecutionWriteQueue {
     const updated = updates.length > 0 ? await this.writeUpdates(updates) : [];
     for (const insert of inserts.values()) {
       const error = failures.get(insert.id);
-      if (error !== undefined) this.rememberFailedInsert(insert, error);
+      if (error === undefined) continue;
+      this.rememberFailedInsert(insert, error);
+      // A durable insert that failed fails its call before it starts: no terminal state will follow.
+      if (insert.durable) this.unfinished.delete(insert.id);
     }
     const notify = (syncError: unknown) => {
       for (const insert of inserts.values()) insert.settle(failures.get(insert.id) ?? syncError);
@@ -239,7 +248,7 @@ export class ExecutionWriteQueue {
     // (the next one covers it), which halves the syncs when calls outlast INSERT_DELAY_MS. A failed sync
     // fails every waiter (the rows were written, so nothing is reconciled).
     if (!batch.some((item) => item.kind === 'finish' || item.durable)) return notify(undefined);
-    this.durable().then(
+    this.durable({ alone: this.unfinished.size === 0 && this.queue.length === 0 }).then(
       () => notify(undefined),
       (error: unknown) => notify(error ?? new Error('sync failed')),
     );

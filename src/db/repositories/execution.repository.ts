@@ -7,7 +7,7 @@ import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionSt
 import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner, type SqlRunner } from './sql-runner.js';
-import { walFileSync } from './wal-sync.js';
+import { walFileSync, type WalSync } from './wal-sync.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -77,7 +77,7 @@ export class ExecutionRepository {
     options: {
       instanceId?: string;
       wrapSql?: (runner: SqlRunner) => SqlRunner;
-      wrapSync?: (sync: () => Promise<void>) => () => Promise<void>;
+      wrapSync?: (sync: WalSync) => WalSync;
     } = {},
   ) {
     this.instanceId = options.instanceId ?? randomUUID();
@@ -85,8 +85,8 @@ export class ExecutionRepository {
     const sqlite = this.encoding.dialect === 'sqlite';
     const runner = sqlite ? sqlitePreparedRunner(knex, { commitWithoutSync: true }) : knexRunner(knex);
     const path = String(em.config.get('dbName'));
-    // SQLite: each batch commits without fsync, then the WAL is synced off the main thread before anyone hears back.
-    const sync = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : async () => undefined;
+    // SQLite: each batch commits without fsync, then the WAL is synced (wal-sync.ts) before anyone hears back.
+    const sync: WalSync = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : async () => undefined;
     const durable = options.wrapSync ? options.wrapSync(sync) : sync;
     this.sql = options.wrapSql ? options.wrapSql(runner) : runner;
     this.writes = new ExecutionWriteQueue(this.sql, () => this.encoding.dialect, durable);
