@@ -27,6 +27,8 @@ export interface Cell extends Segment {
   upstreamCpuMs: number;
   loadGeneratorCpuMs: number;
   gatewayRssMiB: number | null;
+  /** Gateway CPU per call in each round, in round order (gateway targets only). */
+  gatewayCpuMsPerCallByRound: number[];
   firstError?: string;
 }
 
@@ -38,6 +40,8 @@ export interface Row extends Segment {
   addedP50Ms: number | null;
   addedP99Ms: number | null;
   gatewayCpuMsPerCall: number | null;
+  /** The same, round by round: what `--compare` pairs up. */
+  gatewayCpuMsPerCallByRound: number[];
   gatewayRssMiB: number | null;
   upstreamCpuMsPerCall: number;
   loadGeneratorCpuMsPerCall: number;
@@ -70,6 +74,7 @@ export function toRows(cells: Cell[]): Row[] {
       addedP50Ms: null,
       addedP99Ms: null,
       gatewayCpuMsPerCall: cell.kind === 'direct' ? null : round(cell.gatewayCpuMs / calls, 4),
+      gatewayCpuMsPerCallByRound: cell.gatewayCpuMsPerCallByRound.map((ms) => round(ms, 4)),
       gatewayRssMiB: cell.gatewayRssMiB === null ? null : round(cell.gatewayRssMiB, 1),
       upstreamCpuMsPerCall: round(cell.upstreamCpuMs / calls, 4),
       loadGeneratorCpuMsPerCall: round(cell.loadGeneratorCpuMs / calls, 4),
@@ -192,4 +197,30 @@ export function formatRows(rows: Row[]): string {
 export function formatChecks(checks: TargetCheck[]): string {
   const lines = checks.map((c) => [c.met ? 'MET' : 'NOT MET', c.target, c.name, c.threshold, c.measured]);
   return table(['result', 'target', 'check', 'threshold', 'measured'], lines);
+}
+
+/**
+ * `--compare`: each gateway's CPU per call against the other checkout's, round
+ * by round. Both ran in the same round, seconds apart, so the ratio of a pair
+ * is far steadier than the ratio of totals on a machine whose speed drifts
+ * over minutes; the median of the pairs is the figure to quote.
+ */
+export function formatPairs(rows: Row[], label: string): string {
+  const lines = ['C  target                 rounds  median now/before  lowest  highest'];
+  for (const row of rows) {
+    if (row.kind === 'direct' || row.target.endsWith(`@${label}`)) continue;
+    const other = rows.find((r) => r.target === `${row.target}@${label}` && r.concurrency === row.concurrency);
+    if (!other) continue;
+    const ratios = row.gatewayCpuMsPerCallByRound
+      .map((ms, i) => ms / (other.gatewayCpuMsPerCallByRound[i] ?? Number.NaN))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    if (ratios.length === 0) continue;
+    const median = ratios[Math.floor(ratios.length / 2)]!;
+    lines.push(
+      `${String(row.concurrency).padEnd(3)}${row.target.padEnd(23)}${String(ratios.length).padStart(6)}` +
+        `${median.toFixed(3).padStart(19)}${ratios[0]!.toFixed(3).padStart(8)}${ratios.at(-1)!.toFixed(3).padStart(9)}`,
+    );
+  }
+  return lines.join('\n');
 }

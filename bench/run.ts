@@ -17,7 +17,7 @@ import { buildCheckout, startGatewayProcess, type GatewayProcess, type LimiterSt
 import { runClosedLoop } from './load-generator.js';
 import { parseOptions, USAGE, type BenchOptions, type GatewayApi } from './options.js';
 import { ownCpuMs, readProc } from './proc-stats.js';
-import { checkTargets, formatChecks, formatRows, toRows, type Cell, type TargetKind } from './report.js';
+import { checkTargets, formatChecks, formatPairs, formatRows, toRows, type Cell, type TargetKind } from './report.js';
 import { runSoak } from './soak.js';
 import {
   createDirectTarget,
@@ -184,6 +184,7 @@ async function measureMatrix(env: Environment, targets: MeasuredTarget[], option
           upstreamCpuMs: 0,
           loadGeneratorCpuMs: 0,
           gatewayRssMiB: null,
+          gatewayCpuMsPerCallByRound: [],
         };
         cell.calls += sample.calls;
         cell.errors += sample.errors;
@@ -193,6 +194,7 @@ async function measureMatrix(env: Environment, targets: MeasuredTarget[], option
         cell.loadGeneratorCpuMs += ownAfter - ownBefore;
         if (gatewayAfter) {
           cell.gatewayCpuMs += gatewayAfter.cpuMs - gatewayBefore;
+          cell.gatewayCpuMsPerCallByRound.push((gatewayAfter.cpuMs - gatewayBefore) / Math.max(1, sample.calls));
           cell.gatewayRssMiB = gatewayAfter.rssMiB;
         }
         if (sample.firstError !== undefined) cell.firstError ??= sample.firstError;
@@ -243,6 +245,11 @@ async function runMatrix(options: BenchOptions): Promise<void> {
         `${options.rounds} rounds × ${options.durationSeconds} s per target and concurrency, interleaved.\n\n`,
     );
     process.stdout.write(`${formatRows(rows)}\n\nTargets (bench/report.ts):\n${formatChecks(checks)}\n`);
+    if (options.compare) {
+      process.stdout.write(
+        `\nGateway CPU per call, paired round by round with @${options.compare.label}:\n${formatPairs(rows, options.compare.label)}\n`,
+      );
+    }
     writeJson(options.out, {
       kind: 'throughput',
       at: new Date().toISOString(),
