@@ -31,6 +31,8 @@ const nav = document.getElementById('nav') as HTMLElement;
 
 let api: Api | undefined;
 let leaving: Array<() => void> = [];
+/** Counts navigations: a view still loading when the next one starts must not draw over it. */
+let navigation = 0;
 
 function leaveView(): void {
   for (const cleanup of leaving) cleanup();
@@ -105,6 +107,7 @@ function drawNav(admin: boolean, agentId: string): void {
 async function route(session: Api, me: ViewContext['me']): Promise<void> {
   if (session !== api) return;
   leaveView();
+  const current = ++navigation;
   const [name = 'overview', parameter] = location.hash.replace(/^#\/?/, '').split('/');
   const key = name === '' ? 'overview' : name;
   const known = ROUTES[key];
@@ -118,14 +121,23 @@ async function route(session: Api, me: ViewContext['me']): Promise<void> {
     replace(main, h('h2', {}, 'Page not found'), h('p', {}, h('a', { href: '#/overview' }, 'Go to the overview')));
     return;
   }
-  replace(main, notice('info', 'Loading…'));
-  const context: ViewContext = { api: session, me, main, onLeave: (cleanup) => leaving.push(cleanup) };
+  // Each navigation draws into its own element: a view that answers after the user moved on (a slow
+  // overview, then a click) draws into an element no longer on the page, and its live updates stop at once.
+  const root = h('div', { class: 'view' });
+  replace(main, root);
+  replace(root, notice('info', 'Loading…'));
+  const context: ViewContext = {
+    api: session,
+    me,
+    main: root,
+    onLeave: (cleanup) => (current === navigation ? leaving.push(cleanup) : cleanup()),
+  };
   try {
     await view(context, parameter ? decodeURIComponent(parameter) : undefined);
   } catch (error) {
-    if ((error as ApiError).code !== 'UNAUTHENTICATED') replace(main, notice('error', (error as ApiError).message ?? String(error)));
+    if ((error as ApiError).code !== 'UNAUTHENTICATED') replace(root, notice('error', (error as ApiError).message ?? String(error)));
   }
-  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
+  if (current === navigation && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 start();

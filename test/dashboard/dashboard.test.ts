@@ -256,6 +256,36 @@ describe.skipIf(!haveChromium)(
       expect(await victim.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
     });
 
+    it('keeps the page the user moved to when the one before answers late', async () => {
+      const late = await gw.agent('dash-late', 'dash-late-ns');
+      const created = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: late.token,
+        body: { server_name: 'late-html', url: html.url },
+      });
+      const { id } = (await created.json()) as { id: string };
+      const { page: slow } = await openPage('late');
+      // Hold the overview's query (the page signing in lands on) until the user has moved on.
+      const isOverview = (postData: string | null) => (postData ?? '').includes('query Overview');
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await slow.route('**/graphql', async (route) => {
+        if (isOverview(route.request().postData())) await held;
+        await route.continue();
+      });
+      await signIn(slow, late.token);
+      await slow.evaluate((connectionId) => (location.hash = `#/connections/${connectionId}`), id);
+      const tool = slow.locator('section[data-tool="html-tool"]');
+      await tool.waitFor(WAIT);
+      const answered = slow.waitForResponse((response) => isOverview(response.request().postData()));
+      release();
+      await (await answered).finished();
+      // The late answer is read and drawn within a few turns of the page's event loop.
+      for (let turn = 0; turn < 5; turn++) await slow.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
+      expect(await slow.getByRole('heading', { level: 2 }).allTextContents()).toEqual(['Tools of late-html']);
+      expect(await tool.locator('h3').textContent()).toBe(`Title ${HTML_PAYLOAD} (html-tool)`);
+    });
+
     it('sends an expired session back to sign-in with a message', async () => {
       // Expired on paper already, but inside the gateway's allowance for clock skew for 15 more seconds:
       // time enough to sign in on a loaded machine, without waiting the whole allowance out.
