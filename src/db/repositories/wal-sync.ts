@@ -119,8 +119,8 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalS
     });
 
   const sync: WalSync = (request) => {
+    // While a sync runs, a new one queues behind it (whichever path it would take): waiters are answered in order.
     if (!running) {
-      // A sync in progress (or one queued behind it) must finish first: its waiters are answered in order.
       if (request?.alone && recentMs <= inlineBudgetMs) return syncHere();
       running = syncOnPool().finally(() => {
         running = undefined;
