@@ -231,14 +231,20 @@ describe.skipIf(!haveChromium)(
       await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
     });
 
-    it('shows what a hostile upstream sends as text: no markup, no script', async () => {
-      const hostile = await gw.agent('dash-hostile', 'dash-hostile-ns');
+    /** A new agent in a namespace of its own, with a connection to the hostile HTML upstream. */
+    async function htmlConnection(agentId: string, serverName: string) {
+      const agent = await gw.agent(agentId, `${agentId}-ns`);
       const created = await gw.request('/api/v1/mcp/connections', {
         method: 'POST',
-        token: hostile.token,
-        body: { server_name: 'html', url: html.url },
+        token: agent.token,
+        body: { server_name: serverName, url: html.url },
       });
       const { id } = (await created.json()) as { id: string };
+      return { agent, id };
+    }
+
+    it('shows what a hostile upstream sends as text: no markup, no script', async () => {
+      const { agent: hostile, id } = await htmlConnection('dash-hostile', 'html');
       const { page: victim } = await openPage('hostile');
       await signIn(victim, hostile.token);
       await victim.goto(`${gw.url}/#/connections/${id}`);
@@ -257,13 +263,7 @@ describe.skipIf(!haveChromium)(
     });
 
     it('keeps the page the user moved to when the one before answers late', async () => {
-      const late = await gw.agent('dash-late', 'dash-late-ns');
-      const created = await gw.request('/api/v1/mcp/connections', {
-        method: 'POST',
-        token: late.token,
-        body: { server_name: 'late-html', url: html.url },
-      });
-      const { id } = (await created.json()) as { id: string };
+      const { agent: late, id } = await htmlConnection('dash-late', 'late-html');
       const { page: slow } = await openPage('late');
       // Hold the overview's query (the page signing in lands on) until the user has moved on.
       const isOverview = (postData: string | null) => (postData ?? '').includes('query Overview');
