@@ -216,7 +216,8 @@ export function formatPairs(rows: Row[], label: string): string {
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
     if (ratios.length === 0) continue;
-    const median = ratios[Math.floor(ratios.length / 2)]!;
+    const middle = ratios.length / 2;
+    const median = ratios.length % 2 === 1 ? ratios[Math.floor(middle)]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
     lines.push(
       `${String(row.concurrency).padEnd(3)}${row.target.padEnd(23)}${String(ratios.length).padStart(6)}` +
         `${median.toFixed(3).padStart(19)}${ratios[0]!.toFixed(3).padStart(8)}${ratios.at(-1)!.toFixed(3).padStart(9)}`,

@@ -41,6 +41,8 @@ function leaveView(): void {
 
 function signOut(message: string | null): void {
   leaveView();
+  // A view still loading belongs to the session that ends here: whatever it registers from now on stops at once.
+  navigation++;
   api?.close();
   api = undefined;
   clearToken();

@@ -247,6 +247,24 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect(told.at(-1)).toBe(true);
   });
 
+  it('does not count a call whose durable RUNNING row was written but not synced as in flight', async () => {
+    const told: boolean[] = [];
+    let failSync = false;
+    const unsynced = new ExecutionRepository(orm.em, {
+      wrapSync: (sync) => async (request) => {
+        told.push(request?.alone ?? false);
+        if (failSync) throw new Error('fdatasync: I/O error');
+        await sync(request);
+      },
+    });
+    failSync = true;
+    await expect(unsynced.insert(owner, newExecution(), { durable: true })).rejects.toThrow('I/O error');
+    failSync = false;
+    const next = await unsynced.insert(owner, newExecution());
+    await unsynced.finish(owner, next.id, outcome('COMPLETED'));
+    expect(told.at(-1)).toBe(true);
+  });
+
   it('keeps every execution of a burst and reports each outcome', async () => {
     const burst = await Promise.all(Array.from({ length: 60 }, () => start()));
     const changed = await Promise.all(

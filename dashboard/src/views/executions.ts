@@ -74,8 +74,10 @@ export const executionsView: View = async (context) => {
     if (execution.status === 'RUNNING') follow(execution.id);
     show();
   };
+  /** Set once the user moved on: a list that answers afterwards must not open streams nobody will close. */
+  let left = false;
   const follow = (id: string) => {
-    if (following.has(id)) return;
+    if (left || following.has(id)) return;
     const stop = api.subscribe(ExecutionProgressDocument, { id }, ({ executionProgress: event }) => {
       upsert(event.execution, event.progress ?? event.execution.progress, event.total ?? event.execution.total);
       if (event.type !== 'PROGRESS' && event.type !== 'LOG' && event.execution.status !== 'RUNNING') following.get(id)?.();
@@ -83,6 +85,7 @@ export const executionsView: View = async (context) => {
     following.set(id, stop);
   };
   context.onLeave(() => {
+    left = true;
     for (const stop of following.values()) stop();
   });
 

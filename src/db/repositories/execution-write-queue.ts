@@ -224,13 +224,15 @@ export class ExecutionWriteQueue {
     const updated = updates.length > 0 ? await this.writeUpdates(updates) : [];
     for (const insert of inserts.values()) {
       const error = failures.get(insert.id);
-      if (error === undefined) continue;
-      this.rememberFailedInsert(insert, error);
-      // A durable insert that failed fails its call before it starts: no terminal state will follow.
-      if (insert.durable) this.unfinished.delete(insert.id);
+      if (error !== undefined) this.rememberFailedInsert(insert, error);
     }
     const notify = (syncError: unknown) => {
-      for (const insert of inserts.values()) insert.settle(failures.get(insert.id) ?? syncError);
+      for (const insert of inserts.values()) {
+        const error = failures.get(insert.id) ?? syncError;
+        // A durable insert that failed (written or not) fails its call before it starts: no terminal state follows.
+        if (error !== undefined && insert.durable) this.unfinished.delete(insert.id);
+        insert.settle(error);
+      }
       for (const { finish, changed } of coalesced) {
         const error = failures.get(finish.write.id) ?? syncError;
         if (error === undefined) finish.resolve(changed);

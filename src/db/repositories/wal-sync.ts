@@ -20,7 +20,10 @@ import { performance } from 'node:perf_hooks';
  *   call skips two thread hand-offs (a wake-up of a pool thread and one of the
  *   event loop): on a 2-core VM at one caller that was ~0.1–0.3 ms of CPU per
  *   call, more than the fdatasync itself. Only while recent syncs were quick
- *   (`inlineBudgetMs`), so a slow disk never holds the loop for long.
+ *   (`inlineBudgetMs`): a slow disk, and a new process until a sync on the
+ *   pool has timed its disk, stay on the pool; a rare stall of a quick disk
+ *   holds the loop as long as it lasts, delaying only requests that arrive
+ *   meanwhile.
  *
  * Calls that arrive while a sync runs share the next one (their frames may
  * have missed the running one).
@@ -57,8 +60,8 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalS
   const now = options.now ?? (() => performance.now());
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
-  /** Moving average of recent sync times (ms), on either path. */
-  let recentMs = 0;
+  /** Moving average of recent sync times (ms), on either path. Starts just over the budget: the disk is unknown until it has synced on the pool. */
+  let recentMs = inlineBudgetMs * 1.01;
 
   const record = (startedAt: number) => {
     const tookMs = Math.min(now() - startedAt, OUTLIER_CAP * inlineBudgetMs);
