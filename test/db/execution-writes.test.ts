@@ -203,14 +203,28 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect(await finished).toBe(true);
   });
 
-  it('tells the sync whether the batch answers every call in flight (only then may it block the main thread)', async () => {
+  /** A repository that records what each sync is told, and can fail its INSERTs or its syncs. */
+  function watchedRepository() {
     const told: boolean[] = [];
+    const failing = { insert: false, sync: false };
     const watched = new ExecutionRepository(orm.em, {
+      wrapSql: (runner) => ({
+        query: async (sql, params) => {
+          if (failing.insert && sql.trimStart().toLowerCase().startsWith('insert')) throw new Error('disk full');
+          return runner.query(sql, params);
+        },
+      }),
       wrapSync: (sync) => async (request) => {
         told.push(request?.alone ?? false);
+        if (failing.sync) throw new Error('fdatasync: I/O error');
         await sync(request);
       },
     });
+    return { watched, told, failing };
+  }
+
+  it('tells the sync whether the batch answers every call in flight (only then may it block the main thread)', async () => {
+    const { watched, told } = watchedRepository();
     const first = await watched.insert(owner, newExecution());
     const second = await watched.insert(owner, newExecution());
     await watched.finish(owner, first.id, outcome('COMPLETED'));
@@ -224,44 +238,16 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     expect(told.at(-1)).toBe(true);
   });
 
-  it('does not count a call whose durable RUNNING row failed as in flight', async () => {
-    const told: boolean[] = [];
-    let failNext = false;
-    const faulty = new ExecutionRepository(orm.em, {
-      wrapSql: (runner) => ({
-        query: async (sql, params) => {
-          if (failNext && sql.trimStart().toLowerCase().startsWith('insert')) throw new Error('disk full');
-          return runner.query(sql, params);
-        },
-      }),
-      wrapSync: (sync) => async (request) => {
-        told.push(request?.alone ?? false);
-        await sync(request);
-      },
-    });
-    failNext = true;
-    await expect(faulty.insert(owner, newExecution(), { durable: true })).rejects.toThrow('disk full');
-    failNext = false;
-    const next = await faulty.insert(owner, newExecution());
-    await faulty.finish(owner, next.id, outcome('COMPLETED'));
-    expect(told.at(-1)).toBe(true);
-  });
-
-  it('does not count a call whose durable RUNNING row was written but not synced as in flight', async () => {
-    const told: boolean[] = [];
-    let failSync = false;
-    const unsynced = new ExecutionRepository(orm.em, {
-      wrapSync: (sync) => async (request) => {
-        told.push(request?.alone ?? false);
-        if (failSync) throw new Error('fdatasync: I/O error');
-        await sync(request);
-      },
-    });
-    failSync = true;
-    await expect(unsynced.insert(owner, newExecution(), { durable: true })).rejects.toThrow('I/O error');
-    failSync = false;
-    const next = await unsynced.insert(owner, newExecution());
-    await unsynced.finish(owner, next.id, outcome('COMPLETED'));
+  it.each([
+    ['failed to be written', 'insert', 'disk full'],
+    ['was written but not synced', 'sync', 'I/O error'],
+  ] as const)('does not count a call whose durable RUNNING row %s as in flight', async (_how, fault, message) => {
+    const { watched, told, failing } = watchedRepository();
+    failing[fault] = true;
+    await expect(watched.insert(owner, newExecution(), { durable: true })).rejects.toThrow(message);
+    failing[fault] = false;
+    const next = await watched.insert(owner, newExecution());
+    await watched.finish(owner, next.id, outcome('COMPLETED'));
     expect(told.at(-1)).toBe(true);
   });
 
