@@ -4,7 +4,7 @@ import type { LimiterStore } from './gateway-process.js';
 /** Warm-up per target, at C=8, before anything is measured. */
 export const DEFAULT_WARMUP_SECONDS = 10;
 
-/** Flags of `npm run bench -- …`; defaults give a full run of about six minutes. */
+/** Flags of `npm run bench -- …`; defaults give a full run of about eight minutes. */
 export interface BenchOptions {
   /** Seconds per measured segment (one target, one concurrency, one round). @default 2 */
   durationSeconds: number;
@@ -22,7 +22,7 @@ export interface BenchOptions {
   apis: GatewayApi[];
   /** Unset: a private redis-server child. */
   redisUrl: string | undefined;
-  /** Unmeasured warm-up per target before the matrix. @default 2 */
+  /** Unmeasured warm-up per target before the matrix, at C=8 and again at C=1 when C=1 is measured. @default 10 */
   warmupSeconds: number;
   /** Executions for the soak run; 0 runs the throughput matrix instead. */
   soak: number;

@@ -29,6 +29,8 @@ export interface Cell extends Segment {
   gatewayRssMiB: number | null;
   /** Gateway CPU per call in each round, in round order (gateway targets only). */
   gatewayCpuMsPerCallByRound: number[];
+  /** The upstream's CPU per call in each round: the same machine's drift, on code that does not change. */
+  upstreamCpuMsPerCallByRound: number[];
   firstError?: string;
 }
 
@@ -44,6 +46,7 @@ export interface Row extends Segment {
   gatewayCpuMsPerCallByRound: number[];
   gatewayRssMiB: number | null;
   upstreamCpuMsPerCall: number;
+  upstreamCpuMsPerCallByRound: number[];
   loadGeneratorCpuMsPerCall: number;
   firstError?: string;
 }
@@ -77,6 +80,7 @@ export function toRows(cells: Cell[]): Row[] {
       gatewayCpuMsPerCallByRound: cell.gatewayCpuMsPerCallByRound.map((ms) => round(ms, 4)),
       gatewayRssMiB: cell.gatewayRssMiB === null ? null : round(cell.gatewayRssMiB, 1),
       upstreamCpuMsPerCall: round(cell.upstreamCpuMs / calls, 4),
+      upstreamCpuMsPerCallByRound: cell.upstreamCpuMsPerCallByRound.map((ms) => round(ms, 4)),
       loadGeneratorCpuMsPerCall: round(cell.loadGeneratorCpuMs / calls, 4),
     };
     if (cell.firstError !== undefined) row.firstError = cell.firstError;
