@@ -1,8 +1,9 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics.js';
 
 export interface MetricsOptions {
   /**
-   * Also export Node process metrics (CPU, memory, event-loop lag, GC).
+   * Also export Node process metrics (CPU, memory, event-loop lag, GC): see process-metrics.ts.
    * @default true
    */
   processMetrics?: boolean;
@@ -125,7 +126,7 @@ export class Metrics {
     // Present from the first scrape, so dashboards and alerts see 0 rather than "no data".
     this.degradedMode.set(0);
     this.connectionsActive.set(0);
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
   }
 
   /** Makes `mcp_connections_active` report `count()` at every scrape. */

@@ -356,4 +356,18 @@ export const MUTATIONS: Mutation[] = [
     replace: 'if (request?.alone) return syncHere();',
     test: 'test/db/wal-sync.test.ts',
   },
+  {
+    feature: 'event loop lag reported beyond the sampling interval',
+    file: 'src/observability/process-metrics.ts',
+    find: 'return Math.max(0, nanoseconds / 1e6 - EVENT_LOOP_SAMPLE_MS) / 1000;',
+    replace: 'return nanoseconds / 1e9;',
+    test: 'test/observability/metrics.test.ts',
+  },
+  {
+    feature: 'event loop lag statistics cover the time since the last scrape',
+    file: 'src/observability/process-metrics.ts',
+    find: '    histogram.reset();',
+    replace: '',
+    test: 'test/observability/metrics.test.ts',
+  },
 ];
