@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { LimiterStore } from './gateway-process.js';
 
-/** Warm-up per target, at C=8, before anything is measured. */
+/** Warm-up per target, at C=8 and then at C=1 when C=1 is measured, before anything is measured. */
 export const DEFAULT_WARMUP_SECONDS = 10;
 
 /** Flags of `npm run bench -- …`; defaults give a full run of about eight minutes. */

@@ -152,8 +152,9 @@ async function buildTargets(env: Environment, maxConcurrency: number, apis: read
  * C=8 warms the paths every C ≥ 8 takes (batched writes, syncs on the thread
  * pool). One caller takes paths of its own (a call's rows written as one, the
  * sync on the event loop) that V8 optimises only once they run: after a C=8
- * warm-up alone, ~250 functions were compiled by TurboFan for the first time
- * during the first 40 s at C=1, and the C=1 rounds measured that (bench/README.md).
+ * warm-up alone, TurboFan compiled 228 functions for the first time during the
+ * first 60 s at C=1, and the C=1 rounds measured that (bench/README.md). The
+ * direct target warms up at C=1 too: its client and the upstream tier up alike.
  */
 function warmupConcurrencies(measured: number[]): number[] {
   return measured.includes(1) ? [8, 1] : [8];

@@ -36,6 +36,7 @@ export class Metrics {
   readonly toolsQuarantined: Gauge;
   private countQuarantinedTools: (() => Promise<number>) | undefined;
   private probeReadiness: (() => Promise<boolean>) | undefined;
+  private stopProcessMetrics: (() => void) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -126,7 +127,7 @@ export class Metrics {
     // Present from the first scrape, so dashboards and alerts see 0 rather than "no data".
     this.degradedMode.set(0);
     this.connectionsActive.set(0);
-    if (options.processMetrics ?? true) registerProcessMetrics(this.registry);
+    if (options.processMetrics ?? true) this.stopProcessMetrics = registerProcessMetrics(this.registry);
   }
 
   /** Makes `mcp_connections_active` report `count()` at every scrape. */
@@ -152,5 +153,10 @@ export class Metrics {
   /** The Prometheus text exposition of every series. */
   render(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** Stops the event loop lag sampler; the series stay readable. */
+  close(): void {
+    this.stopProcessMetrics?.();
   }
 }

@@ -275,6 +275,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       await limiter.close();
       await events.close();
       await orm.close(true);
+      metrics.close();
     },
   };
 }

@@ -359,14 +359,14 @@ export const MUTATIONS: Mutation[] = [
   {
     feature: 'event loop lag reported beyond the sampling interval',
     file: 'src/observability/process-metrics.ts',
-    find: 'return Math.max(0, nanoseconds / 1e6 - EVENT_LOOP_SAMPLE_MS) / 1000;',
-    replace: 'return nanoseconds / 1e9;',
+    find: 'return Math.max(0, microseconds / 1000 - EVENT_LOOP_SAMPLE_MS) / 1000;',
+    replace: 'return microseconds / 1e6;',
     test: 'test/observability/metrics.test.ts',
   },
   {
     feature: 'event loop lag statistics cover the time since the last scrape',
     file: 'src/observability/process-metrics.ts',
-    find: '    histogram.reset();',
+    find: '    intervals.reset();',
     replace: '',
     test: 'test/observability/metrics.test.ts',
   },
