@@ -5,6 +5,7 @@
  * started on another; a connection created on one is used on the other; cancel and disconnect
  * reach the instance running the call; both draw from one creates budget.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelExecutionDocument,
@@ -80,9 +81,37 @@ async function statusOn(gw: TestGateway, id: string): Promise<string | undefined
   return ((await response.json()) as { data?: { execution?: { status: string } } }).data?.execution?.status;
 }
 
-/** When `gw`'s event bus delivered `connection-closed` for the connection (what its pool closes the session on). */
-function heardOn(gw: TestGateway, connectionId: string): { at: number | undefined; since: number } {
-  const heard = { at: undefined as number | undefined, since: Date.now() };
+interface Heard {
+  since: number;
+  /** When `gw`'s event bus delivered `connection-closed` for the connection (what its pool closes the session on). */
+  at: number | undefined;
+  /** When a client subscribed on Redis itself saw it: whether the other instance published it at all. */
+  onRedis: number | undefined;
+  /** How many subscribers Redis counts on the channel, read when the call did not end. */
+  subscribers: () => Promise<string>;
+  close: () => void;
+}
+
+async function heardOn(gw: TestGateway, connectionId: string): Promise<Heard> {
+  const observer = new Redis(redis.url);
+  await observer.subscribe('connection-closed');
+  const counter = new Redis(redis.url);
+  const heard: Heard = {
+    since: Date.now(),
+    at: undefined,
+    onRedis: undefined,
+    subscribers: async () => {
+      const [, count] = (await counter.call('PUBSUB', 'NUMSUB', 'connection-closed')) as [string, number];
+      return `${count} (this observer included)`;
+    },
+    close: () => {
+      observer.disconnect();
+      counter.disconnect();
+    },
+  };
+  observer.on('message', (_channel: string, message: string) => {
+    if (message.includes(connectionId)) heard.onRedis ??= Date.now();
+  });
   const iterator = gw.gateway.services.events.pubsub.subscribe('connection-closed')[Symbol.asyncIterator]();
   void (async () => {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
@@ -98,12 +127,7 @@ function heardOn(gw: TestGateway, connectionId: string): { at: number | undefine
  * Waits for the execution to leave RUNNING on `gw`; when it does not, says what `gw` last read, whether its
  * event bus delivered the disconnect, whether its pool still holds a session, and what the upstream saw.
  */
-async function callEnds(
-  gw: TestGateway,
-  executionId: string,
-  connectionId: string,
-  heard: { at: number | undefined; since: number },
-): Promise<string> {
+async function callEnds(gw: TestGateway, executionId: string, connectionId: string, heard: Heard): Promise<string> {
   let last: string | undefined;
   try {
     return await eventually(
@@ -120,11 +144,15 @@ async function callEnds(
     const { activeSessions, sessionsDeleted, cancellations } = upstream.state();
     throw new Error(
       `the call did not end within 15 s of the disconnect: the execution read ${last ?? 'nothing (no data in the answer)'}; ` +
-        `connection-closed ${heard.at === undefined ? 'never reached its instance' : `reached its instance ${heard.at - heard.since} ms after the disconnect was sent`}; ` +
+        `connection-closed ${heard.at === undefined ? 'never reached its instance' : `reached its instance ${heard.at - heard.since} ms after the disconnect was sent`} ` +
+        `(${heard.onRedis === undefined ? 'nor a client subscribed on Redis: it was not published' : `a client subscribed on Redis saw it ${heard.onRedis - heard.since} ms after`}; ` +
+        `Redis counts ${await heard.subscribers().catch((e: unknown) => String(e))} subscribers on the channel); ` +
         `its upstream session there is ${session}; the upstream has ${activeSessions} sessions open, ` +
         `${sessionsDeleted} deleted, ${cancellations} calls cancelled`,
       { cause: error },
     );
+  } finally {
+    heard.close();
   }
 }
 
@@ -164,7 +192,7 @@ describe('commands across instances', () => {
   it('a disconnect on B stops the call running on A', async () => {
     const connectionId = await connectTest(first);
     const executionId = await startSlowCall(first, connectionId);
-    const heard = heardOn(first, connectionId);
+    const heard = await heardOn(first, connectionId);
     const disconnected = (await data(second, DisconnectDocument, { id: connectionId }, agent.token)).disconnect!;
     expect(disconnected.status).toBe('DISCONNECTED');
     expect(await callEnds(first, executionId, connectionId, heard)).not.toBe('COMPLETED');
@@ -174,7 +202,7 @@ describe('commands across instances', () => {
   it.runIf(testDialect() === 'postgresql')('a disconnect on B naming the id in capitals stops the call on A too', async () => {
     const connectionId = await connectTest(first);
     const executionId = await startSlowCall(first, connectionId);
-    const heard = heardOn(first, connectionId);
+    const heard = await heardOn(first, connectionId);
     const disconnected = (await data(second, DisconnectDocument, { id: connectionId.toUpperCase() }, agent.token)).disconnect!;
     expect(disconnected).toMatchObject({ id: connectionId, status: 'DISCONNECTED' });
     expect(await callEnds(first, executionId, connectionId, heard)).not.toBe('COMPLETED');
