@@ -27,6 +27,8 @@ export interface RedisTestServer {
   restart(): Promise<void>;
 }
 
+class PortTakenError extends Error {}
+
 /** @default 10 s — a cold redis-server is ready in well under a second. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
@@ -51,18 +53,47 @@ async function waitForPong(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+/** The pid of the redis-server answering on `port` (`INFO server`), or undefined when nothing answers. */
+export async function pidOnPort(port: number): Promise<number | undefined> {
+  return new Promise((resolvePid) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let answer = '';
+    const done = (pid: number | undefined): void => {
+      socket.destroy();
+      resolvePid(pid);
+    };
+    socket.setTimeout(2_000, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.once('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      const pid = /^process_id:(\d+)\r?$/m.exec(answer)?.[1];
+      if (pid !== undefined) done(Number(pid));
+    });
+  });
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveExit) => child.once('exit', () => resolveExit()));
 }
 
+/** Fresh ports tried when the one picked was taken before redis-server could bind it. */
+const PORT_ATTEMPTS = 3;
+
 /** Starts a private, non-persistent redis-server on a free loopback port. */
 export async function startRedis(): Promise<RedisTestServer> {
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tmws-redis-'));
+  let port = await freePort();
   let child: ChildProcess;
   let paused = false;
 
+  /**
+   * Starts redis-server on `port` and makes sure the server answering there is ours: when the port was
+   * taken meanwhile (another file's private Redis, started or restarted at the same moment), ours fails
+   * to bind and exits, and a PONG alone would come from that other server — which its own test may
+   * pause or kill under this one.
+   */
   const launch = async (): Promise<void> => {
     child = spawn(
       'redis-server',
@@ -71,6 +102,12 @@ export async function startRedis(): Promise<RedisTestServer> {
     );
     const spawnFailure = new Promise<never>((_, reject) => child.once('error', reject));
     await Promise.race([waitForPong(port, DEFAULT_READY_TIMEOUT_MS), spawnFailure]);
+    const answering = await pidOnPort(port);
+    if (answering !== child.pid) {
+      signal('SIGKILL');
+      await exited(child);
+      throw new PortTakenError(`port ${port} is answered by redis-server pid ${answering}, not ours (pid ${child.pid})`);
+    }
   };
 
   const signal = (name: NodeJS.Signals): void => {
@@ -94,7 +131,15 @@ export async function startRedis(): Promise<RedisTestServer> {
   };
   process.once('exit', onExit);
 
-  await launch();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === PORT_ATTEMPTS) throw error;
+      port = await freePort();
+    }
+  }
 
   return {
     url: `redis://127.0.0.1:${port}`,
