@@ -210,8 +210,9 @@ async function measureMatrix(env: Environment, targets: MeasuredTarget[], option
         cell.upstreamCpuMsPerCallByRound.push(upstreamCpuMs / Math.max(1, sample.calls));
         cell.loadGeneratorCpuMs += ownAfter - ownBefore;
         if (gatewayAfter) {
-          cell.gatewayCpuMs += gatewayAfter.cpuMs - gatewayBefore;
-          cell.gatewayCpuMsPerCallByRound.push((gatewayAfter.cpuMs - gatewayBefore) / Math.max(1, sample.calls));
+          const gatewayCpuMs = gatewayAfter.cpuMs - gatewayBefore;
+          cell.gatewayCpuMs += gatewayCpuMs;
+          cell.gatewayCpuMsPerCallByRound.push(gatewayCpuMs / Math.max(1, sample.calls));
           cell.gatewayRssMiB = gatewayAfter.rssMiB;
         }
         if (sample.firstError !== undefined) cell.firstError ??= sample.firstError;

@@ -95,19 +95,21 @@ interface Heard {
 async function heardOn(gw: TestGateway, connectionId: string): Promise<Heard> {
   const observer = new Redis(redis.url);
   await observer.subscribe('connection-closed');
-  const counter = new Redis(redis.url);
   const heard: Heard = {
     since: Date.now(),
     at: undefined,
     onRedis: undefined,
     subscribers: async () => {
-      const [, count] = (await counter.call('PUBSUB', 'NUMSUB', 'connection-closed')) as [string, number];
-      return `${count} (this observer included)`;
+      // A subscribed client cannot ask: another connection, only when the call did not end.
+      const counter = new Redis(redis.url);
+      try {
+        const [, count] = (await counter.call('PUBSUB', 'NUMSUB', 'connection-closed')) as [string, number];
+        return `${count} (this observer included)`;
+      } finally {
+        counter.disconnect();
+      }
     },
-    close: () => {
-      observer.disconnect();
-      counter.disconnect();
-    },
+    close: () => observer.disconnect(),
   };
   observer.on('message', (_channel: string, message: string) => {
     if (message.includes(connectionId)) heard.onRedis ??= Date.now();

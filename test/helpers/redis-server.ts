@@ -32,45 +32,50 @@ class PortTakenError extends Error {}
 /** @default 10 s — a cold redis-server is ready in well under a second. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
+/**
+ * Sends one inline command over a raw socket and reads the answer as it arrives: `read` returns the
+ * result once it has enough of it. Undefined when nothing answers in time.
+ */
+function askRedis<T>(port: number, command: string, read: (answer: string) => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  return new Promise((resolveAnswer) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let answer = '';
+    const done = (result: T | undefined): void => {
+      socket.destroy();
+      resolveAnswer(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      const result = read(answer);
+      if (result !== undefined) done(result);
+    });
+  });
+}
+
 /** Resolves once `PING` over a raw socket answers `+PONG`. */
 async function waitForPong(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolvePing) => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      const done = (result: boolean): void => {
-        socket.destroy();
-        resolvePing(result);
-      };
-      socket.setTimeout(500, () => done(false));
-      socket.once('error', () => done(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (chunk) => done(chunk.toString().startsWith('+PONG')));
-    });
-    if (ok) return;
+    if (await askRedis(port, 'PING', (answer) => answer.startsWith('+PONG'), 500)) return;
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** The pid of the redis-server answering on `port` (`INFO server`), or undefined when nothing answers. */
-export async function pidOnPort(port: number): Promise<number | undefined> {
-  return new Promise((resolvePid) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let answer = '';
-    const done = (pid: number | undefined): void => {
-      socket.destroy();
-      resolvePid(pid);
-    };
-    socket.setTimeout(2_000, () => done(undefined));
-    socket.once('error', () => done(undefined));
-    socket.once('connect', () => socket.write('INFO server\r\n'));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString();
+export function pidOnPort(port: number): Promise<number | undefined> {
+  return askRedis(
+    port,
+    'INFO server',
+    (answer) => {
       const pid = /^process_id:(\d+)\r?$/m.exec(answer)?.[1];
-      if (pid !== undefined) done(Number(pid));
-    });
-  });
+      return pid === undefined ? undefined : Number(pid);
+    },
+    2_000,
+  );
 }
 
 function exited(child: ChildProcess): Promise<void> {
