@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import type { Redis } from 'ioredis';
 import { createRedisClient } from '../common/redis-client.js';
 import { settleWithin } from '../common/deadline.js';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
 import type { Logger } from '../observability/logger.js';
+import { createRedisPublisher, type RedisPublisher } from './redis-publisher.js';
 
 export type ExecutionEventType = 'STATE' | 'PROGRESS' | 'LOG' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -109,12 +109,12 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
     setMaxListeners(0, eventTarget);
     return { pubsub: createPubSub<Channels>({ eventTarget }), subscribed: () => Promise.resolve(true), close: async () => {} };
   }
-  // Subscriptions must survive Redis hiccups: queuing, retrying clients, unlike the limiter's.
-  // A publish gives up after two reconnects (the event is lost, logged once); a subscribe waits longer.
+  // Subscriptions must survive Redis hiccups: reconnecting clients, unlike the limiter's. A publish waits
+  // HOLD_WHILE_DOWN_MS for a connection (then the event is lost, logged once); a subscribe waits longer.
   const publishClient = createRedisClient(redisUrl, { role: 'event bus publish', logger, overrides: { maxRetriesPerRequest: 2 } });
   const subscribeClient = createRedisClient(redisUrl, { role: 'event bus subscribe', logger });
   const target = createRedisEventTarget({ publishClient, subscribeClient });
-  const publisher = publishAfterTurn(publishClient, logger);
+  const publisher = publishAfterTurn(createRedisPublisher(publishClient, logger), logger);
   const eventTarget: RedisEventTarget = {
     addEventListener: target.addEventListener.bind(target),
     removeEventListener: target.removeEventListener.bind(target),
@@ -150,45 +150,33 @@ type BusEvent = Parameters<RedisEventTarget['dispatchEvent']>[0];
 
 /**
  * Publishes the events of one turn of the event loop to Redis at the end of
- * that turn, in order (the same JSON on the same channel as
+ * that turn, in order, as one write (the same JSON on the same channel as
  * @graphql-yoga/redis-event-target, whose subscriber side is used as is).
  * A tool call publishes its terminal event just before its response is
  * written; serialising and sending it first (and waking Redis) put about half
  * a millisecond on every call's latency at low concurrency. Subscribers still
  * receive every event, a turn later.
  *
- * A publish that fails (Redis down longer than the client's retries) loses
- * that event, is logged once per outage, and never becomes an unhandled
- * rejection: a Redis outage must not take the gateway down.
+ * An event that cannot be serialised or sent is lost, logged once per outage
+ * (RedisPublisher), and never becomes an unhandled rejection: a Redis outage
+ * must not take the gateway down.
  */
 function publishAfterTurn(
-  client: Redis,
+  publisher: RedisPublisher,
   logger: Logger | undefined,
 ): { dispatchEvent(event: BusEvent): boolean; flush(): void; settled(timeoutMs: number): Promise<void> } {
   let queued: BusEvent[] = [];
-  let failing = false;
-  const inFlight = new Set<Promise<unknown>>();
-  const published = () => {
-    if (failing) logger?.info('event bus publishing to redis again');
-    failing = false;
-  };
-  const lost = (error: unknown) => {
-    if (!failing) logger?.warn({ err: error }, 'event bus could not publish to redis; events are lost until it is back');
-    failing = true;
-  };
   const flush = () => {
     const events = queued;
     queued = [];
     for (const event of events) {
       try {
-        const payload = event.detail === undefined ? '' : JSON.stringify(event.detail);
-        const sent = client.publish(event.type, payload).then(published, lost);
-        inFlight.add(sent);
-        void sent.finally(() => inFlight.delete(sent));
+        publisher.publish(event.type, event.detail === undefined ? '' : JSON.stringify(event.detail));
       } catch (error) {
-        lost(error);
+        logger?.warn({ err: error, channel: event.type }, 'event bus could not serialise an event; it is lost');
       }
     }
+    publisher.flush();
   };
   return {
     dispatchEvent(event) {
@@ -197,9 +185,6 @@ function publishAfterTurn(
       return true;
     },
     flush,
-    async settled(timeoutMs) {
-      if (inFlight.size === 0) return;
-      await settleWithin(Promise.allSettled([...inFlight]), timeoutMs, []);
-    },
+    settled: (timeoutMs) => publisher.settled(timeoutMs),
   };
 }

@@ -86,8 +86,11 @@ function exited(child: ChildProcess): Promise<void> {
 /** Fresh ports tried when the one picked was taken before redis-server could bind it. */
 const PORT_ATTEMPTS = 3;
 
-/** Starts a private, non-persistent redis-server on a free loopback port. */
-export async function startRedis(): Promise<RedisTestServer> {
+/**
+ * Starts a private, non-persistent redis-server on a free loopback port. `args` are more of its
+ * command-line settings, e.g. `['--rename-command', 'CLIENT', '']` for a server without CLIENT.
+ */
+export async function startRedis(options: { args?: string[] } = {}): Promise<RedisTestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tmws-redis-'));
   let port = await freePort();
   let child: ChildProcess;
@@ -102,7 +105,10 @@ export async function startRedis(): Promise<RedisTestServer> {
   const launch = async (): Promise<void> => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir],
+      [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir],
+        ...(options.args ?? []),
+      ],
       { stdio: 'ignore' },
     );
     const spawnFailure = new Promise<never>((_, reject) => child.once('error', reject));
