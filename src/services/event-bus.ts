@@ -111,10 +111,12 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   }
   // Subscriptions must survive Redis hiccups: reconnecting clients, unlike the limiter's. A publish waits
   // HOLD_WHILE_DOWN_MS for a connection (then the event is lost, logged once); a subscribe waits longer.
-  const publishClient = createRedisClient(redisUrl, { role: 'event bus publish', logger, overrides: { maxRetriesPerRequest: 2 } });
   const subscribeClient = createRedisClient(redisUrl, { role: 'event bus subscribe', logger });
-  const target = createRedisEventTarget({ publishClient, subscribeClient });
-  const publisher = publishAfterTurn(createRedisPublisher(publishClient, logger), logger);
+  // Only the subscribing side of the event target is used: its dispatchEvent is replaced below, and the
+  // publishing connection is the RedisPublisher's own, which no other code may send commands on.
+  const target = createRedisEventTarget({ publishClient: subscribeClient, subscribeClient });
+  const redisPublisher = createRedisPublisher(redisUrl, logger);
+  const publisher = publishAfterTurn(redisPublisher, logger);
   const eventTarget: RedisEventTarget = {
     addEventListener: target.addEventListener.bind(target),
     removeEventListener: target.removeEventListener.bind(target),
@@ -136,7 +138,7 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
       // Last events out, waiting for Redis only briefly: a shutdown must not hang on a Redis that is down.
       publisher.flush();
       await publisher.settled(CLOSE_PUBLISH_WAIT_MS);
-      publishClient.disconnect();
+      redisPublisher.close();
       subscribeClient.disconnect();
     },
   };

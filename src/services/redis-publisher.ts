@@ -1,38 +1,25 @@
 import type { Redis } from 'ioredis';
+import { createRedisClient } from '../common/redis-client.js';
 import { settleWithin } from '../common/deadline.js';
 import type { Logger } from '../observability/logger.js';
 
-/** How long events wait for a connection that is down (or not yet up) before they count as lost. */
+/**
+ * How long events wait for a connection that is down (or not yet up and
+ * checked) before they count as lost; counted from the first event held.
+ */
 export const HOLD_WHILE_DOWN_MS = 2_000;
 
 /** Held events beyond this many are lost, oldest first: an outage must not grow memory without bound. */
 export const MAX_HELD_EVENTS = 10_000;
 
+/** An answer slower than this to the connection check (or to a publish in `answered` mode) means a broken connection. */
+export const PUBLISH_COMMAND_TIMEOUT_MS = 2_000;
+
 /**
- * Publishes to Redis on a connection that Redis does not answer.
- *
- * Nobody reads PUBLISH's answer (how many subscribers got the message), yet
- * each one woke the gateway: at one call at a time a tool call publishes
- * twice (RUNNING, then its outcome), and the two answers, arriving while the
- * process was idle, cost more gateway CPU per call than the Redis writes
- * themselves (bench/README.md, "Sixth round"). So once a connection is ready,
- * it is switched to `CLIENT REPLY OFF` (Redis 3.2+) and the events of a turn
- * of the event loop are written to its socket as one RESP write; ioredis
- * still owns the connection (TLS, AUTH, reconnects, error logging).
- *
- * - A fresh connection is first asked `CLIENT REPLY ON` through ioredis. Its
- *   answer comes after the answer of everything ioredis sent before, so
- *   nothing sent later is left waiting for a reply; a server that refuses the
- *   command (a Redis-compatible server without it) is published to the usual
- *   way, answers and all.
- * - While the connection is down or being checked, events are held, in order,
- *   for up to HOLD_WHILE_DOWN_MS (about what ioredis's two retries gave
- *   before); then they are lost, logged once per outage, like before. Pub/sub
- *   is at most once anyway: a subscriber that is away misses events too.
+ * The channel the connection check publishes an empty message to: a user that may not publish (Redis 7
+ * ACLs, `resetchannels`) is found out there, since a connection that is not answered hears no errors.
  */
-export function createRedisPublisher(client: Redis, logger: Logger | undefined): RedisPublisher {
-  return new QuietPublisher(client, logger);
-}
+export const PROBE_CHANNEL = 'tmws:event-bus:probe';
 
 export interface RedisPublisher {
   /** Sends the message with the others of this batch (see `flush`), or holds it while the connection is down. */
@@ -41,6 +28,44 @@ export interface RedisPublisher {
   flush(): void;
   /** Resolves once everything published has been handed to the socket, or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
+  /** Closes the connection (after what was written has been sent). */
+  close(): void;
+}
+
+/**
+ * Publishes to Redis on a connection of its own that Redis does not answer.
+ *
+ * Nobody reads PUBLISH's answer (how many subscribers got the message), yet
+ * each one woke the gateway: at one call at a time a tool call publishes
+ * twice (RUNNING, then its outcome), and the two answers, arriving while the
+ * process was idle, cost gateway CPU per call (bench/README.md, "Sixth
+ * round"). So once a connection is ready, it is switched to `CLIENT REPLY OFF`
+ * (Redis 3.2+) and the events of a batch are written to its socket as one RESP
+ * write; ioredis still owns the connection (TLS, AUTH, reconnects, error
+ * logging), and no other code holds it, so no command that expects an answer
+ * can follow the switch.
+ *
+ * - A fresh connection is first checked through ioredis: `CLIENT REPLY ON`
+ *   and a PUBLISH to PROBE_CHANNEL. Their answers come after those of
+ *   everything ioredis sent before, so nothing sent earlier is left waiting.
+ *   A server that refuses either (a Redis-compatible server without CLIENT
+ *   REPLY, a user whose ACL forbids publishing) is published to the usual
+ *   way, answers and all, so that its refusals are logged.
+ * - A server that accepts the switch yet keeps answering is found out by the
+ *   bytes it sends: the connection is dropped and the next one is answered.
+ * - While the connection is down or being checked, events are held, in order,
+ *   for up to HOLD_WHILE_DOWN_MS; then they are lost, logged once per
+ *   outage. Events written just before a connection breaks are lost without
+ *   a word: pub/sub is at most once anyway (a subscriber that is away misses
+ *   events too), and the subscription side resynchronises on its own.
+ */
+export function createRedisPublisher(url: string, logger?: Logger): RedisPublisher {
+  const client = createRedisClient(url, {
+    role: 'event bus publish',
+    logger,
+    overrides: { maxRetriesPerRequest: 2, commandTimeout: PUBLISH_COMMAND_TIMEOUT_MS },
+  });
+  return new QuietPublisher(client, logger);
 }
 
 type Mode = 'pending' | 'quiet' | 'answered';
@@ -49,6 +74,10 @@ class QuietPublisher implements RedisPublisher {
   private mode: Mode = 'pending';
   /** Bumped at every close, so a check answered on an earlier connection does not switch the new one. */
   private connection = 0;
+  /** Set when this server accepted the switch but kept answering: every later connection stays answered. */
+  private switchIgnored = false;
+  /** The connection's `bytesRead` when it went quiet; it must not move. */
+  private readAtQuiet = 0;
   /** Messages of the current batch. */
   private batch: Message[] = [];
   /** Messages waiting for a connection (mode `pending`), oldest first. */
@@ -58,13 +87,13 @@ class QuietPublisher implements RedisPublisher {
   private lastWrite: Promise<void> = Promise.resolve();
   private readonly answers = new Set<Promise<unknown>>();
   private failing = false;
-  private saidUnsupported = false;
+  private saidAnswered = false;
 
   constructor(
     private readonly client: Redis,
     private readonly logger: Logger | undefined,
   ) {
-    client.on('ready', () => this.check(this.connection));
+    client.on('ready', () => void this.check(this.connection));
     client.on('close', () => {
       this.connection++;
       this.mode = 'pending';
@@ -88,7 +117,7 @@ class QuietPublisher implements RedisPublisher {
     if (this.batch.length === 0) return;
     const messages = this.batch;
     this.batch = [];
-    if (this.mode === 'quiet' && this.write(publishes(messages))) this.published();
+    if (this.mode === 'quiet' && this.stillQuiet() && this.write(publishes(messages))) this.published();
     else this.hold(messages);
   }
 
@@ -101,25 +130,47 @@ class QuietPublisher implements RedisPublisher {
     await settleWithin(everything, timeoutMs, undefined);
   }
 
-  /** Asks a fresh connection whether it can go quiet, then does. */
-  private check(connection: number): void {
-    this.client.call('CLIENT', 'REPLY', 'ON').then(
-      () => {
-        if (connection !== this.connection) return;
-        // Raw, past ioredis, which would wait for an answer forever.
-        if (!this.write(resp('CLIENT', 'REPLY', 'OFF'))) return;
-        this.mode = 'quiet';
-        this.release();
-      },
-      (error: unknown) => {
-        if (connection !== this.connection || !isReplyError(error)) return; // closed meanwhile: the next `ready` checks again
-        if (!this.saidUnsupported)
-          this.logger?.info({ err: error }, 'redis does not support CLIENT REPLY; event bus publishes wait for answers');
-        this.saidUnsupported = true;
-        this.mode = 'answered';
-        this.release();
-      },
-    );
+  close(): void {
+    this.client.disconnect();
+  }
+
+  /** Checks a fresh connection, then switches it to quiet, or to answered when the server refuses. */
+  private async check(connection: number): Promise<void> {
+    let refusal: Error | undefined = this.switchIgnored ? new Error('redis kept answering after CLIENT REPLY OFF') : undefined;
+    if (!refusal) {
+      try {
+        await this.client.call('CLIENT', 'REPLY', 'ON');
+        await this.client.publish(PROBE_CHANNEL, '');
+      } catch (error) {
+        if (!isReplyError(error)) {
+          // No answer in time on a connection that says it is ready: start over on a new one.
+          if (connection === this.connection) this.client.disconnect(true);
+          return;
+        }
+        refusal = error;
+      }
+    }
+    if (connection !== this.connection) return; // closed meanwhile: the next `ready` checks again
+    if (refusal) {
+      if (!this.saidAnswered) this.logger?.info({ err: refusal }, 'event bus publishes wait for redis to answer each one');
+      this.saidAnswered = true;
+      this.mode = 'answered';
+    } else {
+      // Raw, past ioredis, which would wait for an answer forever.
+      if (!this.write(resp('CLIENT', 'REPLY', 'OFF'))) return;
+      this.readAtQuiet = this.client.stream.bytesRead;
+      this.mode = 'quiet';
+    }
+    this.release();
+  }
+
+  /** False (and the connection dropped, to be answered from then on) when a quiet connection has been sent bytes. */
+  private stillQuiet(): boolean {
+    if (this.client.stream.bytesRead === this.readAtQuiet) return true;
+    this.logger?.warn('redis kept answering after CLIENT REPLY OFF; event bus publishes wait for answers from now on');
+    this.switchIgnored = true;
+    this.client.disconnect(true);
+    return false;
   }
 
   /** Sends what was held, in order, once the connection is usable. */
@@ -146,7 +197,6 @@ class QuietPublisher implements RedisPublisher {
     this.heldOut ??= withResolvers();
     this.holdTimer ??= setTimeout(() => {
       this.holdTimer = undefined;
-      if (this.held.length === 0) return;
       this.held = [];
       this.lost(new Error(`redis was not reachable within ${HOLD_WHILE_DOWN_MS} ms`));
       this.settleHeld();
@@ -163,7 +213,12 @@ class QuietPublisher implements RedisPublisher {
   private write(data: string): boolean {
     const stream = this.client.stream;
     if (this.client.status !== 'ready' || !stream?.writable) return false;
-    this.lastWrite = new Promise((resolve) => stream.write(data, () => resolve()));
+    this.lastWrite = new Promise((resolve) =>
+      stream.write(data, (error) => {
+        if (error) this.lost(error);
+        resolve();
+      }),
+    );
     return true;
   }
 
@@ -193,7 +248,7 @@ function resp(...parts: string[]): string {
   return out;
 }
 
-function isReplyError(error: unknown): boolean {
+function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError';
 }
 

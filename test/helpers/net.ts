@@ -64,3 +64,47 @@ export async function startConnectionCounter(host = '127.0.0.1'): Promise<Connec
     close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
   };
 }
+
+/** A TCP relay to a local port that counts what the server sends back and may rewrite what the client sends. */
+export interface TcpRelay {
+  readonly port: number;
+  /** Bytes relayed from the server to clients so far, over every connection. */
+  bytesToClients(): number;
+  close(): Promise<void>;
+}
+
+export async function startTcpRelay(targetPort: number, rewrite: (fromClient: Buffer) => Buffer = (chunk) => chunk): Promise<TcpRelay> {
+  let toClients = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server: Server = createServer((client) => {
+    const target = createConnection({ port: targetPort, host: '127.0.0.1' });
+    for (const socket of [client, target]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk: Buffer) => target.write(rewrite(chunk)));
+    target.on('data', (chunk: Buffer) => {
+      toClients += chunk.length;
+      client.write(chunk);
+    });
+    // Either side going away (a killed server, a closed client) ends both.
+    const end = (): void => {
+      client.destroy();
+      target.destroy();
+    };
+    for (const socket of [client, target]) socket.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolveListen());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    bytesToClients: () => toClients,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    },
+  };
+}
