@@ -16,6 +16,7 @@ const ON_BOTH_DIALECTS = [
   'test/graphql/failed-execution.test.ts',
   'test/db/dialect.test.ts',
   'test/services/tool-governance/pinning.test.ts',
+  'test/db/no-async-local-storage.test.ts',
 ];
 
 export default defineConfig({

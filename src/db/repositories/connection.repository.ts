@@ -7,6 +7,7 @@ import { McpConnectionSchema, ToolPinSchema, ToolSchema, type ConnectionStatus, 
 import { LoadingCache } from '../../common/loading-cache.js';
 import { storableStructure } from '../../common/storable-text.js';
 import type { CatalogueReview, PinView, PreviousTool } from './catalogue-review.types.js';
+import { findPage } from './find-page.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -54,10 +55,11 @@ export interface CatalogueTool {
  * here, so no caller can forget them.
  *
  * Writes use MikroORM's native operations (insert, nativeUpdate, insertMany in
- * an explicit transaction), never `flush()`/`transactional()`: both run inside
- * an AsyncLocalStorage, and the first such call switches on Node's promise
- * hooks for the rest of the process — a cost every promise of every request
- * (including every tool call) would then pay.
+ * an explicit transaction), never `flush()`/`transactional()`, and lists use
+ * `findPage`, never `findAndCount`: all three run inside an AsyncLocalStorage,
+ * and the first such call switches on Node's promise hooks for the rest of the
+ * process — a cost every promise of every request (including every tool call)
+ * would then pay (test/db/no-async-local-storage.test.ts).
  */
 export class ConnectionRepository {
   /** Rows by id; an entry still loading is shared by every caller that misses meanwhile (one query, not one per caller). */
@@ -105,7 +107,7 @@ export class ConnectionRepository {
       ...this.scope(principal),
       status: query.status ?? { $ne: 'disconnected' },
     };
-    const [rows, total] = await this.em.fork().findAndCount(McpConnectionSchema, where, {
+    const [rows, total] = await findPage(this.em.fork(), McpConnectionSchema, where, {
       orderBy: { createdAt: 'desc', id: 'asc' },
       limit: query.limit,
       offset: query.offset,

@@ -8,6 +8,7 @@ import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner, type SqlRunner } from './sql-runner.js';
 import { walFileSync, type WalSync } from './wal-sync.js';
+import { findPage } from './find-page.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -199,7 +200,7 @@ export class ExecutionRepository {
       ...(query.status ? { status: query.status } : {}),
     };
     await this.writes.settled();
-    const [rows, total] = await this.em.fork().findAndCount(ExecutionSchema, where, {
+    const [rows, total] = await findPage(this.em.fork(), ExecutionSchema, where, {
       orderBy: { startedAt: 'desc', id: 'asc' },
       limit: query.limit,
       offset: query.offset,

@@ -15,6 +15,7 @@ import {
   type ToolPin,
   type ToolPolicy,
 } from '../entities/index.js';
+import { findPage } from './find-page.js';
 
 export interface PolicyValues {
   allow: string[];
@@ -126,7 +127,7 @@ export class ToolGovernanceRepository {
   async audit(principal: Principal, query: AuditQuery): Promise<{ rows: GovernanceAudit[]; total: number }> {
     const where: FilterQuery<GovernanceAudit> = { namespace: principal.namespace };
     if (query.action) where.action = query.action;
-    const [rows, total] = await this.em.fork().findAndCount(GovernanceAuditSchema, where, {
+    const [rows, total] = await findPage(this.em.fork(), GovernanceAuditSchema, where, {
       orderBy: { createdAt: 'desc', id: 'asc' },
       limit: query.limit,
       offset: query.offset,
