@@ -5,7 +5,7 @@ import { createRedisClient } from '../common/redis-client.js';
 import { settleWithin } from '../common/deadline.js';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
 import type { Logger } from '../observability/logger.js';
-import { createRedisPublisher, type RedisPublisher } from './redis-publisher.js';
+import { createRedisPublisher, type Message, type RedisPublisher } from './redis-publisher.js';
 
 export type ExecutionEventType = 'STATE' | 'PROGRESS' | 'LOG' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -171,14 +171,15 @@ function publishAfterTurn(
   const flush = () => {
     const events = queued;
     queued = [];
+    const messages: Message[] = [];
     for (const event of events) {
       try {
-        publisher.publish(event.type, event.detail === undefined ? '' : JSON.stringify(event.detail));
+        messages.push([event.type, event.detail === undefined ? '' : JSON.stringify(event.detail)]);
       } catch (error) {
         logger?.warn({ err: error, channel: event.type }, 'event bus could not serialise an event; it is lost');
       }
     }
-    publisher.flush();
+    publisher.publish(messages);
   };
   return {
     dispatchEvent(event) {

@@ -22,10 +22,8 @@ export const PUBLISH_COMMAND_TIMEOUT_MS = 2_000;
 export const PROBE_CHANNEL = 'tmws:event-bus:probe';
 
 export interface RedisPublisher {
-  /** Sends the message with the others of this batch (see `flush`), or holds it while the connection is down. */
-  publish(channel: string, message: string): void;
-  /** Writes what `publish` collected: call once per batch (the event bus: at the end of a turn). */
-  flush(): void;
+  /** Sends the messages in order (as one write on a quiet connection), or holds them while the connection is down. */
+  publish(messages: Message[]): void;
   /** Resolves once everything published has been handed to the socket, or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
   /** Closes the connection (after what was written has been sent). */
@@ -40,7 +38,7 @@ export interface RedisPublisher {
  * twice (RUNNING, then its outcome), and the two answers, arriving while the
  * process was idle, cost gateway CPU per call (bench/README.md, "Sixth
  * round"). So once a connection is ready, it is switched to `CLIENT REPLY OFF`
- * (Redis 3.2+) and the events of a batch are written to its socket as one RESP
+ * (Redis 3.2+) and the messages of each `publish` are written to its socket as one RESP
  * write; ioredis still owns the connection (TLS, AUTH, reconnects, error
  * logging), and no other code holds it, so no command that expects an answer
  * can follow the switch.
@@ -78,8 +76,6 @@ class QuietPublisher implements RedisPublisher {
   private switchIgnored = false;
   /** The connection's `bytesRead` when it went quiet; it must not move. */
   private readAtQuiet = 0;
-  /** Messages of the current batch. */
-  private batch: Message[] = [];
   /** Messages waiting for a connection (mode `pending`), oldest first. */
   private held: Message[] = [];
   private holdTimer: NodeJS.Timeout | undefined;
@@ -100,24 +96,10 @@ class QuietPublisher implements RedisPublisher {
     });
   }
 
-  publish(channel: string, message: string): void {
-    if (this.mode === 'answered') {
-      const answer = this.client.publish(channel, message).then(
-        () => this.published(),
-        (error: unknown) => this.lost(error),
-      );
-      this.answers.add(answer);
-      void answer.finally(() => this.answers.delete(answer));
-      return;
-    }
-    this.batch.push([channel, message]);
-  }
-
-  flush(): void {
-    if (this.batch.length === 0) return;
-    const messages = this.batch;
-    this.batch = [];
-    if (this.mode === 'quiet' && this.stillQuiet() && this.write(publishes(messages))) this.published();
+  publish(messages: Message[]): void {
+    if (messages.length === 0) return;
+    if (this.mode === 'answered') this.publishAnswered(messages);
+    else if (this.mode === 'quiet' && this.stillQuiet() && this.write(publishes(messages))) this.published();
     else this.hold(messages);
   }
 
@@ -180,12 +162,24 @@ class QuietPublisher implements RedisPublisher {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     if (this.mode === 'answered') {
-      for (const [channel, message] of held) this.publish(channel, message);
+      this.publishAnswered(held);
     } else if (held.length > 0) {
       if (this.write(publishes(held))) this.published();
       else this.hold(held);
     }
     if (this.held.length === 0) this.settleHeld();
+  }
+
+  /** The usual way: one PUBLISH per message through ioredis, its answer (or refusal) awaited. */
+  private publishAnswered(messages: Message[]): void {
+    for (const [channel, message] of messages) {
+      const answer = this.client.publish(channel, message).then(
+        () => this.published(),
+        (error: unknown) => this.lost(error),
+      );
+      this.answers.add(answer);
+      void answer.finally(() => this.answers.delete(answer));
+    }
   }
 
   private hold(messages: Message[]): void {
@@ -233,7 +227,7 @@ class QuietPublisher implements RedisPublisher {
   }
 }
 
-type Message = [channel: string, message: string];
+export type Message = [channel: string, message: string];
 
 function publishes(messages: Message[]): string {
   let out = '';

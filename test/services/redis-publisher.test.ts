@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/observability/logger.js';
-import { createRedisPublisher, type RedisPublisher } from '../../src/services/redis-publisher.js';
+import { createRedisPublisher, type Message, type RedisPublisher } from '../../src/services/redis-publisher.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/net.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
@@ -62,8 +62,7 @@ async function setUp(
 /** Publishes `messages` in batches of 7, a turn apart, as the event bus does. */
 async function publishInBatches(publisher: RedisPublisher, channel: string, messages: string[]): Promise<void> {
   for (let i = 0; i < messages.length; i += 7) {
-    for (const message of messages.slice(i, i + 7)) publisher.publish(channel, message);
-    publisher.flush();
+    publisher.publish(messages.slice(i, i + 7).map((message): Message => [channel, message]));
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
@@ -111,8 +110,7 @@ describe('Redis publisher', () => {
       // The subscriber and the publisher reconnect with backoff: publish until one message gets through.
       await eventually(
         async () => {
-          setup.publisher.publish('restarted', 'back');
-          setup.publisher.flush();
+          setup.publisher.publish([['restarted', 'back']]);
           await new Promise((resolve) => setTimeout(resolve, 50));
           return setup.received.includes('back');
         },
