@@ -1,4 +1,4 @@
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -75,7 +75,7 @@ export interface TcpRelay {
 
 export async function startTcpRelay(targetPort: number, rewrite: (fromClient: Buffer) => Buffer = (chunk) => chunk): Promise<TcpRelay> {
   let toClients = 0;
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const target = createConnection({ port: targetPort, host: '127.0.0.1' });
     for (const socket of [client, target]) {
