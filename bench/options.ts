@@ -32,7 +32,7 @@ export interface BenchOptions {
   soakConcurrency: number;
   /** Folder for `--cpu-prof` of the gateway children; no profiling when unset. */
   profileDir: string | undefined;
-  /** @default 'bench/results.json' (soak: 'bench/soak-results.json') */
+  /** @default 'bench/out/results.json' (soak: 'bench/out/soak-results.json'); the committed runs are replaced only with --out */
   out: string;
   /** Extra Node flags for the gateway children, space-separated. */
   nodeArgs: string[];
