@@ -93,6 +93,23 @@ async function waitForHealth(url: string, child: ChildProcess, tail: () => strin
 }
 
 /**
+ * The Node flags a checkout's gateway is deployed with: those between `node`
+ * and the script on `ExecStart` of its deploy/systemd/tmws.service (none for a
+ * checkout without the unit). Each gateway of a `--compare` runs with its own
+ * checkout's flags, as it would run in service.
+ */
+export function deployedNodeFlags(root: string): string[] {
+  let unit: string;
+  try {
+    unit = readFileSync(join(resolve(root), 'deploy/systemd/tmws.service'), 'utf8');
+  } catch {
+    return [];
+  }
+  const execStart = /^ExecStart=(\S+)((?:\s+-\S+)*)\s+\S+main\.js\s*$/m.exec(unit);
+  return execStart?.[2]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
+/**
  * `npm run build` in a checkout, so its gateway runs as deployed. A checkout
  * from before the production build existed has no such script: run it with
  * `--runtime tsx` instead (both sides then run the same way).
@@ -142,7 +159,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const root = options.root ? resolve(options.root) : ROOT;
   await runToCompletion([...entry('src/cli/agent-create.ts'), '--agent-id', agentId, '--namespace', 'bench', '--name', agentId], env, root);
 
-  const nodeArgs = [...(options.nodeArgs ?? [])];
+  const nodeArgs = [...deployedNodeFlags(root), ...(options.nodeArgs ?? [])];
   // Node names each thread's profile CPU.<date>.<time>.<pid>.<tid>.<seq>; the main thread is tid 0.
   if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
   const child = spawn(process.execPath, [...nodeArgs, ...entry('src/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });

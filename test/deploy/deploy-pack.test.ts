@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { deployedNodeFlags } from '../../bench/gateway-process.js';
 import { startGateway } from '../helpers/gateway.js';
 import { prepareNginx, type TestNginx } from '../helpers/nginx.js';
 import { requireTool, runTool } from '../helpers/system-tools.js';
@@ -21,7 +22,7 @@ describe('deploy/systemd', () => {
   it('passes systemd-analyze verify, with ExecStart running the built gateway', () => {
     const systemdAnalyze = requireTool('systemd-analyze', 'systemd');
     const unit = readFileSync(join(root, 'deploy/systemd/tmws.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/tmws\/dist\/main\.js$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node (--[\w-]+ )*\/opt\/tmws\/dist\/main\.js$/m);
     for (const line of [
       'NoNewPrivileges=true',
       'ProtectSystem=strict',
@@ -43,6 +44,15 @@ describe('deploy/systemd', () => {
     const verified = runTool(systemdAnalyze, ['verify', ...units.map((name) => join(dir, name))]);
     expect(verified.output).toBe('');
     expect(verified.status).toBe(0);
+  });
+
+  it('gives npm start the Node flags it gives the built gateway, so both run alike', () => {
+    const flags = deployedNodeFlags(root);
+    expect(flags).toContain('--no-parallel-scavenge');
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const start = scripts.start?.split(/\s+/) ?? [];
+    expect(start.slice(0, 2)).toEqual(['exec', 'node']);
+    expect(start.slice(2, 2 + flags.length)).toEqual(flags);
   });
 });
 

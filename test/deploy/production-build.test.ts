@@ -4,13 +4,14 @@
  * that share Redis: create, execute and subscribe through that port, one creates budget for
  * both, a crashed worker replaced, SIGTERM stopping all.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deployedNodeFlags } from '../../bench/gateway-process.js';
 import { openOrm } from '../../src/db/orm.js';
 import { ExecutionProgressDocument, StartExecutionDocument, type ExecutionProgressSubscription } from '../gql/graphql.js';
 import { collect, sse } from '../graphql/client.js';
@@ -53,8 +54,11 @@ function productionEnv(port: number, extra: Record<string, string> = {}): Record
   };
 }
 
+/** With the Node flags of deploy/systemd/tmws.service's ExecStart: as the unit runs it. */
+const DEPLOYED_FLAGS = deployedNodeFlags(process.cwd());
+
 async function startBuilt(env: Record<string, string>): Promise<{ url: string; gateway: NodeProcess }> {
-  const gateway = startNode(join(build.dir, 'main.js'), [], env);
+  const gateway = startNode(join(build.dir, 'main.js'), [], env, DEPLOYED_FLAGS);
   cleanups.push(() => gateway.stop('SIGKILL'));
   const url = `http://127.0.0.1:${env.TMWS_API_PORT}`;
   await waitHealthy(url, gateway);
@@ -65,6 +69,11 @@ async function startBuilt(env: Record<string, string>): Promise<{ url: string; g
 async function agentToken(env: Record<string, string>, id: string): Promise<string> {
   await runNode(join(build.dir, 'cli/agent-create.js'), ['--agent-id', id, '--namespace', `${id}-ns`, '--name', id], env);
   return (await runNode(join(build.dir, 'cli/token.js'), ['--agent-id', id], env)).trim();
+}
+
+/** A process's arguments as the kernel holds them. */
+function commandLineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 }
 
 function createConnection(url: string, token: string, name: string): Promise<Response> {
@@ -103,6 +112,8 @@ describe('TMWS_WORKERS=2 on SQLite with Redis', () => {
     // Both workers registered their execution lease: two processes, neither of them the primary.
     const pids = await eventually(async () => ((await workerPids()).length === 2 ? workerPids() : undefined), 30_000, 'two workers');
     expect(pids).not.toContain(primary.child.pid);
+    // Forked workers run with the primary's Node flags (cluster.fork passes process.execArgv on).
+    for (const pid of pids) expect(commandLineOf(pid)).toEqual(expect.arrayContaining(DEPLOYED_FLAGS));
 
     const token = await agentToken(env, 'workers-agent');
     const created = await createConnection(url, token, 'everything');

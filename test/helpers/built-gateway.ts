@@ -49,9 +49,9 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** `node <script> <args>` with only `env` (plus PATH) as its environment. */
-export function startNode(script: string, args: string[], env: Record<string, string>): NodeProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+/** `node [nodeFlags] <script> <args>` with only `env` (plus PATH) as its environment. */
+export function startNode(script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): NodeProcess {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
