@@ -1,7 +1,8 @@
 /**
  * The gateway under test as a separate child process — the production build
- * (`node dist/main.js`, NODE_ENV=production, as deploy/systemd runs it) or the
- * sources (`node --import tsx src/main.ts`, as `npm start` runs them) —
+ * (`node <flags> dist/main.js`, NODE_ENV=production, as deploy/systemd runs it) or
+ * the sources (`node <flags> --import tsx src/main.ts`, as `npm start` runs them),
+ * with the Node flags of the checkout's systemd unit —
  * configured the way SPEC §9 asks: development environment,
  * rate limiter on with a scale that never caps, authentication, execution
  * recording and metrics on. Its own SQLite file in a temporary folder.

@@ -40,8 +40,8 @@ export interface BenchOptions {
   compare: { root: string; label: string } | undefined;
   /**
    * How the gateway children run: `build`, the production build as deployed
-   * (`npm run build` first, then `node dist/main.js` with NODE_ENV=production,
-   * like deploy/systemd/tmws.service); `tsx`, from the sources as `npm start`
+   * (`npm run build` first, then `node dist/main.js` with NODE_ENV=production
+   * and the unit's Node flags, like deploy/systemd/tmws.service); `tsx`, from the sources as `npm start`
    * runs them (no build step: quicker to iterate on). @default 'build'
    */
   runtime: GatewayRuntime;

@@ -249,7 +249,7 @@ async function runMatrix(options: BenchOptions): Promise<void> {
     const targets = await buildTargets(env, Math.max(...options.concurrency), options.apis);
     const gatewaySettings = env.gateways.map((g) => ({ store: g.store, name: g.name, ...g.settings }));
     process.stdout.write(
-      `\nGateway children: ${options.runtime === 'build' ? 'production build (node dist/main.js, NODE_ENV=production)' : 'sources through tsx (node --import tsx src/main.ts)'}, ` +
+      `\nGateway children: ${options.runtime === 'build' ? 'production build (node dist/main.js, NODE_ENV=production, Node flags of deploy/systemd/tmws.service)' : 'sources through tsx (node --import tsx src/main.ts)'}, ` +
         `auth ON (HS256 bearer on every call), rate limiter ON (development, ` +
         `TMWS_RATE_LIMIT_SCALE=${env.gateways[0]?.settings.TMWS_RATE_LIMIT_SCALE ?? '-'}, stores: ${options.stores.join(', ')}), ` +
         `execution recording ON (SQLite, WAL), metrics ON (/metrics, per-route HTTP histograms).\n`,
