@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signAgentToken, secretKeyBytes } from '../src/auth/jwt.js';
 import type { GatewayRuntime } from './options.js';
+import { deployedNodeFlags } from '../test/helpers/built-gateway.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
 
 export type LimiterStore = 'memory' | 'redis';
@@ -91,23 +92,6 @@ async function waitForHealth(url: string, child: ChildProcess, tail: () => strin
     }
   }
   throw new Error(`gateway did not become healthy within ${STARTUP_TIMEOUT_MS} ms: ${tail()}`);
-}
-
-/**
- * The Node flags a checkout's gateway is deployed with: those between `node`
- * and the script on `ExecStart` of its deploy/systemd/tmws.service (none for a
- * checkout without the unit). Each gateway of a `--compare` runs with its own
- * checkout's flags, as it would run in service.
- */
-export function deployedNodeFlags(root: string): string[] {
-  let unit: string;
-  try {
-    unit = readFileSync(join(resolve(root), 'deploy/systemd/tmws.service'), 'utf8');
-  } catch {
-    return [];
-  }
-  const execStart = /^ExecStart=(\S+)((?:\s+-\S+)*)\s+\S+main\.js\s*$/m.exec(unit);
-  return execStart?.[2]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
 
 /**

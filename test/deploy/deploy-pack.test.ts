@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { deployedNodeFlags } from '../../bench/gateway-process.js';
+import { deployedNodeFlags } from '../helpers/built-gateway.js';
 import { startGateway } from '../helpers/gateway.js';
 import { prepareNginx, type TestNginx } from '../helpers/nginx.js';
 import { requireTool, runTool } from '../helpers/system-tools.js';

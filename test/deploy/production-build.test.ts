@@ -11,11 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deployedNodeFlags } from '../../bench/gateway-process.js';
 import { openOrm } from '../../src/db/orm.js';
 import { ExecutionProgressDocument, StartExecutionDocument, type ExecutionProgressSubscription } from '../gql/graphql.js';
 import { collect, sse } from '../graphql/client.js';
-import { buildGateway, runNode, startNode, waitHealthy, type Build, type NodeProcess } from '../helpers/built-gateway.js';
+import {
+  buildGateway,
+  deployedNodeFlags,
+  runNode,
+  startNode,
+  waitHealthy,
+  type Build,
+  type NodeProcess,
+} from '../helpers/built-gateway.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/net.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';

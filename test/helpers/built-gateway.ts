@@ -5,8 +5,8 @@
  * keeps the build to the emit, a few seconds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { eventually } from './eventually.js';
 
 const root = process.cwd();
@@ -37,6 +37,23 @@ export async function buildGateway(): Promise<Build> {
     run(process.execPath, [tsc, '-p', 'tsconfig.migrations.json', '--outDir', join(dir, 'migrations'), '--noCheck']),
   ]);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The Node flags a checkout's gateway is deployed with: those between `node`
+ * and the script on `ExecStart` of its deploy/systemd/tmws.service (none for a
+ * checkout without the unit). Each gateway of a `--compare` runs with its own
+ * checkout's flags, as it would run in service.
+ */
+export function deployedNodeFlags(checkout: string): string[] {
+  let unit: string;
+  try {
+    unit = readFileSync(join(resolve(checkout), 'deploy/systemd/tmws.service'), 'utf8');
+  } catch {
+    return [];
+  }
+  const execStart = /^ExecStart=\S+((?:\s+-\S+)*)\s+\S+main\.js\s*$/m.exec(unit);
+  return execStart?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
 
 export interface NodeProcess {

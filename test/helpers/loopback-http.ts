@@ -7,6 +7,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { listenOnFreePort } from './net.js';
 
 export interface LoopbackHttpServer {
   /** `http://127.0.0.1:<port>` */
@@ -22,9 +23,7 @@ export async function listenOnLoopback(handler: RequestListener): Promise<Loopba
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const address = http.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnFreePort(http);
   return {
     origin: `http://127.0.0.1:${port}`,
     async stop() {

@@ -2,15 +2,20 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (the OS picks it). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
-    });
+  const probe = createServer();
+  const port = await listenOnFreePort(probe);
+  await new Promise<void>((resolveClose) => probe.close(() => resolveClose()));
+  return port;
+}
+
+/** Starts `server` listening on a port the OS picks on `host`; resolves with that port. */
+export async function listenOnFreePort(server: Server, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolveListen());
   });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
 }
 
 /** Resolves once a TCP connect to host:port succeeds; rejects after `timeoutMs`. */
@@ -51,12 +56,7 @@ export async function startConnectionCounter(host = '127.0.0.1'): Promise<Connec
     connections += 1;
     socket.destroy();
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolveListen());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnFreePort(server, host);
   return {
     port,
     host,
@@ -94,13 +94,9 @@ export async function startTcpRelay(targetPort: number, rewrite: (fromClient: Bu
     };
     for (const socket of [client, target]) socket.on('error', end).on('close', end);
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolveListen());
-  });
-  const address = server.address();
+  const port = await listenOnFreePort(server);
   return {
-    port: typeof address === 'object' && address ? address.port : 0,
+    port,
     bytesToClients: () => toClients,
     close: () => {
       for (const socket of sockets) socket.destroy();
