@@ -13,7 +13,9 @@ import type { AuthenticatedContext, GraphQLContext } from './context.js';
  *   `authenticated` narrows the context to a non-null principal.
  * - relay provides the connection types (offset cursors, `totalCount`); its
  *   `node`/`nodes` fields are off because ids are the REST UUIDs, not global ids.
- * - dataloader batches connection → tools and execution → connection.
+ * - dataloader batches connection → tools and a search match → tool (an
+ *   execution's or a match's connection is batched by `connectionOf`, see
+ *   types/connection.ts).
  * Inputs are parsed in the resolvers (graphql/inputs.ts), after the rate-limit
  * draw, and the domain rules run in the services — not in plugin-validation,
  * which would validate before the draw — so that the documented order

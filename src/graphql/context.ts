@@ -1,7 +1,9 @@
+import type DataLoader from 'dataloader';
 import type { Principal } from '../auth/principal.js';
 import { AuthenticationError } from '../errors/index.js';
 import type { BucketName } from '../ratelimit/buckets.js';
 import type { FieldResolverArgs } from './plugins/field-rate-limit.js';
+import type { McpConnection } from '../services/domain.js';
 import type { Services } from '../services/container.js';
 
 /**
@@ -23,6 +25,8 @@ export interface GraphQLContext {
   drawRateLimit(bucket: BucketName, resolver: FieldResolverArgs): Promise<void>;
   /** Epoch milliseconds at which the caller's token expires; subscriptions end then. Null without expiry. */
   credentialsExpireAt: number | null;
+  /** Batches this request's connection lookups of nested fields (`connectionOf` in types/connection.ts); made on first use. */
+  connectionLoader: DataLoader<string, McpConnection> | undefined;
 }
 
 /** The context seen by resolvers under the `authenticated` scope. */

@@ -24,7 +24,7 @@ export async function mountGraphQL(
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (request, reply) => {
       const answer: JsonPostAnswer | undefined =
-        (await answerJsonPost(request, reply)) ??
+        (await answerJsonPost(request)) ??
         // Fastify has parsed the body and the query already: Yoga gets the raw request with that body and
         // without `query`, which whatwg-node would otherwise merge back into a freshly parsed URL per request.
         (await yoga.handleNodeRequestAndResponse(

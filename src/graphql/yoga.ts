@@ -55,6 +55,7 @@ export function createGatewayYoga(services: Services, options: GatewayYogaOption
         requestId: requestId ?? randomUUID(),
         clientIp: ip,
         credentialsExpireAt: caller?.expiresAt ?? null,
+        connectionLoader: undefined,
         async drawRateLimit(bucket, resolver) {
           if (!principal) throw new AuthenticationError('Authentication required');
           await fieldLimiter(resolver, bucket, { agentId: principal.agentId, namespace: principal.namespace, ip });

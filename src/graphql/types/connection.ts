@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { canManage } from '../../auth/principal.js';
 import type { McpConnection } from '../../services/domain.js';
 import { ConnectionNotFoundError } from '../../errors/index.js';
@@ -50,10 +51,24 @@ export const McpConnectionRef = builder.objectRef<McpConnection>('McpConnection'
 });
 
 /** Batch loader body shared by every field that points at a connection (no N+1). */
-export async function loadConnections(ids: readonly string[], context: GraphQLContext): Promise<(McpConnection | Error)[]> {
+async function loadConnections(ids: readonly string[], context: GraphQLContext): Promise<(McpConnection | Error)[]> {
   const rows = await context.services.connections.readMany(requirePrincipal(context), ids);
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.map((id) => byId.get(id) ?? new ConnectionNotFoundError(id));
+}
+
+/**
+ * The connection of a nested field (an execution's, a search match's), batched
+ * per request: one `readMany` for every row of a page. The loader hangs off the
+ * context itself rather than off a WeakMap keyed by the context (Pothos's
+ * `t.loadable`): V8's young-generation collector treats WeakMap values as
+ * strong, so a loader there — and, through its closure, the request's context,
+ * resolve info and variables — survived the scavenges after every request and
+ * was promoted to the old generation (bench/README.md, tenth round).
+ */
+export function connectionOf(context: GraphQLContext, id: string): Promise<McpConnection> {
+  context.connectionLoader ??= new DataLoader<string, McpConnection>((ids) => loadConnections(ids, context), { cache: false });
+  return context.connectionLoader.load(id);
 }
 
 const McpConnectionConnection = builder.connectionObject(

@@ -5,7 +5,7 @@ import { builder } from '../builder.js';
 import type { AuthenticatedContext } from '../context.js';
 import { inArgumentTerms } from '../errors.js';
 import { pageWindow, toConnection } from '../pagination.js';
-import { loadConnections, McpConnectionRef } from './connection.js';
+import { connectionOf, McpConnectionRef } from './connection.js';
 
 export const ExecutionStatus = builder.enumType('ExecutionStatus', {
   values: {
@@ -48,11 +48,9 @@ export const ExecutionRef = builder.objectRef<Execution>('Execution').implement(
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The execution UUID (REST `execution_id`).' }),
     connectionId: t.exposeID('connectionId'),
-    connection: t.loadable({
+    connection: t.field({
       type: McpConnectionRef,
-      loaderOptions: { cache: false },
-      load: (ids: string[], context) => loadConnections(ids, context),
-      resolve: (execution) => execution.connectionId,
+      resolve: (execution, _args, context) => connectionOf(context, execution.connectionId),
     }),
     agentId: t.exposeString('agentId', { description: 'The agent that ran it (the connection owner).' }),
     toolName: t.exposeString('toolName'),

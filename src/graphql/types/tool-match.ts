@@ -2,7 +2,7 @@ import type { ToolMatch } from '../../services/ports.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 import { requirePrincipal } from '../context.js';
-import { loadConnections, McpConnectionRef } from './connection.js';
+import { connectionOf, McpConnectionRef } from './connection.js';
 import { ToolRef } from './tool.js';
 
 const toolKey = (connectionId: string, toolName: string) => `${connectionId}\u0000${toolName}`;
@@ -20,11 +20,9 @@ export const ToolMatchRef = builder.objectRef<ToolMatch>('ToolMatch').implement(
   authScopes: { authenticated: true },
   fields: (t) => ({
     connectionId: t.exposeID('connectionId'),
-    connection: t.loadable({
+    connection: t.field({
       type: McpConnectionRef,
-      loaderOptions: { cache: false },
-      load: (ids: string[], context) => loadConnections(ids, context),
-      resolve: (match) => match.connectionId,
+      resolve: (match, _args, context) => connectionOf(context, match.connectionId),
     }),
     tool: t.loadable({
       type: ToolRef,
