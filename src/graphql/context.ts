@@ -40,3 +40,24 @@ export function requirePrincipal(context: GraphQLContext): Principal {
   if (!context.principal) throw new AuthenticationError('Authentication required');
   return context.principal;
 }
+
+/**
+ * Lets go of everything a finished operation's context references (the
+ * request view and parameters, the principal, the services), leaving an
+ * object with every property undefined.
+ *
+ * Pothos keeps per-request state (scope-auth's cache) in module-level
+ * WeakMaps keyed by the context, with values that refer back to it. V8's
+ * young-generation collector treats WeakMap values as strong, so such a
+ * context cannot die young: after its request it is copied into the old
+ * generation, with all it references, to wait for a full collection.
+ * Emptied, only the shell and Pothos's cache are left to copy
+ * (bench/README.md, tenth round).
+ *
+ * Only once the result is complete and nothing will read the context again:
+ * never for a stream (a subscription's context lives as long as it does).
+ */
+export function releaseContext(context: object): void {
+  const record = context as Record<string, unknown>;
+  for (const key of Object.keys(record)) record[key] = undefined;
+}

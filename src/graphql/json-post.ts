@@ -6,6 +6,7 @@ import { mediaTypeOf } from '../common/media-type.js';
 import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { verifyCaller, type GatewayServerContext, type VerifiedCaller } from './caller.js';
+import { releaseContext } from './context.js';
 import { mapError } from './errors.js';
 import type { GatewayYoga } from './yoga.js';
 
@@ -101,7 +102,12 @@ export function jsonPostAnswerer(yoga: GatewayYoga, services: Services): (reques
 
     const accept = request.headers.accept ?? '';
     const known = isPlainSuccess(result) ? successMediaTypes?.get(accept) : undefined;
-    if (known !== undefined) return successDocument(result as PlainSuccess, known);
+    if (known !== undefined) {
+      const document = successDocument(result as PlainSuccess, known);
+      // The everyday answer is complete: nothing reads the context again.
+      releaseContext(serverContext);
+      return document;
+    }
 
     let processor: ResultProcessor | undefined;
     let mediaType = '*/*';
