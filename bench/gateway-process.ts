@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { signAgentToken, secretKeyBytes } from '../src/auth/jwt.js';
@@ -28,6 +28,8 @@ export interface GatewayProcessOptions {
   retention?: string;
   /** Folder for `--cpu-prof` output; no profiling when unset. */
   cpuProfileDir?: string;
+  /** Folder for the child's stdout and stderr, as `<store>[@label].log`; only the last lines are kept (in memory) when unset. */
+  outputDir?: string;
   /** @default 1000000 */
   rateLimitScale?: number;
   /** Extra Node flags for the gateway child (experiments, e.g. GC tuning). */
@@ -68,6 +70,15 @@ function captureTail(child: ChildProcess): () => string {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return () => tail;
+}
+
+/** Everything the child writes, to `<dir>/<name>.log` (replaced per run). */
+function saveOutput(child: ChildProcess, dir: string, name: string): void {
+  mkdirSync(dir, { recursive: true });
+  const file = createWriteStream(join(dir, `${name}.log`));
+  child.stdout?.pipe(file, { end: false });
+  child.stderr?.pipe(file, { end: false });
+  child.once('close', () => file.end());
 }
 
 async function runToCompletion(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
@@ -149,6 +160,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
   const child = spawn(process.execPath, [...nodeArgs, ...entry('src/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = captureTail(child);
+  if (options.outputDir) saveOutput(child, options.outputDir, options.label ? `${options.store}@${options.label}` : options.store);
   const url = `http://127.0.0.1:${port}`;
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);

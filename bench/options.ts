@@ -32,6 +32,8 @@ export interface BenchOptions {
   soakConcurrency: number;
   /** Folder for `--cpu-prof` of the gateway children; no profiling when unset. */
   profileDir: string | undefined;
+  /** Folder for each gateway child's stdout and stderr (`<name>.log`), e.g. what `--node-args=--trace-gc-nvp` prints; kept only in memory when unset. */
+  gatewayOutputDir: string | undefined;
   /** @default 'bench/out/results.json' (soak: 'bench/out/soak-results.json'); the committed runs are replaced only with --out */
   out: string;
   /** Extra Node flags for the gateway children, space-separated. */
@@ -54,7 +56,7 @@ export type GatewayApi = 'rest' | 'graphql' | 'graphql-row' | 'mcp';
 export const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--concurrency 1,8,32,128]
                      [--stores memory,redis] [--apis rest,graphql,graphql-row,mcp] [--redis-url URL] [--warmup S (per target, default 10)]
                      [--soak N [--retention 15s] [--soak-concurrency 32]]
-                     [--profile [--profile-dir bench/profiles]] [--node-args="--flag ..."] [--out FILE]
+                     [--profile [--profile-dir bench/profiles]] [--node-args="--flag ..."] [--gateway-output DIR] [--out FILE]
                      [--compare DIR[=label]]   (a gateway of another checkout in the same rounds; label default: before)
                      [--runtime build|tsx]     (build: npm run build, then node dist/main.js as deployed; default build)`;
 
@@ -81,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'soak-concurrency': { type: 'string' },
       profile: { type: 'boolean' },
       'profile-dir': { type: 'string' },
+      'gateway-output': { type: 'string' },
       out: { type: 'string' },
       'node-args': { type: 'string' },
       compare: { type: 'string' },
@@ -113,6 +116,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     retention: values.retention ?? '15s',
     soakConcurrency: Math.max(1, Math.floor(positiveNumber('soak-concurrency', values['soak-concurrency'], 32))),
     profileDir: values.profile || values['profile-dir'] ? (values['profile-dir'] ?? 'bench/profiles') : undefined,
+    gatewayOutputDir: values['gateway-output'],
     // bench/out/ is ignored by git: a run never overwrites the committed bench/results.json unless asked to.
     out: values.out ?? (soak > 0 ? 'bench/out/soak-results.json' : 'bench/out/results.json'),
     nodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),

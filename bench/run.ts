@@ -104,6 +104,7 @@ async function startEnvironment(options: BenchOptions, stores: LimiterStore[], r
         ...(redisUrl ? { redisUrl } : {}),
         ...(retention ? { retention } : {}),
         ...(options.profileDir ? { cpuProfileDir: resolve(options.profileDir) } : {}),
+        ...(options.gatewayOutputDir ? { outputDir: resolve(options.gatewayOutputDir) } : {}),
         nodeArgs: options.nodeArgs,
         runtime: options.runtime,
       });

@@ -184,14 +184,13 @@ function isPlainSuccess(result: unknown): result is PlainSuccess {
  * The request as Yoga sees it, holding strings and the headers object only —
  * never the Fastify request, its socket or its reply.
  *
- * Why: the GraphQL context (which holds this view) ends up as the key, and
- * inside the value, of long-lived WeakMaps (Pothos's per-request caches, the
- * executor's memoized field collection). V8's young-generation collector
- * treats WeakMap values as strong, so such a context outlives the scavenges
- * after its request and is promoted to the old generation with everything it
- * references, to wait for a full collection. With the transport out of it,
- * a GraphQL call promoted less than half as much, and scavenged in about half
- * the time (bench/README.md, tenth round).
+ * Why: the GraphQL context (which holds this view) is the key, and inside
+ * the value, of long-lived WeakMaps (Pothos's per-request caches). V8's
+ * young-generation collector treats WeakMap values as strong, so such a
+ * context outlives the scavenges after its request and is promoted to the
+ * old generation with everything it references, to wait for a full
+ * collection. With the transport out of it, a GraphQL call promoted about
+ * half as much (bench/README.md, tenth round).
  *
  * A class rather than an object of closures: one is made per request.
  */
