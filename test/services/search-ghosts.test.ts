@@ -33,8 +33,32 @@ async function gatewayWith(prefix: string): Promise<TestGateway> {
 }
 
 async function connectionIdsFound(gw: TestGateway, agent: TestAgent): Promise<string[]> {
-  const response = await gw.request(`${BASE}/tools/search?${new URLSearchParams({ q: QUERY, limit: '50' })}`, { token: agent.token });
+  const response = await search(gw, agent);
   expect(response.status).toBe(200);
+  return idsOf(response);
+}
+
+/**
+ * The connections of the first answer that is not a 503. Right after start-up the catch-up and its
+ * prune run beside the search, and on a loaded machine a Chroma request may time out meanwhile: that
+ * is a 503 (README, search only). Every answer that is given must still show no ghost.
+ */
+async function connectionIdsOnceAnswered(gw: TestGateway, agent: TestAgent): Promise<string[]> {
+  const deadline = Date.now() + 20_000;
+  let response = await search(gw, agent);
+  while (response.status === 503 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    response = await search(gw, agent);
+  }
+  expect(response.status).toBe(200);
+  return idsOf(response);
+}
+
+function search(gw: TestGateway, agent: TestAgent): Promise<Response> {
+  return gw.request(`${BASE}/tools/search?${new URLSearchParams({ q: QUERY, limit: '50' })}`, { token: agent.token });
+}
+
+async function idsOf(response: Response): Promise<string[]> {
   return ((await response.json()).results as { connection_id: string }[]).map((r) => r.connection_id);
 }
 
@@ -90,7 +114,7 @@ describe('search never returns a connection this database does not have', () => 
     // Same prefix, same Chroma, a database that never heard of `old` (restored, replaced, or a reused namespace).
     const second = await gatewayWith('restored');
     const after = await second.agent('restored-agent', 'restored-ns');
-    expect(await connectionIdsFound(second, after)).toEqual([]);
+    expect(await connectionIdsOnceAnswered(second, after)).toEqual([]);
     await expect.poll(() => vectorsOf('restored', 'restored-ns', old), { timeout: 20_000, interval: 200 }).toBe(0);
     expect(await connectionIdsFound(second, after)).toEqual([]);
   });
