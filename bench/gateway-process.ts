@@ -160,7 +160,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
   const child = spawn(process.execPath, [...nodeArgs, ...entry('src/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = captureTail(child);
-  if (options.outputDir) saveOutput(child, options.outputDir, options.label ? `${options.store}@${options.label}` : options.store);
+  const name = options.label ? `${options.store}@${options.label}` : options.store;
+  if (options.outputDir) saveOutput(child, options.outputDir, name);
   const url = `http://127.0.0.1:${port}`;
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -182,7 +183,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
 
   return {
     store: options.store,
-    name: options.label ? `${options.store}@${options.label}` : options.store,
+    name,
     url,
     pid: child.pid ?? -1,
     token,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionNameForNamespace } from '../../src/vectors/tool-document.js';
 import type { ToolIndex } from '../../src/vectors/tool-index.js';
 import { startChromaTestServer, type ChromaTestServer } from '../helpers/chroma-server.js';
+import { eventually } from '../helpers/eventually.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 
@@ -44,12 +45,14 @@ async function connectionIdsFound(gw: TestGateway, agent: TestAgent): Promise<st
  * is a 503 (README, search only). Every answer that is given must still show no ghost.
  */
 async function connectionIdsOnceAnswered(gw: TestGateway, agent: TestAgent): Promise<string[]> {
-  const deadline = Date.now() + 20_000;
-  let response = await search(gw, agent);
-  while (response.status === 503 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    response = await search(gw, agent);
-  }
+  const response = await eventually(
+    async () => {
+      const answer = await search(gw, agent);
+      return answer.status === 503 ? undefined : answer;
+    },
+    20_000,
+    'a search answer other than 503',
+  );
   expect(response.status).toBe(200);
   return idsOf(response);
 }
