@@ -22,13 +22,16 @@ export interface RedisClientOptions {
  * (every user recovers by itself), auto-pipelining (commands of one tick go
  * out as one write). Connection errors are logged once per outage — ioredis
  * emits one per reconnect attempt, which would flood the log while Redis is
- * down — and the recovery once when the connection is ready again.
+ * down — and the recovery once when the connection is ready again. Each
+ * connection is named after its role (`CLIENT LIST` shows
+ * `name=tmws:event-bus-subscribe`), so an operator can tell them apart.
  */
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const redis = new Redis(url, {
     connectTimeout: DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, MAX_REDIS_RECONNECT_DELAY_MS),
     enableAutoPipelining: true,
+    connectionName: connectionNameOf(options.role),
     ...options.overrides,
   });
   const { logger, role } = options;
@@ -42,4 +45,9 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     announcedDown = false;
   });
   return redis;
+}
+
+/** `CLIENT SETNAME` takes no spaces: "event bus subscribe" → "tmws:event-bus-subscribe". */
+export function connectionNameOf(role: string): string {
+  return `tmws:${role.replaceAll(' ', '-')}`;
 }

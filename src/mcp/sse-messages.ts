@@ -23,7 +23,6 @@ export async function readSseMessages(
   const end: SseStreamEnd = { lastEventId: undefined, retryMs: undefined };
   if (!response.body) return end;
   const decoder = new TextDecoder();
-  let buffered = '';
   let event = { type: 'message', data: [] as string[] };
   const dispatch = () => {
     const data = event.data.join('\n');
@@ -51,27 +50,52 @@ export async function readSseMessages(
     else if (field === 'id' && !value.includes('\u0000')) end.lastEventId = value;
     else if (field === 'retry' && /^\d+$/.test(value)) end.retryMs = Number(value);
   };
+  // The line being received, in pieces, joined once its end arrives. Growing one string instead and
+  // searching it made V8 flatten the whole line at every chunk: a 10 MiB event in 64 KiB chunks cost
+  // ~1 GB of copying and blocked the event loop for hundreds of milliseconds (SPEC §14).
+  let pieces: string[] = [];
+  /** The last text ended in a CR: a LF at the start of the next belongs to that line end. */
+  let afterCr = false;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    // Only the new text is searched for line ends, so a large event costs one pass, whatever its chunking.
-    let searchFrom = Math.max(0, buffered.length - 1);
-    buffered += decoder.decode(chunk, { stream: true });
+    const text = decoder.decode(chunk, { stream: true });
     let start = 0;
-    for (let at = indexOfLineEnd(buffered, searchFrom); at >= 0; at = indexOfLineEnd(buffered, searchFrom)) {
-      // A CR at the very end may be the first half of a CRLF still on its way.
-      if (buffered[at] === '\r' && at === buffered.length - 1) break;
-      line(buffered.slice(start, at));
-      start = at + (buffered.startsWith('\r\n', at) ? 2 : 1);
-      searchFrom = start;
+    if (afterCr && text !== '') {
+      afterCr = false;
+      if (text.startsWith('\n')) start = 1;
     }
-    buffered = buffered.slice(start);
+    const lineEnds = new LineEnds(text);
+    for (let at = lineEnds.from(start); at >= 0; at = lineEnds.from(start)) {
+      pieces.push(text.slice(start, at));
+      line(pieces.length === 1 ? pieces[0]! : pieces.join(''));
+      pieces = [];
+      if (text[at] === '\r' && at === text.length - 1) afterCr = true;
+      start = at + (text.startsWith('\r\n', at) ? 2 : 1);
+    }
+    if (start < text.length) pieces.push(text.slice(start));
     if (done()) return end;
   }
-  if (buffered !== '') line(buffered);
+  if (pieces.length > 0) line(pieces.join(''));
   return end;
 }
 
-function indexOfLineEnd(text: string, from: number): number {
-  const lf = text.indexOf('\n', from);
-  const cr = text.indexOf('\r', from);
-  return cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
+/**
+ * The next CR or LF in one text. Each kind's position is remembered until passed, so finding every line
+ * end of a text is one pass over it, even when one kind is rare (an LF-only stream has no CR to find).
+ */
+class LineEnds {
+  private lf = -1;
+  private cr = -1;
+  constructor(private readonly text: string) {}
+
+  /** The first line end at or after `from`, or -1. */
+  from(from: number): number {
+    if (this.lf !== NONE && this.lf < from) this.lf = this.text.indexOf('\n', from);
+    if (this.cr !== NONE && this.cr < from) this.cr = this.text.indexOf('\r', from);
+    if (this.lf < 0) this.lf = NONE;
+    if (this.cr < 0) this.cr = NONE;
+    const at = Math.min(this.lf, this.cr);
+    return at === NONE ? -1 : at;
+  }
 }
+
+const NONE = Number.POSITIVE_INFINITY;

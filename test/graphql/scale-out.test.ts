@@ -22,6 +22,7 @@ import { startGateway, type TestAgent, type TestGateway } from '../helpers/gatew
 import { eventually } from '../helpers/eventually.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
+import { connectionNameOf } from '../../src/common/redis-client.js';
 import { UpstreamPool } from '../../src/mcp/client-pool.js';
 import { collect, data, sse } from './client.js';
 
@@ -104,7 +105,12 @@ async function heardOn(gw: TestGateway, connectionId: string): Promise<Heard> {
       const counter = new Redis(redis.url);
       try {
         const [, count] = (await counter.call('PUBSUB', 'NUMSUB', 'connection-closed')) as [string, number];
-        return `${count} (this observer included)`;
+        // Which gateway connection lacks it: each instance's subscribe connection, its age and channel count.
+        const clients = ((await counter.call('CLIENT', 'LIST')) as string)
+          .split('\n')
+          .filter((line) => line.includes(`name=${connectionNameOf('event bus subscribe')}`))
+          .map((line) => ['id', 'age', 'sub'].map((field) => new RegExp(`\\b${field}=(\\S*)`).exec(line)?.[0]).join(' '));
+        return `${count} (this observer included; the instances' subscribe connections: ${clients.join(', ') || 'none'})`;
       } finally {
         counter.disconnect();
       }
