@@ -111,7 +111,14 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   }
   // Subscriptions must survive Redis hiccups: reconnecting clients, unlike the limiter's. A publish waits
   // HOLD_WHILE_DOWN_MS for a connection (then the event is lost, logged once); a subscribe waits longer.
-  const subscribeClient = createRedisClient(redisUrl, { role: 'event bus subscribe', logger });
+  // No ready check: ioredis writes a SUBSCRIBE at once even while its connection is still being set up
+  // (Redis accepts SUBSCRIBE while loading), and its ready check, an INFO, then fails in subscriber mode;
+  // the client reconnected without the channels subscribed in that window, and never said so.
+  const subscribeClient = createRedisClient(redisUrl, {
+    role: 'event bus subscribe',
+    logger,
+    overrides: { enableReadyCheck: false },
+  });
   // Only the subscribing side of the event target is used: its dispatchEvent is replaced below, and the
   // publishing connection is the RedisPublisher's own, which no other code may send commands on.
   const target = createRedisEventTarget({ publishClient: subscribeClient, subscribeClient });

@@ -65,15 +65,29 @@ export async function startConnectionCounter(host = '127.0.0.1'): Promise<Connec
   };
 }
 
-/** A TCP relay to a local port that counts what the server sends back and may rewrite what the client sends. */
+/** A TCP relay to a local port that counts what the server sends back and may rewrite or hold what the client sends. */
 export interface TcpRelay {
   readonly port: number;
   /** Bytes relayed from the server to clients so far, over every connection. */
   bytesToClients(): number;
+  /** What clients sent that is being held (`hold`), as text. */
+  heldText(): string;
+  /** Sends what was held, in order, and relays everything from now on. */
+  release(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(targetPort: number, rewrite: (fromClient: Buffer) => Buffer = (chunk) => chunk): Promise<TcpRelay> {
+export interface TcpRelayOptions {
+  /** Applied to every chunk a client sends. */
+  rewrite?: (fromClient: Buffer) => Buffer;
+  /** Hold what clients send until `release()`: a server that accepted the connection but has not read yet. */
+  hold?: boolean;
+}
+
+export async function startTcpRelay(targetPort: number, options: TcpRelayOptions = {}): Promise<TcpRelay> {
+  const rewrite = options.rewrite ?? ((chunk: Buffer) => chunk);
+  let holding = options.hold ?? false;
+  const held: { target: Socket; chunk: Buffer }[] = [];
   let toClients = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -82,7 +96,11 @@ export async function startTcpRelay(targetPort: number, rewrite: (fromClient: Bu
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     }
-    client.on('data', (chunk: Buffer) => target.write(rewrite(chunk)));
+    client.on('data', (chunk: Buffer) => {
+      const relayed = rewrite(chunk);
+      if (holding) held.push({ target, chunk: relayed });
+      else target.write(relayed);
+    });
     target.on('data', (chunk: Buffer) => {
       toClients += chunk.length;
       client.write(chunk);
@@ -98,6 +116,11 @@ export async function startTcpRelay(targetPort: number, rewrite: (fromClient: Bu
   return {
     port,
     bytesToClients: () => toClients,
+    heldText: () => Buffer.concat(held.map(({ chunk }) => chunk)).toString('latin1'),
+    release: () => {
+      holding = false;
+      for (const { target, chunk } of held.splice(0)) target.write(chunk);
+    },
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise<void>((resolveClose) => server.close(() => resolveClose()));

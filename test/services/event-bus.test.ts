@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/observability/logger.js';
 import { createEventBus, type EventBus } from '../../src/services/event-bus.js';
 import { eventually } from '../helpers/eventually.js';
+import { startTcpRelay } from '../helpers/net.js';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server.js';
 
 let redis: RedisTestServer;
@@ -76,6 +77,30 @@ describe('event bus on Redis', () => {
       } finally {
         await fresh.close();
       }
+    }
+  });
+
+  // ioredis writes a SUBSCRIBE at once while its connection is still being set up (SUBSCRIBE may run while
+  // Redis loads), and its ready check (INFO) then fails in subscriber mode: the client reconnected without
+  // the channel, silently. A gateway whose services subscribed in that window never heard another instance.
+  it('keeps a subscription made while its connection is still being set up', async () => {
+    const relay = await startTcpRelay(redis.port, { hold: true });
+    const fresh = createEventBus(`redis://127.0.0.1:${relay.port}`);
+    try {
+      // Connected, handshake sent, nothing answered yet: the window in question.
+      await eventually(() => relay.heldText().includes('setname'), 10_000, 'the connection handshake');
+      const iterator = fresh.pubsub.subscribe(CHANNEL)[Symbol.asyncIterator]();
+      const first = iterator.next();
+      await eventually(() => relay.heldText().includes('subscribe'), 10_000, 'the SUBSCRIBE written during the handshake');
+      relay.release();
+      expect(await fresh.subscribed()).toBe(true);
+      here.pubsub.publish(CHANNEL, { executionId: 'x', reason: 'after set-up' });
+      const lost = new Promise((resolve) => setTimeout(() => resolve('lost'), 10_000).unref());
+      await expect(Promise.race([first, lost])).resolves.toMatchObject({ value: { reason: 'after set-up' } });
+      await iterator.return?.();
+    } finally {
+      await fresh.close();
+      await relay.close();
     }
   });
 

@@ -44,7 +44,7 @@ async function setUp(
   const logged: string[] = [];
   const log = (...args: unknown[]) => void logged.push(String(args.at(-1)));
   const logger = { info: log, warn: log } as unknown as Logger;
-  const relay = await startTcpRelay(server.port, options.rewrite);
+  const relay = await startTcpRelay(server.port, { rewrite: options.rewrite });
   const publisher = createRedisPublisher(`redis://${options.user ?? ''}@127.0.0.1:${relay.port}`, logger);
   return {
     publisher,
