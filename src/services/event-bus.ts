@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type { Redis } from 'ioredis';
 import { createRedisClient } from '../common/redis-client.js';
 import { settleWithin } from '../common/deadline.js';
 import type { ConnectionStatus, ExecutionStatus } from '../db/entities/index.js';
@@ -114,14 +115,18 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
   // No ready check: ioredis writes a SUBSCRIBE at once even while its connection is still being set up
   // (Redis accepts SUBSCRIBE while loading), and its ready check, an INFO, then fails in subscriber mode;
   // the client reconnected without the channels subscribed in that window, and never said so.
+  // Subscribing commands wait for Redis however long it is away (no maxRetriesPerRequest): one given up
+  // after ioredis's default 20 reconnects would leave its subscription silently empty once Redis is back.
   const subscribeClient = createRedisClient(redisUrl, {
     role: 'event bus subscribe',
     logger,
-    overrides: { enableReadyCheck: false },
+    overrides: { enableReadyCheck: false, maxRetriesPerRequest: null },
   });
+  let closing = false;
+  const subscribing = subscribingSide(subscribeClient, logger, () => closing);
   // Only the subscribing side of the event target is used: its dispatchEvent is replaced below, and the
   // publishing connection is the RedisPublisher's own, which no other code may send commands on.
-  const target = createRedisEventTarget({ publishClient: subscribeClient, subscribeClient });
+  const target = createRedisEventTarget({ publishClient: subscribing, subscribeClient: subscribing });
   const redisPublisher = createRedisPublisher(redisUrl, logger);
   const publisher = publishAfterTurn(redisPublisher, logger);
   const eventTarget: RedisEventTarget = {
@@ -142,6 +147,7 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
       return settleWithin(confirmed, timeoutMs, false);
     },
     close: async () => {
+      closing = true;
       // Last events out, waiting for Redis only briefly: a shutdown must not hang on a Redis that is down.
       publisher.flush();
       await publisher.settled(CLOSE_PUBLISH_WAIT_MS);
@@ -149,6 +155,26 @@ export function createEventBus(redisUrl?: string, logger?: Logger): EventBus {
       subscribeClient.disconnect();
     },
   };
+}
+
+/**
+ * What the event target is given to subscribe with: the client, except that
+ * SUBSCRIBE and UNSUBSCRIBE failures are handled. The event target sends
+ * them without a handler, and one still unanswered when the connection is
+ * closed would be an unhandled rejection, which ends a Node process. A
+ * failure while the bus is open is logged; one during close is expected.
+ */
+function subscribingSide(client: Redis, logger: Logger | undefined, closing: () => boolean): Redis {
+  const failed = (command: string) => (error: unknown) => {
+    if (!closing()) logger?.warn({ err: error }, `event bus ${command} failed`);
+  };
+  const side = {
+    on: client.on.bind(client),
+    subscribe: (...channels: string[]) => client.subscribe(...channels).catch(failed('SUBSCRIBE')),
+    unsubscribe: (...channels: string[]) => client.unsubscribe(...channels).catch(failed('UNSUBSCRIBE')),
+  };
+  // The event target calls nothing else on its subscribing client (and nothing at all on its publishing one here).
+  return side as unknown as Redis;
 }
 
 /** How long `close()` waits for the last publishes to reach Redis. */

@@ -104,6 +104,31 @@ describe('event bus on Redis', () => {
     }
   });
 
+  // The event target sends SUBSCRIBE and UNSUBSCRIBE without handling their failure; one still unanswered
+  // when the bus closes (a shutdown, a subscription ended during an outage) was an unhandled rejection,
+  // which ends a Node process.
+  it('closes with a SUBSCRIBE and an UNSUBSCRIBE still unanswered, without an unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const relay = await startTcpRelay(redis.port, { hold: true });
+    try {
+      const fresh = createEventBus(`redis://127.0.0.1:${relay.port}`);
+      const iterator = fresh.pubsub.subscribe(CHANNEL)[Symbol.asyncIterator]();
+      void iterator.next();
+      await eventually(() => relay.heldText().includes('subscribe'), 10_000, 'the SUBSCRIBE sent');
+      await iterator.return?.();
+      await eventually(() => relay.heldText().includes('unsubscribe'), 10_000, 'the UNSUBSCRIBE sent');
+      await fresh.close();
+      // Node reports an unhandled rejection once the microtasks of the turn it happened in have run.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await relay.close();
+    }
+  });
+
   it('delivers events to another instance in publish order, within a turn and across turns', async () => {
     const received = await receive(there, 6);
     for (const reason of ['a1', 'a2', 'a3']) here.pubsub.publish('execution-cancel', { executionId: 'x', reason });
