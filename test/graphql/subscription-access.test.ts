@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentSchema } from '../../src/db/entities/index.js';
 import type { AgentInput } from '../../src/db/repositories/agent.repository.js';
-import { ExecuteToolDocument, StartExecutionDocument } from '../gql/graphql.js';
+import { CancelExecutionDocument, ExecuteToolDocument, StartExecutionDocument } from '../gql/graphql.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, data, EventReader, sse, wsClient, type GraphQLPayload, type WsClient } from './client.js';
@@ -207,6 +207,9 @@ describe('an admin following another agent’s execution (executionProgress)', (
       expectRevoked(after, 'AUTHORIZATION_ERROR');
     } finally {
       await stream.close();
+      // Left running, the call's progress would reach the streams the next tests open in this namespace,
+      // in flight past the moment they change access (seen on a loaded machine).
+      await data(gw, CancelExecutionDocument, { id: started.id }, owner.token);
     }
   });
 });
