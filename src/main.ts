@@ -29,7 +29,14 @@ async function main(): Promise<void> {
   // A worker's primary ran the migrations and the first lease sweep; the first worker catches the search index up.
   const startup = cluster.isWorker ? { migrate: false, sweepLeases: false, catchUpIndex: cluster.worker?.id === 1 } : undefined;
   const gateway = await createApp(config, { logger, startup });
-  const url = await gateway.listen();
+  let url: string;
+  try {
+    url = await gateway.listen();
+  } catch (error) {
+    // Nothing was served: stop what started (the local Chroma, the database) before saying why.
+    await gateway.close().catch(() => undefined);
+    throw portInUse(error, config) ?? error;
+  }
   logger.info(
     { url, environment: config.environment, database: config.database.target.driver, secret: config.auth.secretSource },
     'TMWS Gateway listening',
@@ -56,6 +63,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** A taken port, said so that a person at a terminal knows what to do. */
+function portInUse(error: unknown, config: Config): Error | undefined {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return undefined;
+  return new Error(
+    `${config.http.host}:${config.http.port} is already in use (another gateway running?): stop it, or choose another port with TMWS_API_PORT`,
+  );
 }
 
 /** One banner per start, not one per worker. */

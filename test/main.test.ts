@@ -81,6 +81,34 @@ describe('npm start', () => {
     for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) expect(() => JSON.parse(line)).not.toThrow();
   });
 
+  it('a second npm start on the same port says the port is taken and how to choose another, and leaves no Chroma behind', async () => {
+    const port = new URL(baseUrl).port;
+    const second = spawn('npm', ['start'], {
+      cwd: process.cwd(),
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? dir,
+        TMWS_API_PORT: port,
+        TMWS_DATA_DIR: join(dir, 'second'),
+        TMWS_DATABASE_URL: `sqlite:///${join(dir, 'second', 'tmws.db')}`,
+        TMWS_CHROMA_PATH: join(dir, 'second', 'chroma'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    second.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    second.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain(
+      `127.0.0.1:${port} is already in use (another gateway running?): stop it, or choose another port with TMWS_API_PORT`,
+    );
+    const chroma = (JSON.parse(out.split('\n').find((l) => l.includes('"chroma ready"')) ?? '{}') as { pid?: number }).pid;
+    if (chroma !== undefined) await until(() => !alive(chroma), 15_000, `the second start's chroma (pid ${chroma}) to stop`);
+    expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
+  });
+
   it('stops the gateway and its Chroma child when the npm process gets SIGTERM', async () => {
     const chroma = chromaPid();
     expect(alive(chroma)).toBe(true);

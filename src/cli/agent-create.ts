@@ -1,5 +1,5 @@
 /**
- * `npm run agent:create -- --agent-id ID --namespace NS --name NAME [--role agent|admin] [--status active|inactive]`
+ * `npm run agent:create -- --agent-id ID --namespace NS [--name NAME] [--role agent|admin] [--status active|inactive]`
  * Creates or updates an agent; prints it as JSON.
  */
 import { AGENT_ID_PATTERN } from '../auth/jwt.js';
@@ -10,7 +10,7 @@ import { parseCliArgs, type CliUsage } from './args.js';
 import { cliConfig, fail, runCli } from './shared.js';
 
 const USAGE: CliUsage = {
-  synopsis: 'npm run agent:create -- --agent-id ID --namespace NS --name NAME [--role agent|admin] [--status active|inactive]',
+  synopsis: 'npm run agent:create -- --agent-id ID --namespace NS [--name NAME] [--role agent|admin] [--status active|inactive]',
   summary: 'Creates the agent, or updates it in place when the id exists; prints it as JSON. Applies pending migrations first.',
   flags: [
     ['--agent-id ID', "1-128 letters, digits, . _ : @ or - (the token's subject)"],
