@@ -87,6 +87,8 @@ function labelled(error: GraphQLError): GraphQLError {
     // Yoga's own refusals (request method and params, operation name, body size): the gateway's code for them.
     extensions.details = { reason: extensions.code };
     extensions.code = foreign;
+    // Yoga attaches the parser's own exception (`SyntaxError: Unexpected end of JSON input`): the message says enough.
+    delete extensions.originalError;
   }
   if (typeof extensions.code !== 'string') extensions.code = 'VALIDATION_ERROR';
   return error;

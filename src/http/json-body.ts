@@ -13,6 +13,12 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
     const body = raw.toString(); // parseAs 'string': already a string
+    // No body at all, though the client labelled it JSON (many send the header on every request, a DELETE
+    // included): the same as no body, not a JSON syntax error.
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
     if (jsonTextTooDeep(body)) {
       done(ValidationError.field('body', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH }), undefined);
       return;

@@ -13,6 +13,9 @@ import { requestIdOf } from './request-id.js';
 /** SPEC §4: request bodies above 1 MiB are refused with 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** Longest path segment matched as a parameter (a tool name percent-encoded at worst three bytes a character). */
+export const MAX_PATH_PARAM_LENGTH = 512;
+
 /** Routes whose latency histogram should not be split by raw URL (unmatched paths collapse into one label). */
 const UNMATCHED_ROUTE = 'unmatched';
 
@@ -30,6 +33,8 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     // Only idle keep-alive sockets are closed at once; app.close() drains the busy ones, then closes them.
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
+    // Fastify's default (100 characters) refused a tool name of 101–128 (SEP-986 allows 128) as a bad path.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     clientErrorHandler: answerClientError,
     // A path Fastify cannot decode (`/connections/%ZZ`): the gateway's 400, not Fastify's own body.
     frameworkErrors: (_error, request, reply) => {

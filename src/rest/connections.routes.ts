@@ -21,14 +21,14 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
   const auth = authenticate(services);
   const { connections, executions, toolSearch } = services;
 
-  app.post(`${REST_BASE}/connections`, { preHandler: [auth, rateLimit(services, 'mcp_create_connection')] }, async (request, reply) => {
+  app.post(`${REST_BASE}/connections`, { onRequest: [auth, rateLimit(services, 'mcp_create_connection')] }, async (request, reply) => {
     const principal = requirePrincipal(request.principal);
     const created = await connections.create(principal, createCommand(request.body));
     reply.header('Location', `${REST_BASE}/connections/${created.connection.id}`);
     return reply.code(201).send(connectionView(created.connection, created.tools));
   });
 
-  app.get<{ Querystring: QueryString }>(`${REST_BASE}/connections`, { preHandler: [auth] }, async (request) => {
+  app.get<{ Querystring: QueryString }>(`${REST_BASE}/connections`, { onRequest: [auth] }, async (request) => {
     const principal = requirePrincipal(request.principal);
     const page = await connections.list(principal, parseConnectionListQuery(request.query));
     const tools = await connections.toolsOf(
@@ -46,14 +46,14 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
     };
   });
 
-  app.get<{ Params: IdParams }>(`${REST_BASE}/connections/:id`, { preHandler: [auth] }, async (request) => {
+  app.get<{ Params: IdParams }>(`${REST_BASE}/connections/:id`, { onRequest: [auth] }, async (request) => {
     const found = await connections.get(requirePrincipal(request.principal), request.params.id);
     return connectionView(found.connection, found.tools);
   });
 
   app.get<{ Params: IdParams }>(
     `${REST_BASE}/connections/:id/tools`,
-    { preHandler: [auth, rateLimit(services, 'mcp_discover_tools')] },
+    { onRequest: [auth, rateLimit(services, 'mcp_discover_tools')] },
     async (request) => {
       const found = await connections.discover(requirePrincipal(request.principal), request.params.id);
       return connectionView(found.connection, found.tools);
@@ -62,7 +62,7 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
 
   app.post<{ Params: ToolParams }>(
     `${REST_BASE}/connections/:id/tools/:tool_name/execute`,
-    { preHandler: [auth, rateLimit(services, 'mcp_execute_tool')] },
+    { onRequest: [auth, rateLimit(services, 'mcp_execute_tool')] },
     async (request) => {
       const principal = requirePrincipal(request.principal);
       const body = parseOrThrow(executeToolBody, requireObject(request.body ?? {}));
@@ -90,7 +90,7 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
 
   app.delete<{ Params: IdParams }>(
     `${REST_BASE}/connections/:id`,
-    { preHandler: [auth, rateLimit(services, 'mcp_disconnect')] },
+    { onRequest: [auth, rateLimit(services, 'mcp_disconnect')] },
     async (request, reply) => {
       await connections.disconnect(requirePrincipal(request.principal), request.params.id);
       return reply.code(204).send();
@@ -99,7 +99,7 @@ export function registerConnectionRoutes(app: FastifyInstance, services: Service
 
   app.get<{ Querystring: QueryString }>(
     `${REST_BASE}/tools/search`,
-    { preHandler: [auth, rateLimit(services, 'mcp_discover_tools')] },
+    { onRequest: [auth, rateLimit(services, 'mcp_discover_tools')] },
     async (request) => {
       const matches = await toolSearch.search(
         requirePrincipal(request.principal),

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { BucketName } from '../ratelimit/buckets.js';
 import type { RateLimitOutcome } from '../ratelimit/limiter.js';
 import { RateLimitExceededError, ServiceUnavailableError, isAppError } from '../errors/index.js';
@@ -6,8 +6,13 @@ import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { requirePrincipal } from './request-context.js';
 
-/** Verifies the bearer token and attaches the principal (401 otherwise). */
-export function authenticate(services: Services): preHandlerAsyncHookHandler {
+/**
+ * Verifies the bearer token and attaches the principal (401 otherwise). Both
+ * guards run as `onRequest` hooks, before the body is read or parsed: a body
+ * that is not JSON, too deep or too large is a validation error, answered
+ * only after authentication and the rate limit (SPEC §4 order of checks).
+ */
+export function authenticate(services: Services): onRequestAsyncHookHandler {
   const { trustedProxies } = services.config.http;
   return async (request) => {
     request.principal = await services.authenticator.authenticate(callerOf(request, trustedProxies).authorization);
@@ -26,7 +31,7 @@ function setRateLimitHeaders(reply: FastifyReply, outcome: { limit: number; rema
  * validation, so every authenticated request to a limited route counts
  * (SPEC §4 order of checks). Limited → 429; limiter failure → 503.
  */
-export function rateLimit(services: Services, bucket: BucketName): preHandlerAsyncHookHandler {
+export function rateLimit(services: Services, bucket: BucketName): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = requirePrincipal(request.principal);
     const { clientIp: ip } = callerOf(request, services.config.http.trustedProxies);

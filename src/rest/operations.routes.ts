@@ -22,7 +22,7 @@ export function registerOperationsRoutes(app: FastifyInstance, services: Service
 
   app.get('/api/v1/openapi.json', async () => openApiDocument);
 
-  app.get('/api/v1/admin/rate-limits/statistics', { preHandler: [authenticate(services)] }, async (request) => {
+  app.get('/api/v1/admin/rate-limits/statistics', { onRequest: [authenticate(services)] }, async (request) => {
     const principal = requirePrincipal(request.principal);
     if (principal.role !== 'admin') throw new AuthorizationError('Admin role required');
     const statistics = await services.limiter.statistics(principal.namespace);

@@ -16,7 +16,7 @@ type ToolParams = { id: string; tool_name: string };
 export function registerToolGovernanceRoutes(app: FastifyInstance, services: Services, base: string): void {
   const auth = authenticate(services);
   for (const decision of ['approve', 'reject'] as const) {
-    app.post<{ Params: ToolParams }>(`${base}/connections/:id/tools/:tool_name/${decision}`, { preHandler: [auth] }, async (request) => {
+    app.post<{ Params: ToolParams }>(`${base}/connections/:id/tools/:tool_name/${decision}`, { onRequest: [auth] }, async (request) => {
       const principal = requirePrincipal(request.principal);
       const body = parseOrThrow(toolDecisionBody, requireObject(request.body ?? {}));
       const decide = decision === 'approve' ? services.governance.approve : services.governance.reject;

@@ -67,6 +67,21 @@ describe('rate limiting on the REST bridge (production limits)', () => {
     expect((await createMany(gw, other.token, 1, 'o'))[0]!.status).toBe(201);
   });
 
+  it('counts a request whose body is not even JSON (the token and the limit come before the body)', async () => {
+    const agent = await gw.agent('garbled-agent', 'limits');
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i += 1) {
+      const response = await gw.request(`${BASE}/connections`, {
+        method: 'POST',
+        token: agent.token,
+        headers: { 'content-type': 'application/json' },
+        body: '{"server_name":',
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([...Array(12).fill(400), 429]);
+  });
+
   it('does not count unauthenticated requests against anyone', async () => {
     const response = await gw.request(`${BASE}/connections`, { method: 'POST', body: { server_name: 'x', url: upstream.url } });
     expect(response.status).toBe(401);

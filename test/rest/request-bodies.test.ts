@@ -175,3 +175,63 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     expect(outcomes).toEqual(Array(30).fill('413'));
   });
 });
+
+describe('the order of checks (SPEC §4): the token and the rate limit before the body', () => {
+  const create = (body: string, token?: string) =>
+    gw.request(`${BASE}/connections`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+      ...(token ? { token } : {}),
+    });
+
+  it.each([
+    ['not JSON', () => '{"server_name":'],
+    ['nested deeper than 64', () => nestedObject(100)],
+    ['above 1 MiB', () => JSON.stringify({ server_name: 'x', pad: 'x'.repeat(1024 * 1024) })],
+  ])('without a token, a body %s is a 401, not a complaint about the body', async (_label, body) => {
+    const response = await create(body());
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error_code: 'AUTHENTICATION_ERROR' });
+  });
+});
+
+describe('requests a client labels JSON with nothing in them, and long path segments', () => {
+  it('reads an empty body labelled application/json as no body: a DELETE disconnects', async () => {
+    const doomed = await createConnection(gw, agent, 'bodies-doomed', upstream.url);
+    const response = await gw.request(`${BASE}/connections/${doomed}`, {
+      method: 'DELETE',
+      token: agent.token,
+      headers: { 'content-type': 'application/json' },
+      body: '',
+    });
+    expect(response.status).toBe(204);
+  });
+
+  it('answers an empty body labelled application/json on /graphql and /mcp in their own error formats', async () => {
+    const empty = (path: string, accept: string) =>
+      gw.request(path, { method: 'POST', token: agent.token, headers: { 'content-type': 'application/json', accept }, body: '' });
+    const graphql = await empty('/graphql', 'application/graphql-response+json');
+    expect(graphql.status).toBe(400);
+    const errors = ((await graphql.json()) as { errors: { extensions: Record<string, unknown> }[] }).errors;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.extensions).toEqual({ code: 'VALIDATION_ERROR', details: { reason: 'BAD_REQUEST' } });
+    const mcp = await empty('/mcp', 'application/json, text/event-stream');
+    expect(mcp.status).toBe(400);
+    expect(await mcp.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+  });
+
+  it('routes path segments up to a 128-character tool name (SEP-986) to their own answers, not a bad-path 400', async () => {
+    const longId = await gw.request(`${BASE}/connections/${'a'.repeat(128)}`, { token: agent.token });
+    expect(longId.status).toBe(404);
+    expect(await longId.json()).toMatchObject({ error_code: 'CONNECTION_NOT_FOUND' });
+    const longTool = await gw.request(`${BASE}/connections/${connectionId}/tools/${'t'.repeat(128)}/execute`, {
+      method: 'POST',
+      token: agent.token,
+      body: { arguments: {} },
+    });
+    // SPEC §4: an unknown tool is a 400 TOOL_NOT_FOUND (before, a 400 saying the path was not percent-encoded).
+    expect(longTool.status).toBe(400);
+    expect(await longTool.json()).toMatchObject({ error_code: 'TOOL_NOT_FOUND', details: { tool_name: 't'.repeat(128) } });
+  });
+});
