@@ -35,12 +35,33 @@ export function storableText(text: string | null): string | null {
 
 /** Whether any string (value or key) anywhere in a JSON value contains NUL or a lone surrogate. */
 export function containsUnstorableText(value: unknown): boolean {
-  if (typeof value === 'string') return !isStorableText(value);
-  if (Array.isArray(value)) return value.some(containsUnstorableText);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([key, item]) => !isStorableText(key) || containsUnstorableText(item));
+  return unsendableIn(value) === 'text';
+}
+
+/**
+ * What in a parsed JSON value cannot be stored and sent on as it is, in one
+ * walk: `text` (NUL or a lone surrogate, in a value or a key), or `number` (a
+ * number that is not finite: `1e400` parses to Infinity, which
+ * `JSON.stringify` would send upstream as `null`). Undefined when nothing.
+ */
+export function unsendableIn(value: unknown): 'text' | 'number' | undefined {
+  if (typeof value === 'string') return isStorableText(value) ? undefined : 'text';
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'number';
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = unsendableIn(item);
+      if (found) return found;
+    }
+    return undefined;
   }
-  return false;
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (!isStorableText(key)) return 'text';
+      const found = unsendableIn(item);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 /** A deep copy with every string (values and keys) made storable. */

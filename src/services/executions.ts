@@ -2,7 +2,7 @@ import { canExecute, type Principal } from '../auth/principal.js';
 import { CallAbort } from '../common/call-abort.js';
 import { timeOrderedUuid } from '../common/time-ordered-uuid.js';
 import { settleWithin } from '../common/deadline.js';
-import { containsUnstorableText } from '../common/storable-text.js';
+import { unsendableIn } from '../common/storable-text.js';
 import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
 import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
 import type { ExecutionListQuery, ExecutionOutcome, ExecutionRepository } from '../db/repositories/execution.repository.js';
@@ -155,8 +155,12 @@ export class ExecutionService {
     if (typeof request.arguments !== 'object' || request.arguments === null || Array.isArray(request.arguments)) {
       throw ValidationError.invalid('arguments', 'must be a JSON object');
     }
-    if (containsUnstorableText(request.arguments)) {
+    const unsendable = unsendableIn(request.arguments);
+    if (unsendable === 'text') {
       throw ValidationError.invalid('arguments', 'must not contain the NUL character (U+0000) or unpaired UTF-16 surrogates');
+    }
+    if (unsendable === 'number') {
+      throw ValidationError.invalid('arguments', 'must contain only finite numbers (a number such as 1e400 is out of range)');
     }
     const connection = await this.deps.connections.findReadableCached(principal, request.connectionId);
     if (!canExecute(principal, connection)) {

@@ -79,6 +79,13 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     expect(await response.json()).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: 'body', max_depth: 64 } });
   });
 
+  it('refuses a number JSON cannot carry on (1e400) with 400 VALIDATION_ERROR, before calling upstream', async () => {
+    const path = execute.replace('{id}', connectionId);
+    const response = await post(path, '{"arguments":{"message":"x","n":1e400}}');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error_code: 'VALIDATION_ERROR', details: { field: 'arguments' } });
+  });
+
   it('accepts nesting up to the limit', async () => {
     // The body object is level 1, `arguments` 2, so `deep` may hold 62 more levels.
     const response = await post(execute.replace('{id}', connectionId), `{"arguments":{"message":"x","deep":${nestedObject(61)}}}`);

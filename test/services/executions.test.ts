@@ -85,6 +85,7 @@ describe('execute', () => {
   it.each<[string, () => ExecuteToolRequest, new (...args: never[]) => AppError, string | undefined]>([
     ['arguments that are not an object', () => ({ ...call('echo', {}), arguments: [1, 2] as never }), ValidationError, 'arguments'],
     ['arguments with a NUL character', () => call('echo', { message: 'a\u0000b' }), ValidationError, 'arguments'],
+    ['a number out of range (JSON 1e400 parses to Infinity)', () => call('add', { a: Infinity, b: 1 }), ValidationError, 'arguments'],
     ['arguments that violate the input schema', () => call('add', { a: 'two', b: 1 }), ValidationError, 'arguments.a'],
     ['an unknown tool', () => call('no-such-tool', {}), ToolNotFoundError, undefined],
     ['an unknown connection', () => call('echo', {}, '00000000-0000-4000-8000-000000000000'), ConnectionNotFoundError, undefined],
