@@ -99,16 +99,30 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     return sendError(reply, request, new RouteNotFoundError(request.method, path));
   });
 
-  app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
-    // Read the rest of the body (bounded) before answering and closing, so the client sees its 413.
-    if (known?.httpStatus === 413) await closeAfterDrain(request.raw, reply.raw);
-    if (known) return sendError(reply, request, known);
-    logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
-    return sendError(reply, request, new AppError('INTERNAL_ERROR', 500, 'Internal server error'));
-  });
+  app.setErrorHandler(async (error: FastifyError, request, reply) =>
+    sendError(reply, request, await knownErrorOf(error, request, reply, logger)),
+  );
 
   return app;
+}
+
+/**
+ * The gateway's error for whatever a route, a hook or Fastify itself raised
+ * (a body that is not JSON, too deep or too large). Anything else is logged
+ * and becomes a masked 500. Before a 413 the rest of the body is read
+ * (bounded), so the client sees its answer instead of a reset.
+ */
+export async function knownErrorOf(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Services['logger'],
+): Promise<AppError> {
+  const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
+  if (known?.httpStatus === 413) await closeAfterDrain(request.raw, reply.raw);
+  if (known) return known;
+  logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
+  return new AppError('INTERNAL_ERROR', 500, 'Internal server error');
 }
 
 /** Probes poll these every few seconds: logged at debug so they do not drown the requests people make. */

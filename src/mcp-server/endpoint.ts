@@ -17,7 +17,7 @@ import { createAggregatedServer, DEFAULT_PAGE_SIZE, type AggregatedServerContext
 import { CallerCatalogues } from './caller-catalogues.js';
 import { answerPlainToolCall, plainToolCall } from './direct-tool-call.js';
 import { mcpGatewayPort, type McpGatewayPort } from './gateway-port.js';
-import { copyReplyHeaders, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
+import { copyReplyHeaders, mcpErrorHandler, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { registerProtectedResourceMetadata } from './protected-resource.js';
 import { bucketCosts, initializeParams, wantsProgress } from './request-buckets.js';
@@ -48,6 +48,7 @@ export interface Caller {
  */
 export function registerMcpEndpoint(app: FastifyInstance, services: Services, options: McpEndpointOptions = {}): { close(): void } {
   const port = mcpGatewayPort(services);
+  const onError = mcpErrorHandler(port.logger);
   const sessions = new SessionRegistry(port);
   const inFlight = new InFlightCalls(port);
   const catalogues = new CallerCatalogues(port);
@@ -83,7 +84,7 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     await transport.handleRequest(request.raw, reply.raw, request.body);
   };
 
-  app.post(MCP_PATH, async (request, reply) => {
+  app.post(MCP_PATH, { errorHandler: onError }, async (request, reply) => {
     const caller = await admit(request, reply, port, sessions);
     if (!caller) return reply;
     const costs = bucketCosts(request.body);
@@ -110,14 +111,14 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     return reply;
   });
 
-  app.get(MCP_PATH, async (request, reply) => {
+  app.get(MCP_PATH, { errorHandler: onError }, async (request, reply) => {
     const caller = await admit(request, reply, port, sessions);
     if (!caller) return reply;
     await serve(request, reply, caller, (server) => followCatalogue(port, sessions, caller, server));
     return reply;
   });
 
-  app.delete(MCP_PATH, async (request, reply) => {
+  app.delete(MCP_PATH, { errorHandler: onError }, async (request, reply) => {
     const caller = await admit(request, reply, port, sessions);
     if (!caller) return reply;
     if (!caller.sessionId) return refuse(request, reply, ValidationError.field('mcp-session-id', 'DELETE needs the Mcp-Session-Id header'));

@@ -8,7 +8,7 @@ import { callerOf } from '../http/caller.js';
 import { toAppError } from '../mcp/errors.js';
 import { admit, keepStreamAuthorised, refuseLimited, type Caller } from './endpoint.js';
 import type { McpGatewayPort, UpstreamLink } from './gateway-port.js';
-import { copyReplyHeaders, refuse } from './http-answers.js';
+import { copyReplyHeaders, mcpErrorHandler, refuse } from './http-answers.js';
 import type { InFlightCalls } from './in-flight-calls.js';
 import { PassthroughRelay } from './passthrough-relay.js';
 import { bucketCosts, initializeParams } from './request-buckets.js';
@@ -33,8 +33,9 @@ interface Deps {
  */
 export function registerPassthroughEndpoint(app: FastifyInstance, deps: Deps): void {
   const { port, sessions } = deps;
+  const onError = mcpErrorHandler(port.logger);
 
-  app.post(PASSTHROUGH_PATH, async (request, reply) => {
+  app.post(PASSTHROUGH_PATH, { errorHandler: onError }, async (request, reply) => {
     const connectionId = connectionIdOf(request);
     const caller = await admit(request, reply, port, sessions, connectionId);
     if (!caller) return reply;
@@ -83,7 +84,7 @@ export function registerPassthroughEndpoint(app: FastifyInstance, deps: Deps): v
     return reply;
   });
 
-  app.get(PASSTHROUGH_PATH, async (request, reply) => {
+  app.get(PASSTHROUGH_PATH, { errorHandler: onError }, async (request, reply) => {
     const admitted = await admitToSession(request, reply, deps, 'GET');
     if (!admitted) return reply;
     const { caller, connectionId } = admitted;
@@ -129,7 +130,7 @@ export function registerPassthroughEndpoint(app: FastifyInstance, deps: Deps): v
     return reply;
   });
 
-  app.delete(PASSTHROUGH_PATH, async (request, reply) => {
+  app.delete(PASSTHROUGH_PATH, { errorHandler: onError }, async (request, reply) => {
     const admitted = await admitToSession(request, reply, deps, 'DELETE');
     if (!admitted) return reply;
     const { caller, connectionId } = admitted;

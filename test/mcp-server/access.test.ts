@@ -80,6 +80,34 @@ describe('authentication', () => {
   });
 });
 
+describe('bodies it cannot read', () => {
+  const raw = (path: string, body: string, token = alice.token) => gw.request(path, { method: 'POST', token, headers: MCP_HEADERS, body });
+  const deep = `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}`;
+
+  it.each([
+    ['not JSON', '{"jsonrpc":"2.0","id":1,', 400, -32700, 'VALIDATION_ERROR'],
+    ['nested deeper than 64', deep, 400, -32700, 'VALIDATION_ERROR'],
+    [
+      'above 1 MiB',
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(1024 * 1024) } }),
+      413,
+      -32000,
+      'PAYLOAD_TOO_LARGE',
+    ],
+  ])(
+    'answers a body %s as a JSON-RPC error whose data is the gateway error body, on /mcp and the passthrough',
+    async (_label, body, status, code, errorCode) => {
+      const connections = await gw.request('/api/v1/mcp/connections', { token: alice.token });
+      const [first] = ((await connections.json()) as { connections: { id: string }[] }).connections;
+      for (const path of ['/mcp', `/mcp/connections/${first!.id}`]) {
+        const response = await raw(path, body);
+        expect(response.status, path).toBe(status);
+        expect(await response.json(), path).toMatchObject({ jsonrpc: '2.0', id: null, error: { code, data: { error_code: errorCode } } });
+      }
+    },
+  );
+});
+
 describe('Origin (DNS rebinding)', () => {
   it('refuses an Origin not in TMWS_CORS_ORIGINS with 403, before looking at the token', async () => {
     const response = await post(INIT, { origin: 'http://evil.example', authorization: `Bearer ${alice.token}` });
