@@ -23,6 +23,16 @@ function onlyKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>):
   return true;
 }
 
+/** The headers the SDK's Streamable HTTP transport requires of a POST: Accept, Content-Type, protocol version. */
+function transportAccepts(request: FastifyRequest): boolean {
+  const { headers } = request;
+  const accept = headers.accept;
+  if (typeof accept !== 'string' || !accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+  if (!isJsonContentType(headers['content-type'])) return false;
+  const version = headers['mcp-protocol-version'];
+  return version === undefined || (typeof version === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(version));
+}
+
 /**
  * The POST that almost every `/mcp` request is — one `tools/call`, asking for
  * no progress and no task — when the SDK's Streamable HTTP transport would
@@ -32,12 +42,7 @@ function onlyKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>):
  * SDK's way, which then answers exactly as it always has.
  */
 export function plainToolCall(request: FastifyRequest): PlainToolCall | undefined {
-  const { headers } = request;
-  const accept = headers.accept;
-  if (typeof accept !== 'string' || !accept.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
-  if (!isJsonContentType(headers['content-type'])) return undefined;
-  const version = headers['mcp-protocol-version'];
-  if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return undefined;
+  if (!transportAccepts(request)) return undefined;
   const body = request.body;
   if (!isPlainObject(body) || !onlyKeys(body, REQUEST_KEYS)) return undefined;
   const { jsonrpc, id, method, params } = body;
@@ -47,6 +52,36 @@ export function plainToolCall(request: FastifyRequest): PlainToolCall | undefine
   const args = params.arguments;
   if (args !== undefined && !isPlainObject(args)) return undefined;
   return { id: id as string | number, name: params.name, arguments: args ?? {} };
+}
+
+/**
+ * Why one `tools/call` request's params are not what MCP allows (`name` a
+ * string, `arguments` an object when given), or undefined. The SDK would
+ * answer it as an internal error (-32603) whose message is its validator's
+ * dump; the gateway answers it as the invalid-params error it is (-32602).
+ */
+export function toolCallParamsProblem(request: FastifyRequest): { id: string | number; problem: string } | undefined {
+  const { body } = request;
+  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || body.method !== 'tools/call') return undefined;
+  // What the transport refuses first (Accept, Content-Type, protocol version) stays the SDK's answer.
+  if (!transportAccepts(request)) return undefined;
+  const { id, params } = body;
+  // Without an id it is a notification, which nobody is answered for.
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
+  const problem = !isPlainObject(params)
+    ? 'params must be an object naming the tool'
+    : typeof params.name !== 'string'
+      ? 'params.name must be a string: the tool to call'
+      : params.arguments !== undefined && !isPlainObject(params.arguments)
+        ? 'params.arguments must be an object'
+        : undefined;
+  return problem === undefined ? undefined : { id: id as string | number, problem };
+}
+
+/** The JSON-RPC invalid-params answer to a `tools/call` (see toolCallParamsProblem), as the SDK writes an error answer. */
+export function answerInvalidToolCall(reply: FastifyReply, invalid: { id: string | number; problem: string }): FastifyReply {
+  const error = { code: ErrorCode.InvalidParams, message: `Invalid params: ${invalid.problem}` };
+  return reply.code(200).type('application/json').send({ jsonrpc: '2.0', id: invalid.id, error });
 }
 
 /**

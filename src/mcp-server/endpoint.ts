@@ -15,7 +15,7 @@ import { callerOf } from '../http/caller.js';
 import type { Services } from '../services/container.js';
 import { createAggregatedServer, DEFAULT_PAGE_SIZE, type AggregatedServerContext } from './aggregated-server.js';
 import { CallerCatalogues } from './caller-catalogues.js';
-import { answerPlainToolCall, plainToolCall } from './direct-tool-call.js';
+import { answerInvalidToolCall, answerPlainToolCall, plainToolCall, toolCallParamsProblem } from './direct-tool-call.js';
 import { mcpGatewayPort, type McpGatewayPort } from './gateway-port.js';
 import { copyReplyHeaders, mcpErrorHandler, refuse, SESSION_NOT_FOUND_CODE } from './http-answers.js';
 import { InFlightCalls } from './in-flight-calls.js';
@@ -94,6 +94,8 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     } catch (error) {
       return refuseLimited(request, reply, port, error);
     }
+    const invalid = toolCallParamsProblem(request);
+    if (invalid) return answerInvalidToolCall(reply, invalid);
     const init = initializeParams(request.body);
     if (init) {
       const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(init.protocolVersion) ? init.protocolVersion : LATEST_PROTOCOL_VERSION;

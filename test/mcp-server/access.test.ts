@@ -108,6 +108,23 @@ describe('bodies it cannot read', () => {
   );
 });
 
+describe('tools/call with params MCP does not allow', () => {
+  it.each([
+    ['no params', undefined, 'params must be an object naming the tool'],
+    ['no tool name', {}, 'params.name must be a string: the tool to call'],
+    ['arguments that are not an object', { name: 'alpha__echo', arguments: 'str' }, 'params.arguments must be an object'],
+  ])('answers %s as invalid params (-32602), with a message a person can read', async (_label, params, problem) => {
+    const response = await gw.request('/mcp', {
+      method: 'POST',
+      token: alice.token,
+      headers: MCP_HEADERS,
+      body: { jsonrpc: '2.0', id: 7, method: 'tools/call', ...(params === undefined ? {} : { params }) },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ jsonrpc: '2.0', id: 7, error: { code: -32602, message: `Invalid params: ${problem}` } });
+  });
+});
+
 describe('Origin (DNS rebinding)', () => {
   it('refuses an Origin not in TMWS_CORS_ORIGINS with 403, before looking at the token', async () => {
     const response = await post(INIT, { origin: 'http://evil.example', authorization: `Bearer ${alice.token}` });

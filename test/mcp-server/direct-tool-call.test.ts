@@ -105,7 +105,17 @@ describe('/mcp tools/call without an SDK Server', () => {
     expect((await post(call, { 'mcp-protocol-version': '1999-01-01' })).status).toBe(400);
     expect((await post({ ...call, extra: true })).status).toBe(400);
     expect((await post({ ...call, id: 1.5 })).status).toBe(400);
-    const badArguments = await post({ ...call, params: { name: 'up__add', arguments: [1, 2] } });
-    expect(JSON.parse(badArguments.body)).toMatchObject({ id: 1, error: { code: -32603 } });
+  });
+
+  it('answers params MCP does not allow as invalid params (-32602), not as the SDK’s internal error with its validator’s dump', async () => {
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'up__add', arguments: [1, 2] } };
+    const badArguments = await post(call);
+    expect(JSON.parse(badArguments.body)).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      error: { code: -32602, message: 'Invalid params: params.arguments must be an object' },
+    });
+    // The transport's own refusals still come first.
+    expect((await post(call, { accept: 'application/json' })).status).toBe(406);
   });
 });
