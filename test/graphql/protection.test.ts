@@ -51,6 +51,22 @@ describe('query limits (graphql-armor)', () => {
     }
   });
 
+  // The token limit is hit while parsing and is answered like a syntax error: 400 under application/graphql-response+json.
+  it('answers the depth, alias and cost limits with HTTP 400 to a client that accepts only application/json too (curl, older clients)', async () => {
+    const statuses: Record<string, number> = {};
+    for (const [reason, query] of Object.entries({ query_depth: DEEP_QUERY, query_aliases: ALIAS_FLOOD, query_cost: EXPENSIVE })) {
+      const response = await gw.request('/graphql', {
+        method: 'POST',
+        token: agent.token,
+        headers: { accept: 'application/json' },
+        body: { query },
+      });
+      expect(JSON.stringify(await response.json())).toContain(reason);
+      statuses[reason] = response.status;
+    }
+    expect(statuses).toEqual({ query_depth: 400, query_aliases: 400, query_cost: 400 });
+  });
+
   it('lets the largest legitimate operations through', async () => {
     const result = await graphql(gw, `{ ${PAGE} }`, {}, agent.token);
     expect(result.body.errors).toBeUndefined();

@@ -83,8 +83,10 @@ function refuseAs(reason: string) {
     propagateOnRejection: false,
     onReject: [
       (context: ValidationContext | null, rejection: GraphQLError) => {
+        // Refused before anything ran: HTTP 400 whatever the Accept header, like the cost limit (use-operation-bounds.ts).
+        // `spec: false`: Yoga answers a spec-mandated validation error with 200 to an `application/json` client.
         const error = new GraphQLError(rejection.message.replace(/^Syntax Error: /, ''), {
-          extensions: { code: 'VALIDATION_ERROR', details: { reason } },
+          extensions: { code: 'VALIDATION_ERROR', details: { reason }, http: { status: 400, spec: false } },
         });
         if (!context) throw error;
         context.reportError(error);
