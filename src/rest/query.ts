@@ -13,7 +13,8 @@ function single(query: Query, name: string): string | undefined {
 function integer(query: Query, name: string, fallback: number, min: number, max: number): number {
   const raw = single(query, name);
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw ValidationError.field(name, `${name} must be an integer`);
+  // `-1` is an integer too, but out of range: say the range, as for `1000`.
+  if (!/^-?\d+$/.test(raw)) throw ValidationError.field(name, `${name} must be an integer`);
   const value = Number(raw);
   if (value < min || value > max) throw ValidationError.field(name, `${name} must be between ${min} and ${max}`);
   return value;

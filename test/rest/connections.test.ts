@@ -260,6 +260,9 @@ describe('create validation (400 VALIDATION_ERROR, details.field)', () => {
   it('validates list parameters', async () => {
     expect((await gw.request(`${BASE}/connections?limit=101`, { token: agent.token })).status).toBe(400);
     expect((await gw.request(`${BASE}/connections?limit=0`, { token: agent.token })).status).toBe(400);
+    const negative = await gw.request(`${BASE}/connections?limit=-1`, { token: agent.token });
+    expect(negative.status).toBe(400);
+    expect(await negative.json()).toMatchObject({ message: 'limit must be between 1 and 100', details: { field: 'limit' } });
     expect((await gw.request(`${BASE}/connections?status=sleeping`, { token: agent.token })).status).toBe(400);
     const page = await (await gw.request(`${BASE}/connections?limit=1&offset=0`, { token: agent.token })).json();
     expect(page.connections).toHaveLength(1);
