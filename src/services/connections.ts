@@ -81,6 +81,8 @@ export class ConnectionService {
       // A failed create leaves nothing live behind: the name is free again at once.
       await connections.deleteFailed(principal, row.id);
       await this.deps.upstream.disconnect(row.id).catch(() => {});
+      // Nor does its answer name the row that is gone: an id nobody can look up (the request id correlates the logs).
+      if (isAppError(error) && error.extraDetails.connection_id === row.id) delete error.extraDetails.connection_id;
       throw error;
     }
     const tools = await this.storeTools(principal, row, upstreamTools, true);

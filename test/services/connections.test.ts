@@ -115,6 +115,8 @@ describe('create', () => {
     const error = await refusal(connections().create(alice, { serverName: 'svc-nowhere', url: nowhere, timeoutSeconds: 5 }));
     expect(error).toBeInstanceOf(ExternalServiceError);
     expect(error.reason).toBe('unreachable');
+    // The attempt's row is gone, so its answer names no connection id nobody could look up.
+    expect(error.details).not.toHaveProperty('connection_id');
     const { connection } = await connections().create(alice, { serverName: 'svc-nowhere', url: upstream.url });
     expect(connection.status).toBe('active');
   });
