@@ -39,8 +39,8 @@ function restLimit(entry: string, bucket: string, nth?: number): Mutation {
   return {
     feature: `rate limit on REST ${entry}`,
     file: 'src/rest/connections.routes.ts',
-    find: `preHandler: [auth, rateLimit(services, '${bucket}')]`,
-    replace: 'preHandler: [auth]',
+    find: `onRequest: [auth, rateLimit(services, '${bucket}')]`,
+    replace: 'onRequest: [auth]',
     ...(nth ? { nth } : {}),
     test: WIRING,
   };
