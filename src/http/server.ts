@@ -119,10 +119,19 @@ export async function knownErrorOf(
   logger: Services['logger'],
 ): Promise<AppError> {
   const known = isAppError(error) ? error : fromFrameworkError(error, BODY_LIMIT_BYTES);
-  if (known?.httpStatus === 413) await closeAfterDrain(request.raw, reply.raw);
+  // A 413, or a refusal before the body was read (the token or the rate limit, in onRequest): the rest of the body
+  // is read, bounded, and the connection closed; left to Node, an unread body is read to its end, however long.
+  if (known?.httpStatus === 413 || bodyUnread(request)) await closeAfterDrain(request.raw, reply.raw);
   if (known) return known;
   logger.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'unhandled error');
   return new AppError('INTERNAL_ERROR', 500, 'Internal server error');
+}
+
+/** The request announced a body that nobody has read yet. */
+function bodyUnread(request: FastifyRequest): boolean {
+  const { raw } = request;
+  if (raw.complete || raw.readableEnded) return false;
+  return Number(raw.headers['content-length']) > 0 || raw.headers['transfer-encoding'] !== undefined;
 }
 
 /** Probes poll these every few seconds: logged at debug so they do not drown the requests people make. */

@@ -192,6 +192,30 @@ describe('the order of checks (SPEC §4): the token and the rate limit before th
       ...(token ? { token } : {}),
     });
 
+  const unauthenticatedHead = (length: number) =>
+    `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+  it('lets a client without a token that writes a whole 2 MiB body read its 401, then closes the connection', async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const { response, error } = await exchange(unauthenticatedHead(body.length), body);
+    expect(error).toBeUndefined();
+    expect(response).toMatch(/^HTTP\/1\.1 401 /);
+    expect(response.toLowerCase()).toContain('connection: close');
+  });
+
+  it('does not keep reading for a client without a token that announces a body and stops sending', async () => {
+    const { hostname, port } = new URL(gw.url);
+    const response = await new Promise<string>((resolve) => {
+      const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', () => undefined);
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.on('connect', () => socket.write(unauthenticatedHead(2 * 1024 * 1024) + 'x'.repeat(64 * 1024)));
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 401 /);
+  });
+
   it.each([
     ['not JSON', () => '{"server_name":'],
     ['nested deeper than 64', () => nestedObject(100)],
