@@ -40,28 +40,28 @@ export function containsUnstorableText(value: unknown): boolean {
 
 /**
  * What in a parsed JSON value cannot be stored and sent on as it is, in one
- * walk: `text` (NUL or a lone surrogate, in a value or a key), or `number` (a
- * number that is not finite: `1e400` parses to Infinity, which
- * `JSON.stringify` would send upstream as `null`). Undefined when nothing.
+ * walk: `text` (NUL or a lone surrogate, in a value or a key) wherever it is,
+ * else `number` (a number that is not finite: `1e400` parses to Infinity,
+ * which `JSON.stringify` would send upstream as `null`). Undefined when
+ * nothing. Text wins: a non-finite number before it must not hide it from
+ * `containsUnstorableText`, which decides what is replaced before a write.
  */
 export function unsendableIn(value: unknown): 'text' | 'number' | undefined {
-  if (typeof value === 'string') return isStorableText(value) ? undefined : 'text';
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'number';
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = unsendableIn(item);
-      if (found) return found;
+  let nonFinite = false;
+  const hasUnstorableText = (item: unknown): boolean => {
+    if (typeof item === 'string') return !isStorableText(item);
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item)) nonFinite = true;
+      return false;
     }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (!isStorableText(key)) return 'text';
-      const found = unsendableIn(item);
-      if (found) return found;
+    if (Array.isArray(item)) return item.some(hasUnstorableText);
+    if (item !== null && typeof item === 'object') {
+      return Object.entries(item).some(([key, inner]) => !isStorableText(key) || hasUnstorableText(inner));
     }
-  }
-  return undefined;
+    return false;
+  };
+  if (hasUnstorableText(value)) return 'text';
+  return nonFinite ? 'number' : undefined;
 }
 
 /** A deep copy with every string (values and keys) made storable. */
