@@ -94,8 +94,6 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
     } catch (error) {
       return refuseLimited(request, reply, port, error);
     }
-    const invalid = toolCallParamsProblem(request);
-    if (invalid) return answerInvalidToolCall(reply, invalid);
     const init = initializeParams(request.body);
     if (init) {
       const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(init.protocolVersion) ? init.protocolVersion : LATEST_PROTOCOL_VERSION;
@@ -108,8 +106,14 @@ export function registerMcpEndpoint(app: FastifyInstance, services: Services, op
       caller.sessionId = sessionId;
     }
     const call = plainToolCall(request);
-    if (call) await answerPlainToolCall(reply, contextOf(request, caller), call);
-    else await serve(request, reply, caller);
+    if (call) {
+      await answerPlainToolCall(reply, contextOf(request, caller), call);
+      return reply;
+    }
+    // Only a call that is not plain can have params MCP does not allow: the everyday call is checked once.
+    const invalid = toolCallParamsProblem(request);
+    if (invalid) return answerInvalidToolCall(reply, invalid);
+    await serve(request, reply, caller);
     return reply;
   });
 
