@@ -64,6 +64,31 @@ function exchange(head: string, body: Buffer): Promise<RawExchange> {
   });
 }
 
+/** The head of a raw `POST /connections` announcing a JSON body of `length` bytes, with the token when given. */
+function postHead(length: number, token?: string): string {
+  const authorization = token ? `Authorization: Bearer ${token}\r\n` : '';
+  return (
+    `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\n${authorization}` +
+    `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
+  );
+}
+
+/**
+ * Sends `head` and 64 KiB of the body it announces, then silence, and resolves with what the
+ * gateway sent once it ended its side (this client never ends its own).
+ */
+function answerToStalledBody(head: string): Promise<string> {
+  const { hostname, port } = new URL(gw.url);
+  return new Promise<string>((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('connect', () => socket.write(head + 'x'.repeat(64 * 1024)));
+  });
+}
+
 describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
   const post = (path: string, body: string) => gw.request(path, { method: 'POST', token: agent.token, body });
   const execute = `${BASE}/connections/${'{id}'}/tools/echo/execute`;
@@ -138,21 +163,8 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
   });
 
   it('does not wait for ever on a client that stops sending its oversized body', async () => {
-    const head =
-      `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${agent.token}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`;
-    const { hostname, port } = new URL(gw.url);
-    const response = await new Promise<string>((resolve) => {
-      const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.on('error', () => undefined);
-      // The answer is complete when the gateway ends its side (this client never ends its own).
-      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      // 64 KiB of the announced 2 MiB, then silence: the drain gives up after its time bound.
-      socket.on('connect', () => socket.write(head + 'x'.repeat(64 * 1024)));
-    });
-    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    // 64 KiB of the announced 2 MiB, then silence: the drain gives up after its time bound.
+    expect(await answerToStalledBody(postHead(2 * 1024 * 1024, agent.token))).toMatch(/^HTTP\/1\.1 413 /);
   });
 
   it('answers requests Node cannot parse in the gateway error format: 431 for headers above 16 KiB, 400 for garbage', async () => {
@@ -169,9 +181,7 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
 
   it('lets a client that writes a whole 2 MiB body read its 413, every time', async () => {
     const body = Buffer.alloc(2 * 1024 * 1024, 'x');
-    const head =
-      `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${agent.token}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const head = postHead(body.length, agent.token);
     const outcomes: string[] = [];
     for (let i = 0; i < 30; i += 1) {
       const { response, error } = await exchange(head, body);
@@ -192,28 +202,16 @@ describe('the order of checks (SPEC §4): the token and the rate limit before th
       ...(token ? { token } : {}),
     });
 
-  const unauthenticatedHead = (length: number) =>
-    `POST ${BASE}/connections HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
-
   it('lets a client without a token that writes a whole 2 MiB body read its 401, then closes the connection', async () => {
     const body = Buffer.alloc(2 * 1024 * 1024, 'x');
-    const { response, error } = await exchange(unauthenticatedHead(body.length), body);
+    const { response, error } = await exchange(postHead(body.length), body);
     expect(error).toBeUndefined();
     expect(response).toMatch(/^HTTP\/1\.1 401 /);
     expect(response.toLowerCase()).toContain('connection: close');
   });
 
   it('does not keep reading for a client without a token that announces a body and stops sending', async () => {
-    const { hostname, port } = new URL(gw.url);
-    const response = await new Promise<string>((resolve) => {
-      const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.on('error', () => undefined);
-      socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      socket.on('connect', () => socket.write(unauthenticatedHead(2 * 1024 * 1024) + 'x'.repeat(64 * 1024)));
-    });
-    expect(response).toMatch(/^HTTP\/1\.1 401 /);
+    expect(await answerToStalledBody(postHead(2 * 1024 * 1024))).toMatch(/^HTTP\/1\.1 401 /);
   });
 
   it.each([
