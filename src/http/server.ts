@@ -109,8 +109,9 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
 /**
  * The gateway's error for whatever a route, a hook or Fastify itself raised
  * (a body that is not JSON, too deep or too large). Anything else is logged
- * and becomes a masked 500. Before a 413 the rest of the body is read
- * (bounded), so the client sees its answer instead of a reset.
+ * and becomes a masked 500. Before a 413, or a refusal sent before the body
+ * was read, the rest of the body is read (bounded), so the client sees its
+ * answer instead of a reset.
  */
 export async function knownErrorOf(
   error: FastifyError,
