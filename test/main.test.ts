@@ -32,26 +32,38 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pid the local Chroma logged when it became ready. */
-function chromaPid(): number {
-  const line = stdout.split('\n').find((l) => l.includes('"chroma ready"'));
-  return (JSON.parse(line ?? '{}') as { pid?: number }).pid ?? 0;
+/** The pid a local Chroma logged in `output` when it became ready. */
+function chromaPidIn(output: string): number | undefined {
+  const line = output.split('\n').find((l) => l.includes('"chroma ready"'));
+  return (JSON.parse(line ?? '{}') as { pid?: number }).pid;
 }
 
-beforeAll(async () => {
-  npm = spawn('npm', ['start'], {
+/** The pid the first gateway's local Chroma logged when it became ready. */
+function chromaPid(): number {
+  return chromaPidIn(stdout) ?? 0;
+}
+
+/**
+ * `npm start` in a development gateway with nothing configured but its own folder (`dir/<folder>`) and a port;
+ * local Chroma included.
+ */
+function npmStart(folder: string, port: string): ChildProcess {
+  return spawn('npm', ['start'], {
     cwd: process.cwd(),
-    // A development gateway with nothing configured but its own folder and a free port; local Chroma included.
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? dir,
-      TMWS_API_PORT: '0',
-      TMWS_DATA_DIR: join(dir, 'data'),
-      TMWS_DATABASE_URL: `sqlite:///${join(dir, 'data', 'tmws.db')}`,
-      TMWS_CHROMA_PATH: join(dir, 'data', 'chroma'),
+      TMWS_API_PORT: port,
+      TMWS_DATA_DIR: join(dir, folder),
+      TMWS_DATABASE_URL: `sqlite:///${join(dir, folder, 'tmws.db')}`,
+      TMWS_CHROMA_PATH: join(dir, folder, 'chroma'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+beforeAll(async () => {
+  npm = npmStart('data', '0');
   npm.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   npm.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await until(() => /listening on (http:\/\/\S+)/.test(stderr) && chromaPid() > 0, 80_000, 'the start-up lines');
@@ -83,28 +95,17 @@ describe('npm start', () => {
 
   it('a second npm start on the same port says the port is taken and how to choose another, and leaves no Chroma behind', async () => {
     const port = new URL(baseUrl).port;
-    const second = spawn('npm', ['start'], {
-      cwd: process.cwd(),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? dir,
-        TMWS_API_PORT: port,
-        TMWS_DATA_DIR: join(dir, 'second'),
-        TMWS_DATABASE_URL: `sqlite:///${join(dir, 'second', 'tmws.db')}`,
-        TMWS_CHROMA_PATH: join(dir, 'second', 'chroma'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const second = npmStart('second', port);
     let out = '';
     let err = '';
-    second.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    second.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    second.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    second.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
     expect(code).toBe(1);
     expect(err).toContain(
       `127.0.0.1:${port} is already in use (another gateway running?): stop it, or choose another port with TMWS_API_PORT`,
     );
-    const chroma = (JSON.parse(out.split('\n').find((l) => l.includes('"chroma ready"')) ?? '{}') as { pid?: number }).pid;
+    const chroma = chromaPidIn(out);
     if (chroma !== undefined) await until(() => !alive(chroma), 15_000, `the second start's chroma (pid ${chroma}) to stop`);
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
   });
