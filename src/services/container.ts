@@ -264,6 +264,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       executions.close();
       await executionRepository.settled();
       await leaseKeeper.stop();
+      await executionRepository.close();
       connections.close();
       await upstream.close();
       await toolIndex.close();

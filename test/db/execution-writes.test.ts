@@ -7,6 +7,7 @@ import { migrateUp, openOrm } from '../../src/db/orm.js';
 import { ExecutionMaintenance, ExecutionRepository, type ExecutionOutcome } from '../../src/db/repositories/execution.repository.js';
 import { suiteDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
+import { openFilesOf } from '../helpers/open-files.js';
 
 /**
  * The execution write path (group-commit queue, plain SQL) must read back
@@ -32,6 +33,18 @@ function outcome(status: ExecutionOutcome['status'], extra: Partial<ExecutionOut
   };
 }
 
+function newExecution() {
+  return {
+    id: randomUUID(),
+    connectionId: randomUUID(),
+    toolName: 'echo',
+    arguments: { message: 'quote \' and " and ✓', nested: { n: 1 } },
+    source: 'REST' as const,
+    requestId: 'req-1',
+    startedAt: new Date(),
+  };
+}
+
 function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
   let orm: MikroORM;
   let repo: ExecutionRepository;
@@ -46,15 +59,6 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
     await orm?.close(true);
   });
 
-  const newExecution = () => ({
-    id: randomUUID(),
-    connectionId: randomUUID(),
-    toolName: 'echo',
-    arguments: { message: 'quote \' and " and ✓', nested: { n: 1 } },
-    source: 'REST' as const,
-    requestId: 'req-1',
-    startedAt: new Date(),
-  });
   const start = () => repo.insert(owner, newExecution());
 
   it('reads a RUNNING execution back right after it was recorded', async () => {
@@ -266,6 +270,31 @@ function behavesLikeTheAuditTrail(open: () => Promise<MikroORM>) {
 describe('execution writes on SQLite', () => {
   const target = suiteDatabase('sqlite');
   behavesLikeTheAuditTrail(() => openOrm(target));
+});
+
+describe('the WAL a SQLite gateway syncs', () => {
+  const target = suiteDatabase('sqlite');
+
+  it('is the database’s own, held open from one call to the next and let go on close', async () => {
+    if (target.driver !== 'sqlite') throw new Error('a SQLite target');
+    const wal = `${target.path}-wal`;
+    const orm = await openOrm(target);
+    try {
+      await migrateUp(orm);
+      // SQLite's own connection has the WAL open too.
+      const before = openFilesOf(wal).length;
+      const repo = new ExecutionRepository(orm.em);
+      for (let i = 0; i < 3; i++) {
+        const execution = await repo.insert(owner, newExecution());
+        await repo.finish(owner, execution.id, outcome('COMPLETED'));
+      }
+      expect(openFilesOf(wal)).toHaveLength(before + 1);
+      await repo.close();
+      expect(openFilesOf(wal)).toHaveLength(before);
+    } finally {
+      await orm.close(true);
+    }
+  });
 });
 
 describe('execution writes on PostgreSQL', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { walFileSync } from '../../src/db/repositories/wal-sync.js';
+import { openFilesOf } from '../helpers/open-files.js';
 
 /**
  * Where the WAL's fdatasync runs: on the main thread when the batch answers
@@ -116,5 +117,46 @@ describe('the WAL sync', () => {
     writeFileSync(folder, 'not a folder');
     await expect(sync({ alone: true })).rejects.toMatchObject({ code: 'ENOTDIR' });
     await expect(sync({ alone: false })).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+
+  describe('the WAL file it holds', () => {
+    it('stays open from one sync to the next, once, on either path', async () => {
+      const wal = walFile('held-wal');
+      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      for (let i = 0; i < 5; i++) await sync({ alone: i % 2 === 0 });
+      expect(openFilesOf(wal)).toEqual([wal]);
+      sync.close();
+    });
+
+    it('is the file SQLite writes now: a WAL deleted and created again is opened anew', async () => {
+      const wal = walFile('recreated-wal');
+      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      await sync({ alone: true });
+      // The last connection closed (SQLite deleted the WAL), and a new one wrote a new WAL under the same name.
+      rmSync(wal);
+      expect(openFilesOf(wal)).toEqual([`${wal} (deleted)`]);
+      writeFileSync(wal, 'new frames');
+      await sync({ alone: true });
+      expect(openFilesOf(wal)).toEqual([wal]);
+      rmSync(wal);
+      writeFileSync(wal, 'newer frames');
+      await sync({ alone: false });
+      expect(openFilesOf(wal)).toEqual([wal]);
+      sync.close();
+    });
+
+    it('is let go on close, even while a sync on the pool still uses it; a sync after close opens the file only for itself', async () => {
+      const wal = walFile('closing-wal');
+      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      await sync();
+      const onPool = sync({ alone: false });
+      sync.close();
+      await onPool;
+      await Promise.resolve();
+      expect(openFilesOf(wal)).toEqual([]);
+      await sync({ alone: true });
+      await sync({ alone: false });
+      expect(openFilesOf(wal)).toEqual([]);
+    });
   });
 });

@@ -7,7 +7,7 @@ import { ExecutionSchema, type Execution, type ExecutionSource, type ExecutionSt
 import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner, type SqlRunner } from './sql-runner.js';
-import { walFileSync, type WalSync } from './wal-sync.js';
+import { walFileSync, type WalFileSync, type WalSync } from './wal-sync.js';
 import { findPage } from './find-page.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -64,6 +64,8 @@ export class ExecutionRepository {
   private readonly writes: ExecutionWriteQueue;
   /** Statements outside the queue (progress), on the queue's connection handling. */
   private readonly sql: SqlRunner;
+  /** SQLite on a file: the WAL sync, which holds the WAL open until `close`. */
+  private readonly walSync: WalFileSync | undefined;
 
   /** The gateway instance whose lease covers the RUNNING rows this repository writes (SPEC §10). */
   readonly instanceId: string;
@@ -87,7 +89,8 @@ export class ExecutionRepository {
     const runner = sqlite ? sqlitePreparedRunner(knex, { commitWithoutSync: true }) : knexRunner(knex);
     const path = String(em.config.get('dbName'));
     // SQLite: each batch commits without fsync, then the WAL is synced (wal-sync.ts) before anyone hears back.
-    const sync: WalSync = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : async () => undefined;
+    this.walSync = sqlite && path !== ':memory:' ? walFileSync(`${path}-wal`) : undefined;
+    const sync: WalSync = this.walSync ?? (async () => undefined);
     const durable = options.wrapSync ? options.wrapSync(sync) : sync;
     this.sql = options.wrapSql ? options.wrapSql(runner) : runner;
     this.writes = new ExecutionWriteQueue(this.sql, () => this.encoding.dialect, durable);
@@ -105,6 +108,12 @@ export class ExecutionRepository {
   /** Resolves once every execution write queued so far is in the database. */
   async settled(): Promise<void> {
     await this.writes.settled();
+  }
+
+  /** Writes what is queued, then lets the WAL file go. Before the ORM closes. */
+  async close(): Promise<void> {
+    await this.writes.settled();
+    this.walSync?.close();
   }
 
   private scope(principal: Principal): { namespace: string; agentId?: string } {
