@@ -16,7 +16,10 @@ runCli(async () => {
   try {
     const migrator = orm.getMigrator();
     if (values.status) {
-      const [executed, pending] = await Promise.all([migrator.getExecutedMigrations(), migrator.getPendingMigrations()]);
+      // One after the other: on a new database each would create the migrations table, and on PostgreSQL two
+      // concurrent CREATE TABLEs of the same name fail.
+      const executed = await migrator.getExecutedMigrations();
+      const pending = await migrator.getPendingMigrations();
       for (const m of executed) console.log(`applied  ${m.name}`);
       for (const m of pending) console.log(`pending  ${m.name}`);
       if (executed.length + pending.length === 0) console.log('no migrations');

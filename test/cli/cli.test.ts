@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { secretKeyBytes } from '../../src/auth/jwt.js';
+import { describeTestDatabase } from '../helpers/database.js';
 
 const root = process.cwd();
 /** tsx's loader by absolute URL, since the commands run from a scratch working directory. */
@@ -20,10 +21,10 @@ const env = {
 };
 
 /** Runs a CLI entry point the way `npm run <script>` does. */
-function cli(script: string, args: string[]) {
+function cli(script: string, args: string[], overrides: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, ['--import', tsxLoader, join(root, 'src/cli', script), ...args], {
     cwd: dir,
-    env,
+    env: { ...env, ...overrides },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -38,6 +39,20 @@ describe('command line', () => {
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/^applied\s+Migration\d+/);
     expect(status.stdout).not.toMatch(/pending/);
+  });
+
+  it.each(['sqlite', 'postgresql'] as const)('migrate --status on a new %s database lists every migration as pending', async (dialect) => {
+    const database = describeTestDatabase(dialect);
+    await database.create();
+    try {
+      const status = cli('migrate.ts', ['--status'], { TMWS_DATABASE_URL: database.url });
+      expect(status.stderr).toBe('');
+      expect(status.status).toBe(0);
+      expect(status.stdout).toMatch(/^pending\s+Migration\d+/);
+      expect(status.stdout).not.toMatch(/applied/);
+    } finally {
+      await database.drop();
+    }
   });
 
   it('agent:create creates and updates an agent, printing it as JSON', () => {
