@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   if (printsBanner(config)) {
     // On stderr, so that standard output stays one JSON document per line.
     const hasAgents = await gateway.services.agents.hasAny();
-    process.stderr.write(`\n${startupBanner({ url, config, hasAgents }).join('\n')}\n\n`);
+    // Compiled to dist/main.js, or run from src/main.ts through tsx (npm start).
+    const from = import.meta.url.endsWith('.js') ? 'build' : 'npm';
+    process.stderr.write(`\n${startupBanner({ url, config, hasAgents, from }).join('\n')}\n\n`);
   }
 
   let stopping = false;

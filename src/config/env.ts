@@ -274,6 +274,12 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
 }
 
 /**
+ * A "change me" value left in place, such as deploy/tmws.env.example's: it is
+ * long enough to pass the length rule, and public, so anyone could sign tokens.
+ */
+const PLACEHOLDER_SECRET = /change[-_. ]?me/i;
+
+/**
  * Validates every TMWS_* variable at once and reports all problems together —
  * format and cross-variable rules in one list — so an operator fixes a bad
  * deployment in one round trip. Reads only: the development key file, when
@@ -298,6 +304,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     problems.push(`TMWS_SECRET_KEY: required in ${e.TMWS_ENVIRONMENT} (at least 32 characters)`);
   } else if (secretKey.length < 32) {
     problems.push(`TMWS_SECRET_KEY: must be at least 32 characters (got ${secretKey.length})`);
+  } else if (PLACEHOLDER_SECRET.test(secretKey)) {
+    problems.push('TMWS_SECRET_KEY: is still a placeholder (as in tmws.env.example); generate one with: openssl rand -hex 32');
   }
 
   let database: DatabaseTarget = { driver: 'sqlite', path: ':memory:' };

@@ -8,6 +8,19 @@ export interface StartupFacts {
   /** False on a fresh database: the banner then names the command that creates the first agent. */
   hasAgents: boolean;
   cwd?: string;
+  /**
+   * How the gateway was started, for the commands it suggests: `npm start`
+   * (the CLI through `npm run`), or the build (`node dist/main.js`, as the
+   * systemd unit runs it; after `npm prune --omit=dev` `npm run` has no tsx,
+   * so the commands are the built `dist/cli/*.js`). @default 'npm'
+   */
+  from?: 'npm' | 'build';
+}
+
+/** A CLI command as this gateway's user runs it: `npm run agent:create --` or `node dist/cli/agent-create.js`. */
+function command(facts: StartupFacts, script: 'agent:create' | 'token', silent = false): string {
+  if (facts.from === 'build') return `node dist/cli/${script.replace(':', '-')}.js`;
+  return `npm run ${silent ? '-s ' : ''}${script} --`;
 }
 
 /** The walk-through's first agent: the deployment guide's admin. */
@@ -23,7 +36,7 @@ export function startupBanner(facts: StartupFacts): string[] {
   const cwd = facts.cwd ?? process.cwd();
   const lines = [
     `TMWS Gateway listening on ${url} (${config.environment}, ${describeDatabase(config, cwd)})`,
-    `  Dashboard: ${url}/  (sign in with a token from npm run -s token)`,
+    `  Dashboard: ${url}/  (sign in with a token from ${command(facts, 'token', true).replace(/ --$/, '')})`,
     `  MCP:       ${url}/mcp  (any MCP client, with the header Authorization: Bearer <token>)`,
   ];
   if (config.environment !== 'production') {
@@ -35,8 +48,8 @@ export function startupBanner(facts: StartupFacts): string[] {
     );
   }
   if (!facts.hasAgents) {
-    lines.push(`  Next:      npm run agent:create -- ${FIRST_AGENT}`);
-    lines.push('             TOKEN=$(npm run -s token -- --agent-id admin-agent-uuid)');
+    lines.push(`  Next:      ${command(facts, 'agent:create')} ${FIRST_AGENT}`);
+    lines.push(`             TOKEN=$(${command(facts, 'token', true)} --agent-id admin-agent-uuid)`);
   }
   if (config.environment !== 'production') lines.push(relaxedLine(config, cwd));
   return lines;

@@ -40,6 +40,17 @@ describe('configuration', () => {
     expect(problemsOf({ TMWS_ENVIRONMENT: 'test' }).join()).toMatch(/TMWS_SECRET_KEY: required/);
   });
 
+  it('refuses the placeholder secret of deploy/tmws.env.example, which is long enough but public', () => {
+    const example = readFileSync(join(process.cwd(), 'deploy/tmws.env.example'), 'utf8');
+    const placeholder = /^TMWS_SECRET_KEY=(.*)$/m.exec(example)?.[1];
+    expect(placeholder?.length).toBeGreaterThanOrEqual(32);
+    expect(problemsOf({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: placeholder ?? '' }).join()).toMatch(
+      /TMWS_SECRET_KEY: is still a placeholder .*openssl rand -hex 32/,
+    );
+    expect(problemsOf({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: 'a'.repeat(20) + 'CHANGEME' + 'b'.repeat(10) })).toHaveLength(1);
+    expect(problemsOf({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: '0123456789abcdef'.repeat(4) })).toEqual([]);
+  });
+
   it('reports every problem at once', () => {
     const problems = problemsOf({
       TMWS_ENVIRONMENT: 'production',

@@ -21,6 +21,18 @@ describe('start-up lines', () => {
     expect(lines.join('\n')).toContain('npm run agent:create -- --agent-id admin-agent-uuid');
   });
 
+  it('run from the build, names the built commands (npm run has no tsx once the dev dependencies are pruned)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmws-banner-'));
+    const config = loadConfig({ TMWS_ENVIRONMENT: 'production', TMWS_SECRET_KEY: KEY }, dir);
+    const lines = startupBanner({ url: URL, config, hasAgents: false, cwd: dir, from: 'build' });
+    expect(lines[1]).toBe(`  Dashboard: ${URL}/  (sign in with a token from node dist/cli/token.js)`);
+    expect(lines).toContain(
+      '  Next:      node dist/cli/agent-create.js --agent-id admin-agent-uuid --namespace admin --name "Admin Agent" --role admin',
+    );
+    expect(lines).toContain('             TOKEN=$(node dist/cli/token.js --agent-id admin-agent-uuid)');
+    expect(lines.join('\n')).not.toContain('npm run');
+  });
+
   it('says nothing about the first agent once one exists, nor about a key file that was already there', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmws-banner-'));
     saveDevSecret(loadConfig({}, dir).auth.secretKeyFile);
