@@ -52,6 +52,13 @@ function peerOf(peerAddress: string): { peer: Address | undefined; peerText: str
   return known;
 }
 
+/** Whether the TCP peer is one of `trustedProxies`, whose X-Forwarded-* headers the gateway believes. */
+export function isTrustedPeer(peerAddress: string, trustedProxies: readonly string[]): boolean {
+  if (trustedProxies.length === 0) return false;
+  const { peer } = peerOf(peerAddress);
+  return peer !== undefined && matchersFor(trustedProxies).some((matches) => matches(peer));
+}
+
 /**
  * The address a request is counted under (SPEC §5). Without a trusted proxy
  * as TCP peer it is the peer. Behind trusted proxies it is the right-most

@@ -7,6 +7,7 @@ import { closeAfterDrain } from './drain-request.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { fromFrameworkError, renderErrorBody, retryAfterOf } from './error-body.js';
 import { preflightRefusal } from './cors-preflight.js';
+import { publicOriginOf } from './public-origin.js';
 import './request-context.js';
 import { requestIdOf } from './request-id.js';
 
@@ -45,6 +46,12 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
   registerJsonBodyParser(app);
   app.decorateRequest('principal', undefined);
   app.decorateRequest('requestId', '');
+  const { trustedProxies } = services.config.http;
+  app.decorateRequest('publicOrigin', {
+    getter(this: FastifyRequest) {
+      return publicOriginOf(this.raw, this.host, trustedProxies);
+    },
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     request.requestId = request.id;

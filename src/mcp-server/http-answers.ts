@@ -15,11 +15,6 @@ export const PARSE_ERROR_CODE = -32700;
 /** Where the RFC 9728 protected-resource metadata of this gateway is served. */
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
-/** The gateway as clients reach it (scheme and Host of the request). */
-export function baseUrlOf(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
-}
-
 /**
  * Every refusal on `/mcp` before the MCP layer: the HTTP status an HTTP client
  * acts on, and a JSON-RPC error body an MCP client can show, whose `data` is the
@@ -27,7 +22,7 @@ export function baseUrlOf(request: FastifyRequest): string {
  */
 export function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, jsonRpcCode = SERVER_ERROR_CODE): FastifyReply {
   if (error.httpStatus === 401) {
-    reply.header('WWW-Authenticate', `Bearer resource_metadata="${baseUrlOf(request)}${PROTECTED_RESOURCE_PATH}"`);
+    reply.header('WWW-Authenticate', `Bearer resource_metadata="${request.publicOrigin}${PROTECTED_RESOURCE_PATH}"`);
   }
   const retryAfter =
     error instanceof RateLimitExceededError || error instanceof ServiceUnavailableError ? error.retryAfterSeconds : undefined;

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { baseUrlOf, PROTECTED_RESOURCE_PATH } from './http-answers.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PROTECTED_RESOURCE_PATH } from './http-answers.js';
 
 /**
  * RFC 9728 protected-resource metadata, served without authentication: what a
@@ -11,8 +11,8 @@ import { baseUrlOf, PROTECTED_RESOURCE_PATH } from './http-answers.js';
  * the MCP SDK client asks first.
  */
 export function registerProtectedResourceMetadata(app: FastifyInstance, resourcePath: string): void {
-  const handler = async (request: Parameters<typeof baseUrlOf>[0]) => ({
-    resource: `${baseUrlOf(request)}${resourcePath}`,
+  const handler = async (request: FastifyRequest) => ({
+    resource: `${request.publicOrigin}${resourcePath}`,
     bearer_methods_supported: ['header'],
     resource_name: 'TMWS Gateway MCP endpoint',
   });

@@ -109,6 +109,17 @@ describe('nginx (deploy/nginx/tmws.conf) in front of two instances', () => {
     expect((await request('/metrics')).status).toBe(404);
   });
 
+  it('hands MCP clients the https URL they reached, not the instance’s plain http', async () => {
+    // nginx passes Host without the port ($host, as on 443) and sets X-Forwarded-Proto; the instances trust it.
+    const refused = await request('/mcp', { method: 'POST', headers: { authorization: '' }, body: '{}' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe(
+      'Bearer resource_metadata="https://127.0.0.1/.well-known/oauth-protected-resource"',
+    );
+    const document = await request('/.well-known/oauth-protected-resource/mcp');
+    expect(((await document.json()) as { resource: string }).resource).toBe('https://127.0.0.1/mcp');
+  });
+
   it('upgrades /graphql to WebSocket (graphql-ws)', async () => {
     const socket = new WebSocket(`wss://127.0.0.1:${nginx.ports.https}/graphql`, 'graphql-transport-ws', { ca: nginx.certificate.pem });
     const protocol = await new Promise<string>((resolve, reject) => {

@@ -75,6 +75,30 @@ describe('authentication', () => {
     }
   });
 
+  it('names the https URL the client used behind a trusted proxy that terminates TLS, and ignores the header from anyone else', async () => {
+    const proxied = await startGateway({ TMWS_TRUSTED_PROXIES: '127.0.0.1' });
+    try {
+      const viaProxy = { 'x-forwarded-proto': 'https' };
+      const httpsOrigin = proxied.url.replace(/^http:/, 'https:');
+      const refused = await fetch(`${proxied.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, ...viaProxy },
+        body: JSON.stringify(INIT),
+      });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe(
+        `Bearer resource_metadata="${httpsOrigin}/.well-known/oauth-protected-resource"`,
+      );
+      const document = await fetch(`${proxied.url}/.well-known/oauth-protected-resource/mcp`, { headers: viaProxy });
+      expect(((await document.json()) as { resource: string }).resource).toBe(`${httpsOrigin}/mcp`);
+    } finally {
+      await proxied.close();
+    }
+    // This gateway trusts no proxy: a client's own X-Forwarded-Proto changes nothing.
+    const direct = await post(INIT, { 'x-forwarded-proto': 'https' });
+    expect(direct.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${gw.url}/.well-known/oauth-protected-resource"`);
+  });
+
   it('refuses the SDK client without a token', async () => {
     await expect(mcpClient(gw.url, '')).rejects.toThrow();
   });
