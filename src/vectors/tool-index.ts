@@ -118,8 +118,12 @@ export function createToolIndex(opts: ToolIndexOptions): ToolIndex {
   return new ChromaToolIndex(opts);
 }
 
-function unavailable(cause: unknown): ServiceUnavailableError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+/**
+ * What a caller hears while Chroma cannot be reached: a stable reason, never
+ * Chroma's own message (its client's hints about its server's settings mean
+ * nothing to an agent); `/health/ready` and the logs tell the operator.
+ */
+function unavailable(reason: 'unreachable' | 'rebuild_queued'): ServiceUnavailableError {
   return new ServiceUnavailableError('Tool search is temporarily unavailable', {}, { component: 'chroma', reason });
 }
 
@@ -191,10 +195,17 @@ class ChromaToolIndex implements ToolIndex {
           return resolve(settle.done);
         }
         const parked = this.queue.snapshot().some((o) => o.kind === 'rebuild' && o.settle === settle);
-        if (parked) settle.reject(unavailable('vector store unreachable; rebuild queued for catch-up'));
+        if (parked) settle.reject(unavailable('rebuild_queued'));
         else settle.reject(new Error('rebuild did not run: the tool index is closed or a newer rebuild replaced it'));
       });
     });
+  }
+
+  /** Chroma out of reach → the caller's 503 (the cause logged here); anything else as raised. */
+  private unavailableOr(error: unknown): unknown {
+    if (!isChromaUnavailable(error)) return error;
+    this.logger.debug({ err: error }, 'tool search: Chroma unreachable');
+    return unavailable('unreachable');
   }
 
   async health(): Promise<'ok' | 'down'> {
@@ -236,7 +247,7 @@ class ChromaToolIndex implements ToolIndex {
         this.opts.embeddings.embed([text], { urgent: true }),
       ]);
     } catch (error) {
-      throw isChromaUnavailable(error) ? unavailable(error) : error;
+      throw this.unavailableOr(error);
     }
     if (!collection || !vector) return [];
     try {
@@ -260,7 +271,7 @@ class ChromaToolIndex implements ToolIndex {
         }));
     } catch (error) {
       if (isChromaNotFound(error)) return []; // the collection was dropped between our two calls
-      throw isChromaUnavailable(error) ? unavailable(error) : error;
+      throw this.unavailableOr(error);
     }
   }
 

@@ -119,6 +119,8 @@ describe('tool search through the REST bridge', () => {
     const down = await search(alice, 'add two numbers');
     expect(down.status).toBe(503);
     expect(down.body.error_code).toBe('SERVICE_UNAVAILABLE');
+    // A stable reason, not the Chroma client's message.
+    expect(down.body.details).toEqual({ component: 'chroma', reason: 'unreachable' });
     const ready = await gw.request('/health/ready');
     expect(ready.status).toBe(503);
     expect((await ready.json()).components.chroma).toBe('down');
