@@ -49,7 +49,26 @@ export interface Api {
     onData: (data: R) => void,
     onError?: (error: ApiError) => void,
   ): () => void;
+  /**
+   * Runs `listener` each time live updates are back after the connection to
+   * the gateway was lost (a restart, a network blip): events of that gap are
+   * gone, so a live list reads itself again. Returns what unregisters it.
+   */
+  onReconnected(listener: () => void): () => void;
   close(): void;
+}
+
+/**
+ * How long live updates keep trying to reach a gateway that went away: waits
+ * of 1, 2, 4, 8 s, then 10 s (with some jitter), about four minutes in all —
+ * a restart or a deployment, not an outage. Then the views say so.
+ */
+const RETRY_ATTEMPTS = 28;
+const RETRY_CAP_MS = 10_000;
+
+function retryWait(retries: number): Promise<void> {
+  const ms = Math.min(RETRY_CAP_MS, 1000 * 2 ** retries) + Math.random() * 500;
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** `onSessionEnded` runs once when the gateway refuses the token (expired, revoked agent). */
@@ -61,14 +80,21 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
     onSessionEnded(error.message);
   };
   let live: Client | undefined;
+  const reconnected = new Set<() => void>();
   const socket = () =>
     (live ??= createClient({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
       connectionParams: { authorization: `Bearer ${token}` },
       // A refused token is refused again on every retry: end the session instead.
       shouldRetry: (event) => !isRefusal(event),
-      retryAttempts: 5,
+      retryAttempts: RETRY_ATTEMPTS,
+      retryWait,
       lazy: true,
+      on: {
+        connected: (_socket, _payload, wasRetry) => {
+          if (wasRetry) for (const listener of [...reconnected]) listener();
+        },
+      },
     }));
 
   return {
@@ -113,6 +139,10 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
           complete: () => {},
         },
       );
+    },
+    onReconnected(listener) {
+      reconnected.add(listener);
+      return () => reconnected.delete(listener);
     },
     close() {
       ended = true;

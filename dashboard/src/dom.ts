@@ -57,11 +57,25 @@ export function notice(kind: 'error' | 'info' | 'ok', text: string): HTMLElement
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 }
 
-/** A progress bar with its numbers as text too. */
-export function progressBar(progress: number | null | undefined, total: number | null | undefined, label: string): HTMLElement {
+/** An execution's progress as the upstream reports it: a total is optional, and so is a message. */
+export interface ProgressState {
+  progress: number | null | undefined;
+  total: number | null | undefined;
+  message?: string | null | undefined;
+  running: boolean;
+}
+
+/**
+ * A bar when the share done is known; while running without a total, a moving
+ * bar and the count; once finished without a total, only the count (nothing
+ * moves any more). The upstream's message, when it sent one, follows.
+ */
+export function progressBar({ progress, total, message, running }: ProgressState, label: string): HTMLElement {
   const percent = progress != null && total ? Math.min(100, Math.round((progress / total) * 100)) : progress != null ? null : 0;
+  const text = percent !== null ? `${percent} %` : `progress ${progress ?? 0}`;
+  const said = message ? ` — ${message}` : '';
+  if (percent === null && !running) return h('span', { class: 'progress' }, h('span', { class: 'progress-text' }, text + said));
   const bar = h('progress', { max: 100, 'aria-label': label });
   if (percent !== null) bar.value = percent;
-  const text = percent !== null ? `${percent} %` : `${progress ?? 0}`;
-  return h('span', { class: 'progress' }, bar, h('span', { class: 'progress-text' }, text));
+  return h('span', { class: 'progress' }, bar, h('span', { class: 'progress-text' }, text + said));
 }

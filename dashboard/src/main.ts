@@ -142,4 +142,10 @@ async function route(session: Api, me: ViewContext['me']): Promise<void> {
   if (current === navigation && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
+// The skip link moves the focus to the content; following its #main would be read as a route (and found nowhere).
+document.querySelector('a.skip')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 start();

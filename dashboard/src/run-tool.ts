@@ -59,7 +59,12 @@ function follow(context: ViewContext, started: RunState, panel: HTMLElement, don
           ' ',
           execution.status === 'RUNNING' ? 'running…' : `in ${duration(execution.durationMs)}`,
         ),
-        progress != null || execution.status === 'RUNNING' ? progressBar(progress, total, `Progress of ${execution.toolName}`) : null,
+        progress != null || execution.status === 'RUNNING'
+          ? progressBar(
+              { progress, total, message: execution.progressMessage, running: execution.status === 'RUNNING' },
+              `Progress of ${execution.toolName}`,
+            )
+          : null,
         'result' in execution ? outcome(execution as ExecutionOutcomeFragment) : null,
       ),
     );

@@ -13,12 +13,14 @@ import { startGateway, type TestAgent, type TestGateway } from '../helpers/gatew
 import { haveChromium, launchDashboardBrowser, WAIT, type DashboardBrowser } from '../helpers/dashboard-browser.js';
 import { HTML_PAYLOAD, startHtmlUpstream } from '../fixtures/upstreams/html-upstream.js';
 import { data } from '../graphql/client.js';
+import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/test-upstream.js';
 
 let gw: TestGateway;
 let chromium: DashboardBrowser;
 let admin: TestAgent;
 let outsider: TestAgent;
 let html: Awaited<ReturnType<typeof startHtmlUpstream>>;
+let testUpstream: TestUpstream;
 const openPage: DashboardBrowser['openPage'] = (label, width) => chromium.openPage(label, width);
 const signIn: DashboardBrowser['signIn'] = (page, token) => chromium.signIn(page, token);
 const go: DashboardBrowser['go'] = (page, name) => chromium.go(page, name);
@@ -26,7 +28,7 @@ const screenshot: DashboardBrowser['screenshot'] = (page, name) => chromium.scre
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  [gw, html] = await Promise.all([startGateway(), startHtmlUpstream()]);
+  [gw, html, testUpstream] = await Promise.all([startGateway(), startHtmlUpstream(), startTestUpstream()]);
   admin = await gw.agent('dash-admin', 'dash-ns', 'admin');
   outsider = await gw.agent('dash-outsider', 'dash-other-ns');
   chromium = await launchDashboardBrowser(gw.url, 'dashboard');
@@ -35,6 +37,7 @@ afterAll(async () => {
   await chromium?.close();
   await gw?.close();
   await html?.stop();
+  await testUpstream?.stop();
 });
 
 describe.skipIf(!haveChromium)(
@@ -298,6 +301,63 @@ describe.skipIf(!haveChromium)(
       await expiring.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
       expect(await expiring.evaluate(() => sessionStorage.getItem('tmws.token'))).toBeNull();
     }, 90_000);
+
+    it('pages through the whole audit trail, filters by status at the gateway, and keeps the skip link on the page', async () => {
+      const agent = await gw.agent('dash-pager', 'dash-pager-ns');
+      const created = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: agent.token,
+        body: { server_name: 'pager', url: testUpstream.url },
+      });
+      const { id: connectionId } = (await created.json()) as { id: string };
+      const execute = (toolName: string, args: Record<string, unknown>) =>
+        gw.request(`/api/v1/mcp/connections/${connectionId}/tools/${toolName}/execute`, {
+          method: 'POST',
+          token: agent.token,
+          body: { arguments: args },
+        });
+      // The oldest: one cancelled, then one whose progress came without a total; then a page and more of others.
+      const started = await data(
+        gw,
+        'mutation($input: ExecuteToolInput!) { startExecution(input: $input) { id } }',
+        { input: { connectionId, toolName: 'slow', arguments: { ms: 60_000 } } },
+        agent.token,
+      );
+      const cancelledId = (started as { startExecution: { id: string } }).startExecution.id;
+      await data(gw, 'mutation($id: ID!) { cancelExecution(id: $id) { id } }', { id: cancelledId }, agent.token);
+      expect((await execute('slow', { ms: 30, steps: 3, total: false })).status).toBe(200);
+      for (let i = 0; i < 55; i++) expect((await execute('echo', { message: `call ${i}` })).status).toBe(200);
+
+      const { page: pager } = await openPage('pager');
+      await signIn(pager, agent.token);
+      await go(pager, 'Executions');
+      const rows = pager.locator('tr[data-execution]');
+      await expect.poll(() => rows.count(), WAIT).toBe(50);
+      expect(await pager.locator(`tr[data-execution="${cancelledId}"]`).count()).toBe(0);
+
+      // A status the newest page does not hold: the gateway is asked, not the rows shown.
+      await pager.getByLabel('Status').selectOption('CANCELLED');
+      await pager.locator(`tr[data-execution="${cancelledId}"]`).waitFor(WAIT);
+      await expect.poll(() => rows.count(), WAIT).toBe(1);
+
+      // Every status again, then the older ones, until there are none left.
+      await pager.getByLabel('Status').selectOption('');
+      await expect.poll(() => rows.count(), WAIT).toBe(50);
+      await pager.getByRole('button', { name: 'Show older executions' }).click();
+      await expect.poll(() => rows.count(), WAIT).toBe(57);
+      expect(await pager.getByRole('button', { name: 'Show older executions' }).isHidden()).toBe(true);
+
+      // Finished with a count but no total: the count and the message, and no bar moving any more.
+      const counted = rows.filter({ hasText: 'slow' }).filter({ has: pager.locator('.badge', { hasText: 'COMPLETED' }) });
+      expect(await counted.locator('.progress-text').textContent()).toBe('progress 3 — step 3 of 3');
+      expect(await counted.locator('progress').count()).toBe(0);
+
+      // The skip link moves the focus to the content and leaves the page where it is.
+      await pager.locator('a.skip').focus();
+      await pager.keyboard.press('Enter');
+      expect(await pager.evaluate(() => [location.hash, document.activeElement?.id])).toEqual(['#/executions', 'main']);
+      expect(await pager.getByRole('heading', { level: 2 }).allTextContents()).toEqual(['Executions']);
+    }, 120_000);
 
     it('raised no page error, CSP violation or console error on any page', () => {
       expect(chromium.problems).toEqual([]);

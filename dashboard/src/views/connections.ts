@@ -17,12 +17,15 @@ export const connectionsView: View = async (context) => {
   const { api, main } = context;
   const list = h('div', { id: 'connection-list' });
   const status = h('div', { 'aria-live': 'polite' });
+  const failed = (error: ApiError) => replace(status, notice('error', error.message));
+  const more = h('button', { type: 'button', hidden: true }, 'Show more connections');
   replace(
     main,
     h('h2', {}, 'Connections'),
     createForm(context, status, (created) => upsert(created)),
     status,
     list,
+    more,
   );
 
   const rows = new Map<string, HTMLTableRowElement>();
@@ -61,10 +64,38 @@ export const connectionsView: View = async (context) => {
     show();
   };
 
-  context.onLeave(api.subscribe(ConnectionStatusChangedDocument, {}, (data) => upsert(data.connectionStatusChanged)));
-  const data = await api.request(ConnectionListDocument, {});
-  for (const edge of [...data.connections.edges].reverse()) upsert(edge.node);
-  show();
+  /** Cursor of the last page read; further pages are appended below. */
+  let after: string | null | undefined;
+  const load = async (further = false) => {
+    const data = await api.request(ConnectionListDocument, { after: further ? after : undefined });
+    const { edges, pageInfo } = data.connections;
+    if (further || after === undefined) {
+      after = pageInfo.endCursor;
+      more.hidden = !pageInfo.hasNextPage;
+    }
+    if (further) {
+      for (const { node } of edges) {
+        if (rows.has(node.id)) continue;
+        const row = connectionRow(context, node, status);
+        tbody.append(row);
+        rows.set(node.id, row);
+      }
+    } else {
+      for (const edge of [...edges].reverse()) upsert(edge.node);
+    }
+    show();
+  };
+  more.addEventListener('click', () => {
+    more.disabled = true;
+    load(true)
+      .catch(failed)
+      .finally(() => (more.disabled = false));
+  });
+
+  context.onLeave(api.subscribe(ConnectionStatusChangedDocument, {}, (data) => upsert(data.connectionStatusChanged), failed));
+  // Back after a lost connection: statuses that changed meanwhile are read again.
+  context.onLeave(api.onReconnected(() => void load().catch(failed)));
+  await load();
 };
 
 function connectionRow(context: ViewContext, connection: ConnectionRowFragment, status: HTMLElement): HTMLTableRowElement {

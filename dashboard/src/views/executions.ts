@@ -29,6 +29,7 @@ export const executionsView: View = async (context) => {
   );
   const tool = h('input', { name: 'tool', type: 'search', placeholder: 'tool name' });
   const status = h('div', { 'aria-live': 'polite' });
+  const failed = (error: ApiError) => replace(status, notice('error', error.message));
   const tbody = h('tbody');
   const table = h(
     'table',
@@ -42,11 +43,14 @@ export const executionsView: View = async (context) => {
     tbody,
   );
   const list = h('div', { id: 'execution-list' });
+  const more = h('button', { type: 'button', hidden: true }, 'Show older executions');
   const rows = new Map<string, { row: HTMLTableRowElement; execution: ExecutionRowFragment }>();
   const following = new Map<string, () => void>();
 
+  // The status filter asks the gateway (every execution with that status, page by page); the tool filter narrows the rows shown.
   const visible = (e: ExecutionRowFragment) =>
-    (filter.value === '' || e.status === filter.value) && (tool.value === '' || e.toolName.includes(tool.value));
+    (filter.value === '' || e.status === filter.value) &&
+    (tool.value === '' || e.toolName.toLowerCase().includes(tool.value.trim().toLowerCase()));
   const show = () => {
     for (const { row, execution } of rows.values()) row.hidden = !visible(execution);
     const any = [...rows.values()].some(({ execution }) => visible(execution));
@@ -57,9 +61,11 @@ export const executionsView: View = async (context) => {
         : h(
             'p',
             { class: 'empty' },
-            rows.size === 0
+            rows.size === 0 && filter.value === ''
               ? 'No executions yet. Run a tool from a connection’s page or from Tool search.'
-              : 'No execution matches these filters.',
+              : more.hidden
+                ? 'No execution matches these filters.'
+                : 'No execution matches these filters among those shown: show older ones below.',
           ),
     );
   };
@@ -78,10 +84,15 @@ export const executionsView: View = async (context) => {
   let left = false;
   const follow = (id: string) => {
     if (left || following.has(id)) return;
-    const stop = api.subscribe(ExecutionProgressDocument, { id }, ({ executionProgress: event }) => {
-      upsert(event.execution, event.progress ?? event.execution.progress, event.total ?? event.execution.total);
-      if (event.type !== 'PROGRESS' && event.type !== 'LOG' && event.execution.status !== 'RUNNING') following.get(id)?.();
-    });
+    const stop = api.subscribe(
+      ExecutionProgressDocument,
+      { id },
+      ({ executionProgress: event }) => {
+        upsert(event.execution, event.progress ?? event.execution.progress, event.total ?? event.execution.total);
+        if (event.type !== 'PROGRESS' && event.type !== 'LOG' && event.execution.status !== 'RUNNING') following.get(id)?.();
+      },
+      failed,
+    );
     following.set(id, stop);
   };
   context.onLeave(() => {
@@ -89,7 +100,46 @@ export const executionsView: View = async (context) => {
     for (const stop of following.values()) stop();
   });
 
-  filter.addEventListener('change', show);
+  /** Cursor of the oldest page read; pages are appended below the rows already shown. */
+  let after: string | null | undefined;
+  /** Reads a page of the list for the current status filter: the newest one, or with `older` the next older one. */
+  const load = async (older = false) => {
+    const chosen = filter.value;
+    const data = await api.request(ExecutionListDocument, {
+      status: chosen === '' ? undefined : (chosen as ExecutionStatus),
+      after: older ? after : undefined,
+    });
+    if (chosen !== filter.value) return; // the filter changed while this page was on its way
+    const { edges, pageInfo } = data.executions;
+    if (older || after === undefined) {
+      after = pageInfo.endCursor;
+      more.hidden = !pageInfo.hasNextPage;
+    }
+    const fresh = edges.filter(({ node }) => !rows.has(node.id));
+    if (older) for (const { node } of fresh) append(node);
+    else for (const { node } of [...fresh].reverse()) upsert(node);
+    show();
+  };
+  const append = (execution: ExecutionRowFragment) => {
+    const row = executionRow(context, execution, execution.progress, execution.total, status);
+    tbody.append(row);
+    rows.set(execution.id, { row, execution });
+    if (execution.status === 'RUNNING') follow(execution.id);
+  };
+  more.addEventListener('click', () => {
+    more.disabled = true;
+    load(true)
+      .catch(failed)
+      .finally(() => (more.disabled = false));
+  });
+  filter.addEventListener('change', () => {
+    // Another status: the rows of the old one go, the newest of the new one are read.
+    for (const { row } of rows.values()) row.remove();
+    rows.clear();
+    after = undefined;
+    more.hidden = true;
+    load().catch(failed);
+  });
   tool.addEventListener('input', show);
   replace(
     main,
@@ -97,16 +147,22 @@ export const executionsView: View = async (context) => {
     h('div', { class: 'filters', role: 'group', 'aria-label': 'Filters' }, field('Status', filter), field('Tool', tool)),
     status,
     list,
+    more,
   );
   context.onLeave(
-    api.subscribe(ExecutionUpdatesDocument, {}, ({ executionUpdates: event }) => {
-      // Progress goes to the per-execution stream; here only what changes a row's state.
-      if (event.type !== 'PROGRESS' && event.type !== 'LOG') upsert(event.execution);
-    }),
+    api.subscribe(
+      ExecutionUpdatesDocument,
+      {},
+      ({ executionUpdates: event }) => {
+        // Progress goes to the per-execution stream; here only what changes a row's state.
+        if (event.type !== 'PROGRESS' && event.type !== 'LOG') upsert(event.execution);
+      },
+      failed,
+    ),
   );
-  const data = await api.request(ExecutionListDocument, {});
-  for (const edge of [...data.executions.edges].reverse()) if (!rows.has(edge.node.id)) upsert(edge.node);
-  show();
+  // Back after a lost connection: what happened meanwhile is read again (the newest page).
+  context.onLeave(api.onReconnected(() => void load().catch(failed)));
+  await load();
 };
 
 /** The result, read when the user opens it (a list of results could be large). */
@@ -159,7 +215,9 @@ function executionRow(
     h(
       'td',
       { 'data-label': 'Progress' },
-      running || progress != null ? progressBar(progress, total, `Progress of ${execution.toolName}`) : '—',
+      running || progress != null
+        ? progressBar({ progress, total, message: execution.progressMessage, running }, `Progress of ${execution.toolName}`)
+        : '—',
     ),
     h('td', { 'data-label': 'Started' }, when(execution.startedAt)),
     h('td', { 'data-label': 'Duration' }, running ? 'running' : duration(execution.durationMs)),

@@ -35,7 +35,7 @@ import {
  * | `echo`          | `{ message: string }`             | text content = message                                     |
  * | `add`           | `{ a: number, b: number }`        | `structuredContent {sum}` (+ outputSchema) and text        |
  * | `fail`          | `{ message?: string }`            | `isError: true` with the message                            |
- * | `slow`          | `{ ms?: 1000, steps?: 0 }`        | waits `ms`, sending `steps` progress notifications; honours cancellation (counted in `state().cancellations`) |
+ * | `slow`          | `{ ms?: 1000, steps?: 0, total?: true }` | waits `ms`, sending `steps` progress notifications (with `total: false`, counts without a total); honours cancellation (counted in `state().cancellations`) |
  * | `cancellations` | `{}`                              | `structuredContent {count}`: cancellations seen so far     |
  * | `crash`         | `{}`                              | the server dies mid-call (child process: `process.exit(1)`) |
  * | `meta`          | `{}`                              | a result with `_meta`, annotations, a resource link and extension fields |
@@ -160,11 +160,12 @@ function builtinTools(state: TestUpstreamState, crash: () => void): ToolDef[] {
       tool: {
         name: 'slow',
         description: 'Waits, reporting progress; stops when cancelled',
-        inputSchema: objectSchema({ ms: { type: 'number' }, steps: { type: 'number' } }),
+        inputSchema: objectSchema({ ms: { type: 'number' }, steps: { type: 'number' }, total: { type: 'boolean' } }),
       },
       run: async (args, extra) => {
         const ms = Number(args.ms ?? 1_000);
         const steps = Number(args.steps ?? 0);
+        const total = args.total === false ? undefined : steps;
         const rounds = Math.max(steps, 1);
         for (let i = 1; i <= rounds; i++) {
           if (!(await delay(ms / rounds, extra.signal))) {
@@ -172,7 +173,7 @@ function builtinTools(state: TestUpstreamState, crash: () => void): ToolDef[] {
             state.cancelReasons.push(String(extra.signal.reason));
             return text('cancelled');
           }
-          if (steps > 0) await extra.notifyProgress(i, steps, `step ${i} of ${steps}`);
+          if (steps > 0) await extra.notifyProgress(i, total, `step ${i} of ${steps}`);
         }
         return text(`slept ${ms} ms`);
       },
