@@ -25,7 +25,14 @@ export function outcome(execution: ExecutionOutcomeFragment): HTMLElement {
     return box;
   }
   if (execution.isError) box.append(h('p', { class: 'notice error' }, 'The tool reported an error:'));
-  if (execution.resultTruncated) box.append(h('p', { class: 'hint' }, 'The result was too large to keep; only its summary is stored.'));
+  if (execution.resultTruncated)
+    box.append(
+      h(
+        'p',
+        { class: 'hint' },
+        'The result was larger than the gateway keeps with an execution, so only its summary is stored here. The caller that ran it received it whole (REST, GraphQL executeTool, /mcp).',
+      ),
+    );
   const text = textOf(execution.content);
   if (text !== null) box.append(h('h4', {}, 'Text'), h('pre', { class: 'result text', tabindex: 0 }, text));
   if (execution.result != null && execution.result !== text) {

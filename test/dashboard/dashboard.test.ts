@@ -359,6 +359,46 @@ describe.skipIf(!haveChromium)(
       expect(await pager.getByRole('heading', { level: 2 }).allTextContents()).toEqual(['Executions']);
     }, 120_000);
 
+    it('shows an admin whose connection is whose, without a run form that would be refused; long names wrap', async () => {
+      const member = await gw.agent('dash-member', 'dash-ns');
+      const longName = `a${'-long-name'.repeat(9)}-end`.slice(0, 100);
+      const created = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: member.token,
+        body: { server_name: longName, url: testUpstream.url },
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+
+      const { page: boss } = await openPage('admin-of-members');
+      await signIn(boss, admin.token);
+      await go(boss, 'Connections');
+      const row = boss.locator(`tr[data-connection="${id}"]`);
+      expect(await row.locator('.owner').textContent()).toBe(' · agent dash-member');
+      // A 100-character name without a space wraps instead of widening the page.
+      expect(await boss.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+
+      await boss.goto(`${gw.url}/#/connections/${id}`);
+      await boss.locator('section[data-tool="echo"]').waitFor(WAIT);
+      await boss.getByText('This connection belongs to agent dash-member: only that agent can run its tools.').waitFor(WAIT);
+      expect(await boss.locator('form.run-form').count()).toBe(0);
+
+      // The owner gets the form.
+      const { page: owner } = await openPage('member');
+      await signIn(owner, member.token);
+      await owner.goto(`${gw.url}/#/connections/${id}`);
+      await owner.getByRole('button', { name: 'Run echo' }).waitFor(WAIT);
+    });
+
+    it('labels every rate-limit value on a narrow screen', async () => {
+      const { page: narrow } = await openPage('narrow-limits', 400);
+      await signIn(narrow, admin.token);
+      await go(narrow, 'Rate limits');
+      const cells = narrow.locator('tbody td');
+      expect(await cells.count()).toBeGreaterThan(0);
+      expect(await narrow.locator('tbody td:not([data-label])').count()).toBe(0);
+    });
+
     it('raised no page error, CSP violation or console error on any page', () => {
       expect(chromium.problems).toEqual([]);
     });

@@ -16,7 +16,7 @@ const SERVER_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 export const connectionsView: View = async (context) => {
   const { api, main } = context;
   const list = h('div', { id: 'connection-list' });
-  const status = h('div', { 'aria-live': 'polite' });
+  const status = h('div', { 'aria-live': 'polite', tabindex: -1 });
   const failed = (error: ApiError) => replace(status, notice('error', error.message));
   const more = h('button', { type: 'button', hidden: true }, 'Show more connections');
   replace(
@@ -124,7 +124,11 @@ function connectionRow(context: ViewContext, connection: ConnectionRowFragment, 
       confirm.disabled = true;
       api
         .request(DisconnectDocument, { id: connection.id })
-        .then(() => replace(status, notice('ok', `${connection.serverName} disconnected.`)))
+        .then(() => {
+          replace(status, notice('ok', `${connection.serverName} disconnected.`));
+          // The row is redrawn with its new status: the focus goes to the message rather than to nowhere.
+          status.focus();
+        })
         .catch((error: ApiError) => replace(status, notice('error', error.message)));
     });
     disconnect.replaceWith(question);
@@ -139,6 +143,8 @@ function connectionRow(context: ViewContext, connection: ConnectionRowFragment, 
       { scope: 'row' },
       h('a', { href: `#/connections/${encodeURIComponent(connection.id)}` }, connection.serverName),
       h('small', { class: 'hint' }, ` since ${when(connection.createdAt)}`),
+      // An admin sees the namespace's connections: whose each one is (only its owner can run its tools).
+      connection.agentId === context.me.id ? null : h('small', { class: 'hint owner' }, ` · agent ${connection.agentId}`),
     ),
     h(
       'td',

@@ -221,7 +221,11 @@ function executionRow(
     ),
     h('td', { 'data-label': 'Started' }, when(execution.startedAt)),
     h('td', { 'data-label': 'Duration' }, running ? 'running' : duration(execution.durationMs)),
-    h('td', { class: 'error' }, execution.errorMessage ?? (execution.isError ? 'The tool reported an error' : '')),
+    h(
+      'td',
+      { class: 'error', ...(execution.errorMessage || execution.isError ? { 'data-label': 'Error' } : {}) },
+      execution.errorMessage ?? (execution.isError ? 'The tool reported an error' : ''),
+    ),
     actions,
   );
 }

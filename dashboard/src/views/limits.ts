@@ -10,7 +10,8 @@ export const limitsView: View = async ({ api, main, me }) => {
     return;
   }
   const { rateLimitStatistics: s } = await api.request(RateLimitsDocument);
-  const cell = (value: string | number) => h('td', {}, value);
+  // Each value carries its column's title: on a narrow screen the table becomes one labelled block per operation.
+  const cell = (label: string, value: string | number) => h('td', { 'data-label': label }, value);
   replace(
     main,
     h('h2', {}, `Rate limits of ${s.namespace}`),
@@ -52,14 +53,14 @@ export const limitsView: View = async ({ api, main, me }) => {
             'tr',
             {},
             h('th', { scope: 'row' }, b.name),
-            cell(`${b.limit} + ${b.burst}`),
-            cell(b.agentWindow),
-            cell(b.ipWindow),
-            cell(b.blockSeconds),
-            cell(b.allowed),
-            cell(b.blocked),
-            cell(b.errors),
-            cell(b.blockedKeys),
+            cell('Limit + burst', `${b.limit} + ${b.burst}`),
+            cell('Agent window', b.agentWindow),
+            cell('IP window', b.ipWindow),
+            cell('Block (s)', b.blockSeconds),
+            cell('Allowed', b.allowed),
+            cell('Blocked', b.blocked),
+            cell('Errors', b.errors),
+            cell('Keys blocked now', b.blockedKeys),
           ),
         ),
       ),

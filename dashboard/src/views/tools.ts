@@ -18,6 +18,8 @@ export const toolsView: View = async (context, connectionId) => {
     return;
   }
   const active = connection.status === 'ACTIVE' || connection.status === 'ERROR';
+  // Only the owning agent may execute (SPEC §3); an admin reads the namespace's tools but gets no form that would be refused.
+  const runnable = active && connection.agentId === context.me.id;
   replace(
     main,
     h('p', {}, h('a', { href: '#/connections' }, '← Connections')),
@@ -29,6 +31,9 @@ export const toolsView: View = async (context, connectionId) => {
     active
       ? null
       : h('p', { class: 'notice info' }, 'This connection is not active: its tools cannot run. Create a new connection to use them.'),
+    active && !runnable
+      ? h('p', { class: 'notice info' }, `This connection belongs to agent ${connection.agentId}: only that agent can run its tools.`)
+      : null,
     ...connection.tools.map((tool, index) =>
       h(
         'section',
@@ -36,7 +41,7 @@ export const toolsView: View = async (context, connectionId) => {
         h('h3', { id: `tool-${index}` }, tool.title ? `${tool.title} (${tool.name})` : tool.name),
         h('p', { class: 'description' }, tool.description ?? 'No description.'),
         h('details', {}, h('summary', {}, 'Input schema'), h('pre', { tabindex: 0 }, asText(tool.inputSchema))),
-        active ? runForm(context, { connectionId: connection.id, name: tool.name, inputSchema: tool.inputSchema }, `run-${index}`) : null,
+        runnable ? runForm(context, { connectionId: connection.id, name: tool.name, inputSchema: tool.inputSchema }, `run-${index}`) : null,
       ),
     ),
   );
