@@ -227,6 +227,29 @@ describe('cancelExecution', () => {
     expect((await data(gw, ExecutionDocument, { id: execution.id }, agent.token)).execution!.status).toBe('CANCELLED');
   });
 
+  it('ends a REST execute waiting on it with 200 and status "cancelled"', async () => {
+    const call = gw.request(`/api/v1/mcp/connections/${testId}/tools/slow/execute`, {
+      method: 'POST',
+      token: agent.token,
+      body: { arguments: { ms: 20_000, steps: 20 } },
+    });
+    const running = async () => {
+      const { executions } = await data<{ executions: { edges: { node: { id: string } }[] } }>(
+        gw,
+        'query($c: ID) { executions(status: RUNNING, connectionId: $c, first: 1) { edges { node { id } } } }',
+        { c: testId },
+        agent.token,
+      );
+      return executions.edges[0]?.node.id;
+    };
+    await expect.poll(running, { timeout: 10_000 }).toBeDefined();
+    await data(gw, CancelExecutionDocument, { id: (await running())! }, agent.token);
+    const answer = await call;
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { result: { status: string; is_error: boolean } };
+    expect(body.result).toMatchObject({ status: 'cancelled', is_error: false, result: null, content: [] });
+  });
+
   it('returns a finished execution unchanged', async () => {
     const done = (await execute('echo', { message: 'finished' })).body.data!.executeTool!;
     const again = await data(gw, CancelExecutionDocument, { id: done.id }, agent.token);
