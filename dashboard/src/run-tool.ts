@@ -1,4 +1,10 @@
-import { ExecutionRunDocument, StartExecutionDocument, type ExecutionOutcomeFragment, type ExecutionRowFragment } from '../gql/graphql.js';
+import {
+  CancelExecutionDocument,
+  ExecutionRunDocument,
+  StartExecutionDocument,
+  type ExecutionOutcomeFragment,
+  type ExecutionRowFragment,
+} from '../gql/graphql.js';
 import type { ApiError } from './api.js';
 import type { ViewContext } from './context.js';
 import { h, notice, progressBar, replace } from './dom.js';
@@ -46,6 +52,20 @@ export function runForm(context: ViewContext, tool: RunnableTool, idPrefix: stri
 type RunState = ExecutionRowFragment & Partial<ExecutionOutcomeFragment>;
 
 function follow(context: ViewContext, started: RunState, panel: HTMLElement, done: () => void): void {
+  /** Set once Cancel was pressed: the panel is redrawn at every event, and the button stays pressed. */
+  let cancelling = false;
+  const cancelButton = (execution: RunState) => {
+    const button = h('button', { type: 'button', class: 'danger', disabled: cancelling }, `Cancel ${execution.toolName}`);
+    button.addEventListener('click', () => {
+      cancelling = true;
+      button.disabled = true;
+      context.api.request(CancelExecutionDocument, { id: execution.id }).catch((error: ApiError) => {
+        cancelling = false;
+        panel.append(notice('error', error.message));
+      });
+    });
+    return button;
+  };
   const draw = (execution: RunState, progress = execution.progress, total = execution.total) => {
     replace(
       panel,
@@ -65,6 +85,7 @@ function follow(context: ViewContext, started: RunState, panel: HTMLElement, don
               `Progress of ${execution.toolName}`,
             )
           : null,
+        execution.status === 'RUNNING' ? cancelButton(execution) : null,
         'result' in execution ? outcome(execution as ExecutionOutcomeFragment) : null,
       ),
     );

@@ -388,6 +388,21 @@ describe.skipIf(!haveChromium)(
       await signIn(owner, member.token);
       await owner.goto(`${gw.url}/#/connections/${id}`);
       await owner.getByRole('button', { name: 'Run echo' }).waitFor(WAIT);
+      // A run can be cancelled from its own panel.
+      const slow = owner.locator('section[data-tool="slow"]');
+      await slow.getByLabel(/^ms\b/).fill('60000');
+      await slow.getByRole('button', { name: 'Run slow' }).click();
+      await slow.locator('.run[data-status="RUNNING"]').waitFor(WAIT);
+      await slow.getByRole('button', { name: 'Cancel slow' }).click();
+      await slow.locator('.run[data-status="CANCELLED"]').waitFor(WAIT);
+      expect(await slow.getByRole('button', { name: 'Cancel slow' }).count()).toBe(0);
+
+      // A link to a connection that does not exist (or a mangled one): the page says so and leads back.
+      for (const missing of ['6f0e4a8e-0000-4000-8000-000000000009', 'not-an-id']) {
+        await owner.goto(`${gw.url}/#/connections/${missing}`);
+        await owner.getByRole('heading', { name: 'Connection not found' }).waitFor(WAIT);
+        expect(await owner.getByRole('link', { name: 'Back to connections' }).count()).toBe(1);
+      }
     });
 
     it('labels every rate-limit value on a narrow screen', async () => {

@@ -1,4 +1,5 @@
 import { ConnectionDetailDocument } from '../../gql/graphql.js';
+import type { ApiError } from '../api.js';
 import type { View } from '../context.js';
 import { h, replace } from '../dom.js';
 import { asText, statusBadge } from '../format.js';
@@ -7,8 +8,14 @@ import { runForm } from '../run-tool.js';
 /** One connection's tools: description, input schema, and a run form generated from it. */
 export const toolsView: View = async (context, connectionId) => {
   const { api, main } = context;
-  const data = await api.request(ConnectionDetailDocument, { id: connectionId ?? '' });
-  const connection = data.connection;
+  const connection = await api.request(ConnectionDetailDocument, { id: connectionId ?? '' }).then(
+    (data) => data.connection,
+    (error: ApiError) => {
+      // An id that names nothing (a stale link, a typo) gets the page below, not the API's sentence.
+      if (error.code === 'CONNECTION_NOT_FOUND' || error.code === 'VALIDATION_ERROR') return null;
+      throw error;
+    },
+  );
   if (!connection) {
     replace(
       main,
