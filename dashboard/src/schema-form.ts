@@ -4,7 +4,8 @@ import { field, h } from './dom.js';
  * A run form generated from a tool's input schema (JSON Schema, as the
  * upstream sent it — untrusted): one labelled control per top-level property.
  * Strings (and enums) get a text box (or a list), numbers a number box,
- * booleans a checkbox, anything else a JSON text area. The gateway validates
+ * booleans a checkbox (an optional one without a default: unset, true or
+ * false), anything else a JSON text area. The gateway validates
  * the arguments again against the full schema; this form only helps.
  */
 interface PropertySchema {
@@ -75,6 +76,17 @@ function controlFor(
     for (const option of choices) select.append(h('option', { value: option }, option));
     if (typeof spec.default === 'string') select.value = spec.default;
     return { control: select, read: () => (select.value === '' ? missing() : { value: select.value }) };
+  }
+  if (type === 'boolean' && !isRequired && typeof spec.default !== 'boolean') {
+    // Optional, no default: a checkbox left alone would send false; unset sends nothing, and the tool decides.
+    const select = h(
+      'select',
+      { id, name },
+      h('option', { value: '' }, '(none)'),
+      h('option', { value: 'true' }, 'true'),
+      h('option', { value: 'false' }, 'false'),
+    );
+    return { control: select, read: () => (select.value === '' ? {} : { value: select.value === 'true' }) };
   }
   if (type === 'boolean') {
     const box = h('input', { id, name, type: 'checkbox' });

@@ -395,6 +395,10 @@ describe.skipIf(!haveChromium)(
       await slow.locator('.run[data-status="RUNNING"]').waitFor(WAIT);
       await slow.getByRole('button', { name: 'Cancel slow' }).click();
       await slow.locator('.run[data-status="CANCELLED"]').waitFor(WAIT);
+      // What was sent: the number given, and nothing for the optional flag left unset.
+      const runId = await slow.locator('.run').getAttribute('data-execution');
+      const sent = await data(gw, 'query($id: ID!) { execution(id: $id) { arguments } }', { id: runId }, member.token);
+      expect((sent as { execution: { arguments: unknown } }).execution.arguments).toEqual({ ms: 60000 });
       expect(await slow.getByRole('button', { name: 'Cancel slow' }).count()).toBe(0);
 
       // A link to a connection that does not exist (or a mangled one): the page says so and leads back.
