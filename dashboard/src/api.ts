@@ -50,11 +50,19 @@ export interface Api {
     onError?: (error: ApiError) => void,
   ): () => void;
   /**
-   * Runs `listener` each time live updates are back after the connection to
-   * the gateway was lost (a restart, a network blip): events of that gap are
-   * gone, so a live list reads itself again. Returns what unregisters it.
+   * Runs `listener` each time live updates start: once the connection is up,
+   * and again after it was lost and came back. Events of the moments before
+   * (while a view was reading its list, or while the gateway was away) never
+   * reach the page, so a live list reads itself again here. Returns what
+   * unregisters it.
    */
-  onReconnected(listener: () => void): () => void;
+  onLive(listener: () => void): () => void;
+  /**
+   * Runs `listener` when the connection carrying live updates breaks: with
+   * `final` false while it is being retried (`onLive` follows if it
+   * comes back), true once the retries are spent.
+   */
+  onConnectionLost(listener: (final: boolean) => void): () => void;
   close(): void;
 }
 
@@ -80,7 +88,11 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
     onSessionEnded(error.message);
   };
   let live: Client | undefined;
-  const reconnected = new Set<() => void>();
+  const liveListeners = new Set<() => void>();
+  const lost = new Set<(final: boolean) => void>();
+  const connectionLost = (final: boolean) => {
+    if (!ended) for (const listener of [...lost]) listener(final);
+  };
   const socket = () =>
     (live ??= createClient({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
@@ -91,8 +103,12 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
       retryWait,
       lazy: true,
       on: {
-        connected: (_socket, _payload, wasRetry) => {
-          if (wasRetry) for (const listener of [...reconnected]) listener();
+        connected: () => {
+          for (const listener of [...liveListeners]) listener();
+        },
+        // 1000 is the client's own close once no view listens any more; anything else broke the connection.
+        closed: (event) => {
+          if ((event as { code?: number } | null)?.code !== 1000) connectionLost(false);
         },
       },
     }));
@@ -134,15 +150,22 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
           },
           error: (failure) => {
             if (isRefusal(failure)) endSession(inWords({ message: '', extensions: { code: 'UNAUTHENTICATED' } }));
-            else onError?.(new ApiError('LIVE', 'Live updates stopped: the connection to the gateway was lost. Reload the page.'));
+            else {
+              connectionLost(true);
+              onError?.(new ApiError('LIVE', 'Live updates stopped: the connection to the gateway was lost. Reload the page.'));
+            }
           },
           complete: () => {},
         },
       );
     },
-    onReconnected(listener) {
-      reconnected.add(listener);
-      return () => reconnected.delete(listener);
+    onLive(listener) {
+      liveListeners.add(listener);
+      return () => liveListeners.delete(listener);
+    },
+    onConnectionLost(listener) {
+      lost.add(listener);
+      return () => lost.delete(listener);
     },
     close() {
       ended = true;

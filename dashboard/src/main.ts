@@ -28,6 +28,11 @@ const ROUTES: Record<string, { title: string; view: View; adminOnly?: boolean }>
 
 const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
+/** Shown while live updates are cut off and being retried: what the page shows may be out of date. */
+const connectionNotice = h('p', { class: 'notice info connection-lost', role: 'status', hidden: true });
+const RECONNECTING = 'Reconnecting to the gateway… live updates are paused; what this page shows may be out of date.';
+const GAVE_UP = 'Live updates stopped: the gateway could not be reached for minutes. Reload the page.';
+main.before(connectionNotice);
 
 let api: Api | undefined;
 let leaving: Array<() => void> = [];
@@ -45,6 +50,7 @@ function signOut(message: string | null): void {
   navigation++;
   api?.close();
   api = undefined;
+  connectionNotice.hidden = true;
   clearToken();
   if (message) setSignInMessage(message);
   location.hash = '';
@@ -77,6 +83,12 @@ function start(): void {
   }
   api = createApi(token, (message) => signOut(message));
   const session = api;
+  connectionNotice.hidden = true;
+  session.onConnectionLost((final) => {
+    connectionNotice.textContent = final ? GAVE_UP : RECONNECTING;
+    connectionNotice.hidden = session !== api;
+  });
+  session.onLive(() => (connectionNotice.hidden = true));
   session
     .request(MeDocument)
     .then(({ me }) => {

@@ -5,7 +5,7 @@
  * and one browser for the file; each agent signs in in its own context.
  * Screenshots of every view go to test-artifacts/dashboard/ (ignored by git).
  */
-import { type Page } from 'playwright-core';
+import { type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_SECONDS, signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
 import { sharedEverythingUrl } from '../helpers/everything-server.js';
@@ -417,6 +417,52 @@ describe.skipIf(!haveChromium)(
       expect(await cells.count()).toBeGreaterThan(0);
       expect(await narrow.locator('tbody td:not([data-label])').count()).toBe(0);
     });
+
+    it('says when live updates are cut off, and reads the list again once they are back', async () => {
+      const agent = await gw.agent('dash-offline', 'dash-offline-ns');
+      const created = await gw.request('/api/v1/mcp/connections', {
+        method: 'POST',
+        token: agent.token,
+        body: { server_name: 'offline', url: testUpstream.url },
+      });
+      const { id: connectionId } = (await created.json()) as { id: string };
+      const echo = async (message: string) => {
+        const response = await gw.request(`/api/v1/mcp/connections/${connectionId}/tools/echo/execute`, {
+          method: 'POST',
+          token: agent.token,
+          body: { arguments: { message } },
+        });
+        return ((await response.json()) as { execution_id: string }).execution_id;
+      };
+      const { page: offline } = await openPage('offline');
+      // The page's WebSocket goes through here: while `down`, the gateway looks unreachable to this page only.
+      let down = false;
+      const sockets: WebSocketRoute[] = [];
+      await offline.routeWebSocket(/\/graphql$/, (socket) => {
+        if (down) return void socket.close({ code: 1013, reason: 'try again later' });
+        socket.connectToServer();
+        sockets.push(socket);
+      });
+      await signIn(offline, agent.token);
+      await go(offline, 'Executions');
+      const before = await echo('before');
+      await offline.locator(`tr[data-execution="${before}"]`).waitFor(WAIT);
+      const banner = offline.getByText('Reconnecting to the gateway…');
+      expect(await banner.isHidden()).toBe(true);
+
+      down = true;
+      for (const socket of sockets.splice(0)) await socket.close({ code: 1012, reason: 'restarting' });
+      await banner.waitFor(WAIT);
+      // Recorded while this page hears nothing: its event never reaches it.
+      const during = await echo('during');
+
+      down = false;
+      await offline.locator(`tr[data-execution="${during}"]`).waitFor(WAIT);
+      await banner.waitFor({ state: 'hidden', ...WAIT });
+      // Live again: the next one arrives by itself.
+      const after = await echo('after');
+      await offline.locator(`tr[data-execution="${after}"]`).waitFor(WAIT);
+    }, 90_000);
 
     it('raised no page error, CSP violation or console error on any page', () => {
       expect(chromium.problems).toEqual([]);

@@ -93,8 +93,8 @@ export const connectionsView: View = async (context) => {
   });
 
   context.onLeave(api.subscribe(ConnectionStatusChangedDocument, {}, (data) => upsert(data.connectionStatusChanged), failed));
-  // Back after a lost connection: statuses that changed meanwhile are read again.
-  context.onLeave(api.onReconnected(() => void load().catch(failed)));
+  // Live updates (re)started: statuses that changed before they did are read again.
+  context.onLeave(api.onLive(() => void load().catch(failed)));
   await load();
 };
 

@@ -160,8 +160,8 @@ export const executionsView: View = async (context) => {
       failed,
     ),
   );
-  // Back after a lost connection: what happened meanwhile is read again (the newest page).
-  context.onLeave(api.onReconnected(() => void load().catch(failed)));
+  // Live updates (re)started: what happened before they did is read again (the newest page).
+  context.onLeave(api.onLive(() => void load().catch(failed)));
   await load();
 };
 
