@@ -145,6 +145,34 @@ describe('the WAL sync', () => {
       sync.close();
     });
 
+    it('is let go once, when the last sync is over, when closed with one sync running and one queued', async () => {
+      const wal = walFile('queued-close-wal');
+      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      await sync();
+      const running = sync({ alone: false });
+      const queued = sync({ alone: false });
+      sync.close();
+      // Both settle (no descriptor closed under a sync, none closed twice), and nothing stays open.
+      await expect(Promise.all([running, queued])).resolves.toEqual([undefined, undefined]);
+      expect(openFilesOf(wal)).toEqual([]);
+    });
+
+    it('is let go when it went away, even when the path cannot be opened again', async () => {
+      const folder = join(dir, 'failing');
+      mkdirSync(folder);
+      const wal = join(folder, 'wal');
+      writeFileSync(wal, 'frames');
+      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      await sync();
+      expect(openFilesOf(wal)).toEqual([wal]);
+      // The held file goes away with its folder, and the path now cannot be opened: the sync fails and holds nothing.
+      rmSync(folder, { recursive: true });
+      writeFileSync(folder, 'not a folder');
+      await expect(sync({ alone: false })).rejects.toMatchObject({ code: 'ENOTDIR' });
+      expect(openFilesOf(wal)).toEqual([]);
+      sync.close();
+    });
+
     it('is let go on close, even while a sync on the pool still uses it; a sync after close opens the file only for itself', async () => {
       const wal = walFile('closing-wal');
       const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });

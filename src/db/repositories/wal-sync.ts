@@ -89,9 +89,15 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalF
 
   /** The WAL SQLite writes now, open; undefined when there is none (a checkpoint moved everything into the synced database file). */
   const openWal = (): number | undefined => {
-    if (held !== undefined) {
-      if (fstatSync(held).nlink > 0) return held;
-      letGo();
+    if (held !== undefined && !closed) {
+      let linked = false;
+      try {
+        linked = fstatSync(held).nlink > 0;
+      } finally {
+        // Unlinked, or unreadable: the next sync opens the file again rather than trusting this descriptor.
+        if (!linked) letGo();
+      }
+      if (linked) return held;
     }
     let fd: number;
     try {
@@ -104,9 +110,14 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalF
     return fd;
   };
 
-  /** Done with a sync's file: closed unless it is held for the next one. */
-  const doneWith = (fd: number) => {
+  /**
+   * Done with a sync's file: closed unless it is held for the next one. A
+   * failed sync lets the held file go too (the next one opens it afresh), and
+   * after `close` the sync that was running lets it go once it is over.
+   */
+  const doneWith = (fd: number, failed = false) => {
     if (fd !== held) closeSync(fd);
+    else if (failed || closed) letGo();
   };
 
   const syncHere = (): Promise<void> => {
@@ -114,10 +125,12 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalF
     try {
       const fd = openWal();
       if (fd === undefined) return Promise.resolve();
+      let failed = true;
       try {
         fdatasyncSync(fd);
+        failed = false;
       } finally {
-        doneWith(fd);
+        doneWith(fd, failed);
       }
       return Promise.resolve();
     } catch (error) {
@@ -144,7 +157,7 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalF
       const opened = fd;
       // Only the fdatasync, the part that waits for the disk, goes to the thread pool.
       fdatasync(opened, (error) => {
-        doneWith(opened);
+        doneWith(opened, error !== null);
         record(startedAt);
         if (error) reject(error);
         else resolve();
@@ -170,9 +183,9 @@ export function walFileSync(walPath: string, options: WalSyncOptions = {}): WalF
   }) as WalFileSync;
   sync.close = () => {
     closed = true;
-    // A sync on the pool still needs the file: it is closed when that sync is over.
-    if (running) void running.catch(() => undefined).then(letGo);
-    else letGo();
+    // A sync on the pool still uses the file: it lets it go when it is over (doneWith). Syncs queued behind it
+    // open the file for themselves alone.
+    if (!running) letGo();
   };
   return sync;
 }
