@@ -110,14 +110,13 @@ describe('nginx (deploy/nginx/tmws.conf) in front of two instances', () => {
   });
 
   it('hands MCP clients the https URL they reached, not the instance’s plain http', async () => {
-    // nginx passes Host without the port ($host, as on 443) and sets X-Forwarded-Proto; the instances trust it.
+    // nginx passes the Host the client sent (with its port) and sets X-Forwarded-Proto; the instances trust it.
+    const origin = `https://127.0.0.1:${nginx.ports.https}`;
     const refused = await request('/mcp', { method: 'POST', headers: { authorization: '' }, body: '{}' });
     expect(refused.status).toBe(401);
-    expect(refused.headers.get('www-authenticate')).toBe(
-      'Bearer resource_metadata="https://127.0.0.1/.well-known/oauth-protected-resource"',
-    );
+    expect(refused.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource"`);
     const document = await request('/.well-known/oauth-protected-resource/mcp');
-    expect(((await document.json()) as { resource: string }).resource).toBe('https://127.0.0.1/mcp');
+    expect(((await document.json()) as { resource: string }).resource).toBe(`${origin}/mcp`);
   });
 
   it('upgrades /graphql to WebSocket (graphql-ws)', async () => {

@@ -94,6 +94,20 @@ describe('authentication', () => {
     } finally {
       await proxied.close();
     }
+    // A gateway that trusts a proxy, but not this peer: the header is the client's own and changes nothing.
+    const elsewhere = await startGateway({ TMWS_TRUSTED_PROXIES: '10.9.8.7' });
+    try {
+      const refused = await fetch(`${elsewhere.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, 'x-forwarded-proto': 'https' },
+        body: JSON.stringify(INIT),
+      });
+      expect(refused.headers.get('www-authenticate')).toBe(
+        `Bearer resource_metadata="${elsewhere.url}/.well-known/oauth-protected-resource"`,
+      );
+    } finally {
+      await elsewhere.close();
+    }
     // This gateway trusts no proxy: a client's own X-Forwarded-Proto changes nothing.
     const direct = await post(INIT, { 'x-forwarded-proto': 'https' });
     expect(direct.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${gw.url}/.well-known/oauth-protected-resource"`);
