@@ -53,10 +53,10 @@ export interface Api {
    * Runs `listener` each time live updates start: once the connection is up,
    * and again after it was lost and came back. Events of the moments before
    * (while a view was reading its list, or while the gateway was away) never
-   * reach the page, so a live list reads itself again here. Returns what
-   * unregisters it.
+   * reach the page, so a live list reads itself again here; `afterOutage`
+   * tells a reconnection from the first connection. Returns what unregisters it.
    */
-  onLive(listener: () => void): () => void;
+  onLive(listener: (afterOutage: boolean) => void): () => void;
   /**
    * Runs `listener` when the connection carrying live updates breaks: with
    * `final` false while it is being retried (`onLive` follows if it
@@ -88,7 +88,7 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
     onSessionEnded(error.message);
   };
   let live: Client | undefined;
-  const liveListeners = new Set<() => void>();
+  const liveListeners = new Set<(afterOutage: boolean) => void>();
   const lost = new Set<(final: boolean) => void>();
   const connectionLost = (final: boolean) => {
     if (!ended) for (const listener of [...lost]) listener(final);
@@ -103,8 +103,8 @@ export function createApi(token: string, onSessionEnded: (message: string) => vo
       retryWait,
       lazy: true,
       on: {
-        connected: () => {
-          for (const listener of [...liveListeners]) listener();
+        connected: (_socket, _payload, wasRetry) => {
+          for (const listener of [...liveListeners]) listener(wasRetry);
         },
         // 1000 is the client's own close once no view listens any more; anything else broke the connection.
         closed: (event) => {

@@ -64,16 +64,19 @@ export const connectionsView: View = async (context) => {
     show();
   };
 
-  /** Cursor of the last page read; further pages are appended below. */
+  /** Cursor after the rows shown; further pages are appended below. */
   let after: string | null | undefined;
+  /** The user has read further pages: a reread of the first leaves the cursor where those ended. */
+  let readFurther = false;
   const load = async (further = false) => {
     const data = await api.request(ConnectionListDocument, { after: further ? after : undefined });
     const { edges, pageInfo } = data.connections;
-    if (further || after === undefined) {
+    if (further || !readFurther) {
       after = pageInfo.endCursor;
       more.hidden = !pageInfo.hasNextPage;
     }
     if (further) {
+      readFurther = true;
       for (const { node } of edges) {
         if (rows.has(node.id)) continue;
         const row = connectionRow(context, node, status);
@@ -93,8 +96,18 @@ export const connectionsView: View = async (context) => {
   });
 
   context.onLeave(api.subscribe(ConnectionStatusChangedDocument, {}, (data) => upsert(data.connectionStatusChanged), failed));
-  // Live updates (re)started: statuses that changed before they did are read again.
-  context.onLeave(api.onLive(() => void load().catch(failed)));
+  // Live updates started: statuses that changed before are read again; after an outage the list starts over.
+  context.onLeave(
+    api.onLive((afterOutage) => {
+      if (afterOutage) {
+        for (const row of rows.values()) row.remove();
+        rows.clear();
+        readFurther = false;
+        more.hidden = true;
+      }
+      load().catch(failed);
+    }),
+  );
   await load();
 };
 

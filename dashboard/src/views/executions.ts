@@ -100,9 +100,15 @@ export const executionsView: View = async (context) => {
     for (const stop of following.values()) stop();
   });
 
-  /** Cursor of the oldest page read; pages are appended below the rows already shown. */
+  /** Cursor after the rows shown: older pages are appended below them. */
   let after: string | null | undefined;
-  /** Reads a page of the list for the current status filter: the newest one, or with `older` the next older one. */
+  /** The user has read pages beyond the newest: a reread of the newest leaves the cursor where those ended. */
+  let readOlder = false;
+  /**
+   * Reads a page for the current status filter: the newest (its rows refreshed in place, new ones on
+   * top), or with `older` the next older one. Pages are by position: rows that change status meanwhile
+   * can shift between pages of a status filter.
+   */
   const load = async (older = false) => {
     const chosen = filter.value;
     const data = await api.request(ExecutionListDocument, {
@@ -111,14 +117,25 @@ export const executionsView: View = async (context) => {
     });
     if (chosen !== filter.value) return; // the filter changed while this page was on its way
     const { edges, pageInfo } = data.executions;
-    if (older || after === undefined) {
+    if (older || !readOlder) {
       after = pageInfo.endCursor;
       more.hidden = !pageInfo.hasNextPage;
     }
-    const fresh = edges.filter(({ node }) => !rows.has(node.id));
-    if (older) for (const { node } of fresh) append(node);
-    else for (const { node } of [...fresh].reverse()) upsert(node);
+    if (older) {
+      readOlder = true;
+      for (const { node } of edges) if (!rows.has(node.id)) append(node);
+    } else {
+      for (const { node } of [...edges].reverse()) upsert(node);
+    }
     show();
+  };
+  /** Forgets the rows shown (another status, or an outage of unknown length): the next load starts from the newest. */
+  const reset = () => {
+    for (const { row } of rows.values()) row.remove();
+    rows.clear();
+    after = undefined;
+    readOlder = false;
+    more.hidden = true;
   };
   const append = (execution: ExecutionRowFragment) => {
     const row = executionRow(context, execution, execution.progress, execution.total, status);
@@ -134,10 +151,7 @@ export const executionsView: View = async (context) => {
   });
   filter.addEventListener('change', () => {
     // Another status: the rows of the old one go, the newest of the new one are read.
-    for (const { row } of rows.values()) row.remove();
-    rows.clear();
-    after = undefined;
-    more.hidden = true;
+    reset();
     load().catch(failed);
   });
   tool.addEventListener('input', show);
@@ -160,8 +174,14 @@ export const executionsView: View = async (context) => {
       failed,
     ),
   );
-  // Live updates (re)started: what happened before they did is read again (the newest page).
-  context.onLeave(api.onLive(() => void load().catch(failed)));
+  // Live updates started: what happened before is read again. After an outage (any number of executions
+  // meanwhile) the list starts over from the newest; when the view opens, the newest page is merged.
+  context.onLeave(
+    api.onLive((afterOutage) => {
+      if (afterOutage) reset();
+      load().catch(failed);
+    }),
+  );
   await load();
 };
 
