@@ -201,10 +201,17 @@ class ChromaToolIndex implements ToolIndex {
     });
   }
 
-  /** Chroma out of reach → the caller's 503 (the cause logged here); anything else as raised. */
+  /** When a search last logged that Chroma was unreachable: at most once a minute, however many searches fail. */
+  private unreachableLoggedAt = -Infinity;
+
+  /** Chroma out of reach → the caller's 503 (the cause logged here, for the operator); anything else as raised. */
   private unavailableOr(error: unknown): unknown {
     if (!isChromaUnavailable(error)) return error;
-    this.logger.debug({ err: error }, 'tool search: Chroma unreachable');
+    const now = performance.now();
+    if (now - this.unreachableLoggedAt >= 60_000) {
+      this.unreachableLoggedAt = now;
+      this.logger.warn({ err: error }, 'tool search: Chroma unreachable; searches answer 503 until it is back (logged once a minute)');
+    }
     return unavailable('unreachable');
   }
 
