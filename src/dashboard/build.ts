@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { build } from 'esbuild';
@@ -72,9 +73,17 @@ async function buildInto(outdir: string): Promise<DashboardBuild> {
   const script = outputs.find((name) => name.startsWith('app-') && name.endsWith('.js'));
   const styles = outputs.find((name) => name.startsWith('styles-') && name.endsWith('.css'));
   if (!script || !styles) throw new Error(`dashboard build: missing outputs in ${outputs.join(', ')}`);
-  const html = readFileSync(join(DASHBOARD_SOURCE, 'index.html'), 'utf8').replace('{{script}}', script).replace('{{styles}}', styles);
+  // The page's icon, named by content hash like the bundle (browsers ask for one; without it every load logs a 404).
+  const iconBody = readFileSync(join(DASHBOARD_SOURCE, 'icon.svg'));
+  const icon = `icon-${createHash('sha256').update(iconBody).digest('hex').slice(0, 8).toUpperCase()}.svg`;
+  writeFileSync(join(assetsDir, icon), iconBody);
+  const html = readFileSync(join(DASHBOARD_SOURCE, 'index.html'), 'utf8')
+    .replace('{{script}}', script)
+    .replace('{{styles}}', styles)
+    .replace('{{icon}}', icon);
   mkdirSync(outdir, { recursive: true });
   writeFileSync(join(outdir, 'index.html'), html);
-  const bytes = Buffer.byteLength(html) + Object.entries(result.metafile.outputs).reduce((sum, [, output]) => sum + output.bytes, 0);
-  return { assets: outputs.map((name) => relative(assetsDir, join(assetsDir, name))), bytes };
+  const bytes =
+    Buffer.byteLength(html) + iconBody.length + Object.entries(result.metafile.outputs).reduce((sum, [, output]) => sum + output.bytes, 0);
+  return { assets: [...outputs, icon].map((name) => relative(assetsDir, join(assetsDir, name))), bytes };
 }

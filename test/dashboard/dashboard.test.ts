@@ -62,6 +62,13 @@ describe.skipIf(!haveChromium)(
       expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(asset.headers.get('content-type')).toContain('text/javascript');
       expect((await fetch(`${gw.url}/assets/app-NOPE.js`)).status).toBe(404);
+      // Its own icon, so that the browser does not ask for a /favicon.ico that is not there.
+      const icon = /<link rel="icon" type="image\/svg\+xml" href="(\/assets\/icon-[A-F0-9]{8}\.svg)"/.exec(body)?.[1];
+      expect(icon).toBeDefined();
+      const iconAsset = await fetch(`${gw.url}${icon}`);
+      expect(iconAsset.headers.get('content-type')).toBe('image/svg+xml');
+      expect(iconAsset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(await iconAsset.text()).toMatch(/^<svg /);
     });
 
     it('signs in with a pasted token and shows the overview', async () => {

@@ -47,7 +47,7 @@ export async function launchDashboardBrowser(gatewayUrl: string, artifacts: stri
       const page = await context.newPage();
       page.on('pageerror', (error) => problems.push(`${label} pageerror: ${error.message}`));
       page.on('console', (message) => {
-        // HTTP errors the pages expect (the refused token's 401, the browser's own favicon request) are logged as
+        // HTTP errors the pages expect (the refused token's 401) are logged as
         // "Failed to load resource"; anything else at error level (a CSP violation, an exception) is a problem.
         if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
           problems.push(`${label} console: ${message.text()}`);
