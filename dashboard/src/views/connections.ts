@@ -10,6 +10,7 @@ import { ApiError } from '../api.js';
 import type { View, ViewContext } from '../context.js';
 import { field, h, notice, replace } from '../dom.js';
 import { statusBadge, when } from '../format.js';
+import { pager } from '../pager.js';
 
 const SERVER_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
@@ -18,14 +19,34 @@ export const connectionsView: View = async (context) => {
   const list = h('div', { id: 'connection-list' });
   const status = h('div', { 'aria-live': 'polite', tabindex: -1 });
   const failed = (error: ApiError) => replace(status, notice('error', error.message));
-  const more = h('button', { type: 'button', hidden: true }, 'Show more connections');
+  // Draws with the rows below, once the first page arrives: a reread of the first page refreshes its rows
+  // in place (new ones on top); further pages are appended.
+  const pages = pager<ConnectionRowFragment>(
+    'Show more connections',
+    async (after) => (await api.request(ConnectionListDocument, { after })).connections,
+    (connections, further) => {
+      if (further) {
+        for (const connection of connections) {
+          if (rows.has(connection.id)) continue;
+          const row = connectionRow(context, connection, status);
+          tbody.append(row);
+          rows.set(connection.id, row);
+        }
+      } else {
+        for (const connection of [...connections].reverse()) upsert(connection);
+      }
+      show();
+    },
+    failed,
+  );
+
   replace(
     main,
     h('h2', {}, 'Connections'),
     createForm(context, status, (created) => upsert(created)),
     status,
     list,
-    more,
+    pages.button,
   );
 
   const rows = new Map<string, HTMLTableRowElement>();
@@ -64,37 +85,6 @@ export const connectionsView: View = async (context) => {
     show();
   };
 
-  /** Cursor after the rows shown; further pages are appended below. */
-  let after: string | null | undefined;
-  /** The user has read further pages: a reread of the first leaves the cursor where those ended. */
-  let readFurther = false;
-  const load = async (further = false) => {
-    const data = await api.request(ConnectionListDocument, { after: further ? after : undefined });
-    const { edges, pageInfo } = data.connections;
-    if (further || !readFurther) {
-      after = pageInfo.endCursor;
-      more.hidden = !pageInfo.hasNextPage;
-    }
-    if (further) {
-      readFurther = true;
-      for (const { node } of edges) {
-        if (rows.has(node.id)) continue;
-        const row = connectionRow(context, node, status);
-        tbody.append(row);
-        rows.set(node.id, row);
-      }
-    } else {
-      for (const edge of [...edges].reverse()) upsert(edge.node);
-    }
-    show();
-  };
-  more.addEventListener('click', () => {
-    more.disabled = true;
-    load(true)
-      .catch(failed)
-      .finally(() => (more.disabled = false));
-  });
-
   context.onLeave(api.subscribe(ConnectionStatusChangedDocument, {}, (data) => upsert(data.connectionStatusChanged), failed));
   // Live updates started: statuses that changed before are read again; after an outage the list starts over.
   context.onLeave(
@@ -102,13 +92,12 @@ export const connectionsView: View = async (context) => {
       if (afterOutage) {
         for (const row of rows.values()) row.remove();
         rows.clear();
-        readFurther = false;
-        more.hidden = true;
+        pages.reset();
       }
-      load().catch(failed);
+      pages.load().catch(failed);
     }),
   );
-  await load();
+  await pages.load();
 };
 
 function connectionRow(context: ViewContext, connection: ConnectionRowFragment, status: HTMLElement): HTMLTableRowElement {

@@ -11,6 +11,7 @@ import type { ApiError } from '../api.js';
 import type { View, ViewContext } from '../context.js';
 import { field, h, notice, progressBar, replace } from '../dom.js';
 import { duration, outcome, statusBadge, when } from '../format.js';
+import { pager } from '../pager.js';
 
 const STATUSES: ExecutionStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELLED'];
 
@@ -43,7 +44,6 @@ export const executionsView: View = async (context) => {
     tbody,
   );
   const list = h('div', { id: 'execution-list' });
-  const more = h('button', { type: 'button', hidden: true }, 'Show older executions');
   const rows = new Map<string, { row: HTMLTableRowElement; execution: ExecutionRowFragment }>();
   const following = new Map<string, () => void>();
 
@@ -63,7 +63,7 @@ export const executionsView: View = async (context) => {
             { class: 'empty' },
             rows.size === 0 && filter.value === ''
               ? 'No executions yet. Run a tool from a connection’s page or from Tool search.'
-              : more.hidden
+              : pages.button.hidden
                 ? 'No execution matches these filters.'
                 : 'No execution matches these filters among those shown: show older ones below.',
           ),
@@ -100,42 +100,34 @@ export const executionsView: View = async (context) => {
     for (const stop of following.values()) stop();
   });
 
-  /** Cursor after the rows shown: older pages are appended below them. */
-  let after: string | null | undefined;
-  /** The user has read pages beyond the newest: a reread of the newest leaves the cursor where those ended. */
-  let readOlder = false;
   /**
-   * Reads a page for the current status filter: the newest (its rows refreshed in place, new ones on
-   * top), or with `older` the next older one. Pages are by position: rows that change status meanwhile
-   * can shift between pages of a status filter.
+   * Pages for the current status filter: a reread of the newest refreshes its rows in place (new ones
+   * on top), older pages are appended. Pages are by position: rows that change status meanwhile can
+   * shift between pages of a status filter.
    */
-  const load = async (older = false) => {
-    const chosen = filter.value;
-    const data = await api.request(ExecutionListDocument, {
-      status: chosen === '' ? undefined : (chosen as ExecutionStatus),
-      after: older ? after : undefined,
-    });
-    if (chosen !== filter.value) return; // the filter changed while this page was on its way
-    const { edges, pageInfo } = data.executions;
-    if (older || !readOlder) {
-      after = pageInfo.endCursor;
-      more.hidden = !pageInfo.hasNextPage;
-    }
-    if (older) {
-      readOlder = true;
-      for (const { node } of edges) if (!rows.has(node.id)) append(node);
-    } else {
-      for (const { node } of [...edges].reverse()) upsert(node);
-    }
-    show();
-  };
+  const pages = pager<ExecutionRowFragment>(
+    'Show older executions',
+    async (after) => {
+      const chosen = filter.value;
+      const data = await api.request(ExecutionListDocument, { status: chosen === '' ? undefined : (chosen as ExecutionStatus), after });
+      // The filter changed while this page was on its way: it is not drawn.
+      return chosen === filter.value ? data.executions : undefined;
+    },
+    (executions, older) => {
+      if (older) {
+        for (const execution of executions) if (!rows.has(execution.id)) append(execution);
+      } else {
+        for (const execution of [...executions].reverse()) upsert(execution);
+      }
+      show();
+    },
+    failed,
+  );
   /** Forgets the rows shown (another status, or an outage of unknown length): the next load starts from the newest. */
   const reset = () => {
     for (const { row } of rows.values()) row.remove();
     rows.clear();
-    after = undefined;
-    readOlder = false;
-    more.hidden = true;
+    pages.reset();
   };
   const append = (execution: ExecutionRowFragment) => {
     const row = executionRow(context, execution, execution.progress, execution.total, status);
@@ -143,16 +135,10 @@ export const executionsView: View = async (context) => {
     rows.set(execution.id, { row, execution });
     if (execution.status === 'RUNNING') follow(execution.id);
   };
-  more.addEventListener('click', () => {
-    more.disabled = true;
-    load(true)
-      .catch(failed)
-      .finally(() => (more.disabled = false));
-  });
   filter.addEventListener('change', () => {
     // Another status: the rows of the old one go, the newest of the new one are read.
     reset();
-    load().catch(failed);
+    pages.load().catch(failed);
   });
   tool.addEventListener('input', show);
   replace(
@@ -161,7 +147,7 @@ export const executionsView: View = async (context) => {
     h('div', { class: 'filters', role: 'group', 'aria-label': 'Filters' }, field('Status', filter), field('Tool', tool)),
     status,
     list,
-    more,
+    pages.button,
   );
   context.onLeave(
     api.subscribe(
@@ -179,10 +165,10 @@ export const executionsView: View = async (context) => {
   context.onLeave(
     api.onLive((afterOutage) => {
       if (afterOutage) reset();
-      load().catch(failed);
+      pages.load().catch(failed);
     }),
   );
-  await load();
+  await pages.load();
 };
 
 /** The result, read when the user opens it (a list of results could be large). */
