@@ -8,6 +8,7 @@
 import { type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_SKEW_SECONDS, signAgentToken, secretKeyBytes } from '../../src/auth/jwt.js';
+import { createConnection } from '../helpers/connections.js';
 import { sharedEverythingUrl } from '../helpers/everything-server.js';
 import { startGateway, type TestAgent, type TestGateway } from '../helpers/gateway.js';
 import { haveChromium, launchDashboardBrowser, WAIT, type DashboardBrowser } from '../helpers/dashboard-browser.js';
@@ -242,16 +243,7 @@ describe.skipIf(!haveChromium)(
     });
 
     /** A new agent in a namespace of its own, with a connection to the hostile HTML upstream. */
-    async function htmlConnection(agentId: string, serverName: string) {
-      const agent = await gw.agent(agentId, `${agentId}-ns`);
-      const created = await gw.request('/api/v1/mcp/connections', {
-        method: 'POST',
-        token: agent.token,
-        body: { server_name: serverName, url: html.url },
-      });
-      const { id } = (await created.json()) as { id: string };
-      return { agent, id };
-    }
+    const htmlConnection = (agentId: string, serverName: string) => agentWithConnection(agentId, serverName, html.url);
 
     it('shows what a hostile upstream sends as text: no markup, no script', async () => {
       const { agent: hostile, id } = await htmlConnection('dash-hostile', 'html');
@@ -310,19 +302,8 @@ describe.skipIf(!haveChromium)(
     }, 90_000);
 
     it('pages through the whole audit trail, filters by status at the gateway, and keeps the skip link on the page', async () => {
-      const agent = await gw.agent('dash-pager', 'dash-pager-ns');
-      const created = await gw.request('/api/v1/mcp/connections', {
-        method: 'POST',
-        token: agent.token,
-        body: { server_name: 'pager', url: testUpstream.url },
-      });
-      const { id: connectionId } = (await created.json()) as { id: string };
-      const execute = (toolName: string, args: Record<string, unknown>) =>
-        gw.request(`/api/v1/mcp/connections/${connectionId}/tools/${toolName}/execute`, {
-          method: 'POST',
-          token: agent.token,
-          body: { arguments: args },
-        });
+      const { agent, id: connectionId } = await agentWithConnection('dash-pager', 'pager', testUpstream.url);
+      const execute = (toolName: string, args: Record<string, unknown>) => executeOver(agent, connectionId, toolName, args);
       // The oldest: one cancelled, then one whose progress came without a total; then a page and more of others.
       const started = await data(
         gw,
@@ -369,13 +350,7 @@ describe.skipIf(!haveChromium)(
     it('shows an admin whose connection is whose, without a run form that would be refused; long names wrap', async () => {
       const member = await gw.agent('dash-member', 'dash-ns');
       const longName = `a${'-long-name'.repeat(9)}-end`.slice(0, 100);
-      const created = await gw.request('/api/v1/mcp/connections', {
-        method: 'POST',
-        token: member.token,
-        body: { server_name: longName, url: testUpstream.url },
-      });
-      expect(created.status).toBe(201);
-      const { id } = (await created.json()) as { id: string };
+      const id = await createConnection(gw, member, longName, testUpstream.url);
 
       const { page: boss } = await openPage('admin-of-members');
       await signIn(boss, admin.token);
@@ -426,19 +401,9 @@ describe.skipIf(!haveChromium)(
     });
 
     it('says when live updates are cut off, and reads the list again once they are back', async () => {
-      const agent = await gw.agent('dash-offline', 'dash-offline-ns');
-      const created = await gw.request('/api/v1/mcp/connections', {
-        method: 'POST',
-        token: agent.token,
-        body: { server_name: 'offline', url: testUpstream.url },
-      });
-      const { id: connectionId } = (await created.json()) as { id: string };
+      const { agent, id: connectionId } = await agentWithConnection('dash-offline', 'offline', testUpstream.url);
       const echo = async (message: string) => {
-        const response = await gw.request(`/api/v1/mcp/connections/${connectionId}/tools/echo/execute`, {
-          method: 'POST',
-          token: agent.token,
-          body: { arguments: { message } },
-        });
+        const response = await executeOver(agent, connectionId, 'echo', { message });
         return ((await response.json()) as { execution_id: string }).execution_id;
       };
       const { page: offline } = await openPage('offline');
@@ -477,6 +442,21 @@ describe.skipIf(!haveChromium)(
   },
   180_000,
 );
+
+/** A new agent in a namespace of its own (`<agentId>-ns`), with one connection. */
+async function agentWithConnection(agentId: string, serverName: string, url: string): Promise<{ agent: TestAgent; id: string }> {
+  const agent = await gw.agent(agentId, `${agentId}-ns`);
+  return { agent, id: await createConnection(gw, agent, serverName, url) };
+}
+
+/** A REST execute by `agent`, answered once the call is over. */
+function executeOver(agent: TestAgent, connectionId: string, toolName: string, args: Record<string, unknown>): Promise<Response> {
+  return gw.request(`/api/v1/mcp/connections/${connectionId}/tools/${toolName}/execute`, {
+    method: 'POST',
+    token: agent.token,
+    body: { arguments: args },
+  });
+}
 
 async function connectionIdOf(serverName: string): Promise<string> {
   const response = await gw.request('/api/v1/mcp/connections', { token: admin.token });

@@ -39,16 +39,36 @@ function syncClock(durations: () => number): () => number {
   return () => (reading++ % 2 === 0 ? clock : (clock += durations()));
 }
 
+/** A sync on a disk that always syncs in 0.3 ms, within the 2 ms budget for the main thread. */
+function quickDiskSync(wal: string) {
+  return walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+}
+
+/** A WAL in a folder of its own, and what makes its path unopenable: the folder becomes a plain file (ENOTDIR). */
+function walInVanishingFolder(name: string): { wal: string; vanish(): void } {
+  const folder = join(dir, name);
+  mkdirSync(folder);
+  const wal = join(folder, 'wal');
+  writeFileSync(wal, 'frames');
+  return {
+    wal,
+    vanish() {
+      rmSync(folder, { recursive: true });
+      writeFileSync(folder, 'not a folder');
+    },
+  };
+}
+
 describe('the WAL sync', () => {
   it('syncs on the main thread when the batch is alone, once the disk has shown it is quick', async () => {
-    const sync = walFileSync(walFile('alone-wal'), { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+    const sync = quickDiskSync(walFile('alone-wal'));
     // The disk is unknown at first: the first sync goes to the pool and is timed there.
     expect(await overAtOnce(sync({ alone: true }))).toBe(false);
     expect(await overAtOnce(sync({ alone: true }))).toBe(true);
   });
 
   it('leaves the sync to the thread pool while other calls are in flight, or when nothing is said', async () => {
-    const sync = walFileSync(walFile('busy-wal'), { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+    const sync = quickDiskSync(walFile('busy-wal'));
     await sync({ alone: true });
     expect(await overAtOnce(sync({ alone: false }))).toBe(false);
     expect(await overAtOnce(sync())).toBe(false);
@@ -88,7 +108,7 @@ describe('the WAL sync', () => {
   });
 
   it('waits for a sync already running on the pool, even when alone', async () => {
-    const sync = walFileSync(walFile('queued-wal'), { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+    const sync = quickDiskSync(walFile('queued-wal'));
     await sync({ alone: true });
     const first = sync({ alone: false });
     expect(await overAtOnce(sync({ alone: true }))).toBe(false);
@@ -97,7 +117,7 @@ describe('the WAL sync', () => {
 
   it('has nothing to do when there is no WAL file (a checkpoint emptied it), on either path', async () => {
     const wal = walFile('absent-wal');
-    const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+    const sync = quickDiskSync(wal);
     await sync({ alone: true });
     rmSync(wal);
     const inline = sync({ alone: true });
@@ -107,14 +127,10 @@ describe('the WAL sync', () => {
   });
 
   it('fails the waiters when the WAL cannot be opened, on either path', async () => {
-    const folder = join(dir, 'vanishing');
-    mkdirSync(folder);
-    writeFileSync(join(folder, 'wal'), 'frames');
-    const sync = walFileSync(join(folder, 'wal'), { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+    const { wal, vanish } = walInVanishingFolder('vanishing');
+    const sync = quickDiskSync(wal);
     await sync({ alone: true });
-    // The folder becomes a plain file: open() fails with ENOTDIR.
-    rmSync(folder, { recursive: true });
-    writeFileSync(folder, 'not a folder');
+    vanish();
     await expect(sync({ alone: true })).rejects.toMatchObject({ code: 'ENOTDIR' });
     await expect(sync({ alone: false })).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
@@ -122,7 +138,7 @@ describe('the WAL sync', () => {
   describe('the WAL file it holds', () => {
     it('stays open from one sync to the next, once, on either path', async () => {
       const wal = walFile('held-wal');
-      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      const sync = quickDiskSync(wal);
       for (let i = 0; i < 5; i++) await sync({ alone: i % 2 === 0 });
       expect(openFilesOf(wal)).toEqual([wal]);
       sync.close();
@@ -130,7 +146,7 @@ describe('the WAL sync', () => {
 
     it('is the file SQLite writes now: a WAL deleted and created again is opened anew', async () => {
       const wal = walFile('recreated-wal');
-      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      const sync = quickDiskSync(wal);
       await sync({ alone: true });
       // The last connection closed (SQLite deleted the WAL), and a new one wrote a new WAL under the same name.
       rmSync(wal);
@@ -147,7 +163,7 @@ describe('the WAL sync', () => {
 
     it('is let go once, when the last sync is over, when closed with one sync running and one queued', async () => {
       const wal = walFile('queued-close-wal');
-      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      const sync = quickDiskSync(wal);
       await sync();
       const running = sync({ alone: false });
       const queued = sync({ alone: false });
@@ -158,16 +174,12 @@ describe('the WAL sync', () => {
     });
 
     it('is let go when it went away, even when the path cannot be opened again', async () => {
-      const folder = join(dir, 'failing');
-      mkdirSync(folder);
-      const wal = join(folder, 'wal');
-      writeFileSync(wal, 'frames');
-      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      const { wal, vanish } = walInVanishingFolder('failing');
+      const sync = quickDiskSync(wal);
       await sync();
       expect(openFilesOf(wal)).toEqual([wal]);
       // The held file goes away with its folder, and the path now cannot be opened: the sync fails and holds nothing.
-      rmSync(folder, { recursive: true });
-      writeFileSync(folder, 'not a folder');
+      vanish();
       await expect(sync({ alone: false })).rejects.toMatchObject({ code: 'ENOTDIR' });
       expect(openFilesOf(wal)).toEqual([]);
       sync.close();
@@ -175,12 +187,11 @@ describe('the WAL sync', () => {
 
     it('is let go on close, even while a sync on the pool still uses it; a sync after close opens the file only for itself', async () => {
       const wal = walFile('closing-wal');
-      const sync = walFileSync(wal, { inlineBudgetMs: 2, now: syncClock(() => 0.3) });
+      const sync = quickDiskSync(wal);
       await sync();
       const onPool = sync({ alone: false });
       sync.close();
       await onPool;
-      await Promise.resolve();
       expect(openFilesOf(wal)).toEqual([]);
       await sync({ alone: true });
       await sync({ alone: false });
