@@ -1,5 +1,5 @@
-import { cursorToOffset, offsetToCursor } from '@pothos/plugin-relay';
 import { ValidationError } from '../errors/index.js';
+import type { Page, PagePosition } from '../services/domain.js';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../services/validation.js';
 
 /** Relay arguments of the list fields (forward pagination only). */
@@ -9,13 +9,35 @@ export interface PageArgs {
 }
 
 export interface PageWindow {
-  offset: number;
   limit: number;
+  after?: PagePosition;
+}
+
+/**
+ * A cursor names the row it stands for by its sort key (timestamp and id),
+ * not by its place in the list: the next page starts right after that row
+ * however many rows were written or deleted meanwhile, so paging through a
+ * busy namespace neither repeats nor skips a row.
+ */
+const CURSOR_VERSION = 'k1';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(position: PagePosition): string {
+  return Buffer.from(`${CURSOR_VERSION}:${position.at.getTime()}:${position.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): PagePosition {
+  const [version, millis, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  const at = Number(millis);
+  if (version !== CURSOR_VERSION || rest.length > 0 || !/^\d{1,15}$/.test(millis ?? '') || !UUID.test(id ?? '')) {
+    throw ValidationError.field('after', 'after is not a cursor returned by this field');
+  }
+  return { at: new Date(at), id: id as string };
 }
 
 /**
  * `first` (default 20, at most 100 — the REST list limits) and `after` (an
- * opaque cursor from a previous page) → the offset window to read.
+ * opaque cursor from a previous page) → the window to read.
  * Out-of-range values are a VALIDATION_ERROR, as `?limit=101` is in REST.
  */
 export function pageWindow(args: PageArgs): PageWindow {
@@ -23,28 +45,20 @@ export function pageWindow(args: PageArgs): PageWindow {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
     throw ValidationError.field('first', `first must be an integer from 1 to ${MAX_LIST_LIMIT}`);
   }
-  if (args.after === undefined || args.after === null) return { offset: 0, limit };
-  let position: number;
-  try {
-    position = cursorToOffset(args.after);
-  } catch {
-    throw ValidationError.field('after', 'after is not a cursor returned by this field');
-  }
-  if (!Number.isSafeInteger(position) || position < 0) {
-    throw ValidationError.field('after', 'after is not a cursor returned by this field');
-  }
-  return { offset: position + 1, limit };
+  if (args.after === undefined || args.after === null) return { limit };
+  return { limit, after: decodeCursor(args.after) };
 }
 
-/** One page of rows as a Relay connection with `totalCount`. */
-export function toConnection<T>(rows: readonly T[], total: number, window: PageWindow) {
-  const edges = rows.map((node, index) => ({ cursor: offsetToCursor(window.offset + index), node }));
+/** One page of rows as a Relay connection with `totalCount`; `positionOf` gives a row's sort key. */
+export function toConnection<T>(page: Page<T>, window: PageWindow, positionOf: (row: T) => PagePosition) {
+  const edges = page.rows.map((node) => ({ cursor: encodeCursor(positionOf(node)), node }));
   return {
     edges,
-    totalCount: total,
+    totalCount: page.total,
     pageInfo: {
-      hasNextPage: window.offset + rows.length < total,
-      hasPreviousPage: window.offset > 0,
+      hasNextPage: page.hasMore,
+      // Relay lets a forward-only list answer this cheaply: rows came before the cursor it was given.
+      hasPreviousPage: window.after !== undefined,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },

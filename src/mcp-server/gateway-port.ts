@@ -9,6 +9,7 @@ import type { BucketName } from '../ratelimit/buckets.js';
 import type { RateLimitOutcome } from '../ratelimit/limiter.js';
 import { ValidationError } from '../errors/index.js';
 import type { Services } from '../services/container.js';
+import type { PagePosition } from '../services/domain.js';
 import { DEFAULT_SEARCH_LIMIT } from '../services/tool-search.js';
 import type { CompletedExecution, ToolCallRunner } from '../services/executions.js';
 import type { ExecutionEventPayload, McpRequestCancelPayload } from '../services/event-bus.js';
@@ -73,11 +74,16 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
       services.limiter.consume(bucket, { agentId: principal.agentId, namespace: principal.namespace, ip }, cost),
     async executableConnections(principal) {
       const mine = [];
-      for (let offset = 0; ; offset += CONNECTION_PAGE) {
-        const { rows, total } = await services.connections.list(principal, { limit: CONNECTION_PAGE, offset });
-        mine.push(...rows.filter((row) => (row.status === 'active' || row.status === 'error') && canExecute(principal, row)));
-        if (offset + CONNECTION_PAGE >= total || rows.length === 0) break;
-      }
+      // Page after the last row read, not by offset: a connection created or disconnected meanwhile cannot push another off a page.
+      let after: PagePosition | undefined;
+      let hasMore: boolean;
+      do {
+        const page = await services.connections.list(principal, { limit: CONNECTION_PAGE, ...(after ? { after } : {}) });
+        mine.push(...page.rows.filter((row) => (row.status === 'active' || row.status === 'error') && canExecute(principal, row)));
+        const last = page.rows.at(-1);
+        after = last && { at: last.createdAt, id: last.id };
+        hasMore = page.hasMore;
+      } while (hasMore && after);
       // Tool governance: held and denied tools come back marked, so /mcp lists none of them and answers a call with a tool error.
       const tools = await services.connections.reviewedToolsOf(
         principal,

@@ -3,6 +3,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import { storableText } from '../common/storable-text.js';
 import type { ConnectionStatus, McpConnection, Tool } from '../db/entities/index.js';
 import type { ConnectionOwnerLookup, ConnectionRepository } from '../db/repositories/connection.repository.js';
+import type { Page, PageRequest } from '../db/repositories/find-page.js';
 import {
   AuthorizationError,
   ConnectionLimitReachedError,
@@ -24,10 +25,8 @@ export interface ConnectionWithTools {
   tools: Tool[];
 }
 
-export interface ConnectionListOptions {
+export interface ConnectionListOptions extends PageRequest {
   status?: ConnectionStatus;
-  limit: number;
-  offset: number;
 }
 
 export interface ConnectionServiceDeps {
@@ -92,7 +91,7 @@ export class ConnectionService {
     return { connection: live, tools: await this.deps.governance.usableTools(principal, live, tools) };
   }
 
-  async list(principal: Principal, options: ConnectionListOptions): Promise<{ rows: McpConnection[]; total: number }> {
+  async list(principal: Principal, options: ConnectionListOptions): Promise<Page<McpConnection>> {
     return this.deps.connections.list(principal, options);
   }
 

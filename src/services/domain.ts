@@ -8,3 +8,4 @@ export type { McpConnection, ConnectionStatus, Execution, ExecutionStatus, Execu
 export { CONNECTION_STATUSES } from '../db/entities/index.js';
 export type { AnnotationDenial, GovernanceAudit, GovernanceAction, ToolReviewState } from '../db/entities/index.js';
 export { GOVERNANCE_ACTIONS, TOOL_REVIEW_STATES } from '../db/entities/index.js';
+export type { Page, PagePosition, PageRequest } from '../db/repositories/find-page.js';

@@ -6,6 +6,7 @@ import { unsendableIn } from '../common/storable-text.js';
 import type { Execution, ExecutionSource, ExecutionStatus, McpConnection } from '../db/entities/index.js';
 import type { ConnectionRepository } from '../db/repositories/connection.repository.js';
 import type { ExecutionListQuery, ExecutionOutcome, ExecutionRepository } from '../db/repositories/execution.repository.js';
+import type { Page } from '../db/repositories/find-page.js';
 import {
   AppError,
   AuthorizationError,
@@ -205,7 +206,7 @@ export class ExecutionService {
   }
 
   /** Newest first. A connection filter the caller may not read is refused (403/404), as everywhere, not an empty page. */
-  async list(principal: Principal, query: ExecutionListQuery): Promise<{ rows: Execution[]; total: number }> {
+  async list(principal: Principal, query: ExecutionListQuery): Promise<Page<Execution>> {
     if (query.connectionId !== undefined) await this.deps.connections.findReadable(principal, query.connectionId);
     return this.deps.executions.list(principal, query);
   }

@@ -11,6 +11,7 @@ import { startGateway, type TestAgent, type TestGateway } from '../helpers/gatew
 import { freePort } from '../helpers/net.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstreams/index.js';
 import { codes, data, graphql } from './client.js';
+import { createConnection } from './fixtures.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -124,6 +125,22 @@ describe('connections and connection(id)', () => {
     expect(second.connections.pageInfo.hasPreviousPage).toBe(true);
   });
 
+  it('pages by cursor: a connection disconnected between two pages does not push a row off the next one', async () => {
+    const owner = await gw.agent('gql-conn-pager', 'gql-conn-pager-ns');
+    const ids: string[] = [];
+    for (const name of ['oldest', 'older', 'newer', 'newest']) ids.push(await createConnection(gw, owner, name, everything.url));
+    const names = (page: { connections: { edges: { node: { serverName: string } }[] } }) =>
+      page.connections.edges.map((e) => e.node.serverName);
+
+    const first = await data(gw, ConnectionsDocument, { first: 2 }, owner.token);
+    expect(names(first)).toEqual(['newest', 'newer']);
+    await data(gw, DisconnectDocument, { id: ids[3]! }, owner.token);
+    const second = await data(gw, ConnectionsDocument, { first: 2, after: first.connections.pageInfo.endCursor }, owner.token);
+    expect(names(second)).toEqual(['older', 'oldest']);
+    expect(second.connections.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    expect(second.connections.totalCount).toBe(3);
+  });
+
   it('filters by status', async () => {
     const active = await data(gw, ConnectionsDocument, { status: 'ACTIVE' }, agent.token);
     expect(active.connections.edges.every((e) => e.node.status === 'ACTIVE')).toBe(true);
@@ -131,7 +148,12 @@ describe('connections and connection(id)', () => {
     expect(connecting.connections.totalCount).toBe(0);
   });
 
-  it.each([[{ first: 0 }], [{ first: 101 }], [{ after: 'not-a-cursor' }]])('refuses %j with VALIDATION_ERROR', async (args) => {
+  it.each([
+    [{ first: 0 }],
+    [{ first: 101 }],
+    [{ after: 'not-a-cursor' }],
+    [{ after: Buffer.from('arrayconnection:1').toString('base64') }],
+  ])('refuses %j with VALIDATION_ERROR', async (args) => {
     expect(codes(await graphql(gw, ConnectionsDocument, args, agent.token))).toEqual(['VALIDATION_ERROR']);
   });
 

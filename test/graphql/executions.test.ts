@@ -142,6 +142,25 @@ describe('executions and execution(id)', () => {
     expect(completed.executions.pageInfo.hasNextPage).toBe(true);
   });
 
+  it('pages by cursor: calls made between two pages neither repeat nor shift a row', async () => {
+    const caller = await gw.agent('gql-exec-pager', 'gql-exec-pager-ns');
+    const connectionId = await createConnection(gw, caller, 'pager', upstream.url);
+    const echo = (message: string) =>
+      data(gw, ExecuteToolDocument, { input: { connectionId, toolName: 'echo', arguments: { message } } }, caller.token);
+    const messages = (page: { executions: { edges: { node: { arguments: unknown } }[] } }) =>
+      page.executions.edges.map((e) => (e.node.arguments as { message: string }).message);
+    for (const message of ['a', 'b', 'c', 'd']) await echo(message);
+
+    const first = await data(gw, ExecutionsDocument, { first: 2 }, caller.token);
+    expect(messages(first)).toEqual(['d', 'c']);
+    await echo('e');
+    await echo('f');
+    const second = await data(gw, ExecutionsDocument, { first: 2, after: first.executions.pageInfo.endCursor }, caller.token);
+    expect(messages(second)).toEqual(['b', 'a']);
+    expect(second.executions.pageInfo.hasNextPage).toBe(false);
+    expect(second.executions.totalCount).toBe(6);
+  });
+
   it('reads one execution; unknown ids are EXECUTION_NOT_FOUND, unknown connection filters CONNECTION_NOT_FOUND', async () => {
     const list = await data(gw, ExecutionsDocument, { first: 1 }, agent.token);
     const id = list.executions.edges[0]!.node.id;

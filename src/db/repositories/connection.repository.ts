@@ -7,7 +7,7 @@ import { McpConnectionSchema, ToolPinSchema, ToolSchema, type ConnectionStatus, 
 import { LoadingCache } from '../../common/loading-cache.js';
 import { storableStructure } from '../../common/storable-text.js';
 import type { CatalogueReview, PinView, PreviousTool } from './catalogue-review.types.js';
-import { findPage } from './find-page.js';
+import { findPage, type Page, type PageRequest } from './find-page.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,11 +28,9 @@ export interface NewConnection {
   headersSealed: string | null;
 }
 
-export interface ConnectionListQuery {
+export interface ConnectionListQuery extends PageRequest {
   /** `undefined` lists live connections (everything but `disconnected`). */
   status?: ConnectionStatus;
-  limit: number;
-  offset: number;
 }
 
 /** The catalogue's review of a fresh listing, decided inside the replacing transaction (see replaceTools). */
@@ -102,17 +100,12 @@ export class ConnectionRepository {
     return assertReadable(principal, id, row);
   }
 
-  async list(principal: Principal, query: ConnectionListQuery): Promise<{ rows: McpConnection[]; total: number }> {
+  async list(principal: Principal, query: ConnectionListQuery): Promise<Page<McpConnection>> {
     const where: FilterQuery<McpConnection> = {
       ...this.scope(principal),
       status: query.status ?? { $ne: 'disconnected' },
     };
-    const [rows, total] = await findPage(this.em.fork(), McpConnectionSchema, where, {
-      orderBy: { createdAt: 'desc', id: 'asc' },
-      limit: query.limit,
-      offset: query.offset,
-    });
-    return { rows, total };
+    return findPage(this.em.fork(), McpConnectionSchema, where, 'createdAt', query);
   }
 
   /** Live (not disconnected) connections owned by the principal itself, for the policy's per-agent cap. */

@@ -8,7 +8,7 @@ import { storableJson, storableText } from '../../common/storable-text.js';
 import { ExecutionWriteQueue } from './execution-write-queue.js';
 import { knexRunner, sqlitePreparedRunner, type SqlRunner } from './sql-runner.js';
 import { walFileSync, type WalFileSync, type WalSync } from './wal-sync.js';
-import { findPage } from './find-page.js';
+import { findPage, type Page, type PageRequest } from './find-page.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,11 +29,9 @@ export type ExecutionOutcome = Pick<
   'status' | 'isError' | 'result' | 'errorCode' | 'errorMessage' | 'finishedAt' | 'durationMs'
 >;
 
-export interface ExecutionListQuery {
+export interface ExecutionListQuery extends PageRequest {
   connectionId?: string;
   status?: ExecutionStatus;
-  limit: number;
-  offset: number;
 }
 
 /** How each driver stores the columns the write queue fills, exactly as MikroORM writes and reads them. */
@@ -202,19 +200,14 @@ export class ExecutionRepository {
     return this.em.fork().find(ExecutionSchema, { ...this.scope(principal), id: { $in: valid } });
   }
 
-  async list(principal: Principal, query: ExecutionListQuery): Promise<{ rows: Execution[]; total: number }> {
+  async list(principal: Principal, query: ExecutionListQuery): Promise<Page<Execution>> {
     const where = {
       ...this.scope(principal),
       ...(query.connectionId ? { connectionId: query.connectionId } : {}),
       ...(query.status ? { status: query.status } : {}),
     };
     await this.writes.settled();
-    const [rows, total] = await findPage(this.em.fork(), ExecutionSchema, where, {
-      orderBy: { startedAt: 'desc', id: 'asc' },
-      limit: query.limit,
-      offset: query.offset,
-    });
-    return { rows, total };
+    return findPage(this.em.fork(), ExecutionSchema, where, 'startedAt', query);
   }
 
   /**

@@ -1,21 +1,62 @@
-import type { EntityManager, EntityName, FilterQuery, FindOptions } from '@mikro-orm/core';
-
-/** The sort and window of one page of a list. */
-export type PageOptions<T extends object> = Pick<FindOptions<T>, 'orderBy' | 'limit' | 'offset'>;
+import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/core';
 
 /**
- * One page of rows and the total of the filter, like MikroORM's `findAndCount` — which runs its two
- * queries inside an `AsyncLocalStorage`. The first `AsyncLocalStorage.run` of a process switches on
- * Node's promise hooks for good, and from then on every promise of every request pays for them: one
- * dashboard listing connections (or the MCP endpoint loading a caller's catalogue) was enough to
- * make every tool call dearer (bench/README.md, "Seventh round"). The two queries run side by side, as
- * there.
+ * Where the previous page of a newest-first list ended: the sort key of its
+ * last row. Every list sorts by a timestamp (newest first), then by id.
  */
-export async function findPage<T extends object>(
+export interface PagePosition {
+  at: Date;
+  id: string;
+}
+
+/**
+ * One window of a list: after a position (keyset, GraphQL's cursors: rows
+ * written or deleted meanwhile never shift the next page), or from an offset
+ * (REST's `offset`, kept by the v2.3.0 contract).
+ */
+export interface PageRequest {
+  limit: number;
+  offset?: number;
+  after?: PagePosition;
+}
+
+export interface Page<T> {
+  rows: T[];
+  /** Rows matching the filter, wherever the window is. */
+  total: number;
+  /** Whether rows follow this window. */
+  hasMore: boolean;
+}
+
+/**
+ * One page of rows, newest first by `timestamp`, then by id; the total of
+ * the filter and whether more follow. Not MikroORM's `findAndCount`, which
+ * runs its two queries inside an `AsyncLocalStorage`: the first
+ * `AsyncLocalStorage.run` of a process switches on Node's promise hooks for
+ * good, and from then on every promise of every request pays for them — one
+ * dashboard listing connections was enough to make every tool call dearer
+ * (bench/README.md, "Seventh round"). The two queries run side by side, as
+ * there. One row past the window is read to learn whether more follow.
+ */
+export async function findPage<T extends { id: string }>(
   em: EntityManager,
   entity: EntityName<T>,
   where: FilterQuery<T>,
-  options: PageOptions<T>,
-): Promise<[rows: T[], total: number]> {
-  return Promise.all([em.find(entity, where, options), em.count(entity, where)]);
+  timestamp: keyof T & string,
+  page: PageRequest,
+): Promise<Page<T>> {
+  const seek: FilterQuery<T> = page.after ? ({ $and: [where, after(timestamp, page.after)] } as FilterQuery<T>) : where;
+  const orderBy = { [timestamp]: 'desc', id: 'asc' };
+  const [rows, total] = await Promise.all([
+    em.find(entity, seek, { orderBy, limit: page.limit + 1, offset: page.offset ?? 0 }),
+    em.count(entity, where),
+  ]);
+  const hasMore = rows.length > page.limit;
+  if (hasMore) rows.pop();
+  return { rows, total, hasMore };
+}
+
+/** Rows sorted after `position`: older, or as old with a greater id. */
+function after(timestamp: string, position: PagePosition): object {
+  return { $or: [{ [timestamp]: { $lt: position.at } }, { [timestamp]: position.at, id: { $gt: position.id } }] };
 }

@@ -15,7 +15,7 @@ import {
   type ToolPin,
   type ToolPolicy,
 } from '../entities/index.js';
-import { findPage } from './find-page.js';
+import { findPage, type Page, type PageRequest } from './find-page.js';
 
 export interface PolicyValues {
   allow: string[];
@@ -39,9 +39,7 @@ export interface ToolDecision {
   expectedHash?: string;
 }
 
-export interface AuditQuery {
-  limit: number;
-  offset: number;
+export interface AuditQuery extends PageRequest {
   action?: GovernanceAction;
 }
 
@@ -124,15 +122,10 @@ export class ToolGovernanceRepository {
   }
 
   /** The namespace's governance audit, newest first. */
-  async audit(principal: Principal, query: AuditQuery): Promise<{ rows: GovernanceAudit[]; total: number }> {
+  async audit(principal: Principal, query: AuditQuery): Promise<Page<GovernanceAudit>> {
     const where: FilterQuery<GovernanceAudit> = { namespace: principal.namespace };
     if (query.action) where.action = query.action;
-    const [rows, total] = await findPage(this.em.fork(), GovernanceAuditSchema, where, {
-      orderBy: { createdAt: 'desc', id: 'asc' },
-      limit: query.limit,
-      offset: query.offset,
-    });
-    return { rows, total };
+    return findPage(this.em.fork(), GovernanceAuditSchema, where, 'createdAt', query);
   }
 
   private async upsertPin(

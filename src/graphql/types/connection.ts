@@ -89,12 +89,8 @@ builder.queryFields((t) => {
       },
       resolve: async (_root, args, { services, principal }) => {
         const window = pageWindow(args);
-        const page = await services.connections.list(principal, {
-          ...(args.status ? { status: args.status } : {}),
-          limit: window.limit,
-          offset: window.offset,
-        });
-        return toConnection(page.rows, page.total, window);
+        const page = await services.connections.list(principal, { ...(args.status ? { status: args.status } : {}), ...window });
+        return toConnection(page, window, (c) => ({ at: c.createdAt, id: c.id }));
       },
     }),
     connection: authed.field({

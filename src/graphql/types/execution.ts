@@ -113,10 +113,9 @@ builder.queryFields((t) => {
         const page = await services.executions.list(principal, {
           ...(args.connectionId ? { connectionId: args.connectionId } : {}),
           ...(args.status ? { status: args.status } : {}),
-          limit: window.limit,
-          offset: window.offset,
+          ...window,
         });
-        return toConnection(page.rows, page.total, window);
+        return toConnection(page, window, (e) => ({ at: e.startedAt, id: e.id }));
       },
     }),
     execution: authed.field({

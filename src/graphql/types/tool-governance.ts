@@ -129,7 +129,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, { services, principal }) => {
       const window = pageWindow(args);
       const page = await services.governance.audit(principal, { ...window, ...(args.action ? { action: args.action } : {}) });
-      return toConnection(page.rows, page.total, window);
+      return toConnection(page, window, (a) => ({ at: a.createdAt, id: a.id }));
     },
   }),
 }));

@@ -1,8 +1,9 @@
 import type { Principal } from '../../auth/principal.js';
 import { LoadingCache } from '../../common/loading-cache.js';
-import type { GovernanceAction, GovernanceAudit, McpConnection, Tool, ToolReviewState } from '../../db/entities/index.js';
+import type { GovernanceAudit, McpConnection, Tool, ToolReviewState } from '../../db/entities/index.js';
 import type { CatalogueReviewer, ConnectionRepository } from '../../db/repositories/connection.repository.js';
-import type { ToolGovernanceRepository } from '../../db/repositories/tool-governance.repository.js';
+import type { Page } from '../../db/repositories/find-page.js';
+import type { AuditQuery, ToolGovernanceRepository } from '../../db/repositories/tool-governance.repository.js';
 import { AuthorizationError, ToolDeniedError, ToolQuarantinedError } from '../../errors/index.js';
 import type { EventBus } from '../event-bus.js';
 import { assessTools, reviewCatalogue, type CatalogueReview } from './catalogue-review.js';
@@ -159,10 +160,7 @@ export class ToolGovernance {
   }
 
   /** The namespace's approvals, rejections and policy changes, newest first. Admins only. */
-  async audit(
-    principal: Principal,
-    query: { limit: number; offset: number; action?: GovernanceAction },
-  ): Promise<{ rows: GovernanceAudit[]; total: number }> {
+  async audit(principal: Principal, query: AuditQuery): Promise<Page<GovernanceAudit>> {
     requireAdmin(principal);
     return this.deps.repository.audit(principal, query);
   }
