@@ -22,6 +22,8 @@ async function exercise(target: DatabaseTarget) {
     // "nothing left to generate" check is only meaningful on PostgreSQL.
     if (target.driver === 'postgresql') expect(await orm.getMigrator().checkMigrationNeeded()).toBe(false);
 
+    await expectExecutionListIndexed(orm, target);
+
     const em = orm.em.fork();
     em.create(AgentSchema, { id: 'migrator', namespace: 'mig', name: 'm', role: 'agent', status: 'active' });
     await em.flush();
@@ -37,6 +39,31 @@ async function exercise(target: DatabaseTarget) {
     expect((await repo.tools(principal, first.id))[0]?.inputSchema).toEqual({ type: 'object' });
   } finally {
     await orm.close(true);
+  }
+}
+
+/**
+ * Executions are listed newest first by `started_at` within a namespace: an index must cover that
+ * order, or every page sorts the namespace's whole history. SQLite's plan shows a whole-order sort as
+ * "USE TEMP B-TREE FOR ORDER BY" (only the id tie-break, "LAST TERM OF ORDER BY", is left to sort);
+ * PostgreSQL's planner picks by table size, so there the index itself is checked.
+ */
+async function expectExecutionListIndexed(orm: Awaited<ReturnType<typeof openOrm>>, target: DatabaseTarget) {
+  const connection = orm.em.getConnection();
+  if (target.driver === 'sqlite') {
+    const plan = await connection.execute<{ detail: string }[]>(
+      'explain query plan select "id" from "executions" where "namespace" = ? and "agent_id" = ? ' +
+        'order by "started_at" desc, "id" asc limit 21',
+      ['mig', 'migrator'],
+    );
+    const details = plan.map((row) => row.detail).join(' | ');
+    expect(details).toContain('executions_namespace_started_index');
+    expect(details).not.toContain('TEMP B-TREE FOR ORDER BY');
+  } else {
+    const [index] = await connection.execute<{ indexdef: string }[]>(
+      "select indexdef from pg_indexes where tablename = 'executions' and indexname = 'executions_namespace_started_index'",
+    );
+    expect(index?.indexdef).toMatch(/\(namespace, started_at\)/);
   }
 }
 

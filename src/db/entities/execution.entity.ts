@@ -15,7 +15,7 @@ export const ExecutionSchema = defineEntity({
   name: 'Execution',
   tableName: 'executions',
   indexes: [
-    { name: 'executions_namespace_created_index', properties: ['namespace', 'createdAt'] },
+    { name: 'executions_namespace_started_index', properties: ['namespace', 'startedAt'] },
     { name: 'executions_connection_index', properties: ['connectionId'] },
     { name: 'executions_status_index', properties: ['status'] },
   ],
