@@ -1,5 +1,6 @@
 import type { ExecutionOutcomeFragment } from '../gql/graphql.js';
 import { h } from './dom.js';
+import { figures, imagesOf, withImagesElided } from './result-images.js';
 
 /** Any JSON value as readable text: strings as they are, the rest pretty-printed. */
 export function asText(value: unknown): string {
@@ -16,7 +17,7 @@ export function when(iso: string): string {
   return new Date(iso).toLocaleString();
 }
 
-/** A finished execution's outcome, as text, JSON and structured content; an error in words. */
+/** A finished execution's outcome, as text, images, JSON and structured content; an error in words. */
 export function outcome(execution: ExecutionOutcomeFragment): HTMLElement {
   const box = h('div', { class: 'outcome' });
   if (execution.status === 'RUNNING') return box;
@@ -35,8 +36,11 @@ export function outcome(execution: ExecutionOutcomeFragment): HTMLElement {
     );
   const text = textOf(execution.content);
   if (text !== null) box.append(h('h4', {}, 'Text'), h('pre', { class: 'result text', tabindex: 0 }, text));
+  const images = imagesOf(execution.content);
+  if (images.length > 0) box.append(h('h4', {}, images.length === 1 ? 'Image' : 'Images'), ...figures(images));
   if (execution.result != null && execution.result !== text) {
-    box.append(h('h4', {}, 'Result (JSON)'), h('pre', { class: 'result json', tabindex: 0 }, asText(execution.result)));
+    const json = asText(withImagesElided(execution.result));
+    box.append(h('h4', {}, 'Result (JSON)'), h('pre', { class: 'result json', tabindex: 0 }, json));
   }
   if (execution.structuredContent != null && JSON.stringify(execution.structuredContent) !== JSON.stringify(execution.result)) {
     box.append(

@@ -8,14 +8,16 @@ import { DASHBOARD_BUILD } from './location.js';
 
 /**
  * The dashboard's page: scripts and styles from this origin only, no inline
- * code, the gateway's own API the only thing it may connect to (same-origin
- * `ws:` included), never framed.
+ * code, images from this origin or made by the page itself (`blob:`), the
+ * gateway's own API the only thing it may connect to (same-origin `ws:`
+ * included), never framed.
  */
 export const DASHBOARD_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
+  // blob: only for the images of a tool's result, which the page itself decodes (dashboard/src/result-images.ts).
+  "img-src 'self' blob:",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",

@@ -264,6 +264,48 @@ describe.skipIf(!haveChromium)(
       expect(await victim.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
     });
 
+    it('shows the images a tool returns, and keeps what is not a picture as text', async () => {
+      // A real image from the everything server.
+      const { agent, id: everythingId } = await agentWithConnection('dash-pictures', 'everything', sharedEverythingUrl());
+      const { page: viewer } = await openPage('pictures');
+      await signIn(viewer, agent.token);
+      await viewer.goto(`${gw.url}/#/connections/${everythingId}`);
+      const tiny = viewer.locator('section[data-tool="get-tiny-image"]');
+      await tiny.getByRole('button', { name: 'Run get-tiny-image' }).click();
+      await tiny.locator('.run[data-status="COMPLETED"]').waitFor(WAIT);
+      const shown = tiny.getByRole('img', { name: 'Image 1 of 1 in the result (image/png)' });
+      await expect.poll(() => shown.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), WAIT).toBeGreaterThan(0);
+      await shown.scrollIntoViewIfNeeded();
+      await screenshot(viewer, 'result-images');
+      expect(await tiny.locator('pre.result.json').textContent()).toMatch(/"data": "\(\d+ base64 characters, shown above\)"/);
+
+      // An upstream's other "images": markup under an image type, an SVG, a PNG that is not one.
+      const markup = '<script>window.__pwned=3</script>';
+      const pictures = await startTestUpstream();
+      try {
+        pictures.addTool('pictures', 'Returns what it calls pictures', {
+          content: [
+            { type: 'image', mimeType: 'text/html', data: btoa(markup) },
+            { type: 'image', mimeType: 'image/svg+xml', data: btoa(`<svg xmlns="http://www.w3.org/2000/svg">${markup}</svg>`) },
+            { type: 'image', mimeType: 'image/png', data: btoa('not a png') },
+          ],
+        });
+        const id = await createConnection(gw, agent, 'pictures', pictures.url);
+        await viewer.goto(`${gw.url}/#/connections/${id}`);
+        const tool = viewer.locator('section[data-tool="pictures"]');
+        await tool.getByRole('button', { name: 'Run pictures' }).click();
+        await tool.locator('.run[data-status="COMPLETED"]').waitFor(WAIT);
+        await tool.getByText('Image 1 of 1 in the result (image/png) could not be decoded as image/png.').waitFor(WAIT);
+        expect(await tool.locator('img').count()).toBe(0);
+        const json = await tool.locator('pre.result.json').textContent();
+        expect(json).toContain(btoa(markup));
+        expect(json).toContain('image/svg+xml');
+        expect(await viewer.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+      } finally {
+        await pictures.stop();
+      }
+    });
+
     it('keeps the page the user moved to when the one before answers late', async () => {
       const { agent: late, id } = await htmlConnection('dash-late', 'late-html');
       const { page: slow } = await openPage('late');

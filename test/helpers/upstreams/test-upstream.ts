@@ -86,8 +86,8 @@ export interface TestUpstream {
   readonly url: string;
   readonly port: number;
   state(): TestUpstreamState;
-  /** Adds a tool (echoes its own name) and notifies every live session. */
-  addTool(name: string, description?: string): void;
+  /** Adds a tool answering `result` (default: its own name as text) and notifies every live session. */
+  addTool(name: string, description?: string, result?: CallToolResult): void;
   removeTool(name: string): void;
   /** Closes every session server-side: further requests with an old session id get 404. */
   expireSessions(): Promise<void>;
@@ -217,8 +217,8 @@ function bulkTool(index: number): ToolDef {
   };
 }
 
-function dynamicTool(name: string, description: string): ToolDef {
-  return { tool: { name, description, inputSchema: objectSchema() }, run: async () => text(name) };
+function dynamicTool(name: string, description: string, result: CallToolResult = text(name)): ToolDef {
+  return { tool: { name, description, inputSchema: objectSchema() }, run: async () => result };
 }
 
 export async function startTestUpstream(options: TestUpstreamOptions = {}): Promise<TestUpstream> {
@@ -384,8 +384,8 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`,
     port,
     state: () => ({ ...state, activeSessions: sessions.size, calls: { ...state.calls } }),
-    addTool(name, description = `Dynamically added tool ${name}`) {
-      catalogue.set(name, dynamicTool(name, description));
+    addTool(name, description = `Dynamically added tool ${name}`, result) {
+      catalogue.set(name, dynamicTool(name, description, result));
       notifyToolsChanged();
     },
     removeTool(name) {
