@@ -17,6 +17,7 @@ const ON_BOTH_DIALECTS = [
   'test/db/dialect.test.ts',
   'test/services/tool-governance/pinning.test.ts',
   'test/db/no-async-local-storage.test.ts',
+  'test/db/find-page.test.ts',
 ];
 
 export default defineConfig({

@@ -39,7 +39,7 @@ export function outcome(execution: ExecutionOutcomeFragment): HTMLElement {
   const images = imagesOf(execution.content);
   if (images.length > 0) box.append(h('h4', {}, images.length === 1 ? 'Image' : 'Images'), ...figures(images));
   if (execution.result != null && execution.result !== text) {
-    const json = asText(withImagesElided(execution.result));
+    const json = asText(withImagesElided(execution.result, execution.content));
     box.append(h('h4', {}, 'Result (JSON)'), h('pre', { class: 'result json', tabindex: 0 }, json));
   }
   if (execution.structuredContent != null && JSON.stringify(execution.structuredContent) !== JSON.stringify(execution.result)) {

@@ -56,18 +56,19 @@ export function figures(images: readonly ImageBlock[]): HTMLElement[] {
 }
 
 /**
- * The result as JSON with the data of each image shown above replaced by a
- * note: kilobytes of base64 say nothing to a reader. The API returns them whole.
+ * The result as JSON, with the data of each image shown above replaced by a
+ * note: kilobytes of base64 say nothing to a reader (the API returns them
+ * whole). Only when the result is the content array itself — its blocks are
+ * the ones drawn; a result that is structured content or a text block's JSON
+ * is shown as sent, whatever it holds.
  */
-export function withImagesElided(result: unknown): unknown {
-  // An execution's result is its content array; a whole MCP result object is read the same way.
-  if (Array.isArray(result)) return result.map(elided);
-  const content = (result as { content?: unknown } | null)?.content;
-  return Array.isArray(content) ? { ...(result as object), content: content.map(elided) } : result;
-}
-
-function elided(block: unknown): unknown {
-  return isShownImage(block) ? { ...block, data: `(${block.data.length} base64 characters, shown above)` } : block;
+export function withImagesElided(result: unknown, content: unknown): unknown {
+  if (!Array.isArray(result) || JSON.stringify(result) !== JSON.stringify(content)) return result;
+  return result.map((block: unknown) =>
+    isShownImage(block) && decodeBase64(block.data) !== null
+      ? { ...block, data: `(${block.data.length} base64 characters: the image above)` }
+      : block,
+  );
 }
 
 function decodeBase64(data: string): Uint8Array<ArrayBuffer> | null {

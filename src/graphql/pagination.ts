@@ -13,6 +13,9 @@ export interface PageWindow {
   after?: PagePosition;
 }
 
+/** The list fields that page; a cursor names its field, so one list's cursor is refused by another. */
+export type ListField = 'connections' | 'executions' | 'governanceAudit';
+
 /**
  * A cursor names the row it stands for by its sort key (timestamp and id),
  * not by its place in the list: the next page starts right after that row
@@ -22,17 +25,16 @@ export interface PageWindow {
 const CURSOR_VERSION = 'k1';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function encodeCursor(position: PagePosition): string {
-  return Buffer.from(`${CURSOR_VERSION}:${position.at.getTime()}:${position.id}`).toString('base64url');
+function encodeCursor(field: ListField, position: PagePosition): string {
+  return Buffer.from(`${CURSOR_VERSION}:${field}:${position.at.getTime()}:${position.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): PagePosition {
-  const [version, millis, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  const at = Number(millis);
-  if (version !== CURSOR_VERSION || rest.length > 0 || !/^\d{1,15}$/.test(millis ?? '') || !UUID.test(id ?? '')) {
-    throw ValidationError.field('after', 'after is not a cursor returned by this field');
-  }
-  return { at: new Date(at), id: id as string };
+function decodeCursor(field: ListField, cursor: string): PagePosition {
+  const [version, named, millis, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  const valid =
+    version === CURSOR_VERSION && named === field && rest.length === 0 && /^\d{1,15}$/.test(millis ?? '') && UUID.test(id ?? '');
+  if (!valid) throw ValidationError.field('after', 'after is not a cursor returned by this field');
+  return { at: new Date(Number(millis)), id: id as string };
 }
 
 /**
@@ -40,18 +42,18 @@ function decodeCursor(cursor: string): PagePosition {
  * opaque cursor from a previous page) → the window to read.
  * Out-of-range values are a VALIDATION_ERROR, as `?limit=101` is in REST.
  */
-export function pageWindow(args: PageArgs): PageWindow {
+export function pageWindow(field: ListField, args: PageArgs): PageWindow {
   const limit = args.first ?? DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
     throw ValidationError.field('first', `first must be an integer from 1 to ${MAX_LIST_LIMIT}`);
   }
   if (args.after === undefined || args.after === null) return { limit };
-  return { limit, after: decodeCursor(args.after) };
+  return { limit, after: decodeCursor(field, args.after) };
 }
 
 /** One page of rows as a Relay connection with `totalCount`; `positionOf` gives a row's sort key. */
-export function toConnection<T>(page: Page<T>, window: PageWindow, positionOf: (row: T) => PagePosition) {
-  const edges = page.rows.map((node) => ({ cursor: encodeCursor(positionOf(node)), node }));
+export function toConnection<T>(field: ListField, page: Page<T>, window: PageWindow, positionOf: (row: T) => PagePosition) {
+  const edges = page.rows.map((node) => ({ cursor: encodeCursor(field, positionOf(node)), node }));
   return {
     edges,
     totalCount: page.total,

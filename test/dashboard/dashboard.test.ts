@@ -277,7 +277,7 @@ describe.skipIf(!haveChromium)(
       await expect.poll(() => shown.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), WAIT).toBeGreaterThan(0);
       await shown.scrollIntoViewIfNeeded();
       await screenshot(viewer, 'result-images');
-      expect(await tiny.locator('pre.result.json').textContent()).toMatch(/"data": "\(\d+ base64 characters, shown above\)"/);
+      expect(await tiny.locator('pre.result.json').textContent()).toMatch(/"data": "\(\d+ base64 characters: the image above\)"/);
 
       // An upstream's other "images": markup under an image type, an SVG, a PNG that is not one.
       const markup = '<script>window.__pwned=3</script>';

@@ -51,14 +51,17 @@ async function exercise(target: DatabaseTarget) {
 async function expectExecutionListIndexed(orm: Awaited<ReturnType<typeof openOrm>>, target: DatabaseTarget) {
   const connection = orm.em.getConnection();
   if (target.driver === 'sqlite') {
-    const plan = await connection.execute<{ detail: string }[]>(
-      'explain query plan select "id" from "executions" where "namespace" = ? and "agent_id" = ? ' +
-        'order by "started_at" desc, "id" asc limit 21',
-      ['mig', 'migrator'],
-    );
-    const details = plan.map((row) => row.detail).join(' | ');
-    expect(details).toContain('executions_namespace_started_index');
-    expect(details).not.toContain('TEMP B-TREE FOR ORDER BY');
+    // The first page, and a page after a cursor (find-page.ts's seek predicate).
+    for (const seek of ['', 'and "started_at" <= ? and ("started_at" < ? or "id" > ?) ']) {
+      const plan: { detail: string }[] = await connection.execute(
+        `explain query plan select "id" from "executions" where "namespace" = ? and "agent_id" = ? ${seek}` +
+          'order by "started_at" desc, "id" asc limit 21',
+        seek ? ['mig', 'migrator', 1, 1, 'x'] : ['mig', 'migrator'],
+      );
+      const details = plan.map((row) => row.detail).join(' | ');
+      expect(details).toContain('executions_namespace_started_index');
+      expect(details).not.toContain('TEMP B-TREE FOR ORDER BY');
+    }
   } else {
     const [index] = await connection.execute<{ indexdef: string }[]>(
       "select indexdef from pg_indexes where tablename = 'executions' and indexname = 'executions_namespace_started_index'",

@@ -56,7 +56,14 @@ export async function findPage<T extends { id: string }>(
   return { rows, total, hasMore };
 }
 
-/** Rows sorted after `position`: older, or as old with a greater id. */
+/**
+ * Rows sorted after `position`: older, or as old with a greater id. The
+ * leading `<=` is implied by the `$or`, but spelled out it hands any planner
+ * the range to seek to in the timestamp index, without seeing through the `$or`.
+ */
 function after(timestamp: string, position: PagePosition): object {
-  return { $or: [{ [timestamp]: { $lt: position.at } }, { [timestamp]: position.at, id: { $gt: position.id } }] };
+  return {
+    [timestamp]: { $lte: position.at },
+    $or: [{ [timestamp]: { $lt: position.at } }, { id: { $gt: position.id } }],
+  };
 }

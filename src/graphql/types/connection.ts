@@ -88,9 +88,9 @@ builder.queryFields((t) => {
         after: t.arg.string({ description: 'Cursor of the last item of the previous page.' }),
       },
       resolve: async (_root, args, { services, principal }) => {
-        const window = pageWindow(args);
+        const window = pageWindow('connections', args);
         const page = await services.connections.list(principal, { ...(args.status ? { status: args.status } : {}), ...window });
-        return toConnection(page, window, (c) => ({ at: c.createdAt, id: c.id }));
+        return toConnection('connections', page, window, (c) => ({ at: c.createdAt, id: c.id }));
       },
     }),
     connection: authed.field({

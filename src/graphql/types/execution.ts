@@ -109,13 +109,13 @@ builder.queryFields((t) => {
         after: t.arg.string({ description: 'Cursor of the last item of the previous page.' }),
       },
       resolve: async (_root, args, { services, principal }) => {
-        const window = pageWindow(args);
+        const window = pageWindow('executions', args);
         const page = await services.executions.list(principal, {
           ...(args.connectionId ? { connectionId: args.connectionId } : {}),
           ...(args.status ? { status: args.status } : {}),
           ...window,
         });
-        return toConnection(page, window, (e) => ({ at: e.startedAt, id: e.id }));
+        return toConnection('executions', page, window, (e) => ({ at: e.startedAt, id: e.id }));
       },
     }),
     execution: authed.field({

@@ -127,9 +127,9 @@ builder.queryFields((t) => ({
       after: t.arg.string(),
     },
     resolve: async (_root, args, { services, principal }) => {
-      const window = pageWindow(args);
+      const window = pageWindow('governanceAudit', args);
       const page = await services.governance.audit(principal, { ...window, ...(args.action ? { action: args.action } : {}) });
-      return toConnection(page, window, (a) => ({ at: a.createdAt, id: a.id }));
+      return toConnection('governanceAudit', page, window, (a) => ({ at: a.createdAt, id: a.id }));
     },
   }),
 }));
