@@ -159,6 +159,11 @@ describe('executions and execution(id)', () => {
     expect(messages(second)).toEqual(['b', 'a']);
     expect(second.executions.pageInfo.hasNextPage).toBe(false);
     expect(second.executions.totalCount).toBe(6);
+
+    // A cursor of another list names another field: refused, not read as a position here.
+    const connections = await data(gw, 'query { connections(first: 1) { pageInfo { endCursor } } }', {}, caller.token);
+    const foreign = (connections as { connections: { pageInfo: { endCursor: string } } }).connections.pageInfo.endCursor;
+    expect(codes(await graphql(gw, ExecutionsDocument, { first: 2, after: foreign }, caller.token))).toEqual(['VALIDATION_ERROR']);
   });
 
   it('reads one execution; unknown ids are EXECUTION_NOT_FOUND, unknown connection filters CONNECTION_NOT_FOUND', async () => {
