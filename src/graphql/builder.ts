@@ -11,7 +11,7 @@ import type { AuthenticatedContext, GraphQLContext } from './context.js';
  *
  * - scope-auth comes first so authorization runs before any other wrapper;
  *   `authenticated` narrows the context to a non-null principal.
- * - relay provides the connection types (offset cursors, `totalCount`); its
+ * - relay provides the connection types (keyset cursors, see pagination.ts; `totalCount`); its
  *   `node`/`nodes` fields are off because ids are the REST UUIDs, not global ids.
  * - dataloader batches connection → tools and a search match → tool (an
  *   execution's or a match's connection is batched by `connectionOf`, see
@@ -65,8 +65,10 @@ builder.globalConnectionField('totalCount', (t) =>
   }),
 );
 
-// Single-object root fields are nullable: one failing lookup or aliased mutation
-// yields null plus its error, and does not void (or, for mutations, stop) the others.
+// Root fields that can fail on their own — single-object lookups, lists (a stale cursor, a bad
+// filter), search (rate limit, vector store), admin-only reads — are nullable: the failing one
+// yields null plus its error, and does not void (or, for mutations, stop) the others. `me`,
+// `gatewayStatus` and `toolPolicy` fail only with the request itself (authentication).
 builder.queryType({ description: 'Reads. Every field requires a valid bearer token and sees only the caller’s namespace.' });
 builder.mutationType({
   description: 'Writes. Limited fields draw from the same rate-limit buckets as REST; each alias counts.',

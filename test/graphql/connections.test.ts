@@ -54,7 +54,7 @@ describe('createConnection', () => {
 
   it('uses the same UUID as the REST bridge', async () => {
     const list = await data(gw, ConnectionsDocument, {}, agent.token);
-    const id = list.connections.edges[0]!.node.id;
+    const id = list.connections!.edges[0]!.node.id;
     const rest = await gw.request(`/api/v1/mcp/connections/${id}`, { token: agent.token });
     expect(rest.status).toBe(200);
     expect(((await rest.json()) as { id: string }).id).toBe(id);
@@ -112,40 +112,40 @@ describe('createConnection', () => {
 describe('connections and connection(id)', () => {
   it('pages with first/after and reports totalCount', async () => {
     const all = await data(gw, ConnectionsDocument, { first: 50 }, agent.token);
-    const total = all.connections.totalCount;
+    const total = all.connections!.totalCount;
     expect(total).toBeGreaterThanOrEqual(3);
-    expect(all.connections.edges).toHaveLength(total);
+    expect(all.connections!.edges).toHaveLength(total);
 
     const first = await data(gw, ConnectionsDocument, { first: 1 }, agent.token);
-    expect(first.connections.totalCount).toBe(total);
-    expect(first.connections.edges).toHaveLength(1);
-    expect(first.connections.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
-    const second = await data(gw, ConnectionsDocument, { first: 1, after: first.connections.pageInfo.endCursor }, agent.token);
-    expect(second.connections.edges[0]!.node.id).toBe(all.connections.edges[1]!.node.id);
-    expect(second.connections.pageInfo.hasPreviousPage).toBe(true);
+    expect(first.connections!.totalCount).toBe(total);
+    expect(first.connections!.edges).toHaveLength(1);
+    expect(first.connections!.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    const second = await data(gw, ConnectionsDocument, { first: 1, after: first.connections!.pageInfo.endCursor }, agent.token);
+    expect(second.connections!.edges[0]!.node.id).toBe(all.connections!.edges[1]!.node.id);
+    expect(second.connections!.pageInfo.hasPreviousPage).toBe(true);
   });
 
   it('pages by cursor: a connection disconnected between two pages does not push a row off the next one', async () => {
     const owner = await gw.agent('gql-conn-pager', 'gql-conn-pager-ns');
     const ids: string[] = [];
     for (const name of ['oldest', 'older', 'newer', 'newest']) ids.push(await createConnection(gw, owner, name, everything.url));
-    const names = (page: { connections: { edges: { node: { serverName: string } }[] } }) =>
-      page.connections.edges.map((e) => e.node.serverName);
+    const names = (page: { connections: { edges: { node: { serverName: string } }[] } | null }) =>
+      page.connections!.edges.map((e) => e.node.serverName);
 
     const first = await data(gw, ConnectionsDocument, { first: 2 }, owner.token);
     expect(names(first)).toEqual(['newest', 'newer']);
     await data(gw, DisconnectDocument, { id: ids[3]! }, owner.token);
-    const second = await data(gw, ConnectionsDocument, { first: 2, after: first.connections.pageInfo.endCursor }, owner.token);
+    const second = await data(gw, ConnectionsDocument, { first: 2, after: first.connections!.pageInfo.endCursor }, owner.token);
     expect(names(second)).toEqual(['older', 'oldest']);
-    expect(second.connections.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
-    expect(second.connections.totalCount).toBe(3);
+    expect(second.connections!.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    expect(second.connections!.totalCount).toBe(3);
   });
 
   it('filters by status', async () => {
     const active = await data(gw, ConnectionsDocument, { status: 'ACTIVE' }, agent.token);
-    expect(active.connections.edges.every((e) => e.node.status === 'ACTIVE')).toBe(true);
+    expect(active.connections!.edges.every((e) => e.node.status === 'ACTIVE')).toBe(true);
     const connecting = await data(gw, ConnectionsDocument, { status: 'CONNECTING' }, agent.token);
-    expect(connecting.connections.totalCount).toBe(0);
+    expect(connecting.connections!.totalCount).toBe(0);
   });
 
   it.each([
@@ -153,16 +153,29 @@ describe('connections and connection(id)', () => {
     [{ first: 101 }],
     [{ after: 'not-a-cursor' }],
     [{ after: Buffer.from('arrayconnection:1').toString('base64') }],
+    [{ after: '' }],
   ])('refuses %j with VALIDATION_ERROR', async (args) => {
     expect(codes(await graphql(gw, ConnectionsDocument, args, agent.token))).toEqual(['VALIDATION_ERROR']);
+  });
+
+  it('answers the other fields of a request whose list fails (a stale cursor voids only its own field)', async () => {
+    const result = await graphql(
+      gw,
+      'query { me { id } gatewayStatus { degraded } connections(after: "stale") { totalCount } executions(first: 1) { totalCount } }',
+      {},
+      agent.token,
+    );
+    expect(codes(result)).toEqual(['VALIDATION_ERROR']);
+    expect(result.body.errors?.[0]?.path).toEqual(['connections']);
+    expect(result.body.data).toMatchObject({ me: { id: agent.id }, gatewayStatus: {}, connections: null, executions: { totalCount: 0 } });
   });
 
   it('loads the tools of every listed connection in one batch (no N+1)', async () => {
     const spy = vi.spyOn(gw.gateway.services.connectionRepository, 'cataloguesOf');
     try {
       const list = await data(gw, ConnectionsDocument, {}, agent.token);
-      expect(list.connections.edges.length).toBeGreaterThanOrEqual(3);
-      expect(list.connections.edges.every((e) => e.node.tools.length > 0)).toBe(true);
+      expect(list.connections!.edges.length).toBeGreaterThanOrEqual(3);
+      expect(list.connections!.edges.every((e) => e.node.tools.length > 0)).toBe(true);
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
@@ -171,7 +184,7 @@ describe('connections and connection(id)', () => {
 
   it('reads one connection; unknown ids are CONNECTION_NOT_FOUND', async () => {
     const list = await data(gw, ConnectionsDocument, {}, agent.token);
-    const id = list.connections.edges[0]!.node.id;
+    const id = list.connections!.edges[0]!.node.id;
     const one = await data(gw, ConnectionDocument, { id }, agent.token);
     expect(one.connection!.id).toBe(id);
     expect(codes(await graphql(gw, ConnectionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000000' }, agent.token))).toEqual([
@@ -201,9 +214,9 @@ describe('refreshTools and disconnect', () => {
     const again = await data(gw, DisconnectDocument, { id }, agent.token);
     expect(again.disconnect).toEqual(first.disconnect);
     const live = await data(gw, ConnectionsDocument, { first: 50 }, agent.token);
-    expect(live.connections.edges.map((e) => e.node.id)).not.toContain(id);
+    expect(live.connections!.edges.map((e) => e.node.id)).not.toContain(id);
     const closed = await data(gw, ConnectionsDocument, { status: 'DISCONNECTED' }, agent.token);
-    expect(closed.connections.edges.map((e) => e.node.id)).toContain(id);
+    expect(closed.connections!.edges.map((e) => e.node.id)).toContain(id);
     expect((await data(gw, ConnectionDocument, { id }, agent.token)).connection!.status).toBe('DISCONNECTED');
   });
 

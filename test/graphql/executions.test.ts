@@ -128,18 +128,18 @@ describe('executions and execution(id)', () => {
     const spy = vi.spyOn(gw.gateway.services.connections, 'readMany');
     try {
       const all = await data(gw, ExecutionsDocument, { first: 50 }, agent.token);
-      expect(all.executions.totalCount).toBeGreaterThanOrEqual(3);
-      expect(all.executions.edges.every((e) => e.node.connection.id === e.node.connectionId)).toBe(true);
+      expect(all.executions!.totalCount).toBeGreaterThanOrEqual(3);
+      expect(all.executions!.edges.every((e) => e.node.connection.id === e.node.connectionId)).toBe(true);
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
     }
     const onTest = await data(gw, ExecutionsDocument, { connectionId: testId }, agent.token);
-    expect(onTest.executions.edges.every((e) => e.node.connectionId === testId)).toBe(true);
-    expect(onTest.executions.totalCount).toBeGreaterThanOrEqual(2);
+    expect(onTest.executions!.edges.every((e) => e.node.connectionId === testId)).toBe(true);
+    expect(onTest.executions!.totalCount).toBeGreaterThanOrEqual(2);
     const completed = await data(gw, ExecutionsDocument, { status: 'COMPLETED', first: 1 }, agent.token);
-    expect(completed.executions.edges).toHaveLength(1);
-    expect(completed.executions.pageInfo.hasNextPage).toBe(true);
+    expect(completed.executions!.edges).toHaveLength(1);
+    expect(completed.executions!.pageInfo.hasNextPage).toBe(true);
   });
 
   it('pages by cursor: calls made between two pages neither repeat nor shift a row', async () => {
@@ -147,18 +147,18 @@ describe('executions and execution(id)', () => {
     const connectionId = await createConnection(gw, caller, 'pager', upstream.url);
     const echo = (message: string) =>
       data(gw, ExecuteToolDocument, { input: { connectionId, toolName: 'echo', arguments: { message } } }, caller.token);
-    const messages = (page: { executions: { edges: { node: { arguments: unknown } }[] } }) =>
-      page.executions.edges.map((e) => (e.node.arguments as { message: string }).message);
+    const messages = (page: { executions: { edges: { node: { arguments: unknown } }[] } | null }) =>
+      page.executions!.edges.map((e) => (e.node.arguments as { message: string }).message);
     for (const message of ['a', 'b', 'c', 'd']) await echo(message);
 
     const first = await data(gw, ExecutionsDocument, { first: 2 }, caller.token);
     expect(messages(first)).toEqual(['d', 'c']);
     await echo('e');
     await echo('f');
-    const second = await data(gw, ExecutionsDocument, { first: 2, after: first.executions.pageInfo.endCursor }, caller.token);
+    const second = await data(gw, ExecutionsDocument, { first: 2, after: first.executions!.pageInfo.endCursor }, caller.token);
     expect(messages(second)).toEqual(['b', 'a']);
-    expect(second.executions.pageInfo.hasNextPage).toBe(false);
-    expect(second.executions.totalCount).toBe(6);
+    expect(second.executions!.pageInfo.hasNextPage).toBe(false);
+    expect(second.executions!.totalCount).toBe(6);
 
     // A cursor of another list names another field: refused, not read as a position here.
     const connections = await data(gw, 'query { connections(first: 1) { pageInfo { endCursor } } }', {}, caller.token);
@@ -168,7 +168,7 @@ describe('executions and execution(id)', () => {
 
   it('reads one execution; unknown ids are EXECUTION_NOT_FOUND, unknown connection filters CONNECTION_NOT_FOUND', async () => {
     const list = await data(gw, ExecutionsDocument, { first: 1 }, agent.token);
-    const id = list.executions.edges[0]!.node.id;
+    const id = list.executions!.edges[0]!.node.id;
     expect((await data(gw, ExecutionDocument, { id }, agent.token)).execution!.id).toBe(id);
     expect(codes(await graphql(gw, ExecutionDocument, { id: '6f0e4a8e-0000-4000-8000-000000000003' }, agent.token))).toEqual([
       'EXECUTION_NOT_FOUND',
@@ -349,7 +349,7 @@ describe('searchTools', () => {
     await expect
       .poll(
         async () => {
-          matches = (await data(gw, SearchToolsDocument, { query: 'echo back a message', limit: 5 }, agent.token)).searchTools;
+          matches = (await data(gw, SearchToolsDocument, { query: 'echo back a message', limit: 5 }, agent.token)).searchTools!;
           return matches.map((m) => m.toolName);
         },
         { timeout: 15_000 },

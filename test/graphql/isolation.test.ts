@@ -73,16 +73,16 @@ describe.each([
     const viewer = viewerOf();
     const visible = (agentId: string) => visibleTo(viewer, agentId);
     const connections = await data(gw, ConnectionsDocument, { first: 50 }, viewer.token);
-    const connectionIds = connections.connections.edges.map((e) => e.node.id);
+    const connectionIds = connections.connections!.edges.map((e) => e.node.id);
     expect(connectionIds).toContain(connectionOf.get(viewer.id));
     expect(connectionIds).not.toContain(ownerConnection());
-    expect(connections.connections.edges.every((e) => e.node.namespace === viewer.namespace && visible(e.node.agentId))).toBe(true);
-    expect(connections.connections.totalCount).toBe(connectionIds.length);
+    expect(connections.connections!.edges.every((e) => e.node.namespace === viewer.namespace && visible(e.node.agentId))).toBe(true);
+    expect(connections.connections!.totalCount).toBe(connectionIds.length);
     const executions = await data(gw, ExecutionsDocument, { first: 50 }, viewer.token);
-    expect(executions.executions.edges.map((e) => e.node.id)).not.toContain(ownerExecution);
-    expect(executions.executions.edges.every((e) => visible(e.node.agentId))).toBe(true);
+    expect(executions.executions!.edges.map((e) => e.node.id)).not.toContain(ownerExecution);
+    expect(executions.executions!.edges.every((e) => visible(e.node.agentId))).toBe(true);
     const matches = await data(gw, SearchToolsDocument, { query: 'echo the message back', limit: 50 }, viewer.token);
-    expect(matches.searchTools.map((m) => m.connectionId)).not.toContain(ownerConnection());
+    expect(matches.searchTools!.map((m) => m.connectionId)).not.toContain(ownerConnection());
   });
 
   it('gets AUTHORIZATION_ERROR for the owner’s ids on every query and mutation', async () => {
@@ -174,13 +174,13 @@ describe.each([
 describe('an admin of the same namespace', () => {
   it('reads the owner’s connections and executions', async () => {
     const connections = await data(gw, ConnectionsDocument, { first: 50 }, admin.token);
-    expect(connections.connections.edges.map((e) => e.node.id)).toEqual(
+    expect(connections.connections!.edges.map((e) => e.node.id)).toEqual(
       expect.arrayContaining([ownerConnection(), connectionOf.get(peer.id)]),
     );
-    expect(connections.connections.edges.map((e) => e.node.id)).not.toContain(connectionOf.get(outsider.id));
+    expect(connections.connections!.edges.map((e) => e.node.id)).not.toContain(connectionOf.get(outsider.id));
     expect((await data(gw, ExecutionDocument, { id: ownerExecution }, admin.token)).execution!.agentId).toBe(owner.id);
     const executions = await data(gw, ExecutionsDocument, { connectionId: ownerConnection() }, admin.token);
-    expect(executions.executions.edges.map((e) => e.node.id)).toContain(ownerExecution);
+    expect(executions.executions!.edges.map((e) => e.node.id)).toContain(ownerExecution);
   });
 
   it('may not execute tools on the owner’s connection', async () => {

@@ -23,7 +23,7 @@ export const connectionsView: View = async (context) => {
   // in place (new ones on top); further pages are appended.
   const pages = pager<ConnectionRowFragment>(
     'Show more connections',
-    async (after) => (await api.request(ConnectionListDocument, { after })).connections,
+    async (after) => (await api.request(ConnectionListDocument, { after })).connections ?? undefined,
     (connections, further) => {
       if (further) {
         for (const connection of connections) {

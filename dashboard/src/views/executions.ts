@@ -102,8 +102,8 @@ export const executionsView: View = async (context) => {
 
   /**
    * Pages for the current status filter: a reread of the newest refreshes its rows in place (new ones
-   * on top), older pages are appended. Pages are by position: rows that change status meanwhile can
-   * shift between pages of a status filter.
+   * on top), older pages are appended after the last row shown (keyset cursors: nothing repeats or
+   * is skipped, however many rows arrive or change meanwhile).
    */
   const pages = pager<ExecutionRowFragment>(
     'Show older executions',
@@ -111,7 +111,7 @@ export const executionsView: View = async (context) => {
       const chosen = filter.value;
       const data = await api.request(ExecutionListDocument, { status: chosen === '' ? undefined : (chosen as ExecutionStatus), after });
       // The filter changed while this page was on its way: it is not drawn.
-      return chosen === filter.value ? data.executions : undefined;
+      return chosen === filter.value ? (data.executions ?? undefined) : undefined;
     },
     (executions, older) => {
       if (older) {

@@ -61,8 +61,8 @@ async function adminView(context: ViewContext): Promise<void> {
         replace(
           auditBox,
           auditTable(
-            governanceAudit.edges.map((e) => e.node),
-            governanceAudit.totalCount,
+            governanceAudit!.edges.map((e) => e.node),
+            governanceAudit!.totalCount,
           ),
         ),
       )
@@ -100,7 +100,7 @@ async function adminView(context: ViewContext): Promise<void> {
     api
       .request(ToolReviewsOfDocument, { connectionId })
       .then(({ toolReviews }) => {
-        const held = toolReviews.find((r) => r.toolName === toolName);
+        const held = toolReviews!.find((r) => r.toolName === toolName);
         if (held) return upsert(held);
         cards.delete(`${connectionId}/${toolName}`); // decided meanwhile (another admin, another tab)
         showReviews();
@@ -136,7 +136,7 @@ async function adminView(context: ViewContext): Promise<void> {
   );
 
   const data = await api.request(GovernanceAdminDocument);
-  for (const { node } of data.connections.edges) names.set(node.id, node.serverName);
+  for (const { node } of data.connections!.edges) names.set(node.id, node.serverName);
   replace(
     main,
     h('h2', {}, `Tool governance of ${data.toolPolicy.namespace}`),
@@ -148,14 +148,14 @@ async function adminView(context: ViewContext): Promise<void> {
     h('h3', {}, 'Audit'),
     auditBox,
   );
-  for (const review of data.toolReviews) upsert(review);
+  for (const review of data.toolReviews!) upsert(review);
   showReviews();
   drawPolicy(data.toolPolicy);
   replace(
     auditBox,
     auditTable(
-      data.governanceAudit.edges.map((e) => e.node),
-      data.governanceAudit.totalCount,
+      data.governanceAudit!.edges.map((e) => e.node),
+      data.governanceAudit!.totalCount,
     ),
   );
 }

@@ -14,13 +14,13 @@ export const limitsView: View = async ({ api, main, me }) => {
   const cell = (label: string, value: string | number) => h('td', { 'data-label': label }, value);
   replace(
     main,
-    h('h2', {}, `Rate limits of ${s.namespace}`),
+    h('h2', {}, `Rate limits of ${s!.namespace}`),
     h(
       'p',
       {},
-      s.enabled ? `Store: ${s.store}.` : 'Rate limiting is off (test environment).',
-      s.degraded ? ' Degraded: limits are halved until Redis answers again.' : '',
-      ` Counted by this gateway instance since ${when(s.countingSince)}.`,
+      s!.enabled ? `Store: ${s!.store}.` : 'Rate limiting is off (test environment).',
+      s!.degraded ? ' Degraded: limits are halved until Redis answers again.' : '',
+      ` Counted by this gateway instance since ${when(s!.countingSince)}.`,
     ),
     h(
       'table',
@@ -48,7 +48,7 @@ export const limitsView: View = async ({ api, main, me }) => {
       h(
         'tbody',
         {},
-        ...s.buckets.map((b) =>
+        ...s!.buckets.map((b) =>
           h(
             'tr',
             {},

@@ -9,7 +9,7 @@ export const overviewView: View = async ({ api, main, me }) => {
   const s = data.gatewayStatus;
   const component = (name: string, status: string) =>
     h('li', { class: `component ${status.toLowerCase()}` }, h('span', {}, name), h('strong', {}, WORDS[status] ?? status));
-  const noConnections = data.active.totalCount + data.connecting.totalCount + data.failing.totalCount === 0;
+  const noConnections = data.active!.totalCount + data.connecting!.totalCount + data.failing!.totalCount === 0;
 
   replace(
     main,
@@ -32,18 +32,18 @@ export const overviewView: View = async ({ api, main, me }) => {
         : h('p', { class: 'hint' }, 'Degraded mode is off.'),
     ),
     counts('Connections', [
-      ['Active', data.active.totalCount],
-      ['Connecting', data.connecting.totalCount],
-      ['Error', data.failing.totalCount],
-      ['Disconnected', data.disconnected.totalCount],
+      ['Active', data.active!.totalCount],
+      ['Connecting', data.connecting!.totalCount],
+      ['Error', data.failing!.totalCount],
+      ['Disconnected', data.disconnected!.totalCount],
     ]),
     noConnections ? h('p', { class: 'hint' }, 'No live connection yet: add an MCP server under Connections.') : null,
     counts('Executions', [
-      ['Running', data.running.totalCount],
-      ['Completed', data.completed.totalCount],
-      ['Failed', data.failed.totalCount],
-      ['Timed out', data.timedOut.totalCount],
-      ['Cancelled', data.cancelled.totalCount],
+      ['Running', data.running!.totalCount],
+      ['Completed', data.completed!.totalCount],
+      ['Failed', data.failed!.totalCount],
+      ['Timed out', data.timedOut!.totalCount],
+      ['Cancelled', data.cancelled!.totalCount],
     ]),
   );
 };

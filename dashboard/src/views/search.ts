@@ -31,13 +31,13 @@ export const searchView: View = async (context) => {
 };
 
 function matches(context: Parameters<View>[0], found: SearchToolsQuery['searchTools']): HTMLElement[] {
-  if (found.length === 0)
+  if (found!.length === 0)
     return [h('p', { class: 'empty' }, 'No tool matches. Connect an MCP server first, or describe the task differently.')];
   return [
     h(
       'ol',
       { class: 'matches' },
-      ...found.map((match, index) =>
+      ...found!.map((match, index) =>
         h(
           'li',
           { class: 'card', 'data-tool': match.toolName },

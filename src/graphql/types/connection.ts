@@ -81,6 +81,7 @@ builder.queryFields((t) => {
   return {
     connections: authed.field({
       type: McpConnectionConnection,
+      nullable: true,
       description: 'The caller’s connections (all of the namespace for admins), newest first. Live ones unless `status` says otherwise.',
       args: {
         status: t.arg({ type: ConnectionStatus, description: 'Only this status. Default: every status but DISCONNECTED.' }),

@@ -101,6 +101,7 @@ builder.queryFields((t) => {
   return {
     executions: authed.field({
       type: ExecutionConnection,
+      nullable: true,
       description: 'Executions the caller may read (its own; the namespace’s for admins), newest first.',
       args: {
         connectionId: t.arg.id({ description: 'Only executions on this connection (which the caller must be able to read).' }),

@@ -78,6 +78,7 @@ const RateLimitStatisticsRef = builder.objectRef<NamespaceRateLimitStatistics>('
 builder.queryField('rateLimitStatistics', (t) =>
   t.withAuth({ admin: true }).field({
     type: RateLimitStatisticsRef,
+    nullable: true,
     description: 'Admins only (AUTHORIZATION_ERROR otherwise): the rate-limit statistics of the caller’s namespace.',
     resolve: (_root, _args, { services, principal }) => services.limiter.statistics(principal.namespace),
   }),

@@ -109,6 +109,7 @@ const ToolQuarantinedEventRef = builder.objectRef<ToolQuarantinedPayload>('ToolQ
 builder.queryFields((t) => ({
   toolReviews: t.withAuth({ admin: true }).field({
     type: [ToolReviewRef],
+    nullable: true,
     description: 'Admins: the namespace’s held tools (or one connection’s), with pinned and current definitions and their diff.',
     args: { connectionId: t.arg.id() },
     resolve: (_root, args, { services, principal }) => services.governance.pendingReviews(principal, args.connectionId ?? undefined),
@@ -120,6 +121,7 @@ builder.queryFields((t) => ({
   }),
   governanceAudit: t.withAuth({ admin: true }).field({
     type: GovernanceAuditConnection,
+    nullable: true,
     description: 'Admins: approvals, rejections and policy changes of the namespace, newest first.',
     args: {
       action: t.arg({ type: GovernanceAction }),

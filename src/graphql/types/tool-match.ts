@@ -42,6 +42,7 @@ export const ToolMatchRef = builder.objectRef<ToolMatch>('ToolMatch').implement(
 builder.queryField('searchTools', (t) =>
   t.withAuth({ authenticated: true }).field({
     type: [ToolMatchRef],
+    nullable: true,
     description:
       'Semantic search over the caller’s live tools, best first. SERVICE_UNAVAILABLE when the vector store is down. Bucket mcp_discover_tools.',
     args: {
