@@ -50,6 +50,8 @@ export class AppError extends Error {
   readonly rule?: string;
   readonly reason?: string;
   readonly retryAfterSeconds?: number;
+  /** The execution this failure ended, once its row is recorded (see `endedExecution`). */
+  executionId?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -68,6 +70,16 @@ export class AppError extends Error {
   }
 
   /**
+   * Names the execution whose FAILED row records this error, rendered as
+   * `details.execution_id`: a caller answered with the error finds its audit
+   * row by it (GraphQL `execution(id)`), as a caller answered with a result does.
+   */
+  endedExecution(executionId: string): this {
+    this.executionId = executionId;
+    return this;
+  }
+
+  /**
    * Everything the error says, in the domain's field names: `field`, the extra
    * details, `reason`. The doors render the same parts in their own names
    * (errors/render.ts); this view is for logs and tests.
@@ -75,6 +87,7 @@ export class AppError extends Error {
   get details(): ErrorDetails {
     const details: ErrorDetails = this.field === undefined ? { ...this.extraDetails } : { field: this.field, ...this.extraDetails };
     if (this.reason !== undefined) details.reason = this.reason;
+    if (this.executionId !== undefined) details.execution_id = this.executionId;
     return details;
   }
 }

@@ -34,7 +34,8 @@ export function retryAfterOf(error: AppError): number | undefined {
 
 /**
  * The typed fields of an error as a door shows them: `details.field` (in the
- * door's names) first, the error's own details, then `details.reason`; a
+ * door's names) first, the error's own details, then `details.reason` and
+ * `details.execution_id`; a
  * "<field> <rule>" message is written with the door's field name.
  */
 export function renderError(error: AppError, names: FieldNames): RenderedError {
@@ -42,6 +43,7 @@ export function renderError(error: AppError, names: FieldNames): RenderedError {
   const message = field !== undefined && error.rule !== undefined ? `${field} ${error.rule}` : error.message;
   const details: ErrorDetails = field === undefined ? { ...error.extraDetails } : { field, ...error.extraDetails };
   if (error.reason !== undefined) details.reason = error.reason;
+  if (error.executionId !== undefined) details.execution_id = error.executionId;
   const rendered: RenderedError = { message, details };
   const retryAfter = retryAfterOf(error);
   if (retryAfter !== undefined) rendered.retryAfter = retryAfter;

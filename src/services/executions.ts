@@ -316,7 +316,7 @@ export class ExecutionService {
       // Cancelled (here or elsewhere): the caller gets the recorded execution, not an error.
       return { execution: finished ?? (await this.reload(principal, execution.id)), result: null };
     }
-    throw error;
+    throw error instanceof AppError ? error.endedExecution(execution.id) : error;
   }
 
   private targetOf(connection: McpConnection): UpstreamTarget {

@@ -58,11 +58,13 @@ describe('an upstream that dies mid-call', () => {
       body: { arguments: {} },
     });
     expect(response.status).toBe(502);
-    expect(await response.json()).toMatchObject({ error_code: 'EXTERNAL_SERVICE_ERROR' });
+    const body = (await response.json()) as { error_code: string; details: { execution_id?: string; connection_id?: string } };
+    expect(body).toMatchObject({ error_code: 'EXTERNAL_SERVICE_ERROR', details: { connection_id: connectionId } });
     await upstream.restart();
 
     const rows = await failedRows();
     expect(rows).toHaveLength(1);
+    expect(body.details.execution_id).toBe(rows[0]!.id);
     expect(rows[0]).toMatchObject({ toolName: 'crash', status: 'FAILED', errorCode: expect.any(String), finishedAt: expect.any(String) });
     expect(rows[0]!.errorMessage).toBeTruthy();
   });
@@ -78,5 +80,7 @@ describe('an upstream that dies mid-call', () => {
     await upstream.restart();
     const rows = await failedRows();
     expect(rows.map((r) => r.status)).toEqual(['FAILED', 'FAILED']);
+    // Newest first: the row this call ended is the one its error names.
+    expect(result.body.errors?.[0]?.extensions?.details).toMatchObject({ execution_id: rows[0]!.id });
   });
 });

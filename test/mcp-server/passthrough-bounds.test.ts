@@ -21,6 +21,12 @@ const MAX_CALL_SECONDS = 3;
 const MIB = 1024 * 1024;
 
 /** A gateway in front of the hostile upstream, with one connection to it. */
+/** The structured content of a gateway tool error. */
+interface ErrorBody {
+  error_code: string;
+  details: { execution_id?: string };
+}
+
 interface Door {
   gw: TestGateway;
   agent: TestAgent;
@@ -127,7 +133,15 @@ describe('passthrough calls under TMWS_MAX_CALL_SECONDS', () => {
       client(capped, '/mcp').then((mcp) => callCountingProgress(mcp, 'hostile__endless-progress')),
     ]);
     expect(aggregated.result.isError).toBe(true);
-    expect(passthrough.result).toEqual(aggregated.result);
+    // Each names the execution it ended (two calls, two rows); apart from that, the same error.
+    const [ownRow, otherRow] = [passthrough, aggregated].map(
+      ({ result }) => (result.structuredContent as unknown as ErrorBody).details.execution_id,
+    );
+    expect(ownRow).toMatch(/^[0-9a-f-]{36}$/);
+    expect(otherRow).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ownRow).not.toBe(otherRow);
+    const withoutRow = (result: CallToolResult) => JSON.parse(JSON.stringify(result).replaceAll(ownRow!, '').replaceAll(otherRow!, ''));
+    expect(withoutRow(passthrough.result)).toEqual(withoutRow(aggregated.result));
   }, 30_000);
 
   it('any other request is capped too: a prompts/get the upstream never answers ends with -32001 at the cap', async () => {
