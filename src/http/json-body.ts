@@ -2,6 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../common/json-depth.js';
 import { ValidationError } from '../errors/index.js';
 
+const forbiddenKeys = () =>
+  ValidationError.field('body', 'Request body must not contain a "__proto__" key, or a "constructor" key holding "prototype"');
+
+/** Only asked on the error path: whether plain JSON.parse reads what the guarded parser refused. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every `application/json` body (REST and `/graphql`): Fastify's own parser
  * (prototype-poisoning protection included), behind a nesting bound of
@@ -24,6 +37,10 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       return;
     }
     // Callback style: the outcome goes to `done`; the typing also allows a promise, which this form never returns.
-    void parseJson(request, body, done);
+    void parseJson(request, body, (error, value) => {
+      // Fastify reports a refused "__proto__" key as "not valid JSON"; say what was refused instead.
+      if (error && isJson(body)) done(forbiddenKeys(), undefined);
+      else done(error, value);
+    });
   });
 }

@@ -62,6 +62,14 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     if (request.url.startsWith('/api/') || request.url.startsWith('/graphql')) {
       reply.header('Cache-Control', 'no-store');
     }
+    // An empty segment where an id goes (`/connections/`, `/connections//tools`) names no route,
+    // not a connection whose id is "" (which read as "Connection  not found").
+    const params = request.params as Record<string, string> | undefined;
+    for (const name in params) {
+      if (params[name] === '' && name !== '*') {
+        return sendError(reply, request, new RouteNotFoundError(request.method, request.url.split('?')[0] ?? request.url));
+      }
+    }
   });
 
   // Before @fastify/cors, which answers the preflights it allows.

@@ -21,6 +21,9 @@ export const executeToolBody = z.object({ arguments: z.unknown().optional() }).s
 
 /** A body that is not a JSON object is refused before its fields are looked at. */
 export function requireObject(body: unknown): Record<string, unknown> {
+  // A string is what a text/plain body arrives as (and a JSON string): name the content type too.
+  if (typeof body === 'string')
+    throw ValidationError.field('body', 'Request body must be a JSON object, sent with Content-Type: application/json');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw ValidationError.field('body', 'Request body must be a JSON object');
   }

@@ -226,6 +226,49 @@ describe('the order of checks (SPEC §4): the token and the rate limit before th
 });
 
 describe('requests a client labels JSON with nothing in them, and long path segments', () => {
+  it('says what is wrong with a body that is valid JSON but refused, or JSON under another content type', async () => {
+    const create = `${BASE}/connections`;
+    const poisoned = await gw.request(create, {
+      method: 'POST',
+      token: agent.token,
+      body: `{"server_name":"p","url":${JSON.stringify(upstream.url)},"__proto__":{"admin":true}}`,
+    });
+    expect(poisoned.status).toBe(400);
+    expect(await poisoned.json()).toMatchObject({
+      error_code: 'VALIDATION_ERROR',
+      message: 'Request body must not contain a "__proto__" key, or a "constructor" key holding "prototype"',
+      details: { field: 'body' },
+    });
+
+    const plain = await gw.request(create, {
+      method: 'POST',
+      token: agent.token,
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ server_name: 'p', url: upstream.url }),
+    });
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toMatchObject({
+      error_code: 'VALIDATION_ERROR',
+      message: 'Request body must be a JSON object, sent with Content-Type: application/json',
+    });
+  });
+
+  it('answers a path with an empty id segment as an unknown route, not as a connection named ""', async () => {
+    for (const [method, path] of [
+      ['GET', `${BASE}/connections/`],
+      ['DELETE', `${BASE}/connections/`],
+      ['GET', `${BASE}/connections//tools`],
+      ['POST', `${BASE}/connections/${connectionId}/tools//execute`],
+    ] as const) {
+      const response = await gw.request(path, { method, token: agent.token, ...(method === 'POST' ? { body: { arguments: {} } } : {}) });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(await response.json(), `${method} ${path}`).toMatchObject({
+        error_code: 'NOT_FOUND',
+        message: `No route for ${method} ${path}`,
+      });
+    }
+  });
+
   it('reads an empty body labelled application/json as no body: a DELETE disconnects', async () => {
     const doomed = await createConnection(gw, agent, 'bodies-doomed', upstream.url);
     const response = await gw.request(`${BASE}/connections/${doomed}`, {
