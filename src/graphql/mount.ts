@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { mediaTypeOf } from '../common/media-type.js';
 import type { Services } from '../services/container.js';
+import { graphqlRouteErrorHandler } from './http-errors.js';
 import { JsonDocument, jsonPostAnswerer, type JsonPostAnswer } from './json-post.js';
 import { attachGraphQLWebSocket } from './websocket.js';
 import { createGatewayYoga, GRAPHQL_PATH } from './yoga.js';
@@ -22,6 +23,8 @@ export async function mountGraphQL(
   http.route({
     url: GRAPHQL_PATH,
     method: ['GET', 'POST', 'OPTIONS'],
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Fastify awaits the promise a route's errorHandler returns (as setErrorHandler's); the option's type says void.
+    errorHandler: graphqlRouteErrorHandler(services.logger),
     handler: async (request, reply) => {
       const answer: JsonPostAnswer | undefined =
         (await answerJsonPost(request)) ??

@@ -153,13 +153,30 @@ describe('request bodies: 1 MiB, nesting depth 64 (SPEC §14)', () => {
     expect(message.payload[0]?.extensions.code).toBe('VALIDATION_ERROR');
   });
 
-  it('answers 413 PAYLOAD_TOO_LARGE above 1 MiB on REST and GraphQL', async () => {
-    const padding = 'x'.repeat(1024 * 1024);
-    for (const path of [`${BASE}/connections`, '/graphql']) {
-      const response = await post(path, JSON.stringify({ query: '{ me { id } }', pad: padding }));
-      expect(response.status, path).toBe(413);
-      expect((await response.json()).error_code).toBe('PAYLOAD_TOO_LARGE');
-    }
+  it('answers 413 PAYLOAD_TOO_LARGE above 1 MiB on REST and GraphQL, each in its own error format', async () => {
+    const body = JSON.stringify({ query: '{ me { id } }', pad: 'x'.repeat(1024 * 1024) });
+    const rest = await post(`${BASE}/connections`, body);
+    expect(rest.status).toBe(413);
+    expect((await rest.json()).error_code).toBe('PAYLOAD_TOO_LARGE');
+    const graphql = await post('/graphql', body);
+    expect(graphql.status).toBe(413);
+    expect(graphql.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const { errors } = (await graphql.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }) })]);
+  });
+
+  it('answers a /graphql body that is not JSON in the GraphQL error format, as GraphQL over HTTP asks', async () => {
+    const response = await gw.request('/graphql', {
+      method: 'POST',
+      token: agent.token,
+      headers: { accept: 'application/graphql-response+json' },
+      body: '{"query": "{ me { id } }"',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+    expect(await response.json()).toEqual({
+      errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'VALIDATION_ERROR', details: { field: 'body' } } }],
+    });
   });
 
   it('does not wait for ever on a client that stops sending its oversized body', async () => {
