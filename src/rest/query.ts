@@ -20,10 +20,13 @@ function integer(query: Query, name: string, fallback: number, min: number, max:
   return value;
 }
 
-/** `?status=&limit=&offset=` of GET /connections (limit ≤ 100, default 20). */
+/**
+ * `?status=&limit=&offset=` of GET /connections (limit ≤ 100, default 20). An
+ * empty value is no value, for each alike (a form's "any" choice sends `?status=`).
+ */
 export function parseConnectionListQuery(query: Query): { status?: ConnectionStatus; limit: number; offset: number } {
   const status = single(query, 'status');
-  if (status !== undefined && !(CONNECTION_STATUSES as readonly string[]).includes(status)) {
+  if (status !== undefined && status !== '' && !(CONNECTION_STATUSES as readonly string[]).includes(status)) {
     throw ValidationError.field('status', `status must be one of ${CONNECTION_STATUSES.join(', ')}`);
   }
   return {

@@ -264,6 +264,9 @@ describe('create validation (400 VALIDATION_ERROR, details.field)', () => {
     expect(negative.status).toBe(400);
     expect(await negative.json()).toMatchObject({ message: 'limit must be between 1 and 100', details: { field: 'limit' } });
     expect((await gw.request(`${BASE}/connections?status=sleeping`, { token: agent.token })).status).toBe(400);
+    // An empty value is no value, as for ?limit= and ?offset=: the live list.
+    const unfiltered = await (await gw.request(`${BASE}/connections`, { token: agent.token })).json();
+    expect(await (await gw.request(`${BASE}/connections?status=&limit=`, { token: agent.token })).json()).toEqual(unfiltered);
     const page = await (await gw.request(`${BASE}/connections?limit=1&offset=0`, { token: agent.token })).json();
     expect(page.connections).toHaveLength(1);
     expect(page.total).toBeGreaterThan(1);
