@@ -85,7 +85,7 @@ export const EXECUTE_TOOL_MUTATION = 'mutation($input: ExecuteToolInput!){ execu
 export const EXECUTE_TOOL_ROW_MUTATION =
   'mutation($input: ExecuteToolInput!){ executeTool(input:$input){ ' +
   'id agentId connectionId toolName source status isError arguments result content structuredContent resultTruncated ' +
-  'progress total progressMessage errorCode errorMessage startedAt finishedAt durationMs ' +
+  'progress total progressMessage errorCode errorMessage requestId startedAt finishedAt durationMs ' +
   'connection { id serverName status namespace agentId url timeout errorMessage connectedAt disconnectedAt createdAt updatedAt } } }';
 
 interface ExecuteToolPayload {

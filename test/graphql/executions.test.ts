@@ -166,6 +166,19 @@ describe('executions and execution(id)', () => {
     expect(codes(await graphql(gw, ExecutionsDocument, { first: 2, after: foreign }, caller.token))).toEqual(['VALIDATION_ERROR']);
   });
 
+  it('keeps the X-Request-ID of the call that started an execution, so an answer can be traced to its audit row', async () => {
+    const response = await gw.request(`/api/v1/mcp/connections/${testId}/tools/echo/execute`, {
+      method: 'POST',
+      token: agent.token,
+      headers: { 'x-request-id': 'trace-7f3a.echo_1' },
+      body: { arguments: { message: 'traced' } },
+    });
+    expect(response.headers.get('x-request-id')).toBe('trace-7f3a.echo_1');
+    const { execution_id: id } = (await response.json()) as { execution_id: string };
+    const read = await data(gw, 'query($id: ID!) { execution(id: $id) { requestId } }', { id }, agent.token);
+    expect((read as { execution: { requestId: string | null } }).execution.requestId).toBe('trace-7f3a.echo_1');
+  });
+
   it('reads one execution; unknown ids are EXECUTION_NOT_FOUND, unknown connection filters CONNECTION_NOT_FOUND', async () => {
     const list = await data(gw, ExecutionsDocument, { first: 1 }, agent.token);
     const id = list.executions!.edges[0]!.node.id;

@@ -88,6 +88,12 @@ export const ExecutionRef = builder.objectRef<Execution>('Execution').implement(
     progressMessage: t.string({ nullable: true, resolve: (e) => e.progressMessage ?? null }),
     errorCode: t.string({ nullable: true, resolve: (e) => e.errorCode ?? null }),
     errorMessage: t.string({ nullable: true, resolve: (e) => e.errorMessage ?? null }),
+    requestId: t.string({
+      nullable: true,
+      description:
+        'The request id (X-Request-ID) of the request that started it: the id in the caller’s answer headers and in the gateway’s log lines (for WebSocket, the id of the socket’s upgrade request).',
+      resolve: (e) => e.requestId ?? null,
+    }),
     startedAt: t.field({ type: 'DateTime', resolve: (e) => e.startedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.finishedAt ?? null }),
     durationMs: t.int({ nullable: true, resolve: (e) => e.durationMs ?? null }),
