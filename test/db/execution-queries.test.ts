@@ -6,7 +6,7 @@ import { stripVTControlCharacters } from 'node:util';
 import type { MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateUp, openOrm } from '../../src/db/orm.js';
-import { ExecutionRepository, type ExecutionListQuery } from '../../src/db/repositories/execution.repository.js';
+import { ExecutionMaintenance, ExecutionRepository, type ExecutionListQuery } from '../../src/db/repositories/execution.repository.js';
 import type { Logger } from '../../src/observability/logger.js';
 
 /**
@@ -87,5 +87,32 @@ describe('the executions list on SQLite', () => {
       }
     }
     expect(planned).toBe(32);
+  });
+
+  it('sweeps retention namespace by namespace through an index, never reading the whole table', async () => {
+    for (const principal of [agent, { agentId: 'other', namespace: 'plans-too', role: 'agent' as const }]) {
+      const started = {
+        id: randomUUID(),
+        connectionId: randomUUID(),
+        toolName: 'echo',
+        arguments: {},
+        source: 'REST' as const,
+        requestId: 'r',
+      };
+      await repo.insert(principal, { ...started, startedAt: new Date(Date.now() - 3_600_000) });
+    }
+    await repo.settled();
+    const from = statements.length;
+    // Nothing is old enough: the sweep every minute that finds nothing must cost next to nothing.
+    expect(await new ExecutionMaintenance(orm.em).purgeOlderThan(new Date(Date.now() - 86_400_000))).toBe(0);
+    const selects = selectsSince(from);
+    expect(selects.length).toBeGreaterThanOrEqual(4); // per namespace: find it, look for expired rows; then no next one
+    for (const sql of selects) {
+      // SEARCH: a range of the index; SCAN … USING INDEX only for the first namespace, which stops at its first entry (limit 1).
+      const plan = await planOf(sql);
+      expect(plan, sql).toMatch(/^(SEARCH|SCAN) e0 USING (COVERING )?INDEX executions_namespace_started_index/);
+      if (plan.startsWith('SCAN')) expect(sql).toMatch(/order by `e0`.`namespace` asc limit 1$/);
+      expect(plan, sql).not.toContain('TEMP B-TREE');
+    }
   });
 });

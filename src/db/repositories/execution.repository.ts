@@ -267,17 +267,40 @@ export class ExecutionMaintenance {
    * time with a turn of the event loop between chunks: on SQLite every
    * statement runs on the main thread, and a first sweep over a long history
    * must not stall the gateway while it deletes.
+   *
+   * Namespace by namespace, through the `(namespace, started_at)` index: a
+   * sweep that finds nothing to purge — most of them, once a minute — reads a
+   * few index entries per namespace. Asked of the whole table, it scanned
+   * every row (0.1–0.3 s on the event loop at 500,000 executions).
    */
   async purgeOlderThan(cutoff: Date): Promise<number> {
     let purged = 0;
-    for (;;) {
-      const expired = await this.em
-        .fork()
-        .find(ExecutionSchema, { startedAt: { $lt: cutoff }, status: { $ne: 'RUNNING' } }, { fields: ['id'], limit: PURGE_CHUNK });
-      if (expired.length === 0) return purged;
-      purged += await this.em.fork().nativeDelete(ExecutionSchema, { id: { $in: expired.map((row) => row.id) } });
-      if (expired.length < PURGE_CHUNK) return purged;
-      await new Promise((resolve) => setImmediate(resolve));
+    for (let namespace = await this.namespaceAfter(undefined); namespace !== undefined; namespace = await this.namespaceAfter(namespace)) {
+      for (;;) {
+        const expired = await this.em
+          .fork()
+          .find(
+            ExecutionSchema,
+            { namespace, startedAt: { $lt: cutoff }, status: { $ne: 'RUNNING' } },
+            { fields: ['id'], limit: PURGE_CHUNK },
+          );
+        if (expired.length > 0) {
+          purged += await this.em.fork().nativeDelete(ExecutionSchema, { id: { $in: expired.map((row) => row.id) } });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        if (expired.length < PURGE_CHUNK) break;
+      }
     }
+    return purged;
+  }
+
+  /** The next namespace holding executions, in order: one index seek each (a skip scan of the namespace index). */
+  private async namespaceAfter(previous: string | undefined): Promise<string | undefined> {
+    const [next] = await this.em.fork().find(ExecutionSchema, previous === undefined ? {} : { namespace: { $gt: previous } }, {
+      fields: ['namespace'],
+      orderBy: { namespace: 'asc' },
+      limit: 1,
+    });
+    return next?.namespace;
   }
 }
