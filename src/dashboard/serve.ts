@@ -2,8 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RouteNotFoundError } from '../errors/index.js';
-import { sendError } from '../http/server.js';
+import { routeNotFound, sendError } from '../http/server.js';
 import { DASHBOARD_BUILD } from './location.js';
 
 /**
@@ -109,7 +108,7 @@ export function registerDashboard(app: FastifyInstance, folder = DASHBOARD_BUILD
   });
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
     const found = built?.assets.get(request.params.name);
-    if (!found) return sendError(reply, request, new RouteNotFoundError(request.method, request.url.split('?')[0] ?? request.url));
+    if (!found) return sendError(reply, request, routeNotFound(request));
     return send(request, reply, found, IMMUTABLE);
   });
 }

@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { retryAfterOf } from '../errors/index.js';
-import { knownErrorOf } from '../http/server.js';
+import { knownErrorOf, setErrorHeaders } from '../http/server.js';
 import type { Services } from '../services/container.js';
 import { mapError } from './errors.js';
 
@@ -19,9 +18,7 @@ export function graphqlRouteErrorHandler(logger: Services['logger']) {
   return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const known = await knownErrorOf(error, request, reply, logger);
     const shaped = mapError(known, request.id).error;
-    const retryAfter = retryAfterOf(known);
-    if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-    if (known.httpStatus === 401) reply.header('WWW-Authenticate', 'Bearer realm="tmws-gateway"');
+    setErrorHeaders(reply, known);
     const type = (request.headers.accept ?? '').includes(GRAPHQL_RESPONSE) ? GRAPHQL_RESPONSE : 'application/json';
     return reply
       .code(known.httpStatus)

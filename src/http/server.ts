@@ -67,7 +67,7 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     const params = request.params as Record<string, string> | undefined;
     for (const name in params) {
       if (params[name] === '' && name !== '*') {
-        return sendError(reply, request, new RouteNotFoundError(request.method, request.url.split('?')[0] ?? request.url));
+        return sendError(reply, request, routeNotFound(request));
       }
     }
   });
@@ -109,10 +109,7 @@ export async function createHttpServer(services: Services): Promise<FastifyInsta
     logRequest(logger, request.id, labels, reply.elapsedTime);
   });
 
-  app.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    return sendError(reply, request, new RouteNotFoundError(request.method, path));
-  });
+  app.setNotFoundHandler(async (request, reply) => sendError(reply, request, routeNotFound(request)));
 
   app.setErrorHandler(async (error: FastifyError, request, reply) =>
     sendError(reply, request, await knownErrorOf(error, request, reply, logger)),
@@ -170,10 +167,20 @@ function logRequest(
   logger[level]({ requestId, method: labels.method, route: labels.route, status: Number(labels.status), durationMs }, 'request');
 }
 
+/** The NOT_FOUND of a request no route serves, naming its path without the query (which may carry a credential). */
+export function routeNotFound(request: FastifyRequest): RouteNotFoundError {
+  return new RouteNotFoundError(request.method, request.url.split('?')[0] ?? request.url);
+}
+
+/** The headers every error answer carries, whatever its body's format: Retry-After, and WWW-Authenticate on a 401. */
+export function setErrorHeaders(reply: FastifyReply, error: AppError): void {
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  if (error.httpStatus === 401) reply.header('WWW-Authenticate', 'Bearer realm="tmws-gateway"');
+}
+
 /** Renders an AppError as the v2.3.0 body with its status and headers. */
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
-  const retryAfter = retryAfterOf(error);
-  if (retryAfter !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
-  if (error.httpStatus === 401) reply.header('WWW-Authenticate', 'Bearer realm="tmws-gateway"');
+  setErrorHeaders(reply, error);
   return reply.code(error.httpStatus).type('application/json; charset=utf-8').send(renderErrorBody(error, request.id));
 }
