@@ -1,3 +1,5 @@
+import { renderError } from './render.js';
+
 /**
  * Every error a client may see is an AppError: one wire code, one HTTP status,
  * optional structured details. REST renders it as the v2.3.0 error body and
@@ -81,14 +83,11 @@ export class AppError extends Error {
 
   /**
    * Everything the error says, in the domain's field names: `field`, the extra
-   * details, `reason`. The doors render the same parts in their own names
-   * (errors/render.ts); this view is for logs and tests.
+   * details, `reason`, `execution_id` — what the doors render in their own
+   * names (errors/render.ts), rendered here with none renamed; for logs and tests.
    */
   get details(): ErrorDetails {
-    const details: ErrorDetails = this.field === undefined ? { ...this.extraDetails } : { field: this.field, ...this.extraDetails };
-    if (this.reason !== undefined) details.reason = this.reason;
-    if (this.executionId !== undefined) details.execution_id = this.executionId;
-    return details;
+    return renderError(this, {}).details;
   }
 }
 
