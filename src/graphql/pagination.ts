@@ -51,9 +51,9 @@ export function pageWindow(field: ListField, args: PageArgs): PageWindow {
   return { limit, after: decodeCursor(field, args.after) };
 }
 
-/** One page of rows as a Relay connection with `totalCount`; `positionOf` gives a row's sort key. */
-export function toConnection<T>(field: ListField, page: Page<T>, window: PageWindow, positionOf: (row: T) => PagePosition) {
-  const edges = page.rows.map((node) => ({ cursor: encodeCursor(field, positionOf(node)), node }));
+/** One page of rows as a Relay connection with `totalCount`, each cursor naming its row's place in the list. */
+export function toConnection<T>(field: ListField, page: Page<T>, window: PageWindow) {
+  const edges = page.rows.map((node) => ({ cursor: encodeCursor(field, page.positionOf(node)), node }));
   return {
     edges,
     totalCount: page.total,

@@ -81,7 +81,7 @@ export function mcpGatewayPort(services: Services): McpGatewayPort {
         const page = await services.connections.list(principal, { limit: CONNECTION_PAGE, ...(after ? { after } : {}) });
         mine.push(...page.rows.filter((row) => (row.status === 'active' || row.status === 'error') && canExecute(principal, row)));
         const last = page.rows.at(-1);
-        after = last && { at: last.createdAt, id: last.id };
+        after = last && page.positionOf(last);
         hasMore = page.hasMore;
       } while (hasMore && after);
       // Tool governance: held and denied tools come back marked, so /mcp lists none of them and answers a call with a tool error.

@@ -26,7 +26,12 @@ export interface Page<T> {
   total: number;
   /** Whether rows follow this window. */
   hasMore: boolean;
+  /** A row's place in the list's order: the position a next page is read after (a cursor names it). */
+  positionOf(row: T): PagePosition;
 }
+
+/** The names of `T`'s Date properties: what a list can be sorted by. */
+type DateKey<T> = { [K in keyof T]: T[K] extends Date ? K : never }[keyof T] & string;
 
 /**
  * One page of rows, newest first by `timestamp`, then by id; the total of
@@ -42,7 +47,7 @@ export async function findPage<T extends { id: string }>(
   em: EntityManager,
   entity: EntityName<T>,
   where: FilterQuery<T>,
-  timestamp: keyof T & string,
+  timestamp: DateKey<T>,
   page: PageRequest,
 ): Promise<Page<T>> {
   const seek: FilterQuery<T> = page.after ? ({ $and: [where, after(timestamp, page.after)] } as FilterQuery<T>) : where;
@@ -53,7 +58,7 @@ export async function findPage<T extends { id: string }>(
   ]);
   const hasMore = rows.length > page.limit;
   if (hasMore) rows.pop();
-  return { rows, total, hasMore };
+  return { rows, total, hasMore, positionOf: (row) => ({ at: row[timestamp] as Date, id: row.id }) };
 }
 
 /**

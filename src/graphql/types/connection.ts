@@ -91,7 +91,7 @@ builder.queryFields((t) => {
       resolve: async (_root, args, { services, principal }) => {
         const window = pageWindow('connections', args);
         const page = await services.connections.list(principal, { ...(args.status ? { status: args.status } : {}), ...window });
-        return toConnection('connections', page, window, (c) => ({ at: c.createdAt, id: c.id }));
+        return toConnection('connections', page, window);
       },
     }),
     connection: authed.field({

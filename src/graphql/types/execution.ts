@@ -122,7 +122,7 @@ builder.queryFields((t) => {
           ...(args.status ? { status: args.status } : {}),
           ...window,
         });
-        return toConnection('executions', page, window, (e) => ({ at: e.startedAt, id: e.id }));
+        return toConnection('executions', page, window);
       },
     }),
     execution: authed.field({

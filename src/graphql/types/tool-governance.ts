@@ -131,7 +131,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, { services, principal }) => {
       const window = pageWindow('governanceAudit', args);
       const page = await services.governance.audit(principal, { ...window, ...(args.action ? { action: args.action } : {}) });
-      return toConnection('governanceAudit', page, window, (a) => ({ at: a.createdAt, id: a.id }));
+      return toConnection('governanceAudit', page, window);
     },
   }),
 }));
